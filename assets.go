@@ -1,0 +1,26 @@
+// Package equalturemock holds the files the binary embeds so it needs none at run time: the vendor
+// API contract (openapi.yaml), the control API contract (control-openapi.yaml) and the default
+// fixtures (clients, jobs and the trait catalogue).
+package equalturemock
+
+import (
+	"embed"
+	"io/fs"
+)
+
+// VendorSpec is openapi.yaml, the Equalture Open Assessment API contract.
+//
+//go:embed openapi.yaml
+var VendorSpec []byte
+
+//go:embed fixtures/*.yaml
+var fixtures embed.FS
+
+// Fixtures returns the default fixtures directory (clients.yaml, traits.yaml).
+func Fixtures() fs.FS {
+	sub, err := fs.Sub(fixtures, "fixtures")
+	if err != nil {
+		panic(err) // the embedded tree always has the directory
+	}
+	return sub
+}

@@ -1,0 +1,187 @@
+// Package apierr is the mock's error model: an error with a code, a human detail, per-field messages
+// and response headers, written in Phoenix's JSON error shape by one writer for every API the mock
+// serves (vendor and control).
+package apierr
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+)
+
+// Code classifies an error; each code maps to one HTTP status.
+type Code string
+
+// The error codes.
+const (
+	BadRequest           Code = "bad_request"
+	Unauthorized         Code = "unauthorized"
+	NotFound             Code = "not_found"
+	MethodNotAllowed     Code = "method_not_allowed"
+	Conflict             Code = "conflict"
+	Gone                 Code = "gone"
+	TooLarge             Code = "too_large"
+	UnsupportedMediaType Code = "unsupported_media_type"
+	Invalid              Code = "invalid"
+	TooManyRequests      Code = "too_many_requests"
+	Internal             Code = "internal"
+	Unavailable          Code = "unavailable"
+)
+
+var statuses = map[Code]int{
+	BadRequest:           http.StatusBadRequest,
+	Unauthorized:         http.StatusUnauthorized,
+	NotFound:             http.StatusNotFound,
+	MethodNotAllowed:     http.StatusMethodNotAllowed,
+	Conflict:             http.StatusConflict,
+	Gone:                 http.StatusGone,
+	TooLarge:             http.StatusRequestEntityTooLarge,
+	UnsupportedMediaType: http.StatusUnsupportedMediaType,
+	Invalid:              http.StatusUnprocessableEntity,
+	TooManyRequests:      http.StatusTooManyRequests,
+	Internal:             http.StatusInternalServerError,
+	Unavailable:          http.StatusServiceUnavailable,
+}
+
+// Status returns the HTTP status of a code (500 for an unknown one).
+func Status(c Code) int {
+	if s, ok := statuses[c]; ok {
+		return s
+	}
+	return http.StatusInternalServerError
+}
+
+// Error is an API error.
+type Error struct {
+	Code   Code
+	Detail string              // general message; omitted from the body when empty
+	Fields map[string][]string // field (dotted path) → messages
+	Header http.Header         // extra response headers (WWW-Authenticate, Allow, Retry-After)
+	Err    error               // internal cause, logged, never sent
+}
+
+func (e *Error) Error() string {
+	msg := string(e.Code)
+	if e.Detail != "" {
+		msg += ": " + e.Detail
+	}
+	if len(e.Fields) > 0 {
+		msg += fmt.Sprintf(" %v", e.Fields)
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// New returns an error with a code and a formatted detail.
+func New(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Detail: fmt.Sprintf(format, args...)}
+}
+
+// Field returns a 422 naming one field.
+func Field(field string, messages ...string) *Error {
+	return &Error{Code: Invalid, Fields: map[string][]string{field: messages}}
+}
+
+// WithHeader sets a response header on e and returns it.
+func (e *Error) WithHeader(key, value string) *Error {
+	if e.Header == nil {
+		e.Header = make(http.Header)
+	}
+	e.Header.Set(key, value)
+	return e
+}
+
+// Add appends a message for field.
+func (e *Error) Add(field, message string) {
+	if e.Fields == nil {
+		e.Fields = make(map[string][]string)
+	}
+	e.Fields[field] = append(e.Fields[field], message)
+}
+
+// CodeOf returns the code of err, Internal when err is not an *Error.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}
+
+// Is reports whether err is an *Error with code c.
+func Is(err error, c Code) bool { return err != nil && CodeOf(err) == c }
+
+// Body is the JSON body of an error, Phoenix's shape: {"errors": {"detail": "...", "field": ["..."]}}.
+func Body(err error) map[string]any {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = &Error{Code: Internal, Detail: "Internal Server Error"}
+	}
+	inner := make(map[string]any, len(e.Fields)+1)
+	for f, msgs := range e.Fields {
+		inner[f] = msgs
+	}
+	if e.Detail != "" || len(inner) == 0 {
+		d := e.Detail
+		if d == "" {
+			d = http.StatusText(Status(e.Code))
+		}
+		inner["detail"] = d
+	}
+	return map[string]any{"errors": inner}
+}
+
+// Write answers err as JSON with its status and headers. Internal causes are logged, never sent.
+func Write(w http.ResponseWriter, log *slog.Logger, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		if log != nil {
+			log.Error("internal error", "err", err)
+		}
+		e = &Error{Code: Internal, Detail: "Internal Server Error"}
+	} else if e.Code == Internal && log != nil {
+		log.Error("internal error", "err", err)
+	}
+	for k, vs := range e.Header {
+		for _, v := range vs {
+			w.Header().Add(k, v)
+		}
+	}
+	WriteJSON(w, Status(e.Code), Body(e))
+}
+
+// WriteJSON answers v as JSON with status. A value that cannot be encoded is a programming error,
+// answered as a 500 with the same error shape.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	b := buf.Bytes()
+	if err := enc.Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		b = []byte(`{"errors":{"detail":"Internal Server Error"}}` + "\n")
+	} else {
+		b = buf.Bytes()
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// FieldNames returns e's field names sorted (for messages and tests).
+func (e *Error) FieldNames() []string {
+	names := make([]string, 0, len(e.Fields))
+	for f := range e.Fields {
+		names = append(names, f)
+	}
+	sort.Strings(names)
+	return names
+}

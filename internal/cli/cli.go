@@ -1,0 +1,146 @@
+// Package cli is the equalture-mock command line: `serve`, `healthcheck`, `version` and the
+// subcommands of later features. It is a function of its arguments, environment and output
+// streams, so tests call it exactly as main does.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/equalture/equalture-mock/internal/version"
+)
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitFail  = 1
+	exitUsage = 2
+)
+
+// Env looks up an environment variable (os.Getenv in main).
+type Env func(string) string
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) int
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"serve":       {"run the mock server", runServe},
+		"healthcheck": {"exit 0 when a running mock answers /healthz with 200", runHealthcheck},
+		"version":     {"print the version", runVersion},
+	}
+}
+
+// Main runs the command line and returns the process exit code.
+func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) int {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(stderr, cmds)
+		if len(args) == 0 {
+			return exitUsage
+		}
+		return exitOK
+	}
+	cmd, ok := cmds[args[0]]
+	if !ok {
+		fmt.Fprintf(stderr, "equalture-mock: unknown command %q\n\n", args[0])
+		usage(stderr, cmds)
+		return exitUsage
+	}
+	return cmd.run(ctx, args[1:], env, stdout, stderr)
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "equalture-mock: a mock server and contract-testing toolkit for the Equalture Open Assessment API")
+	fmt.Fprintln(w, "\nUsage: equalture-mock <command> [flags]\n\nCommands:")
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-12s %s\n", n, cmds[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun 'equalture-mock <command> -h' for a command's flags; every flag has an EQUALTURE_MOCK_* environment variable.")
+}
+
+func runVersion(_ context.Context, args []string, _ Env, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "version takes no arguments")
+		return exitUsage
+	}
+	fmt.Fprintln(stdout, version.String())
+	return exitOK
+}
+
+// flagSet is a FlagSet whose flags also read an environment variable: flag > env > default.
+type flagSet struct {
+	*flag.FlagSet
+	env  Env
+	vars map[string]string // flag name → env var
+}
+
+func newFlagSet(name string, env Env, stderr io.Writer) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	f := &flagSet{FlagSet: fs, env: env, vars: make(map[string]string)}
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: equalture-mock %s [flags]\n\nFlags (environment variable in brackets):\n", name)
+		fs.VisitAll(func(fl *flag.Flag) {
+			def := ""
+			if fl.DefValue != "" {
+				def = fmt.Sprintf(" (default %s)", fl.DefValue)
+			}
+			fmt.Fprintf(stderr, "  --%s [%s]\n      %s%s\n", fl.Name, f.vars[fl.Name], fl.Usage, def)
+		})
+	}
+	return f
+}
+
+// bindEnv ties flag name to an environment variable.
+func (f *flagSet) bindEnv(name, envVar string) { f.vars[name] = envVar }
+
+// parse applies environment values, then the arguments. A bad value, from either, is a usage error
+// naming its source.
+func (f *flagSet) parse(args []string) error {
+	names := make([]string, 0, len(f.vars))
+	for n := range f.vars {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if v := f.env(f.vars[name]); v != "" {
+			if err := f.Set(name, v); err != nil {
+				return fmt.Errorf("invalid value %q for %s: %w", v, f.vars[name], err)
+			}
+		}
+	}
+	if err := f.Parse(args); err != nil {
+		return err
+	}
+	if f.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments: %s", strings.Join(f.Args(), " "))
+	}
+	return nil
+}
+
+// parseOrExit parses and reports the exit code to use when parsing did not succeed.
+func (f *flagSet) parseOrExit(args []string, stderr io.Writer) (int, bool) {
+	err := f.parse(args)
+	switch {
+	case err == nil:
+		return 0, true
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK, false
+	default:
+		fmt.Fprintf(stderr, "equalture-mock %s: %v\n", f.Name(), err)
+		return exitUsage, false
+	}
+}

@@ -1,0 +1,201 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/equalture/equalture-mock/internal/app"
+	"github.com/equalture/equalture-mock/internal/version"
+	"github.com/equalture/equalture-mock/mockserver"
+)
+
+// serveOptions are serve's settings.
+type serveOptions struct {
+	addr            string
+	publicURL       string
+	fixturesDir     string
+	seed            int64
+	tokenTTL        time.Duration
+	invitationTTL   time.Duration
+	publicLinkTTL   time.Duration
+	signingKey      string
+	logFormat       string
+	logLevel        string
+	shutdownTimeout time.Duration
+}
+
+func serveFlags(env Env, stderr io.Writer) (*flagSet, *serveOptions) {
+	o := &serveOptions{}
+	f := newFlagSet("serve", env, stderr)
+	f.StringVar(&o.addr, "addr", ":8080", "address to listen on")
+	f.bindEnv("addr", "EQUALTURE_MOCK_ADDR")
+	f.StringVar(&o.publicURL, "public-url", "", "base URL of the links the mock hands out (default http://localhost:<port>)")
+	f.bindEnv("public-url", "EQUALTURE_MOCK_PUBLIC_URL")
+	f.StringVar(&o.fixturesDir, "fixtures", "", "directory with clients.yaml and traits.yaml (default: the embedded fixtures)")
+	f.bindEnv("fixtures", "EQUALTURE_MOCK_FIXTURES")
+	f.Int64Var(&o.seed, "seed", 0, "seed for reference ids and scores; 0 picks a random one (logged at start)")
+	f.bindEnv("seed", "EQUALTURE_MOCK_SEED")
+	f.DurationVar(&o.tokenTTL, "token-ttl", mockserver.DefaultTokenTTL, "access token lifetime")
+	f.bindEnv("token-ttl", "EQUALTURE_MOCK_TOKEN_TTL")
+	f.DurationVar(&o.invitationTTL, "invitation-ttl", mockserver.DefaultInvitationTTL, "invitation link lifetime")
+	f.bindEnv("invitation-ttl", "EQUALTURE_MOCK_INVITATION_TTL")
+	f.DurationVar(&o.publicLinkTTL, "public-link-ttl", mockserver.DefaultPublicLinkTTL, "public results link lifetime")
+	f.bindEnv("public-link-ttl", "EQUALTURE_MOCK_PUBLIC_LINK_TTL")
+	f.StringVar(&o.signingKey, "signing-key", "", "secret that signs tokens and links (default: random per start)")
+	f.bindEnv("signing-key", "EQUALTURE_MOCK_SIGNING_KEY")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.bindEnv("log-format", "EQUALTURE_MOCK_LOG_FORMAT")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.bindEnv("log-level", "EQUALTURE_MOCK_LOG_LEVEL")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for in-flight work")
+	f.bindEnv("shutdown-timeout", "EQUALTURE_MOCK_SHUTDOWN_TIMEOUT")
+	return f, o
+}
+
+func newLogger(format, level string, w io.Writer) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("log level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	default:
+		return nil, fmt.Errorf("log format %q: want text or json", format)
+	}
+}
+
+func runServe(ctx context.Context, args []string, env Env, _, stderr io.Writer) int {
+	f, o := serveFlags(env, stderr)
+	if code, ok := f.parseOrExit(args, stderr); !ok {
+		return code
+	}
+	log, err := newLogger(o.logFormat, o.logLevel, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "equalture-mock serve: %v\n", err)
+		return exitUsage
+	}
+	if err := serve(ctx, o, log, nil); err != nil {
+		log.Error("serve failed", "err", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+// serve runs the mock until ctx is done, then shuts down gracefully. ready, when set, receives the
+// bound address once the server accepts connections.
+func serve(ctx context.Context, o *serveOptions, log *slog.Logger, ready chan<- string) error {
+	start := time.Now()
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return err
+	}
+	addr := ln.Addr().String()
+	if o.publicURL == "" {
+		o.publicURL = "http://localhost:" + port(addr)
+	}
+	if o.seed == 0 {
+		o.seed = time.Now().UnixNano()
+	}
+	a, err := app.New(ctx, app.Options{
+		Server: mockserver.Config{
+			PublicURL:     o.publicURL,
+			TokenTTL:      o.tokenTTL,
+			InvitationTTL: o.invitationTTL,
+			PublicLinkTTL: o.publicLinkTTL,
+			Seed:          o.seed,
+		},
+		FixturesDir: o.fixturesDir,
+		SigningKey:  []byte(o.signingKey),
+		Logger:      log,
+	})
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
+	hs := &http.Server{
+		Handler:           a.Handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	log.Info("equalture-mock listening", "addr", addr, "public_url", o.publicURL, "seed", o.seed,
+		"version", version.String(), "startup", time.Since(start).Round(time.Microsecond).String())
+	if ready != nil {
+		ready <- addr
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	err = errors.Join(hs.Shutdown(sctx), a.Close(sctx))
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+func port(addr string) string {
+	_, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "8080"
+	}
+	return p
+}
+
+func runHealthcheck(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) int {
+	f := newFlagSet("healthcheck", env, stderr)
+	var (
+		url     string
+		timeout time.Duration
+	)
+	f.StringVar(&url, "url", "", "health URL (default http://127.0.0.1:<port of EQUALTURE_MOCK_ADDR>/healthz)")
+	f.bindEnv("url", "EQUALTURE_MOCK_HEALTH_URL")
+	f.DurationVar(&timeout, "timeout", 3*time.Second, "how long to wait for the answer")
+	if code, ok := f.parseOrExit(args, stderr); !ok {
+		return code
+	}
+	if url == "" {
+		addr := env("EQUALTURE_MOCK_ADDR")
+		if addr == "" {
+			addr = ":8080"
+		}
+		url = "http://127.0.0.1:" + port(addr) + "/healthz"
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		fmt.Fprintf(stderr, "healthcheck: %v\n", err)
+		return exitUsage
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "healthcheck: %s: %v\n", url, err)
+		return exitFail
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "healthcheck: %s answered %s\n", url, resp.Status)
+		return exitFail
+	}
+	fmt.Fprintf(stdout, "healthy: %s\n", strings.TrimSpace(url))
+	return exitOK
+}
+

@@ -1,0 +1,121 @@
+package clock
+
+import (
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeReal is a controllable stand-in for the wall clock under a Virtual clock.
+type fakeReal struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (f *fakeReal) now() time.Time { f.mu.Lock(); defer f.mu.Unlock(); return f.t }
+func (f *fakeReal) add(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.t = f.t.Add(d)
+}
+
+var epoch = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+func TestVirtualFollowsRealTimeWithOffset(t *testing.T) {
+	r := &fakeReal{t: epoch}
+	v := newVirtual(r.now)
+	r.add(time.Second)
+	if got, want := v.Now(), epoch.Add(time.Second); !got.Equal(want) {
+		t.Fatalf("Now() = %v, want %v", got, want)
+	}
+	v.Advance(time.Hour)
+	r.add(time.Second)
+	if got, want := v.Now(), epoch.Add(time.Hour+2*time.Second); !got.Equal(want) {
+		t.Fatalf("after Advance, Now() = %v, want %v", got, want)
+	}
+	if got, want := v.State().Offset, time.Hour; got != want {
+		t.Fatalf("offset = %v, want %v", got, want)
+	}
+}
+
+func TestVirtualFreeze(t *testing.T) {
+	r := &fakeReal{t: epoch}
+	v := newVirtual(r.now)
+	v.Freeze()
+	r.add(time.Minute)
+	if got := v.Now(); !got.Equal(epoch) {
+		t.Fatalf("frozen Now() = %v, want %v", got, epoch)
+	}
+	v.Unfreeze()
+	r.add(time.Minute)
+	if got, want := v.Now(), epoch.Add(time.Minute); !got.Equal(want) {
+		t.Fatalf("unfrozen Now() = %v, want %v", got, want)
+	}
+	v.Set(epoch.Add(-time.Hour))
+	if got, want := v.Now(), epoch.Add(-time.Hour); !got.Equal(want) {
+		t.Fatalf("after Set, Now() = %v, want %v", got, want)
+	}
+	v.Reset()
+	if got, want := v.Now(), r.now(); !got.Equal(want) {
+		t.Fatalf("after Reset, Now() = %v, want %v", got, want)
+	}
+}
+
+func TestVirtualTimerFiresWhenAdvanced(t *testing.T) {
+	v := NewFrozen(epoch)
+	tm := v.NewTimer(5 * time.Minute)
+	v.Advance(4 * time.Minute)
+	select {
+	case <-tm.C():
+		t.Fatal("timer fired before its deadline")
+	default:
+	}
+	v.Advance(time.Minute)
+	select {
+	case got := <-tm.C():
+		if want := epoch.Add(5 * time.Minute); !got.Equal(want) {
+			t.Fatalf("fired at %v, want %v", got, want)
+		}
+	default:
+		t.Fatal("timer did not fire at its deadline")
+	}
+	if got := v.Pending(); got != 0 {
+		t.Fatalf("pending timers = %d, want 0", got)
+	}
+}
+
+func TestVirtualTimerFiresWithRealTime(t *testing.T) {
+	v := NewVirtual()
+	tm := v.NewTimer(10 * time.Millisecond)
+	select {
+	case <-tm.C():
+	case <-time.After(5 * time.Second):
+		t.Fatal("a running virtual clock's timer never fired")
+	}
+}
+
+func TestVirtualTimerStop(t *testing.T) {
+	v := NewFrozen(epoch)
+	tm := v.NewTimer(time.Minute)
+	if !tm.Stop() {
+		t.Fatal("Stop() = false on a pending timer")
+	}
+	if tm.Stop() {
+		t.Fatal("second Stop() = true")
+	}
+	v.Advance(time.Hour)
+	select {
+	case <-tm.C():
+		t.Fatal("stopped timer fired")
+	default:
+	}
+}
+
+func TestZeroDurationTimerFiresAtOnce(t *testing.T) {
+	v := NewFrozen(epoch)
+	select {
+	case <-v.NewTimer(0).C():
+	default:
+		t.Fatal("zero-duration timer did not fire at once")
+	}
+}

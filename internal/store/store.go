@@ -1,0 +1,378 @@
+// Package store is the mock's one state: applications and their lifecycle, the invitation outbox and
+// token generations. It owns its lock; every method takes and returns values, so no caller holds a
+// pointer into shared state, and every state transition happens inside a method here. Transitions
+// are published as events to subscribers (the callback dispatcher, later webhooks) after the lock
+// is released.
+package store
+
+import (
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/clock"
+)
+
+// Status is an application's lifecycle state.
+type Status string
+
+// The lifecycle: invited → started → completed → hired; invited/started → expired when the
+// invitation lapses unused; any state → anonymized.
+const (
+	Invited    Status = "invited"
+	Started    Status = "started"
+	Completed  Status = "completed"
+	Hired      Status = "hired"
+	Anonymized Status = "anonymized"
+	Expired    Status = "expired"
+)
+
+// Invitation types.
+const (
+	InviteEmail       = "email"
+	InviteOneTimeLink = "one_time_link"
+)
+
+// Applicant is who was invited.
+type Applicant struct {
+	FirstName string `json:"first_name"`
+	LastName  string `json:"last_name"`
+	Email     string `json:"email"`
+}
+
+// Hire records a hiring.
+type Hire struct {
+	AddToTeam   bool      `json:"add_to_team"`
+	AddedToTeam bool      `json:"added_to_team"`
+	Team        string    `json:"team,omitempty"`
+	StartDate   string    `json:"start_date,omitempty"`
+	HiredAt     time.Time `json:"hired_at"`
+}
+
+// Application is a copy of an application's state.
+type Application struct {
+	ReferenceID         string         `json:"reference_id"`
+	ClientID            string         `json:"client_id"`
+	JobID               string         `json:"job_id"`
+	CallbackURL         string         `json:"callback_url"`
+	InvitationType      string         `json:"invitation_type"`
+	Applicant           Applicant      `json:"applicant"`
+	Status              Status         `json:"status"`
+	AssessmentURL       string         `json:"assessment_url"`
+	CreatedAt           time.Time      `json:"created_at"`
+	InvitationExpiresAt time.Time      `json:"invitation_expires_at"`
+	StartedAt           time.Time      `json:"started_at,omitzero"`
+	CompletedAt         time.Time      `json:"completed_at,omitzero"`
+	AnonymizedAt        time.Time      `json:"anonymized_at,omitzero"`
+	Scores              map[string]int `json:"scores,omitempty"`
+	Hire                *Hire          `json:"hire,omitempty"`
+}
+
+func (a *Application) clone() Application {
+	c := *a
+	c.Scores = maps.Clone(a.Scores)
+	if a.Hire != nil {
+		h := *a.Hire
+		c.Hire = &h
+	}
+	return c
+}
+
+// Email is an invitation the mock would have sent.
+type Email struct {
+	ClientID    string    `json:"client_id"`
+	ReferenceID string    `json:"reference_id"`
+	To          string    `json:"to"`
+	Subject     string    `json:"subject"`
+	Body        string    `json:"body"`
+	Link        string    `json:"link"`
+	SentAt      time.Time `json:"sent_at"`
+}
+
+// EventType names a lifecycle transition.
+type EventType string
+
+// Event types.
+const (
+	EventCreated    EventType = "application.created"
+	EventStarted    EventType = "application.started"
+	EventCompleted  EventType = "application.completed"
+	EventHired      EventType = "application.hired"
+	EventAnonymized EventType = "application.anonymized"
+)
+
+// Event is a transition, with the application as it stands after it.
+type Event struct {
+	Type        EventType
+	Application Application
+	At          time.Time
+}
+
+// Store holds the state.
+type Store struct {
+	clock clock.Clock
+
+	mu        sync.RWMutex
+	apps      map[string]*Application
+	order     []string
+	outbox    []Email
+	tokenGens map[string]TokenGeneration
+	listeners []func(Event)
+}
+
+// TokenGeneration is a client's token epoch: tokens carry the generation they were issued in, and
+// only the current one is accepted. Reason says why older ones stopped working.
+type TokenGeneration struct {
+	Gen    int    `json:"generation"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// New returns an empty store on clock c.
+func New(c clock.Clock) *Store {
+	return &Store{clock: c, apps: make(map[string]*Application), tokenGens: make(map[string]TokenGeneration)}
+}
+
+// Subscribe registers fn for every event. fn runs after the store's lock is released, in the
+// goroutine that caused the transition; it must not block.
+func (s *Store) Subscribe(fn func(Event)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listeners = append(s.listeners, fn)
+}
+
+func (s *Store) publish(events ...Event) {
+	s.mu.RLock()
+	ls := s.listeners
+	s.mu.RUnlock()
+	for _, e := range events {
+		for _, l := range ls {
+			l(e)
+		}
+	}
+}
+
+// Create stores a new invited application; an email invitation is recorded in the outbox.
+// ReferenceID, ClientID and the rest come from a; the store stamps times and status.
+func (s *Store) Create(a Application, invitationTTL time.Duration, mail *Email) Application {
+	now := s.clock.Now()
+	a.Status = Invited
+	a.CreatedAt = now
+	a.InvitationExpiresAt = now.Add(invitationTTL)
+	s.mu.Lock()
+	stored := a.clone()
+	s.apps[a.ReferenceID] = &stored
+	s.order = append(s.order, a.ReferenceID)
+	if mail != nil {
+		m := *mail
+		m.SentAt = now
+		s.outbox = append(s.outbox, m)
+	}
+	out := stored.clone()
+	s.mu.Unlock()
+	s.publish(Event{Type: EventCreated, Application: out, At: now})
+	return out
+}
+
+// Get returns clientID's application ref; another client's application is NotFound, like an
+// unknown one.
+func (s *Store) Get(clientID, ref string) (Application, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	a, err := s.getLocked(clientID, ref)
+	if err != nil {
+		return Application{}, err
+	}
+	return s.view(a), nil
+}
+
+// Lookup returns application ref of any client (for the control API).
+func (s *Store) Lookup(ref string) (Application, error) { return s.Get("", ref) }
+
+func (s *Store) getLocked(clientID, ref string) (*Application, error) {
+	a, ok := s.apps[ref]
+	if !ok || (clientID != "" && a.ClientID != clientID) {
+		return nil, apierr.New(apierr.NotFound, "Not Found")
+	}
+	return a, nil
+}
+
+// view copies a, with the effective status on the store's clock.
+func (s *Store) view(a *Application) Application {
+	c := a.clone()
+	c.Status = effective(a, s.clock.Now())
+	return c
+}
+
+// List returns all applications in creation order (clientID "" for all clients).
+func (s *Store) List(clientID string) []Application {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Application, 0, len(s.order))
+	for _, ref := range s.order {
+		if a := s.apps[ref]; clientID == "" || a.ClientID == clientID {
+			out = append(out, s.view(a))
+		}
+	}
+	return out
+}
+
+// Count returns how many applications are stored.
+func (s *Store) Count() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return len(s.apps)
+}
+
+// transition applies fn to application ref of clientID ("" for any) under the lock, and publishes
+// the event fn names (none when fn returns "").
+func (s *Store) transition(clientID, ref string, fn func(a *Application, now time.Time) (EventType, error)) (Application, error) {
+	now := s.clock.Now()
+	s.mu.Lock()
+	a, err := s.getLocked(clientID, ref)
+	if err != nil {
+		s.mu.Unlock()
+		return Application{}, err
+	}
+	ev, err := fn(a, now)
+	out := s.view(a)
+	s.mu.Unlock()
+	if err != nil {
+		return out, err
+	}
+	if ev != "" {
+		s.publish(Event{Type: ev, Application: out, At: now})
+	}
+	return out, nil
+}
+
+// Start marks the applicant as having opened the assessment.
+func (s *Store) Start(ref string) (Application, error) {
+	return s.transition("", ref, func(a *Application, now time.Time) (EventType, error) {
+		switch st := effective(a, now); st {
+		case Started:
+			return "", nil
+		case Invited:
+			a.Status, a.StartedAt = Started, now
+			return EventStarted, nil
+		default:
+			return "", conflict("The assessment cannot be started: the application is %s", st)
+		}
+	})
+}
+
+// Complete marks the assessment completed with scores (trait code → bucket score).
+func (s *Store) Complete(ref string, scores map[string]int) (Application, error) {
+	return s.transition("", ref, func(a *Application, now time.Time) (EventType, error) {
+		switch st := effective(a, now); st {
+		case Invited, Started:
+			if a.StartedAt.IsZero() {
+				a.StartedAt = now
+			}
+			a.Status, a.CompletedAt, a.Scores = Completed, now, maps.Clone(scores)
+			return EventCompleted, nil
+		default:
+			return "", conflict("The assessment cannot be completed: the application is %s", st)
+		}
+	})
+}
+
+// ExpireInvitation makes an invited application's link lapse now.
+func (s *Store) ExpireInvitation(ref string) (Application, error) {
+	return s.transition("", ref, func(a *Application, now time.Time) (EventType, error) {
+		if st := effective(a, now); st != Invited && st != Started && st != Expired {
+			return "", conflict("The invitation cannot expire: the application is %s", st)
+		}
+		a.InvitationExpiresAt = now
+		return "", nil
+	})
+}
+
+// Hire hires clientID's completed application ref.
+func (s *Store) Hire(clientID, ref string, h Hire) (Application, error) {
+	return s.transition(clientID, ref, func(a *Application, now time.Time) (EventType, error) {
+		if st := effective(a, now); st != Completed {
+			return "", conflict("The applicant cannot be hired: the application is %s, not completed", st)
+		}
+		h.HiredAt = now
+		a.Status, a.Hire = Hired, &h
+		return EventHired, nil
+	})
+}
+
+// Anonymize anonymizes clientID's application ref from any state, idempotently: the applicant's
+// personal details and scores are erased.
+func (s *Store) Anonymize(clientID, ref string) (Application, error) {
+	return s.transition(clientID, ref, func(a *Application, now time.Time) (EventType, error) {
+		if a.Status == Anonymized {
+			return "", nil
+		}
+		a.Status, a.AnonymizedAt = Anonymized, now
+		a.Applicant = Applicant{FirstName: "Anonymized", LastName: "Applicant", Email: ""}
+		a.Scores = nil
+		return EventAnonymized, nil
+	})
+}
+
+// ResultsAvailable reports (as a 409 error) why a's results and public link cannot be shown.
+func ResultsAvailable(a Application, what string) error {
+	switch a.Status {
+	case Completed, Hired:
+		return nil
+	case Anonymized:
+		return conflict("%s are no longer available: the application is anonymized", what)
+	default:
+		return conflict("%s are not available: the application is %s, not completed", what, a.Status)
+	}
+}
+
+func conflict(format string, args ...any) error { return apierr.New(apierr.Conflict, format, args...) }
+
+// effective is a's status at now: an unused invitation past its expiry is expired.
+func effective(a *Application, now time.Time) Status {
+	if (a.Status == Invited || a.Status == Started) && !now.Before(a.InvitationExpiresAt) {
+		return Expired
+	}
+	return a.Status
+}
+
+// Outbox returns the recorded invitation emails, oldest first (clientID "" for all).
+func (s *Store) Outbox(clientID string) []Email {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]Email, 0, len(s.outbox))
+	for _, m := range s.outbox {
+		if clientID == "" || m.ClientID == clientID {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// TokenGeneration returns clientID's current token generation.
+func (s *Store) TokenGeneration(clientID string) TokenGeneration {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.tokenGens[clientID]
+}
+
+// InvalidateTokens makes every token issued so far to the clients invalid, for reason ("expired"
+// or "revoked").
+func (s *Store) InvalidateTokens(reason string, clientIDs ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range clientIDs {
+		g := s.tokenGens[id]
+		s.tokenGens[id] = TokenGeneration{Gen: g.Gen + 1, Reason: reason}
+	}
+}
+
+// Reset empties the store (subscribers stay).
+func (s *Store) Reset() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.apps = make(map[string]*Application)
+	s.order = nil
+	s.outbox = nil
+	s.tokenGens = make(map[string]TokenGeneration)
+}

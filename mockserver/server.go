@@ -1,0 +1,227 @@
+// Package mockserver is the Equalture Open Assessment API mock: an http.Handler whose routes come
+// from openapi.yaml, whose every request is validated against it before its handler runs, and whose
+// state lives in one store on one clock.
+package mockserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/brianvoe/gofakeit/v6"
+
+	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/fixtures"
+	"github.com/equalture/equalture-mock/internal/phxtoken"
+	"github.com/equalture/equalture-mock/internal/results"
+	"github.com/equalture/equalture-mock/internal/spec"
+	"github.com/equalture/equalture-mock/internal/store"
+)
+
+// Config holds the server's settings.
+type Config struct {
+	// PublicURL is the base of the links the mock hands out (assessment, public results, dashboard).
+	PublicURL string
+	// TokenTTL is how long an access token is valid (15 minutes).
+	TokenTTL time.Duration
+	// InvitationTTL is how long an invitation link is valid (1 week).
+	InvitationTTL time.Duration
+	// PublicLinkTTL is how long a public results link is valid (120 minutes).
+	PublicLinkTTL time.Duration
+	// MaxBodyBytes limits request bodies (1 MiB).
+	MaxBodyBytes int64
+	// Seed makes reference ids and scores reproducible.
+	Seed int64
+}
+
+// Defaults for Config's zero fields.
+const (
+	DefaultTokenTTL      = 15 * time.Minute
+	DefaultInvitationTTL = 7 * 24 * time.Hour
+	DefaultPublicLinkTTL = 120 * time.Minute
+	DefaultMaxBodyBytes  = 1 << 20
+	realm                = "equalture"
+)
+
+func (c *Config) setDefaults() {
+	if c.PublicURL == "" {
+		c.PublicURL = "http://localhost:8080"
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.TokenTTL <= 0 {
+		c.TokenTTL = DefaultTokenTTL
+	}
+	if c.InvitationTTL <= 0 {
+		c.InvitationTTL = DefaultInvitationTTL
+	}
+	if c.PublicLinkTTL <= 0 {
+		c.PublicLinkTTL = DefaultPublicLinkTTL
+	}
+	if c.MaxBodyBytes <= 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+}
+
+// Deps are the server's collaborators, built once by the caller and shared with the rest of the
+// mock (control API, callback dispatcher).
+type Deps struct {
+	Spec     *spec.Spec
+	Store    *store.Store
+	Clock    clock.Clock
+	Fixtures *fixtures.Set
+	Results  *results.Generator
+	Tokens   *phxtoken.Signer
+	Logger   *slog.Logger
+}
+
+// Server serves the vendor API, the public pages behind its links and /healthz.
+type Server struct {
+	cfg Config
+	Deps
+
+	ops   map[string]handlerFunc // operationId → handler
+	pages *http.ServeMux
+
+	idMu sync.Mutex
+	ids  *gofakeit.Faker
+}
+
+var _ http.Handler = (*Server)(nil)
+
+// call is what a handler receives besides the request: the authenticated client, the path
+// parameters and the validated body.
+type call struct {
+	client fixtures.Client
+	params map[string]string
+	body   []byte
+}
+
+type handlerFunc func(w http.ResponseWriter, r *http.Request, c call) error
+
+// New builds the server and binds a handler to every operation of the contract; it fails if an
+// operation has no handler or a handler names an operation the contract lacks.
+func New(cfg Config, deps Deps) (*Server, error) {
+	cfg.setDefaults()
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Spec == nil || deps.Store == nil || deps.Clock == nil || deps.Fixtures == nil || deps.Results == nil || deps.Tokens == nil {
+		return nil, errors.New("mockserver: missing dependency")
+	}
+	s := &Server{cfg: cfg, Deps: deps, ids: gofakeit.New(cfg.Seed)}
+	s.ops = map[string]handlerFunc{
+		"createAccessToken":    s.handleCreateAccessToken,
+		"getAccessTokenLegacy": s.handleCreateAccessToken,
+		"listJobs":             s.handleListJobs,
+		"createApplication":    s.handleCreateApplication,
+		"hireApplicant":        s.handleHireApplicant,
+		"anonymizeApplication": s.handleAnonymizeApplication,
+		"getPublicLink":        s.handleGetPublicLink,
+		"getResults":           s.handleGetResults,
+		"getStatus":            s.handleGetStatus,
+	}
+	if err := bindCheck(deps.Spec, s.ops); err != nil {
+		return nil, err
+	}
+	s.pages = http.NewServeMux()
+	s.pages.HandleFunc("GET /healthz", s.handleHealth)
+	s.pages.HandleFunc("GET /{locale}/assessments/{assessment}/token/{token}", s.handleAssessmentPage)
+	s.pages.HandleFunc("GET /{locale}/candidate_results/{ref}/summary", s.handlePublicResultsPage)
+	s.pages.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, apierr.New(apierr.NotFound, "Not Found: no operation at %s %s", r.Method, r.URL.Path))
+	})
+	return s, nil
+}
+
+// bindCheck fails unless handlers and the contract's operations are the same set.
+func bindCheck(sp *spec.Spec, handlers map[string]handlerFunc) error {
+	ops := sp.Operations()
+	var problems []string
+	for id := range ops {
+		if _, ok := handlers[id]; !ok {
+			problems = append(problems, fmt.Sprintf("operation %q has no handler", id))
+		}
+	}
+	for id := range handlers {
+		if _, ok := ops[id]; !ok {
+			problems = append(problems, fmt.Sprintf("handler %q names no operation of the contract", id))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("mockserver: contract and handlers differ: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// ServeHTTP routes the vendor API through the contract and everything else to the pages mux.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler { //nolint:errorlint // sentinel re-panicked on purpose
+				panic(v)
+			}
+			s.writeError(w, &apierr.Error{Code: apierr.Internal, Detail: "Internal Server Error", Err: fmt.Errorf("panic: %v", v)})
+		}
+	}()
+	if strings.HasPrefix(r.URL.Path, "/connect_ats/") {
+		s.serveVendor(w, r)
+		return
+	}
+	s.pages.ServeHTTP(w, r)
+}
+
+type authKey struct{}
+
+func (s *Server) serveVendor(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	route, err := s.Spec.FindRoute(r)
+	if err != nil {
+		s.writeError(w, err)
+		return
+	}
+	h := s.ops[route.Operation.OperationID]
+	var c call
+	ctx := context.WithValue(r.Context(), authKey{}, &c)
+	if err := s.Spec.ValidateRequest(ctx, r, route, s.authenticate); err != nil {
+		s.writeError(w, err)
+		return
+	}
+	c.params = route.Params
+	if r.Body != nil {
+		if c.body, err = io.ReadAll(r.Body); err != nil {
+			s.writeError(w, apierr.New(apierr.BadRequest, "Cannot read the request body: %v", err))
+			return
+		}
+	}
+	if err := h(w, r, c); err != nil {
+		s.writeError(w, err)
+	}
+}
+
+func (s *Server) writeError(w http.ResponseWriter, err error) { apierr.Write(w, s.Logger, err) }
+
+func (s *Server) writeJSON(w http.ResponseWriter, status int, v any) { apierr.WriteJSON(w, status, v) }
+
+// newReferenceID draws the next application id from the seeded faker.
+func (s *Server) newReferenceID() string {
+	s.idMu.Lock()
+	defer s.idMu.Unlock()
+	return s.ids.UUID()
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, _ *http.Request) {
+	s.writeJSON(w, http.StatusOK, map[string]any{
+		"status":       "ok",
+		"time":         s.Clock.Now().UTC(),
+		"applications": s.Store.Count(),
+	})
+}
