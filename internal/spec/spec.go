@@ -167,6 +167,10 @@ func (s *Spec) ValidateRequest(ctx context.Context, r *http.Request, route Route
 // requestError converts kin-openapi's request validation error into one API error, the most
 // fundamental problem first: auth, size, media type, malformed JSON, parameters, then fields.
 func requestError(err error) error {
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return apierr.New(apierr.TooLarge, "Request body too large (limit %d bytes)", tooLarge.Limit)
+	}
 	var errs []error
 	flatten(err, &errs)
 	for _, e := range errs {
@@ -178,7 +182,7 @@ func requestError(err error) error {
 					return ae
 				}
 			}
-			return apierr.New(apierr.Unauthorized, "Unauthorized")
+			return apierr.New(apierr.Unauthorized, "Unauthorized: %v", sec).WithHeader("WWW-Authenticate", `Bearer realm="equalture"`)
 		}
 	}
 	var (
@@ -190,10 +194,7 @@ func requestError(err error) error {
 		if !errors.As(e, &re) {
 			return &apierr.Error{Code: apierr.BadRequest, Detail: "Bad Request: " + e.Error()}
 		}
-		var tooLarge *http.MaxBytesError
 		switch {
-		case errors.As(re.Err, &tooLarge):
-			return apierr.New(apierr.TooLarge, "Request body too large (limit %d bytes)", tooLarge.Limit)
 		case re.Parameter != nil:
 			addSchemaErrors(params, re.Parameter.Name, re.Err, re.Reason)
 		case re.RequestBody == nil:
