@@ -198,4 +198,3 @@ func runHealthcheck(ctx context.Context, args []string, env Env, stdout, stderr 
 	fmt.Fprintf(stdout, "healthy: %s\n", strings.TrimSpace(url))
 	return exitOK
 }
-
