@@ -13,6 +13,11 @@ import (
 //go:embed openapi.yaml
 var VendorSpec []byte
 
+// ControlSpec is control-openapi.yaml, the contract of the mock's control API under /_mock.
+//
+//go:embed control-openapi.yaml
+var ControlSpec []byte
+
 //go:embed fixtures/*.yaml
 var fixtures embed.FS
 

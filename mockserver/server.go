@@ -4,13 +4,13 @@
 package mockserver
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -19,7 +19,9 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
+	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/spec"
@@ -80,6 +82,10 @@ type Deps struct {
 	Results  *results.Generator
 	Tokens   *phxtoken.Signer
 	Logger   *slog.Logger
+	// Journal records every vendor API request (optional).
+	Journal *journal.Journal
+	// Faults are the control API's fault rules (optional).
+	Faults *fault.Set
 }
 
 // Server serves the vendor API, the public pages behind its links and /healthz.
@@ -87,8 +93,9 @@ type Server struct {
 	cfg Config
 	Deps
 
-	ops   map[string]handlerFunc // operationId → handler
-	pages *http.ServeMux
+	ops      map[string]handlerFunc // operationId → handler
+	examples map[string]map[int][]byte
+	pages    *http.ServeMux
 
 	idMu sync.Mutex
 	ids  *gofakeit.Faker
@@ -128,9 +135,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		"getResults":           s.handleGetResults,
 		"getStatus":            s.handleGetStatus,
 	}
-	if err := bindCheck(deps.Spec, s.ops); err != nil {
-		return nil, err
+	if err := deps.Spec.CheckHandlers(keys(s.ops)); err != nil {
+		return nil, fmt.Errorf("mockserver: %w", err)
 	}
+	s.examples = deps.Spec.Examples()
 	s.pages = http.NewServeMux()
 	s.pages.HandleFunc("GET /healthz", s.handleHealth)
 	s.pages.HandleFunc("GET /{locale}/assessments/{assessment}/token/{token}", s.handleAssessmentPage)
@@ -139,27 +147,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		s.writeError(w, apierr.New(apierr.NotFound, "Not Found: no operation at %s %s", r.Method, r.URL.Path))
 	})
 	return s, nil
-}
-
-// bindCheck fails unless handlers and the contract's operations are the same set.
-func bindCheck(sp *spec.Spec, handlers map[string]handlerFunc) error {
-	ops := sp.Operations()
-	var problems []string
-	for id := range ops {
-		if _, ok := handlers[id]; !ok {
-			problems = append(problems, fmt.Sprintf("operation %q has no handler", id))
-		}
-	}
-	for id := range handlers {
-		if _, ok := ops[id]; !ok {
-			problems = append(problems, fmt.Sprintf("handler %q names no operation of the contract", id))
-		}
-	}
-	if len(problems) > 0 {
-		sort.Strings(problems)
-		return fmt.Errorf("mockserver: contract and handlers differ: %s", strings.Join(problems, "; "))
-	}
-	return nil
 }
 
 // ServeHTTP routes the vendor API through the contract and everything else to the pages mux.
@@ -181,30 +168,75 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 type authKey struct{}
 
+// serveVendor answers a vendor API request: body read once (size-limited), fault rules, the
+// Prefer override, routing and validation against the contract, then the operation's handler.
+// Every request lands in the journal with its answer.
 func (s *Server) serveVendor(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)
+	start := time.Now()
+	rec := &recorder{ResponseWriter: w, capture: s.Journal != nil}
+	entry := journal.Entry{Time: s.Clock.Now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
+	c := s.vendor(rec, r, &entry)
+	if s.Journal == nil {
+		return
+	}
+	if c.client.ID != "" {
+		entry.ClientID = c.client.ID
+	}
+	entry.Status = rec.status
+	entry.RequestBody = rawJSON(c.body)
+	entry.ResponseBody = rawJSON(rec.body.Bytes())
+	entry.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	s.Journal.Record(entry)
+}
+
+func (s *Server) vendor(w http.ResponseWriter, r *http.Request, entry *journal.Entry) (c call) {
+	var err error
+	if c.body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, s.cfg.MaxBodyBytes)); err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			err = apierr.New(apierr.TooLarge, "Request body too large (limit %d bytes)", tooLarge.Limit)
+		} else {
+			err = apierr.New(apierr.BadRequest, "Cannot read the request body: %v", err)
+		}
+		s.writeError(w, err)
+		return c
+	}
+	r.Body = io.NopCloser(bytes.NewReader(c.body))
+	if s.Journal != nil || s.Faults != nil {
+		entry.ClientID = s.identify(r)
+	}
+	if s.Faults != nil {
+		if act, ok := s.Faults.Match(r.Method, r.URL.Path, entry.ClientID); ok {
+			entry.Fault = act.RuleID
+			if act.Apply(w, r) {
+				return c
+			}
+		}
+	}
 	route, err := s.Spec.FindRoute(r)
 	if err != nil {
 		s.writeError(w, err)
-		return
+		return c
 	}
-	h := s.ops[route.Operation.OperationID]
-	var c call
+	entry.OperationID = route.Operation.OperationID
+	if pref := r.Header.Get("Prefer"); pref != "" {
+		if answered, err := s.preferred(w, route, pref); answered || err != nil {
+			if err != nil {
+				s.writeError(w, err)
+			}
+			return c
+		}
+	}
 	ctx := context.WithValue(r.Context(), authKey{}, &c)
 	if err := s.Spec.ValidateRequest(ctx, r, route, s.authenticate); err != nil {
 		s.writeError(w, err)
-		return
+		return c
 	}
 	c.params = route.Params
-	if r.Body != nil {
-		if c.body, err = io.ReadAll(r.Body); err != nil {
-			s.writeError(w, apierr.New(apierr.BadRequest, "Cannot read the request body: %v", err))
-			return
-		}
-	}
-	if err := h(w, r, c); err != nil {
+	if err := s.ops[route.Operation.OperationID](w, r, c); err != nil {
 		s.writeError(w, err)
 	}
+	return c
 }
 
 func (s *Server) writeError(w http.ResponseWriter, err error) { apierr.Write(w, s.Logger, err) }

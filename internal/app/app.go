@@ -10,10 +10,16 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"strings"
 
 	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/control"
+	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
+	"github.com/equalture/equalture-mock/internal/journal"
+	"github.com/equalture/equalture-mock/internal/notify"
 	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/spec"
@@ -32,6 +38,10 @@ type Options struct {
 	// Clock is the clock everything expires on; a running virtual clock when nil.
 	Clock  *clock.Virtual
 	Logger *slog.Logger
+	// AdminToken protects the control API when set.
+	AdminToken string
+	// JournalSize bounds the request journal (journal.DefaultMax when 0).
+	JournalSize int
 }
 
 // App is an assembled mock.
@@ -42,6 +52,9 @@ type App struct {
 	Store    *store.Store
 	Clock    *clock.Virtual
 	Fixtures *fixtures.Set
+	Journal  *journal.Journal
+	Faults   *fault.Set
+	Control  *control.Handler
 }
 
 // New builds the mock.
@@ -77,20 +90,68 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		clk = clock.NewVirtual()
 	}
 	st := store.New(clk)
-	srv, err := mockserver.New(opts.Server, mockserver.Deps{
+	gen := results.NewGenerator(fx, opts.Server.Seed)
+	a := &App{Spec: sp, Store: st, Clock: clk, Fixtures: fx, Journal: journal.New(opts.JournalSize), Faults: fault.NewSet(uint64(opts.Server.Seed))}
+	a.Server, err = mockserver.New(opts.Server, mockserver.Deps{
 		Spec:     sp,
 		Store:    st,
 		Clock:    clk,
 		Fixtures: fx,
-		Results:  results.NewGenerator(fx, opts.Server.Seed),
+		Results:  gen,
 		Tokens:   signer,
 		Logger:   opts.Logger,
+		Journal:  a.Journal,
+		Faults:   a.Faults,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &App{Handler: srv, Server: srv, Spec: sp, Store: st, Clock: clk, Fixtures: fx}, nil
+	controlSpec, err := spec.Load(ctx, equalturemock.ControlSpec)
+	if err != nil {
+		return nil, err
+	}
+	a.Control, err = control.New(control.Deps{
+		Spec:        controlSpec,
+		Store:       st,
+		Clock:       clk,
+		Fixtures:    fx,
+		Results:     gen,
+		Journal:     a.Journal,
+		Faults:      a.Faults,
+		Callbacks:   &noCallbacks{},
+		ControlSpec: equalturemock.ControlSpec,
+		VendorSpec:  equalturemock.VendorSpec,
+		AdminToken:  opts.AdminToken,
+		Logger:      opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.Handler = http.HandlerFunc(a.route)
+	return a, nil
+}
+
+// route sends /_mock to the control API and everything else to the mock server.
+func (a *App) route(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, control.Prefix) {
+		a.Control.ServeHTTP(w, r)
+		return
+	}
+	a.Server.ServeHTTP(w, r)
 }
 
 // Close stops the app's background work.
 func (a *App) Close(ctx context.Context) error { return nil }
+
+// noCallbacks stands in until the callback dispatcher is wired: no deliveries.
+type noCallbacks struct{ changed notify.Broadcaster }
+
+func (*noCallbacks) Deliveries(string, string, string) []any { return []any{} }
+func (*noCallbacks) Delivery(id string) (any, error) {
+	return nil, apierr.New(apierr.NotFound, "No delivery %q", id)
+}
+func (*noCallbacks) Redeliver(id string) (any, error) {
+	return nil, apierr.New(apierr.NotFound, "No delivery %q", id)
+}
+func (n *noCallbacks) Changed() *notify.Broadcaster { return &n.changed }
+func (*noCallbacks) Reset()                         {}

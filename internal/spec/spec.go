@@ -5,6 +5,7 @@ package spec
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -107,6 +109,67 @@ func (s *Spec) Operations() map[string]Operation {
 		}
 	}
 	return ops
+}
+
+// CheckHandlers fails unless ids (the operations a server has handlers for) and the contract's
+// operations are the same set, so a contract and its server cannot drift apart.
+func (s *Spec) CheckHandlers(ids []string) error {
+	ops := s.Operations()
+	have := make(map[string]bool, len(ids))
+	var problems []string
+	for _, id := range ids {
+		have[id] = true
+		if _, ok := ops[id]; !ok {
+			problems = append(problems, fmt.Sprintf("handler %q names no operation of the contract", id))
+		}
+	}
+	for id := range ops {
+		if !have[id] {
+			problems = append(problems, fmt.Sprintf("operation %q has no handler", id))
+		}
+	}
+	if len(problems) > 0 {
+		sort.Strings(problems)
+		return fmt.Errorf("contract and handlers differ: %s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// Examples returns, per operation and status, the JSON example the contract gives for the
+// response (the first named example when there are several).
+func (s *Spec) Examples() map[string]map[int][]byte {
+	out := make(map[string]map[int][]byte)
+	for id, op := range s.Operations() {
+		out[id] = make(map[int][]byte)
+		for code, ref := range op.Responses.Map() {
+			n, err := strconv.Atoi(code)
+			if err != nil || ref.Value == nil {
+				continue
+			}
+			var ex any
+			if mt := ref.Value.Content.Get("application/json"); mt != nil {
+				ex = mt.Example
+				if ex == nil && len(mt.Examples) > 0 {
+					names := make([]string, 0, len(mt.Examples))
+					for name := range mt.Examples {
+						names = append(names, name)
+					}
+					sort.Strings(names)
+					if e := mt.Examples[names[0]]; e != nil && e.Value != nil {
+						ex = e.Value.Value
+					}
+				}
+			}
+			if ex == nil {
+				ex = map[string]any{"errors": map[string]string{"detail": http.StatusText(n)}}
+			}
+			b, err := json.Marshal(ex)
+			if err == nil {
+				out[id][n] = b
+			}
+		}
+	}
+	return out
 }
 
 // Route is a matched operation and its path parameters.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/notify"
 )
 
 // Status is an application's lifecycle state.
@@ -111,7 +112,8 @@ type Event struct {
 
 // Store holds the state.
 type Store struct {
-	clock clock.Clock
+	clock   clock.Clock
+	changed notify.Broadcaster
 
 	mu        sync.RWMutex
 	apps      map[string]*Application
@@ -141,7 +143,11 @@ func (s *Store) Subscribe(fn func(Event)) {
 	s.listeners = append(s.listeners, fn)
 }
 
+// Changed wakes waiters (the control API's ?wait= queries) on every transition and email.
+func (s *Store) Changed() *notify.Broadcaster { return &s.changed }
+
 func (s *Store) publish(events ...Event) {
+	defer s.changed.Notify()
 	s.mu.RLock()
 	ls := s.listeners
 	s.mu.RUnlock()
@@ -375,4 +381,5 @@ func (s *Store) Reset() {
 	s.order = nil
 	s.outbox = nil
 	s.tokenGens = make(map[string]TokenGeneration)
+	s.changed.Notify()
 }

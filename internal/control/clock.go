@@ -1,0 +1,60 @@
+package control
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/equalture/equalture-mock/internal/apierr"
+)
+
+type clockView struct {
+	Now    time.Time `json:"now"`
+	Frozen bool      `json:"frozen"`
+	Offset string    `json:"offset"`
+}
+
+func (h *Handler) writeClock(w http.ResponseWriter) {
+	st := h.Clock.State()
+	writeJSON(w, http.StatusOK, clockView{Now: st.Now.UTC(), Frozen: st.Frozen, Offset: st.Offset.Round(time.Millisecond).String()})
+}
+
+func (h *Handler) handleGetClock(w http.ResponseWriter, _ *http.Request, _ map[string]string, _ []byte) error {
+	h.writeClock(w)
+	return nil
+}
+
+func (h *Handler) handleAdvanceClock(w http.ResponseWriter, _ *http.Request, _ map[string]string, body []byte) error {
+	var req struct {
+		By string `json:"by"`
+	}
+	if err := decode(body, &req); err != nil {
+		return err
+	}
+	d, err := time.ParseDuration(req.By)
+	if err != nil {
+		return apierr.Field("by", "is invalid: must be a duration like 15m1s")
+	}
+	h.Clock.Advance(d)
+	h.writeClock(w)
+	return nil
+}
+
+func (h *Handler) handleSetClock(w http.ResponseWriter, _ *http.Request, _ map[string]string, body []byte) error {
+	var req struct {
+		Now time.Time `json:"now"`
+	}
+	if err := decode(body, &req); err != nil {
+		return err
+	}
+	h.Clock.Set(req.Now)
+	h.writeClock(w)
+	return nil
+}
+
+func (h *Handler) clockAction(fn func()) handlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request, _ map[string]string, _ []byte) error {
+		fn()
+		h.writeClock(w)
+		return nil
+	}
+}

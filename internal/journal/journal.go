@@ -1,0 +1,169 @@
+// Package journal records the requests the vendor API received, so tests can verify afterwards
+// what an integration sent ("the ATS called hire exactly once with start_date 2025-07-01"). It keeps
+// the newest entries up to a bound, and wakes ?wait= queries on every new entry.
+package journal
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/equalture/equalture-mock/internal/glob"
+	"github.com/equalture/equalture-mock/internal/notify"
+)
+
+// Entry is one recorded request and the answer it got.
+type Entry struct {
+	ID           int64           `json:"id"`
+	Time         time.Time       `json:"time"`
+	Method       string          `json:"method"`
+	Path         string          `json:"path"`
+	Query        string          `json:"query,omitempty"`
+	ClientID     string          `json:"client_id,omitempty"`
+	OperationID  string          `json:"operation_id,omitempty"`
+	Status       int             `json:"status"`
+	RequestBody  json.RawMessage `json:"request_body,omitempty"`
+	ResponseBody json.RawMessage `json:"response_body,omitempty"`
+	DurationMS   float64         `json:"duration_ms"`
+	Fault        string          `json:"fault,omitempty"`
+}
+
+// Journal is a bounded, concurrency-safe request log.
+type Journal struct {
+	changed notify.Broadcaster
+
+	mu      sync.RWMutex
+	entries []Entry // ring buffer of at most max entries
+	start   int
+	nextID  int64
+	max     int
+}
+
+// DefaultMax is how many entries a journal keeps by default.
+const DefaultMax = 10000
+
+// New returns a journal keeping the newest max entries.
+func New(max int) *Journal {
+	if max <= 0 {
+		max = DefaultMax
+	}
+	return &Journal{max: max}
+}
+
+// Changed returns a channel closed at the next recorded entry.
+func (j *Journal) Changed() *notify.Broadcaster { return &j.changed }
+
+// Record adds e (its ID is assigned) and returns it.
+func (j *Journal) Record(e Entry) Entry {
+	j.mu.Lock()
+	j.nextID++
+	e.ID = j.nextID
+	if len(j.entries) < j.max {
+		j.entries = append(j.entries, e)
+	} else {
+		j.entries[j.start] = e
+		j.start = (j.start + 1) % j.max
+	}
+	j.mu.Unlock()
+	j.changed.Notify()
+	return e
+}
+
+// Len returns how many entries are kept.
+func (j *Journal) Len() int {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	return len(j.entries)
+}
+
+// Reset drops every entry.
+func (j *Journal) Reset() {
+	j.mu.Lock()
+	j.entries, j.start = nil, 0
+	j.mu.Unlock()
+	j.changed.Notify()
+}
+
+// Filter selects entries; zero fields match everything.
+type Filter struct {
+	Method      string
+	Path        glob.Pattern
+	ClientID    string
+	OperationID string
+	Status      int
+	Body        map[string]string // dotted path in the request body → wanted value
+}
+
+// Find returns the entries f matches, oldest first.
+func (j *Journal) Find(f Filter) []Entry {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	out := []Entry{}
+	for i := range j.entries {
+		e := j.entries[(j.start+i)%len(j.entries)]
+		if f.matches(e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (f Filter) matches(e Entry) bool {
+	if f.Method != "" && !strings.EqualFold(f.Method, e.Method) ||
+		!f.Path.Match(e.Path) ||
+		f.ClientID != "" && f.ClientID != e.ClientID ||
+		f.OperationID != "" && f.OperationID != e.OperationID ||
+		f.Status != 0 && f.Status != e.Status {
+		return false
+	}
+	if len(f.Body) == 0 {
+		return true
+	}
+	var body any
+	if json.Unmarshal(e.RequestBody, &body) != nil {
+		return false
+	}
+	for path, want := range f.Body {
+		got, ok := Lookup(body, path)
+		if !ok || Text(got) != want {
+			return false
+		}
+	}
+	return true
+}
+
+// Lookup finds a dotted path ("applicant_details.email", "items.0.id") in a decoded JSON value.
+func Lookup(v any, path string) (any, bool) {
+	if path == "" {
+		return v, true
+	}
+	for _, key := range strings.Split(path, ".") {
+		switch x := v.(type) {
+		case map[string]any:
+			var ok bool
+			if v, ok = x[key]; !ok {
+				return nil, false
+			}
+		case []any:
+			i, err := strconv.Atoi(key)
+			if err != nil || i < 0 || i >= len(x) {
+				return nil, false
+			}
+			v = x[i]
+		default:
+			return nil, false
+		}
+	}
+	return v, true
+}
+
+// Text renders a decoded JSON scalar as a query would write it: strings bare, the rest as JSON.
+func Text(v any) string {
+	if s, ok := v.(string); ok {
+		return s
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
