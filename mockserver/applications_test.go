@@ -9,24 +9,25 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/results"
+	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
 func TestListJobs(t *testing.T) {
-	h := newHarness(t)
+	h := testenv.New(t)
 	tests := map[string]struct {
 		id, secret string
 		want       []string
 	}{
-		"demo sees its published jobs, not the draft": {demoID, demoSecret, []string{engineerJob, accountJob}},
-		"other client sees only its own":              {otherID, otherSecret, []string{otherJob}},
+		"demo sees its published jobs, not the draft": {testenv.DemoID, testenv.DemoSecret, []string{testenv.EngineerJob, testenv.AccountJob}},
+		"other client sees only its own":              {testenv.OtherID, testenv.OtherSecret, []string{testenv.OtherJob}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			h := h.sub(t)
-			r := h.do(http.MethodGet, "/connect_ats/jobs", "", bearer(h.token(tc.id, tc.secret)))
-			wantStatus(t, r, http.StatusOK)
+			h := h.Sub(t)
+			r := h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(h.Token(tc.id, tc.secret)))
+			testenv.WantStatus(t, r, http.StatusOK)
 			var jobs []struct{ ID, Name string }
-			if err := json.Unmarshal(r.body, &jobs); err != nil {
+			if err := json.Unmarshal(r.Body, &jobs); err != nil {
 				t.Fatal(err)
 			}
 			var ids []string
@@ -41,20 +42,20 @@ func TestListJobs(t *testing.T) {
 }
 
 func TestCreateApplication(t *testing.T) {
-	h := newHarness(t)
-	tok := h.token(demoID, demoSecret)
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
 
 	t.Run("email invitation goes to the outbox", func(t *testing.T) {
-		h := h.sub(t)
-		ref, v := h.create(tok, engineerJob, "")
+		h := h.Sub(t)
+		ref, v := h.Create(tok, testenv.EngineerJob, "")
 		if _, has := v["assessment_url"]; has {
 			t.Fatalf("an email invitation answered an assessment_url: %v", v)
 		}
 		var found bool
-		for _, m := range h.app.Store.Outbox(demoID) {
+		for _, m := range h.App.Store.Outbox(testenv.DemoID) {
 			if m.ReferenceID == ref {
 				found = true
-				if m.To != "rembrandt@example.com" || !strings.HasPrefix(m.Link, h.url+"/en/assessments/73799/token/SFMyNTY.") {
+				if m.To != "rembrandt@example.com" || !strings.HasPrefix(m.Link, h.URL+"/en/assessments/73799/token/SFMyNTY.") {
 					t.Fatalf("email = %+v", m)
 				}
 				if !strings.Contains(m.Body, m.Link) {
@@ -68,19 +69,19 @@ func TestCreateApplication(t *testing.T) {
 	})
 
 	t.Run("one-time link answers an assessment_url on the mock", func(t *testing.T) {
-		h := h.sub(t)
-		before := len(h.app.Store.Outbox(""))
-		_, v := h.create(tok, engineerJob, "one_time_link")
+		h := h.Sub(t)
+		before := len(h.App.Store.Outbox(""))
+		_, v := h.Create(tok, testenv.EngineerJob, "one_time_link")
 		u, _ := v["assessment_url"].(string)
-		if !strings.HasPrefix(u, h.url+"/en/assessments/73799/token/SFMyNTY.") {
+		if !strings.HasPrefix(u, h.URL+"/en/assessments/73799/token/SFMyNTY.") {
 			t.Fatalf("assessment_url = %q", u)
 		}
-		if got := len(h.app.Store.Outbox("")); got != before {
+		if got := len(h.App.Store.Outbox("")); got != before {
 			t.Fatalf("a one-time link sent an email (outbox %d → %d)", before, got)
 		}
 	})
 
-	valid := createBody(engineerJob, "")
+	valid := testenv.CreateBody(testenv.EngineerJob, "")
 	tests := map[string]struct {
 		body        string
 		contentType string
@@ -88,74 +89,74 @@ func TestCreateApplication(t *testing.T) {
 		wantField   string // error field that must be named
 		wantMessage string // substring of its first message
 	}{
-		"malformed JSON":              {`{"job_id":`, contentJSON, 400, "detail", "Malformed JSON"},
-		"seed's trailing commas":      {`{"job_id":"` + engineerJob + `",}`, contentJSON, 400, "detail", "Malformed JSON"},
-		"empty body":                  {"", contentJSON, 400, "detail", "Missing request body"},
+		"malformed JSON":              {`{"job_id":`, testenv.ContentJSON, 400, "detail", "Malformed JSON"},
+		"seed's trailing commas":      {`{"job_id":"` + testenv.EngineerJob + `",}`, testenv.ContentJSON, 400, "detail", "Malformed JSON"},
+		"empty body":                  {"", testenv.ContentJSON, 400, "detail", "Missing request body"},
 		"text/plain":                  {valid, "text/plain", 415, "detail", "application/json"},
 		"json with charset":           {valid, "application/json; charset=utf-8", 201, "", ""},
-		"array body":                  {`[]`, contentJSON, 422, "body", "must be an object"},
-		"missing email":               {strings.Replace(valid, `,"email":"rembrandt@example.com"`, "", 1), contentJSON, 422, "applicant_details.email", "can't be blank"},
-		"bad email":                   {strings.Replace(valid, "rembrandt@example.com", "rembrandt", 1), contentJSON, 422, "applicant_details.email", "email address"},
-		"blank first name":            {strings.Replace(valid, "Rembrandt", "", 1), contentJSON, 422, "applicant_details.first_name", "can't be blank"},
-		"no applicant_details":        {`{"job_id":"` + engineerJob + `","callback_url":"` + callbackURL + `"}`, contentJSON, 422, "applicant_details", "can't be blank"},
-		"job id not a UUID":           {strings.Replace(valid, engineerJob, "42", 1), contentJSON, 422, "job_id", "UUID"},
-		"job id a number":             {strings.Replace(valid, `"`+engineerJob+`"`, "42", 1), contentJSON, 422, "job_id", "must be a string"},
-		"unknown job":                 {strings.Replace(valid, engineerJob, unknownUUID, 1), contentJSON, 422, "job_id", "does not exist"},
-		"another client's job":        {strings.Replace(valid, engineerJob, otherJob, 1), contentJSON, 422, "job_id", "does not exist"},
-		"unpublished job":             {strings.Replace(valid, engineerJob, draftJob, 1), contentJSON, 422, "job_id", "not published"},
-		"ftp callback_url":            {strings.Replace(valid, "https://ats.example.com", "ftp://ats.example.com", 1), contentJSON, 422, "callback_url", "absolute http(s) URL"},
-		"relative callback_url":       {strings.Replace(valid, "https://ats.example.com", "", 1), contentJSON, 422, "callback_url", "absolute"},
-		"unknown invitation_type":     {createBody(engineerJob, "sms"), contentJSON, 422, "invitation_type", "email, one_time_link"},
-		"unknown fields are accepted": {strings.Replace(valid, `{"job_id"`, `{"x_extra":1,"job_id"`, 1), contentJSON, 201, "", ""},
-		"body over 1 MiB":             {`{"pad":"` + strings.Repeat("a", maxBodyBytes) + `"}`, contentJSON, 413, "detail", "too large"},
+		"array body":                  {`[]`, testenv.ContentJSON, 422, "body", "must be an object"},
+		"missing email":               {strings.Replace(valid, `,"email":"rembrandt@example.com"`, "", 1), testenv.ContentJSON, 422, "applicant_details.email", "can't be blank"},
+		"bad email":                   {strings.Replace(valid, "rembrandt@example.com", "rembrandt", 1), testenv.ContentJSON, 422, "applicant_details.email", "email address"},
+		"blank first name":            {strings.Replace(valid, "Rembrandt", "", 1), testenv.ContentJSON, 422, "applicant_details.first_name", "can't be blank"},
+		"no applicant_details":        {`{"job_id":"` + testenv.EngineerJob + `","callback_url":"` + testenv.CallbackURL + `"}`, testenv.ContentJSON, 422, "applicant_details", "can't be blank"},
+		"job id not a UUID":           {strings.Replace(valid, testenv.EngineerJob, "42", 1), testenv.ContentJSON, 422, "job_id", "UUID"},
+		"job id a number":             {strings.Replace(valid, `"`+testenv.EngineerJob+`"`, "42", 1), testenv.ContentJSON, 422, "job_id", "must be a string"},
+		"unknown job":                 {strings.Replace(valid, testenv.EngineerJob, testenv.UnknownUUID, 1), testenv.ContentJSON, 422, "job_id", "does not exist"},
+		"another client's job":        {strings.Replace(valid, testenv.EngineerJob, testenv.OtherJob, 1), testenv.ContentJSON, 422, "job_id", "does not exist"},
+		"unpublished job":             {strings.Replace(valid, testenv.EngineerJob, testenv.DraftJob, 1), testenv.ContentJSON, 422, "job_id", "not published"},
+		"ftp callback_url":            {strings.Replace(valid, "https://ats.example.com", "ftp://ats.example.com", 1), testenv.ContentJSON, 422, "callback_url", "absolute http(s) URL"},
+		"relative callback_url":       {strings.Replace(valid, "https://ats.example.com", "", 1), testenv.ContentJSON, 422, "callback_url", "absolute"},
+		"unknown invitation_type":     {testenv.CreateBody(testenv.EngineerJob, "sms"), testenv.ContentJSON, 422, "invitation_type", "email, one_time_link"},
+		"unknown fields are accepted": {strings.Replace(valid, `{"job_id"`, `{"x_extra":1,"job_id"`, 1), testenv.ContentJSON, 201, "", ""},
+		"body over 1 MiB":             {`{"pad":"` + strings.Repeat("a", testenv.MaxBodyBytes) + `"}`, testenv.ContentJSON, 413, "detail", "too large"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			h := h.sub(t)
-			r := h.do(http.MethodPost, "/connect_ats/applications", tc.body, bearer(tok), header("Content-Type", tc.contentType))
-			wantStatus(t, r, tc.wantStatus)
+			h := h.Sub(t)
+			r := h.Do(http.MethodPost, "/connect_ats/applications", tc.body, testenv.Bearer(tok), testenv.Header("Content-Type", tc.contentType))
+			testenv.WantStatus(t, r, tc.wantStatus)
 			if tc.wantField == "" {
 				return
 			}
-			msgs := r.errorField(t, tc.wantField)
+			msgs := r.ErrorField(t, tc.wantField)
 			if len(msgs) == 0 || !strings.Contains(msgs[0], tc.wantMessage) {
-				t.Fatalf("errors.%s = %v, want a message with %q; body %s", tc.wantField, msgs, tc.wantMessage, r.body)
+				t.Fatalf("errors.%s = %v, want a message with %q; body %s", tc.wantField, msgs, tc.wantMessage, r.Body)
 			}
 		})
 	}
 
 	t.Run("every invalid field is named at once", func(t *testing.T) {
-		h := h.sub(t)
+		h := h.Sub(t)
 		body := `{"job_id":"x","callback_url":"nope","applicant_details":{"email":"x"}}`
-		r := h.do(http.MethodPost, "/connect_ats/applications", body, bearer(tok))
-		wantStatus(t, r, 422)
+		r := h.Do(http.MethodPost, "/connect_ats/applications", body, testenv.Bearer(tok))
+		testenv.WantStatus(t, r, 422)
 		for _, f := range []string{"job_id", "callback_url", "applicant_details.email", "applicant_details.first_name", "applicant_details.last_name"} {
-			if len(r.errorField(t, f)) == 0 {
-				t.Errorf("field %s not named in %s", f, r.body)
+			if len(r.ErrorField(t, f)) == 0 {
+				t.Errorf("field %s not named in %s", f, r.Body)
 			}
 		}
 	})
 }
 
 func TestLifecycle(t *testing.T) {
-	h := newHarness(t)
-	tok := h.token(demoID, demoSecret)
-	ref, _ := h.create(tok, engineerJob, "")
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	ref, _ := h.Create(tok, testenv.EngineerJob, "")
 	app := "/connect_ats/applications/" + ref
 
 	status := func(want string) {
 		t.Helper()
-		r := h.do(http.MethodGet, app+"/status", "", bearer(tok))
-		wantStatus(t, r, 200)
-		if got := r.json(t)["status"]; got != want {
+		r := h.Do(http.MethodGet, app+"/status", "", testenv.Bearer(tok))
+		testenv.WantStatus(t, r, 200)
+		if got := r.JSON(t)["status"]; got != want {
 			t.Fatalf("status = %v, want %s", got, want)
 		}
 	}
 	conflict := func(method, path, body, wantDetail string) {
 		t.Helper()
-		r := h.do(method, app+path, body, bearer(tok))
-		wantStatus(t, r, http.StatusConflict)
-		if d := r.errorField(t, "detail"); len(d) == 0 || !strings.Contains(d[0], wantDetail) {
+		r := h.Do(method, app+path, body, testenv.Bearer(tok))
+		testenv.WantStatus(t, r, http.StatusConflict)
+		if d := r.ErrorField(t, "detail"); len(d) == 0 || !strings.Contains(d[0], wantDetail) {
 			t.Fatalf("detail = %v, want %q", d, wantDetail)
 		}
 	}
@@ -166,20 +167,20 @@ func TestLifecycle(t *testing.T) {
 	conflict(http.MethodGet, "/public_link", "", "invited, not completed")
 	conflict(http.MethodPost, "/hire_applicant", hire, "invited, not completed")
 
-	h.complete(ref)
+	h.Complete(ref)
 	status("completed")
 
-	r := h.do(http.MethodGet, app+"/results", "", bearer(tok))
-	wantStatus(t, r, 200)
+	r := h.Do(http.MethodGet, app+"/results", "", testenv.Bearer(tok))
+	testenv.WantStatus(t, r, 200)
 	var res results.Results
-	if err := json.Unmarshal(r.body, &res); err != nil {
+	if err := json.Unmarshal(r.Body, &res); err != nil {
 		t.Fatal(err)
 	}
 	if len(res.DetailedScores) != 5 || len(res.Scores) != 5 {
 		t.Fatalf("results carry %d detailed scores and %d scores, want 5 each (the job's profile)", len(res.DetailedScores), len(res.Scores))
 	}
-	stored, _ := h.app.Store.Lookup(ref)
-	job, _ := h.app.Fixtures.Job(demoID, engineerJob)
+	stored, _ := h.App.Store.Lookup(ref)
+	job, _ := h.App.Fixtures.Job(testenv.DemoID, testenv.EngineerJob)
 	if got, want := res.Fit, results.Fit(job, stored.Scores); got != want {
 		t.Fatalf("fit = %s, want %s derived from the scores", got, want)
 	}
@@ -188,69 +189,69 @@ func TestLifecycle(t *testing.T) {
 			t.Fatalf("detailed score %+v disagrees with stored scores %v / summary %v", d, stored.Scores, res.Scores)
 		}
 	}
-	if want := h.url + "/dashboard/en/candidates/" + ref; res.ResultsURL != want {
+	if want := h.URL + "/dashboard/en/candidates/" + ref; res.ResultsURL != want {
 		t.Fatalf("results_url = %q, want %q", res.ResultsURL, want)
 	}
 
-	nl := h.do(http.MethodGet, app+"/results?locale=nl", "", bearer(tok)).json(t)
+	nl := h.Do(http.MethodGet, app+"/results?locale=nl", "", testenv.Bearer(tok)).JSON(t)
 	if _, ok := nl["scores"].(map[string]any)["Probleemoplossend vermogen"]; !ok {
 		t.Fatalf("locale=nl results are not in Dutch: %v", nl["scores"])
 	}
-	wantStatus(t, h.do(http.MethodGet, app+"/results?locale=not-a-locale", "", bearer(tok)), http.StatusBadRequest)
-	if fr := h.do(http.MethodGet, app+"/results?locale=fr", "", bearer(tok)).json(t); fr["results_url"] != h.url+"/dashboard/en/candidates/"+ref {
+	testenv.WantStatus(t, h.Do(http.MethodGet, app+"/results?locale=not-a-locale", "", testenv.Bearer(tok)), http.StatusBadRequest)
+	if fr := h.Do(http.MethodGet, app+"/results?locale=fr", "", testenv.Bearer(tok)).JSON(t); fr["results_url"] != h.URL+"/dashboard/en/candidates/"+ref {
 		t.Fatalf("unknown locale did not fall back to en: %v", fr["results_url"])
 	}
 
-	pl := h.do(http.MethodGet, app+"/public_link?locale=nl", "", bearer(tok))
-	wantStatus(t, pl, 200)
-	plv := pl.json(t)
-	if plv["ttl"] != "120" || plv["ttl_units"] != "minutes" || !strings.HasPrefix(plv["url"].(string), h.url+"/nl/candidate_results/"+ref+"/summary?token=SFMyNTY.") {
+	pl := h.Do(http.MethodGet, app+"/public_link?locale=nl", "", testenv.Bearer(tok))
+	testenv.WantStatus(t, pl, 200)
+	plv := pl.JSON(t)
+	if plv["ttl"] != "120" || plv["ttl_units"] != "minutes" || !strings.HasPrefix(plv["url"].(string), h.URL+"/nl/candidate_results/"+ref+"/summary?token=SFMyNTY.") {
 		t.Fatalf("public link = %v", plv)
 	}
 
-	r = h.do(http.MethodPost, app+"/hire_applicant", hire, bearer(tok))
-	wantStatus(t, r, 200)
-	if v := r.json(t); v["reference_id"] != ref || v["message"] != "Applicant has been successfully hired and added to team if configured" {
+	r = h.Do(http.MethodPost, app+"/hire_applicant", hire, testenv.Bearer(tok))
+	testenv.WantStatus(t, r, 200)
+	if v := r.JSON(t); v["reference_id"] != ref || v["message"] != "Applicant has been successfully hired and added to team if configured" {
 		t.Fatalf("hire answered %v", v)
 	}
 	status("hired")
-	stored, _ = h.app.Store.Lookup(ref)
+	stored, _ = h.App.Store.Lookup(ref)
 	if stored.Hire == nil || !stored.Hire.AddToTeam || !stored.Hire.AddedToTeam || stored.Hire.Team != "Engineering" || stored.Hire.StartDate != "2025-07-01" {
 		t.Fatalf("hire recorded as %+v", stored.Hire)
 	}
 	conflict(http.MethodPost, "/hire_applicant", hire, "hired, not completed")
-	wantStatus(t, h.do(http.MethodGet, app+"/results", "", bearer(tok)), 200)
+	testenv.WantStatus(t, h.Do(http.MethodGet, app+"/results", "", testenv.Bearer(tok)), 200)
 
 	for i := 0; i < 2; i++ { // anonymize is idempotent
-		r = h.do(http.MethodDelete, app+"/anonymize_application", "", bearer(tok))
-		wantStatus(t, r, 200)
-		if r.json(t)["reference_id"] != ref {
-			t.Fatalf("anonymize answered %s", r.body)
+		r = h.Do(http.MethodDelete, app+"/anonymize_application", "", testenv.Bearer(tok))
+		testenv.WantStatus(t, r, 200)
+		if r.JSON(t)["reference_id"] != ref {
+			t.Fatalf("anonymize answered %s", r.Body)
 		}
 	}
 	status("anonymized")
 	conflict(http.MethodGet, "/results", "", "anonymized")
 	conflict(http.MethodGet, "/public_link", "", "anonymized")
 	conflict(http.MethodPost, "/hire_applicant", hire, "anonymized")
-	stored, _ = h.app.Store.Lookup(ref)
+	stored, _ = h.App.Store.Lookup(ref)
 	if stored.Scores != nil || stored.Applicant.Email != "" {
 		t.Fatalf("anonymized application keeps personal data or scores: %+v", stored)
 	}
 }
 
 func TestAnonymizeFromAnyState(t *testing.T) {
-	h := newHarness(t)
-	tok := h.token(demoID, demoSecret)
-	ref, _ := h.create(tok, engineerJob, "")
-	wantStatus(t, h.do(http.MethodDelete, "/connect_ats/applications/"+ref+"/anonymize_application", "", bearer(tok)), 200)
-	if _, err := h.app.Store.Complete(ref, nil); err == nil {
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	ref, _ := h.Create(tok, testenv.EngineerJob, "")
+	testenv.WantStatus(t, h.Do(http.MethodDelete, "/connect_ats/applications/"+ref+"/anonymize_application", "", testenv.Bearer(tok)), 200)
+	if _, err := h.App.Store.Complete(ref, nil); err == nil {
 		t.Fatal("an anonymized application could be completed")
 	}
 }
 
 func TestHireBodies(t *testing.T) {
-	h := newHarness(t)
-	tok := h.token(demoID, demoSecret)
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
 	tests := map[string]struct {
 		job         string
 		body        string
@@ -258,29 +259,29 @@ func TestHireBodies(t *testing.T) {
 		wantField   string
 		wantAddedTo bool
 	}{
-		"boolean true, job with team":  {engineerJob, `{"add_to_team":true}`, 200, "", true},
-		"string false":                 {engineerJob, `{"add_to_team":"false","start_date":"2026-01-05"}`, 200, "", false},
-		"true on a job without a team": {accountJob, `{"add_to_team":true}`, 200, "", false},
-		"missing add_to_team":          {engineerJob, `{"start_date":"2026-01-05"}`, 422, "add_to_team", false},
-		"add_to_team yes":              {engineerJob, `{"add_to_team":"yes"}`, 422, "add_to_team", false},
-		"add_to_team 1":                {engineerJob, `{"add_to_team":1}`, 422, "add_to_team", false},
-		"bad start_date":               {engineerJob, `{"add_to_team":true,"start_date":"2025-13-01"}`, 422, "start_date", false},
-		"start_date not ISO":           {engineerJob, `{"add_to_team":true,"start_date":"01/07/2025"}`, 422, "start_date", false},
+		"boolean true, job with team":  {testenv.EngineerJob, `{"add_to_team":true}`, 200, "", true},
+		"string false":                 {testenv.EngineerJob, `{"add_to_team":"false","start_date":"2026-01-05"}`, 200, "", false},
+		"true on a job without a team": {testenv.AccountJob, `{"add_to_team":true}`, 200, "", false},
+		"missing add_to_team":          {testenv.EngineerJob, `{"start_date":"2026-01-05"}`, 422, "add_to_team", false},
+		"add_to_team yes":              {testenv.EngineerJob, `{"add_to_team":"yes"}`, 422, "add_to_team", false},
+		"add_to_team 1":                {testenv.EngineerJob, `{"add_to_team":1}`, 422, "add_to_team", false},
+		"bad start_date":               {testenv.EngineerJob, `{"add_to_team":true,"start_date":"2025-13-01"}`, 422, "start_date", false},
+		"start_date not ISO":           {testenv.EngineerJob, `{"add_to_team":true,"start_date":"01/07/2025"}`, 422, "start_date", false},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			h := h.sub(t)
-			ref, _ := h.create(tok, tc.job, "")
-			h.complete(ref)
-			r := h.do(http.MethodPost, "/connect_ats/applications/"+ref+"/hire_applicant", tc.body, bearer(tok))
-			wantStatus(t, r, tc.wantStatus)
+			h := h.Sub(t)
+			ref, _ := h.Create(tok, tc.job, "")
+			h.Complete(ref)
+			r := h.Do(http.MethodPost, "/connect_ats/applications/"+ref+"/hire_applicant", tc.body, testenv.Bearer(tok))
+			testenv.WantStatus(t, r, tc.wantStatus)
 			if tc.wantField != "" {
-				if len(r.errorField(t, tc.wantField)) == 0 {
-					t.Fatalf("%s not named in %s", tc.wantField, r.body)
+				if len(r.ErrorField(t, tc.wantField)) == 0 {
+					t.Fatalf("%s not named in %s", tc.wantField, r.Body)
 				}
 				return
 			}
-			a, _ := h.app.Store.Lookup(ref)
+			a, _ := h.App.Store.Lookup(ref)
 			if a.Hire.AddedToTeam != tc.wantAddedTo {
 				t.Fatalf("added to team = %v, want %v", a.Hire.AddedToTeam, tc.wantAddedTo)
 			}
@@ -289,10 +290,10 @@ func TestHireBodies(t *testing.T) {
 }
 
 func TestTenantIsolation(t *testing.T) {
-	h := newHarness(t)
-	demo, other := h.token(demoID, demoSecret), h.token(otherID, otherSecret)
-	ref, _ := h.create(demo, engineerJob, "")
-	h.complete(ref)
+	h := testenv.New(t)
+	demo, other := h.Token(testenv.DemoID, testenv.DemoSecret), h.Token(testenv.OtherID, testenv.OtherSecret)
+	ref, _ := h.Create(demo, testenv.EngineerJob, "")
+	h.Complete(ref)
 	requests := []struct{ method, path, body string }{
 		{http.MethodGet, "/status", ""},
 		{http.MethodGet, "/results", ""},
@@ -302,34 +303,34 @@ func TestTenantIsolation(t *testing.T) {
 	}
 	for _, rq := range requests {
 		t.Run(rq.method+rq.path, func(t *testing.T) {
-			h := h.sub(t)
-			foreign := h.do(rq.method, "/connect_ats/applications/"+ref+rq.path, rq.body, bearer(other))
-			unknown := h.do(rq.method, "/connect_ats/applications/"+unknownUUID+rq.path, rq.body, bearer(other))
-			wantStatus(t, foreign, http.StatusNotFound)
-			if string(foreign.body) != string(unknown.body) {
-				t.Fatalf("another client's application answers %s, an unknown one %s: they must not differ", foreign.body, unknown.body)
+			h := h.Sub(t)
+			foreign := h.Do(rq.method, "/connect_ats/applications/"+ref+rq.path, rq.body, testenv.Bearer(other))
+			unknown := h.Do(rq.method, "/connect_ats/applications/"+testenv.UnknownUUID+rq.path, rq.body, testenv.Bearer(other))
+			testenv.WantStatus(t, foreign, http.StatusNotFound)
+			if string(foreign.Body) != string(unknown.Body) {
+				t.Fatalf("another client's application answers %s, an unknown one %s: they must not differ", foreign.Body, unknown.Body)
 			}
 		})
 	}
-	if r := h.do(http.MethodGet, "/connect_ats/applications/"+ref+"/status", "", bearer(demo)); r.json(t)["status"] != "completed" {
-		t.Fatalf("the other client's requests changed the application: %s", r.body)
+	if r := h.Do(http.MethodGet, "/connect_ats/applications/"+ref+"/status", "", testenv.Bearer(demo)); r.JSON(t)["status"] != "completed" {
+		t.Fatalf("the other client's requests changed the application: %s", r.Body)
 	}
 }
 
 func TestPathParameters(t *testing.T) {
-	h := newHarness(t)
-	tok := h.token(demoID, demoSecret)
-	r := h.do(http.MethodGet, "/connect_ats/applications/1234-1234-4567-1111/status", "", bearer(tok))
-	wantStatus(t, r, http.StatusBadRequest)
-	if m := r.errorField(t, "reference_id"); len(m) == 0 || !strings.Contains(m[0], "UUID") {
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	r := h.Do(http.MethodGet, "/connect_ats/applications/1234-1234-4567-1111/status", "", testenv.Bearer(tok))
+	testenv.WantStatus(t, r, http.StatusBadRequest)
+	if m := r.ErrorField(t, "reference_id"); len(m) == 0 || !strings.Contains(m[0], "UUID") {
 		t.Fatalf("reference_id error = %v", m)
 	}
-	wantStatus(t, h.do(http.MethodGet, "/connect_ats/applications/"+unknownUUID+"/status", "", bearer(tok)), http.StatusNotFound)
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/connect_ats/applications/"+testenv.UnknownUUID+"/status", "", testenv.Bearer(tok)), http.StatusNotFound)
 }
 
 func TestUnknownRoutes(t *testing.T) {
-	h := newHarness(t)
-	tok := h.token(demoID, demoSecret)
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
 	tests := map[string]struct {
 		method, path string
 		wantStatus   int
@@ -342,14 +343,14 @@ func TestUnknownRoutes(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			h := h.sub(t)
-			r := h.do(tc.method, tc.path, "", bearer(tok))
-			wantStatus(t, r, tc.wantStatus)
-			if got := r.header.Get("Allow"); got != tc.wantAllow {
+			h := h.Sub(t)
+			r := h.Do(tc.method, tc.path, "", testenv.Bearer(tok))
+			testenv.WantStatus(t, r, tc.wantStatus)
+			if got := r.Header.Get("Allow"); got != tc.wantAllow {
 				t.Fatalf("Allow = %q, want %q", got, tc.wantAllow)
 			}
-			if len(r.errorField(t, "detail")) != 1 {
-				t.Fatalf("no JSON error detail: %s", r.body)
+			if len(r.ErrorField(t, "detail")) != 1 {
+				t.Fatalf("no JSON error detail: %s", r.Body)
 			}
 		})
 	}
@@ -357,12 +358,12 @@ func TestUnknownRoutes(t *testing.T) {
 
 func TestReproducibleWithSeed(t *testing.T) {
 	run := func() (refs []string, scores []map[string]int) {
-		h := newHarness(t)
-		tok := h.token(demoID, demoSecret)
+		h := testenv.New(t)
+		tok := h.Token(testenv.DemoID, testenv.DemoSecret)
 		for i := 0; i < 3; i++ {
-			ref, _ := h.create(tok, engineerJob, "")
-			h.complete(ref)
-			a, _ := h.app.Store.Lookup(ref)
+			ref, _ := h.Create(tok, testenv.EngineerJob, "")
+			h.Complete(ref)
+			a, _ := h.App.Store.Lookup(ref)
 			refs, scores = append(refs, ref), append(scores, a.Scores)
 		}
 		return refs, scores
@@ -378,11 +379,11 @@ func TestReproducibleWithSeed(t *testing.T) {
 }
 
 func TestHealthz(t *testing.T) {
-	h := newHarness(t)
-	r := h.do(http.MethodGet, "/healthz", "")
-	wantStatus(t, r, 200)
-	if v := r.json(t); v["status"] != "ok" {
-		t.Fatalf("healthz = %s", r.body)
+	h := testenv.New(t)
+	r := h.Do(http.MethodGet, "/healthz", "")
+	testenv.WantStatus(t, r, 200)
+	if v := r.JSON(t); v["status"] != "ok" {
+		t.Fatalf("healthz = %s", r.Body)
 	}
 	_ = time.Second
 }

@@ -172,6 +172,12 @@ func (s *Spec) Examples() map[string]map[int][]byte {
 	return out
 }
 
+// Matches reports whether r's path is an operation path of the contract (any method).
+func (s *Spec) Matches(r *http.Request) bool {
+	_, _, err := s.router.FindRoute(r)
+	return err == nil || errors.Is(err, routers.ErrMethodNotAllowed)
+}
+
 // Route is a matched operation and its path parameters.
 type Route struct {
 	*routers.Route

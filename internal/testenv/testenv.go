@@ -1,0 +1,234 @@
+// Package testenv runs the whole mock on a real listener for tests, on a frozen clock, and checks
+// every answer of the vendor and control APIs against their contracts.
+package testenv
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/app"
+	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/spec"
+	"github.com/equalture/equalture-mock/mockserver"
+)
+
+// T0 is where the frozen clock starts.
+var T0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+const (
+	DemoID       = "demo-client"
+	DemoSecret   = "demo-secret"
+	OtherID      = "other-client"
+	OtherSecret  = "other-secret"
+	EngineerJob  = "0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01"
+	AccountJob   = "5d6b8a0e-2f7c-4c1e-8b1a-9f0e3d2c1b02"
+	DraftJob     = "9e2f4a6c-1b3d-4e5f-8a7b-6c5d4e3f2a03"
+	OtherJob     = "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c04"
+	UnknownUUID  = "00000000-0000-4000-8000-000000000000"
+	CallbackURL  = "https://ats.example.com/applications/8a3e2c8e-5b0f-4c55-9a1d-2f4b6c8d0e11"
+	ContentJSON  = "application/json"
+	MaxBodyBytes = 1 << 20
+)
+
+// harness is the mock on a real listener, on a frozen clock, with every vendor API response it
+// gives validated against openapi.yaml.
+type Env struct {
+	t       testing.TB
+	App     *app.App
+	Clock   *clock.Virtual
+	URL     string
+	control *spec.Spec
+}
+
+func New(t testing.TB) *Env {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Start()
+	t.Cleanup(srv.Close)
+	clk := clock.NewFrozen(T0)
+	a, err := app.New(context.Background(), app.Options{
+		Server:     mockserver.Config{PublicURL: srv.URL, Seed: 7},
+		SigningKey: []byte("test-key"),
+		Clock:      clk,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = a.Close(context.Background()) })
+	srv.Config.Handler = a.Handler
+	cs, err := spec.Load(context.Background(), equalturemock.ControlSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Env{t: t, App: a, Clock: clk, URL: srv.URL, control: cs}
+}
+
+// sub returns the harness reporting to subtest t.
+func (h *Env) Sub(t testing.TB) *Env {
+	c := *h
+	c.t = t
+	return &c
+}
+
+type Response struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// json decodes the body into a generic value.
+func (r Response) JSON(t testing.TB) map[string]any {
+	t.Helper()
+	var v map[string]any
+	if err := json.Unmarshal(r.Body, &v); err != nil {
+		t.Fatalf("body %q is not a JSON object: %v", r.Body, err)
+	}
+	return v
+}
+
+// errorField returns the messages of field in an error body ("detail" as a one-item list).
+func (r Response) ErrorField(t testing.TB, field string) []string {
+	t.Helper()
+	errs, ok := r.JSON(t)["errors"].(map[string]any)
+	if !ok {
+		t.Fatalf("body %s has no errors object", r.Body)
+	}
+	switch v := errs[field].(type) {
+	case string:
+		return []string{v}
+	case []any:
+		out := make([]string, len(v))
+		for i, m := range v {
+			out[i], _ = m.(string)
+		}
+		return out
+	default:
+		return nil
+	}
+}
+
+type ReqOpt func(*http.Request)
+
+func Basic(id, secret string) ReqOpt { return func(r *http.Request) { r.SetBasicAuth(id, secret) } }
+func Bearer(tok string) ReqOpt {
+	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
+}
+func Header(k, v string) ReqOpt { return func(r *http.Request) { r.Header.Set(k, v) } }
+
+// do sends a request and, for the vendor API, validates the response against the contract.
+func (h *Env) Do(method, path, body string, opts ...ReqOpt) Response {
+	h.t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, h.URL+path, rd)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", ContentJSON)
+	}
+	for _, o := range opts {
+		o(req)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	if resp.StatusCode >= 500 {
+		h.t.Fatalf("%s %s answered %d: %s", method, path, resp.StatusCode, b)
+	}
+	if sp := h.contractFor(path, resp.StatusCode); sp != nil {
+		if err := sp.ValidateResponse(context.Background(), req, resp.StatusCode, resp.Header, b); err != nil {
+			h.t.Fatalf("response breaks the contract: %v\nbody: %s", err, b)
+		}
+	}
+	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// contractFor returns the contract a response to path must honour: the vendor's for /connect_ats,
+// the control API's for /_mock, none for pages; none either for the 404s and 405s of paths that
+// are no operation at all.
+func (h *Env) contractFor(path string, status int) *spec.Spec {
+	p, _, _ := strings.Cut(path, "?")
+	req, _ := http.NewRequest(http.MethodGet, p, nil)
+	switch {
+	case strings.HasPrefix(p, "/connect_ats/"):
+		if status == http.StatusMethodNotAllowed || status == http.StatusNotFound && !h.App.Spec.Matches(req) {
+			return nil
+		}
+		return h.App.Spec
+	case strings.HasPrefix(p, "/_mock/"):
+		if status == http.StatusMethodNotAllowed || status == http.StatusNotFound && !h.control.Matches(req) {
+			return nil
+		}
+		return h.control
+	}
+	return nil
+}
+
+// Token gets an access token for a client.
+func (h *Env) Token(id, secret string) string {
+	h.t.Helper()
+	r := h.Do(http.MethodPost, "/connect_ats/access_token", "", Basic(id, secret))
+	if r.Status != http.StatusOK {
+		h.t.Fatalf("token: %d %s", r.Status, r.Body)
+	}
+	tok, _ := r.JSON(h.t)["access_token"].(string)
+	return tok
+}
+
+func CreateBody(job, invitation string) string {
+	inv := ""
+	if invitation != "" {
+		inv = `"invitation_type":"` + invitation + `",`
+	}
+	return `{"job_id":"` + job + `","callback_url":"` + CallbackURL + `",` + inv +
+		`"applicant_details":{"first_name":"Rembrandt","last_name":"Van Rijn","email":"rembrandt@example.com"}}`
+}
+
+// Create makes an application and returns its reference_id and the whole answer.
+func (h *Env) Create(tok, job, invitation string) (string, map[string]any) {
+	h.t.Helper()
+	r := h.Do(http.MethodPost, "/connect_ats/applications", CreateBody(job, invitation), Bearer(tok))
+	if r.Status != http.StatusCreated {
+		h.t.Fatalf("create: %d %s", r.Status, r.Body)
+	}
+	v := r.JSON(h.t)
+	ref, _ := v["reference_id"].(string)
+	return ref, v
+}
+
+// Complete completes ref with drawn scores, as the assessment would.
+func (h *Env) Complete(ref string) {
+	h.t.Helper()
+	a, err := h.App.Store.Lookup(ref)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	job, _ := h.App.Fixtures.Job(a.ClientID, a.JobID)
+	gen := h.App.Server.Deps.Results
+	if _, err := h.App.Store.Complete(ref, gen.Draw(ref, job)); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+func WantStatus(t testing.TB, r Response, want int) {
+	t.Helper()
+	if r.Status != want {
+		t.Fatalf("status = %d, want %d; body %s", r.Status, want, r.Body)
+	}
+}
