@@ -27,6 +27,9 @@ const (
 	BreakJunk  = "garbage"
 )
 
+// Header names the fault rule that shaped a response, so nobody mistakes it for the mock's answer.
+const Header = "X-Mock-Fault"
+
 // Duration is a time.Duration written as "250ms" in JSON.
 type Duration time.Duration
 
@@ -215,6 +218,7 @@ func (a Action) Apply(w http.ResponseWriter, r *http.Request) (answered bool) {
 	if a.Latency > 0 && sleep(r.Context(), a.Latency) != nil {
 		return true // the client gave up; nothing left to answer
 	}
+	w.Header().Set(Header, a.RuleID)
 	if a.Break != "" {
 		breakWire(w, a.Break)
 		return true

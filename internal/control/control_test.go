@@ -1,0 +1,451 @@
+package control_test
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/equalture/equalture-mock/internal/app"
+	"github.com/equalture/equalture-mock/internal/results"
+	"github.com/equalture/equalture-mock/internal/testenv"
+)
+
+func post(h *testenv.Env, path, body string) testenv.Response {
+	return h.Do(http.MethodPost, path, body)
+}
+
+func TestClockMovesTokenExpiry(t *testing.T) {
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+
+	r := post(h, "/_mock/clock/advance", `{"by":"14m59s"}`)
+	testenv.WantStatus(t, r, 200)
+	if got := r.JSON(t)["now"]; got != testenv.T0.Add(14*time.Minute+59*time.Second).Format(time.RFC3339) {
+		t.Fatalf("clock now = %v", got)
+	}
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(tok)), 200)
+
+	post(h, "/_mock/clock/advance", `{"by":"2s"}`) // 15m01s after issue
+	r = h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(tok))
+	testenv.WantStatus(t, r, 401)
+	if !strings.Contains(r.Header.Get("WWW-Authenticate"), "expired") {
+		t.Fatalf("WWW-Authenticate = %q", r.Header.Get("WWW-Authenticate"))
+	}
+}
+
+func TestClockLevers(t *testing.T) {
+	h := testenv.New(t)
+	tests := []struct {
+		path, body string
+		wantNow    time.Time
+		wantFrozen bool
+	}{
+		{"/_mock/clock/set", `{"now":"2030-01-02T03:04:05Z"}`, time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), true},
+		{"/_mock/clock/advance", `{"by":"-1h"}`, time.Date(2030, 1, 2, 2, 4, 5, 0, time.UTC), true},
+		{"/_mock/clock/freeze", "", time.Date(2030, 1, 2, 2, 4, 5, 0, time.UTC), true},
+	}
+	for _, tc := range tests {
+		r := post(h, tc.path, tc.body)
+		testenv.WantStatus(t, r, 200)
+		v := r.JSON(t)
+		if v["now"] != tc.wantNow.Format(time.RFC3339) || v["frozen"] != tc.wantFrozen {
+			t.Fatalf("%s → %v, want now %v frozen %v", tc.path, v, tc.wantNow, tc.wantFrozen)
+		}
+	}
+	if v := post(h, "/_mock/clock/unfreeze", "").JSON(t); v["frozen"] != false {
+		t.Fatalf("unfreeze → %v", v)
+	}
+	v := post(h, "/_mock/clock/reset", "").JSON(t)
+	now, _ := time.Parse(time.RFC3339Nano, v["now"].(string))
+	if d := time.Since(now); d < -time.Minute || d > time.Minute || v["frozen"] != false {
+		t.Fatalf("reset clock = %v, want real time, running", v)
+	}
+}
+
+func TestPublicLinkExpiresAfter120Minutes(t *testing.T) {
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	ref, _ := h.Create(tok, testenv.EngineerJob, "")
+	testenv.WantStatus(t, post(h, "/_mock/applications/"+ref+"/complete", ""), 200)
+	link := h.Do(http.MethodGet, "/connect_ats/applications/"+ref+"/public_link", "", testenv.Bearer(tok)).JSON(t)["url"].(string)
+	u, err := url.Parse(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := u.RequestURI()
+
+	post(h, "/_mock/clock/advance", `{"by":"119m"}`)
+	r := h.Do(http.MethodGet, page, "")
+	testenv.WantStatus(t, r, 200)
+	if !strings.Contains(string(r.Body), "Candidate results") {
+		t.Fatalf("public page at 119 minutes: %s", r.Body)
+	}
+	post(h, "/_mock/clock/advance", `{"by":"2m"}`)
+	testenv.WantStatus(t, h.Do(http.MethodGet, page, ""), http.StatusGone)
+}
+
+func TestLifecycleLevers(t *testing.T) {
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	job, _ := h.App.Fixtures.Job(testenv.DemoID, testenv.EngineerJob)
+
+	t.Run("start then complete with a chosen fit", func(t *testing.T) {
+		h := h.Sub(t)
+		ref, _ := h.Create(tok, testenv.EngineerJob, "")
+		if got := post(h, "/_mock/applications/"+ref+"/start", "").JSON(t)["status"]; got != "started" {
+			t.Fatalf("status after start = %v", got)
+		}
+		for _, fit := range []string{"high"} {
+			v := post(h, "/_mock/applications/"+ref+"/complete", `{"fit":"`+fit+`"}`).JSON(t)
+			scores := map[string]int{}
+			for k, n := range v["scores"].(map[string]any) {
+				scores[k] = int(n.(float64))
+			}
+			if got := results.Fit(job, scores); got != fit || v["status"] != "completed" {
+				t.Fatalf("completed with fit %s: status %v, scores %v give fit %s", fit, v["status"], scores, got)
+			}
+		}
+		testenv.WantStatus(t, post(h, "/_mock/applications/"+ref+"/complete", ""), http.StatusConflict)
+	})
+	t.Run("each fit is reachable", func(t *testing.T) {
+		h := h.Sub(t)
+		for _, fit := range []string{"low", "medium", "high"} {
+			ref, _ := h.Create(tok, testenv.EngineerJob, "")
+			post(h, "/_mock/applications/"+ref+"/complete", `{"fit":"`+fit+`"}`)
+			res := h.Do(http.MethodGet, "/connect_ats/applications/"+ref+"/results", "", testenv.Bearer(tok)).JSON(t)
+			if res["fit"] != fit {
+				t.Fatalf("asked fit %s, results say %v", fit, res["fit"])
+			}
+		}
+	})
+	t.Run("chosen scores", func(t *testing.T) {
+		h := h.Sub(t)
+		ref, _ := h.Create(tok, testenv.EngineerJob, "")
+		v := post(h, "/_mock/applications/"+ref+"/complete", `{"scores":{"problem_solving_ability":1,"working_memory":5}}`).JSON(t)
+		s := v["scores"].(map[string]any)
+		if s["problem_solving_ability"] != 1.0 || s["working_memory"] != 5.0 || len(s) != len(job.Profile) {
+			t.Fatalf("scores = %v", s)
+		}
+	})
+	t.Run("bad completion input", func(t *testing.T) {
+		h := h.Sub(t)
+		ref, _ := h.Create(tok, testenv.EngineerJob, "")
+		tests := map[string]struct {
+			body, field string
+		}{
+			"trait not in profile": {`{"scores":{"risk_taking":3}}`, "scores.risk_taking"},
+			"score out of range":   {`{"scores":{"working_memory":6}}`, "scores.working_memory"},
+			"unknown fit":          {`{"fit":"great"}`, "fit"},
+			"fit and scores":       {`{"fit":"high","scores":{"working_memory":3}}`, "fit"},
+		}
+		for name, tc := range tests {
+			r := post(h, "/_mock/applications/"+ref+"/complete", tc.body)
+			testenv.WantStatus(t, r, 422)
+			if len(r.ErrorField(t, tc.field)) == 0 {
+				t.Fatalf("%s: %s not named in %s", name, tc.field, r.Body)
+			}
+		}
+	})
+	t.Run("expire invitation", func(t *testing.T) {
+		h := h.Sub(t)
+		ref, v := h.Create(tok, testenv.EngineerJob, "one_time_link")
+		if got := post(h, "/_mock/applications/"+ref+"/expire_invitation", "").JSON(t)["status"]; got != "expired" {
+			t.Fatalf("status = %v", got)
+		}
+		u, _ := url.Parse(v["assessment_url"].(string))
+		testenv.WantStatus(t, h.Do(http.MethodGet, u.RequestURI(), ""), http.StatusGone)
+	})
+	t.Run("unknown application", func(t *testing.T) {
+		h := h.Sub(t)
+		testenv.WantStatus(t, post(h, "/_mock/applications/"+testenv.UnknownUUID+"/complete", ""), 404)
+		testenv.WantStatus(t, post(h, "/_mock/applications/nope/complete", ""), 400)
+	})
+}
+
+func TestTokenLevers(t *testing.T) {
+	h := testenv.New(t)
+	demo, other := h.Token(testenv.DemoID, testenv.DemoSecret), h.Token(testenv.OtherID, testenv.OtherSecret)
+	r := post(h, "/_mock/tokens/revoke", `{"client_id":"demo-client"}`)
+	testenv.WantStatus(t, r, 200)
+	rd := h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(demo))
+	testenv.WantStatus(t, rd, 401)
+	if !strings.Contains(rd.Header.Get("WWW-Authenticate"), "revoked") {
+		t.Fatalf("WWW-Authenticate = %q", rd.Header.Get("WWW-Authenticate"))
+	}
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(other)), 200)
+
+	testenv.WantStatus(t, post(h, "/_mock/tokens/expire", ""), 200)
+	ro := h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(other))
+	testenv.WantStatus(t, ro, 401)
+	if !strings.Contains(ro.Header.Get("WWW-Authenticate"), "expired") {
+		t.Fatalf("WWW-Authenticate = %q", ro.Header.Get("WWW-Authenticate"))
+	}
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(h.Token(testenv.OtherID, testenv.OtherSecret))), 200)
+	testenv.WantStatus(t, post(h, "/_mock/tokens/expire", `{"client_id":"ghost"}`), 422)
+}
+
+func TestFaultRuleLimitedToTwoHits(t *testing.T) {
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	r := post(h, "/_mock/faults", `{"method":"GET","path":"/connect_ats/jobs","status":429,"headers":{"Retry-After":"7"},"times":2}`)
+	testenv.WantStatus(t, r, 201)
+	id := r.JSON(t)["id"].(string)
+	for i := 1; i <= 2; i++ {
+		r := h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(tok))
+		testenv.WantStatus(t, r, 429)
+		if r.Header.Get("Retry-After") != "7" {
+			t.Fatalf("hit %d: Retry-After = %q", i, r.Header.Get("Retry-After"))
+		}
+	}
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(tok)), 200)
+	var list struct {
+		Faults []struct {
+			ID            string
+			Hits, Matched int
+		}
+	}
+	if err := json.Unmarshal(h.Do(http.MethodGet, "/_mock/faults", "").Body, &list); err != nil {
+		t.Fatal(err)
+	}
+	if len(list.Faults) != 1 || list.Faults[0].Hits != 2 || list.Faults[0].Matched != 3 {
+		t.Fatalf("faults = %+v, want one rule with 2 hits of 3 matches", list.Faults)
+	}
+	testenv.WantStatus(t, h.Do(http.MethodDelete, "/_mock/faults/"+id, ""), 204)
+	testenv.WantStatus(t, h.Do(http.MethodDelete, "/_mock/faults/"+id, ""), 404)
+}
+
+func TestFaultMatching(t *testing.T) {
+	h := testenv.New(t)
+	demo, other := h.Token(testenv.DemoID, testenv.DemoSecret), h.Token(testenv.OtherID, testenv.OtherSecret)
+	post(h, "/_mock/faults", `{"path":"/connect_ats/*","client_id":"other-client","status":503}`)
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(demo)), 200)
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(other)), 503)
+	h.Do(http.MethodDelete, "/_mock/faults", "")
+
+	post(h, "/_mock/faults", `{"path":"/connect_ats/jobs","nth":2,"status":500}`)
+	for i, want := range []int{200, 500, 200} {
+		if got := h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(demo)).Status; got != want {
+			t.Fatalf("request %d answered %d, want %d (nth=2)", i+1, got, want)
+		}
+	}
+}
+
+func TestLatencyFault(t *testing.T) {
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	const latency = 300 * time.Millisecond
+	post(h, "/_mock/faults", `{"path":"/connect_ats/jobs","latency":"300ms","times":1}`)
+	start := time.Now()
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(tok)), 200)
+	if took := time.Since(start); took < latency {
+		t.Fatalf("a 300ms latency fault answered after %v", took)
+	}
+	post(h, "/_mock/faults", `{"path":"/connect_ats/jobs","latency":"200ms","latency_max":"400ms","times":1}`)
+	start = time.Now()
+	h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(tok))
+	if took := time.Since(start); took < 200*time.Millisecond {
+		t.Fatalf("a 200-400ms latency fault answered after %v", took)
+	}
+}
+
+func TestBrokenWire(t *testing.T) {
+	h := testenv.New(t)
+	for _, how := range []string{"empty_response", "connection_reset", "garbage"} {
+		t.Run(how, func(t *testing.T) {
+			h := h.Sub(t)
+			post(h, "/_mock/faults", `{"path":"/connect_ats/jobs","break":"`+how+`","times":1}`)
+			tr := &http.Transport{DisableKeepAlives: true}
+			defer tr.CloseIdleConnections()
+			resp, err := (&http.Client{Transport: tr}).Get(h.URL + "/connect_ats/jobs")
+			if err == nil {
+				resp.Body.Close()
+				t.Fatalf("a %s fault answered %s", how, resp.Status)
+			}
+			var ue *url.Error
+			if !errors.As(err, &ue) {
+				t.Fatalf("error %v", err)
+			}
+			entries := h.Do(http.MethodGet, "/_mock/journal?path=/connect_ats/jobs", "").JSON(t)
+			if entries["count"] != 1.0 {
+				t.Fatalf("journal holds %v requests, want the broken one", entries["count"])
+			}
+			h.Do(http.MethodDelete, "/_mock/journal", "")
+		})
+	}
+}
+
+func TestPreferHeader(t *testing.T) {
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	r := h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(tok), testenv.Header("Prefer", "code=503"))
+	testenv.WantStatus(t, r, 503)
+	if r.Header.Get("Retry-After") == "" || r.Header.Get("Preference-Applied") != "code=503" {
+		t.Fatalf("headers = %v", r.Header)
+	}
+	r = h.Do(http.MethodPost, "/connect_ats/applications", testenv.CreateBody(testenv.EngineerJob, ""), testenv.Header("Prefer", "code=201"))
+	testenv.WantStatus(t, r, 201)
+	r = h.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Header("Prefer", "code=418"))
+	testenv.WantStatus(t, r, 400)
+	if d := r.ErrorField(t, "detail"); !strings.Contains(d[0], "not documented") {
+		t.Fatalf("detail = %v", d)
+	}
+}
+
+func TestJournal(t *testing.T) {
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	ref, _ := h.Create(tok, testenv.EngineerJob, "")
+	post(h, "/_mock/applications/"+ref+"/complete", "")
+	hire := "/connect_ats/applications/" + ref + "/hire_applicant"
+	testenv.WantStatus(t, h.Do(http.MethodPost, hire, `{"add_to_team":true,"start_date":"2025-07-01"}`, testenv.Bearer(tok)), 200)
+
+	tests := map[string]struct {
+		query string
+		want  float64
+	}{
+		"by path and body field":  {"path=/connect_ats/applications/*/hire_applicant&body.start_date=2025-07-01", 1},
+		"by boolean body field":   {"body.add_to_team=true", 1},
+		"by other body value":     {"path=/connect_ats/applications/*/hire_applicant&body.start_date=2025-07-02", 0},
+		"by method and client":    {"method=POST&client_id=demo-client", 3},
+		"by operation and status": {"operation_id=createApplication&status=201", 1},
+		"by nested body field":    {"body.applicant_details.email=rembrandt@example.com", 1},
+		"other client":            {"client_id=other-client", 0},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			h := h.Sub(t)
+			v := h.Do(http.MethodGet, "/_mock/journal?"+tc.query, "").JSON(t)
+			if v["count"] != tc.want {
+				t.Fatalf("count = %v, want %v: %v", v["count"], tc.want, v["requests"])
+			}
+		})
+	}
+	v := h.Do(http.MethodGet, "/_mock/journal?operation_id=hireApplicant", "").JSON(t)
+	e := v["requests"].([]any)[0].(map[string]any)
+	if e["status"] != 200.0 || e["response_body"].(map[string]any)["reference_id"] != ref || e["time"] != testenv.T0.Format(time.RFC3339) {
+		t.Fatalf("journal entry = %v", e)
+	}
+	testenv.WantStatus(t, h.Do(http.MethodDelete, "/_mock/journal", ""), 204)
+	if v := h.Do(http.MethodGet, "/_mock/journal", "").JSON(t); v["count"] != 0.0 {
+		t.Fatalf("journal after clear holds %v", v["count"])
+	}
+}
+
+func TestWaitBlocksUntilMatch(t *testing.T) {
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	ref, _ := h.Create(tok, testenv.EngineerJob, "")
+	post(h, "/_mock/applications/"+ref+"/complete", "")
+
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		time.Sleep(150 * time.Millisecond)
+		resp, err := http.Post(h.URL+"/connect_ats/applications/"+ref+"/hire_applicant", "application/json", strings.NewReader(`{"add_to_team":false}`))
+		if err == nil {
+			resp.Body.Close()
+		}
+	}()
+	start := time.Now()
+	v := h.Do(http.MethodGet, "/_mock/journal?operation_id=hireApplicant&wait=10s", "").JSON(t)
+	wg.Wait()
+	if v["count"] != 1.0 {
+		t.Fatalf("wait answered %v", v)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("wait answered after %v: it should answer as soon as the request arrives", took)
+	}
+
+	start = time.Now()
+	v = h.Do(http.MethodGet, "/_mock/outbox?to=nobody@example.com&wait=200ms", "").JSON(t)
+	if took := time.Since(start); took < 200*time.Millisecond || len(v["emails"].([]any)) != 0 {
+		t.Fatalf("an unmatched wait answered %v after %v", v, took)
+	}
+	v = h.Do(http.MethodGet, "/_mock/outbox?reference_id="+ref+"&wait=5s", "").JSON(t)
+	if m := v["emails"].([]any); len(m) != 1 || m[0].(map[string]any)["to"] != "rembrandt@example.com" {
+		t.Fatalf("outbox = %v", v)
+	}
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/_mock/journal?wait=forever", ""), 400)
+}
+
+func TestResetEmptiesState(t *testing.T) {
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	ref, _ := h.Create(tok, testenv.EngineerJob, "")
+	post(h, "/_mock/faults", `{"path":"/nothing","status":500}`)
+	post(h, "/_mock/clock/advance", `{"by":"1h"}`)
+
+	testenv.WantStatus(t, post(h, "/_mock/reset", ""), 204)
+	snap := h.Do(http.MethodGet, "/_mock/snapshot", "").JSON(t)
+	for _, k := range []string{"applications", "emails", "faults", "deliveries"} {
+		if n := len(snap[k].([]any)); n != 0 {
+			t.Fatalf("after reset %s holds %d items", k, n)
+		}
+	}
+	if snap["journal_size"] != 0.0 {
+		t.Fatalf("journal holds %v entries after reset", snap["journal_size"])
+	}
+	if off := snap["clock"].(map[string]any)["offset"].(string); off != "0s" && !strings.HasSuffix(off, "µs") && !strings.HasSuffix(off, "ns") && !strings.HasSuffix(off, "ms") {
+		t.Fatalf("clock offset after reset = %s", off)
+	}
+	tok = h.Token(testenv.DemoID, testenv.DemoSecret)
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/connect_ats/applications/"+ref+"/status", "", testenv.Bearer(tok)), 404)
+}
+
+func TestBadInput(t *testing.T) {
+	h := testenv.New(t)
+	tests := map[string]struct {
+		method, path, body string
+		wantStatus         int
+		wantField          string
+	}{
+		"advance without by":   {http.MethodPost, "/_mock/clock/advance", `{}`, 422, "by"},
+		"advance bad by":       {http.MethodPost, "/_mock/clock/advance", `{"by":"soon"}`, 422, "by"},
+		"set bad time":         {http.MethodPost, "/_mock/clock/set", `{"now":"yesterday"}`, 422, "now"},
+		"malformed JSON":       {http.MethodPost, "/_mock/clock/advance", `{"by":`, 400, "detail"},
+		"fault without effect": {http.MethodPost, "/_mock/faults", `{"path":"/x"}`, 422, "status"},
+		"fault bad break":      {http.MethodPost, "/_mock/faults", `{"break":"explode"}`, 422, "break"},
+		"fault bad status":     {http.MethodPost, "/_mock/faults", `{"status":99}`, 422, "status"},
+		"unknown control path": {http.MethodGet, "/_mock/nope", "", 404, "detail"},
+		"wrong method":         {http.MethodDelete, "/_mock/clock", "", 405, "detail"},
+		"bad status filter":    {http.MethodGet, "/_mock/journal?status=abc", "", 400, "status"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			h := h.Sub(t)
+			r := h.Do(tc.method, tc.path, tc.body)
+			testenv.WantStatus(t, r, tc.wantStatus)
+			if len(r.ErrorField(t, tc.wantField)) == 0 {
+				t.Fatalf("%s not named in %s", tc.wantField, r.Body)
+			}
+		})
+	}
+}
+
+func TestAdminToken(t *testing.T) {
+	h := testenv.New(t, func(o *app.Options) { o.AdminToken = "s3cret" })
+	r := h.Do(http.MethodGet, "/_mock/clock", "")
+	testenv.WantStatus(t, r, 401)
+	if !strings.HasPrefix(r.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Fatalf("WWW-Authenticate = %q", r.Header.Get("WWW-Authenticate"))
+	}
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/_mock/clock", "", testenv.Bearer("wrong")), 401)
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/_mock/clock", "", testenv.Bearer("s3cret")), 200)
+}
+
+func TestServesBothContracts(t *testing.T) {
+	h := testenv.New(t)
+	for _, p := range []string{"/_mock/openapi.yaml", "/_mock/vendor-openapi.yaml"} {
+		r := h.Do(http.MethodGet, p, "")
+		testenv.WantStatus(t, r, 200)
+		if !strings.HasPrefix(string(r.Body), "openapi: 3.0.3") {
+			t.Fatalf("%s starts %q", p, r.Body[:20])
+		}
+	}
+}
