@@ -1,0 +1,178 @@
+package spec_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/spec"
+)
+
+func load(t *testing.T, doc []byte) *spec.Spec {
+	t.Helper()
+	s, err := spec.Load(context.Background(), doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestContractsLoadAndValidate(t *testing.T) {
+	for name, doc := range map[string][]byte{"openapi.yaml": equalturemock.VendorSpec, "control-openapi.yaml": equalturemock.ControlSpec} {
+		t.Run(name, func(t *testing.T) {
+			s := load(t, doc)
+			if got := s.Doc.OpenAPI; got != "3.0.3" {
+				t.Fatalf("openapi = %s, want 3.0.3 (kin-openapi is slow on 3.1)", got)
+			}
+			for id, op := range s.Operations() {
+				if op.Summary == "" {
+					t.Errorf("operation %s has no summary", id)
+				}
+			}
+		})
+	}
+}
+
+// TestIndependentLinter runs Redocly's linter (installed by `make tools`, which .ci/run calls) on
+// both contracts and wants neither errors nor warnings.
+func TestIndependentLinter(t *testing.T) {
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(root, "tools/lint/node_modules/.bin/redocly")
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("redocly is not installed (%v): .ci/run must run `make tools` first", err)
+		}
+		t.Skip("redocly not installed: run `make tools` (npm install in tools/lint) to lint the contracts")
+	}
+	cmd := exec.Command(bin, "lint", "--format=stylish", "--config", "tools/lint/redocly.yaml", "openapi.yaml", "control-openapi.yaml")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "REDOCLY_TELEMETRY=off", "REDOCLY_SUPPRESS_UPDATE_NOTICE=true")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("redocly lint failed: %v\n%s", err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if strings.Contains(line, " warning ") || strings.Contains(line, " error ") {
+			t.Errorf("redocly: %s", strings.TrimSpace(line))
+		}
+	}
+}
+
+func TestCheckHandlers(t *testing.T) {
+	s := load(t, equalturemock.VendorSpec)
+	all := make([]string, 0)
+	for id := range s.Operations() {
+		all = append(all, id)
+	}
+	if err := s.CheckHandlers(all); err != nil {
+		t.Fatalf("every operation bound: %v", err)
+	}
+	err := s.CheckHandlers(append(all[1:], "deleteEverything"))
+	if err == nil || !strings.Contains(err.Error(), `operation "`+all[0]+`" has no handler`) || !strings.Contains(err.Error(), `handler "deleteEverything" names no operation`) {
+		t.Fatalf("CheckHandlers with a missing and an extra handler = %v", err)
+	}
+}
+
+func TestValidateResponseNamesTheProblem(t *testing.T) {
+	s := load(t, equalturemock.VendorSpec)
+	jsonHeader := http.Header{"Content-Type": {"application/json"}}
+	tests := map[string]struct {
+		method, path string
+		status       int
+		header       http.Header
+		body         string
+		want         []string // substrings of the error; none for a valid response
+	}{
+		"valid jobs": {http.MethodGet, "/connect_ats/jobs", 200, jsonHeader, `[{"id":"0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01","name":"Engineer"}]`, nil},
+		"missing required field": {http.MethodPost, "/connect_ats/applications", 201, jsonHeader, `{"assessment_url":"https://x.example/a"}`,
+			[]string{"createApplication", "201", `"reference_id"`, "can't be blank"}},
+		"wrong type": {http.MethodGet, "/connect_ats/jobs", 200, jsonHeader, `[{"id":"0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01","name":3}]`,
+			[]string{"listJobs", `"0.name"`, "must be a string"}},
+		"unknown status value": {http.MethodGet, "/connect_ats/applications/d2c37d4d-b8d4-46a9-b230-42a246ad6153/status", 200, jsonHeader, `{"status":"pending"}`,
+			[]string{"getStatus", `"status"`, "must be one of invited"}},
+		"bad uuid format": {http.MethodGet, "/connect_ats/jobs", 200, jsonHeader, `[{"id":"42","name":"x"}]`,
+			[]string{"listJobs", `"0.id"`, "UUID"}},
+		"undocumented status": {http.MethodGet, "/connect_ats/jobs", 418, jsonHeader, `{}`,
+			[]string{"listJobs", "418", "status is not supported"}},
+		"401 without WWW-Authenticate": {http.MethodGet, "/connect_ats/jobs", 401, jsonHeader, `{"errors":{"detail":"no"}}`,
+			[]string{"listJobs", "401", "WWW-Authenticate"}},
+		"wrong error shape": {http.MethodGet, "/connect_ats/applications/d2c37d4d-b8d4-46a9-b230-42a246ad6153/results", 404, jsonHeader, `{"error":"Not Found"}`,
+			[]string{"getResults", "404", `"errors"`}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, tc.path, nil)
+			err := s.ValidateResponse(context.Background(), req, tc.status, tc.header, []byte(tc.body))
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("valid response refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("invalid response accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestCallbackSchema(t *testing.T) {
+	s := load(t, equalturemock.VendorSpec)
+	schema, err := s.CallbackSchema("createApplication", "applicationResults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The seed's payload, with its typos kept where they are data ("Bahavioural").
+	seed := `{"results_url":"https://dashboard.equalture.com/applications/d2c37d4d-b8d4-46a9-b230-42a246ad6153",
+	  "scores":{"Cognitive trait":"(5) Very flexible","Bahavioural style":"(2) Somewhat intuitive"},"fit":"low",
+	  "detailed_scores":[{"competency_profile":{"priority":"low","range":[1,2,3,4,5]},"trait_bucket_description":"(3) Neutraal",
+	  "trait_bucket_score":3,"trait_code":"problem_solving_style","trait_name":"Probleemoplossende stijl"}]}`
+	var v map[string]any
+	if err := json.Unmarshal([]byte(seed), &v); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ValidateValue(schema, v); err != nil {
+		t.Fatalf("the seed's callback payload is refused: %v", err)
+	}
+	delete(v, "fit")
+	v["detailed_scores"].([]any)[0].(map[string]any)["trait_bucket_score"] = 9
+	err = s.ValidateValue(schema, v)
+	if err == nil || !strings.Contains(err.Error(), `"fit"`) || !strings.Contains(err.Error(), `"detailed_scores.0.trait_bucket_score"`) {
+		t.Fatalf("broken payload: %v", err)
+	}
+}
+
+func TestExamplesCoverEveryDocumentedStatus(t *testing.T) {
+	s := load(t, equalturemock.VendorSpec)
+	for id, byStatus := range s.Examples() {
+		for status, body := range byStatus {
+			req := exampleRequest(t, s, id)
+			h := http.Header{"Content-Type": {"application/json"}, "Www-Authenticate": {"Bearer"}}
+			if err := s.ValidateResponse(context.Background(), req, status, h, body); err != nil {
+				t.Errorf("%s %d: the contract's own example breaks it: %v", id, status, err)
+			}
+		}
+	}
+}
+
+func exampleRequest(t *testing.T, s *spec.Spec, id string) *http.Request {
+	t.Helper()
+	op := s.Operations()[id]
+	path := strings.ReplaceAll(op.Path, "{reference_id}", "d2c37d4d-b8d4-46a9-b230-42a246ad6153")
+	return httptest.NewRequest(op.Method, path, nil)
+}
