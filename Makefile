@@ -1,0 +1,44 @@
+# equalture-mock: the two commands a newcomer needs are `make run` and `make test`.
+GO ?= go
+BIN := bin/equalture-mock
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X github.com/equalture/equalture-mock/internal/version.Version=$(VERSION)
+
+.PHONY: run test tools build contract-binary bench load image-test lint fmt
+
+## run: start the mock on :8080
+run:
+	$(GO) run ./cmd/equalture-mock serve
+
+## test: everything CI runs (installs the spec linter first)
+test: tools
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+## tools: install what the tests need that Go does not bring (the OpenAPI linter)
+tools:
+	npm ci --prefix tools/lint --no-audit --no-fund --loglevel=error
+
+## build: a static binary in bin/
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/equalture-mock
+
+## contract-binary: the standalone contract suite (bin/contract.test)
+contract-binary:
+	$(GO) test -c -trimpath -o bin/contract.test ./contract
+
+## bench: Go benchmarks of the hot paths
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+## load: a load test against a freshly started mock (wrk)
+load:
+	scripts/load
+
+## image-test: build the Dockerfile with buildah and test the image
+image-test:
+	scripts/image-test
+
+## fmt: gofmt the tree
+fmt:
+	gofmt -w $$(git ls-files '*.go')
