@@ -1,0 +1,79 @@
+package mockserver_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/equalture/equalture-mock/internal/app"
+	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/testenv"
+	"github.com/equalture/equalture-mock/mockserver"
+)
+
+// BenchmarkValidatedRequests measures whole requests through the mock's handler: routing against
+// the contract, security, parameter and body validation, the handler, the journal. Run with
+// -cpu 2 for this machine's budget (tens of thousands of validated requests per second).
+func BenchmarkValidatedRequests(b *testing.B) {
+	a, err := app.New(context.Background(), app.Options{
+		Server:     mockserver.Config{Seed: 1},
+		SigningKey: []byte("bench"),
+		Clock:      clock.NewFrozen(testenv.T0),
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok := token(b, a.Handler)
+	create := testenv.CreateBody(testenv.EngineerJob, "")
+	req := func(method, path, body string) *http.Request {
+		r := httptest.NewRequest(method, path, strings.NewReader(body))
+		r.Header.Set("Authorization", "Bearer "+tok)
+		if body != "" {
+			r.Header.Set("Content-Type", "application/json")
+		}
+		return r
+	}
+	rec := httptest.NewRecorder()
+	a.Handler.ServeHTTP(rec, req(http.MethodPost, "/connect_ats/applications", create))
+	ref := rec.Body.String()[len(`{"reference_id":"`) : len(`{"reference_id":"`)+36]
+
+	cases := []struct {
+		name, method, path, body string
+		want                     int
+	}{
+		{"listJobs", http.MethodGet, "/connect_ats/jobs", "", 200},
+		{"getStatus", http.MethodGet, "/connect_ats/applications/" + ref + "/status", "", 200},
+		{"createApplication", http.MethodPost, "/connect_ats/applications", create, 201},
+		{"invalidBody422", http.MethodPost, "/connect_ats/applications", `{"job_id":"x"}`, 422},
+	}
+	for _, c := range cases {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					rec := httptest.NewRecorder()
+					a.Handler.ServeHTTP(rec, req(c.method, c.path, c.body))
+					if rec.Code != c.want {
+						b.Errorf("%s answered %d: %s", c.name, rec.Code, rec.Body)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
+		})
+	}
+}
+
+// BenchmarkStartup measures building the whole mock (contracts parsed and validated, routers,
+// fixtures), the bulk of start-up to first answer.
+func BenchmarkStartup(b *testing.B) {
+	for b.Loop() {
+		if _, err := app.New(context.Background(), app.Options{SigningKey: []byte("k")}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
