@@ -179,8 +179,11 @@ func (s *Server) serveVendor(w http.ResponseWriter, r *http.Request) {
 	if s.Journal == nil {
 		return
 	}
-	if c.client.ID != "" {
+	switch {
+	case c.client.ID != "":
 		entry.ClientID = c.client.ID
+	case entry.ClientID == "":
+		entry.ClientID = s.identify(r)
 	}
 	entry.Status = rec.status
 	entry.RequestBody = rawJSON(c.body)
@@ -202,10 +205,8 @@ func (s *Server) vendor(w http.ResponseWriter, r *http.Request, entry *journal.E
 		return c
 	}
 	r.Body = io.NopCloser(bytes.NewReader(c.body))
-	if s.Journal != nil || s.Faults != nil {
+	if s.Faults != nil && s.Faults.Len() > 0 {
 		entry.ClientID = s.identify(r)
-	}
-	if s.Faults != nil {
 		if act, ok := s.Faults.Match(r.Method, r.URL.Path, entry.ClientID); ok {
 			entry.Fault = act.RuleID
 			if act.Apply(w, r) {

@@ -156,6 +156,13 @@ func (s *Set) List() []Rule {
 	return out
 }
 
+// Len returns how many rules are active.
+func (s *Set) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.rules)
+}
+
 // Remove deactivates rule id and reports whether it existed.
 func (s *Set) Remove(id string) bool {
 	s.mu.Lock()
