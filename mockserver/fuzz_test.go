@@ -94,5 +94,5 @@ func token(tb testing.TB, h http.Handler) string {
 	}
 	body := rec.Body.String()
 	i := strings.Index(body, "SFMyNTY.")
-	return body[i : strings.LastIndexByte(body, '"')]
+	return body[i:strings.LastIndexByte(body, '"')]
 }
