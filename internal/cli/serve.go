@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/app"
+	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/version"
 	"github.com/equalture/equalture-mock/mockserver"
 )
@@ -26,6 +27,8 @@ type serveOptions struct {
 	invitationTTL   time.Duration
 	publicLinkTTL   time.Duration
 	signingKey      string
+	adminToken      string
+	journalSize     int
 	logFormat       string
 	logLevel        string
 	shutdownTimeout time.Duration
@@ -50,6 +53,10 @@ func serveFlags(env Env, stderr io.Writer) (*flagSet, *serveOptions) {
 	f.bindEnv("public-link-ttl", "EQUALTURE_MOCK_PUBLIC_LINK_TTL")
 	f.StringVar(&o.signingKey, "signing-key", "", "secret that signs tokens and links (default: random per start)")
 	f.bindEnv("signing-key", "EQUALTURE_MOCK_SIGNING_KEY")
+	f.StringVar(&o.adminToken, "admin-token", "", "when set, the control API (/_mock) needs Authorization: Bearer <admin token>")
+	f.bindEnv("admin-token", "EQUALTURE_MOCK_ADMIN_TOKEN")
+	f.IntVar(&o.journalSize, "journal-size", journal.DefaultMax, "how many requests the journal keeps (the newest)")
+	f.bindEnv("journal-size", "EQUALTURE_MOCK_JOURNAL_SIZE")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.bindEnv("log-format", "EQUALTURE_MOCK_LOG_FORMAT")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -117,6 +124,8 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, ready chan<- 
 		},
 		FixturesDir: o.fixturesDir,
 		SigningKey:  []byte(o.signingKey),
+		AdminToken:  o.adminToken,
+		JournalSize: o.journalSize,
 		Logger:      log,
 	})
 	if err != nil {
