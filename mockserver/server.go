@@ -176,6 +176,12 @@ func (s *Server) serveVendor(w http.ResponseWriter, r *http.Request) {
 	rec := &recorder{ResponseWriter: w, capture: s.Journal != nil}
 	entry := journal.Entry{Time: s.Clock.Now(), Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery}
 	c := s.vendor(rec, r, &entry)
+	if s.Logger.Enabled(r.Context(), slog.LevelInfo) {
+		s.Logger.LogAttrs(r.Context(), slog.LevelInfo, "request",
+			slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", rec.status),
+			slog.String("operation", entry.OperationID), slog.String("client", c.client.ID),
+			slog.Duration("took", time.Since(start)), slog.String("fault", entry.Fault))
+	}
 	if s.Journal == nil {
 		return
 	}
