@@ -164,16 +164,14 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
-	b := buf.Bytes()
 	if err := enc.Encode(v); err != nil {
 		status = http.StatusInternalServerError
-		b = []byte(`{"errors":{"detail":"Internal Server Error"}}` + "\n")
-	} else {
-		b = buf.Bytes()
+		buf.Reset()
+		buf.WriteString(`{"errors":{"detail":"Internal Server Error"}}` + "\n")
 	}
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_, _ = w.Write(b)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // FieldNames returns e's field names sorted (for messages and tests).
