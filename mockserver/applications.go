@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/store"
@@ -49,6 +51,9 @@ func (s *Server) handleCreateApplication(w http.ResponseWriter, _ *http.Request,
 	job, err := s.applicableJob(c.client.ID, req.JobID)
 	if err != nil {
 		return err
+	}
+	if !delivery.HostAllowed(s.cfg.CallbackAllowHosts, req.CallbackURL) {
+		return apierr.Field("callback_url", fmt.Sprintf("host is not allowed: the mock accepts callbacks to %s only", strings.Join(s.cfg.CallbackAllowHosts, ", ")))
 	}
 	if req.InvitationType == "" {
 		req.InvitationType = store.InviteEmail

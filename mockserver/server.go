@@ -42,6 +42,8 @@ type Config struct {
 	MaxBodyBytes int64
 	// Seed makes reference ids and scores reproducible.
 	Seed int64
+	// CallbackAllowHosts, when set, limits callback_url hosts ("ats.example.com", "*.example.com").
+	CallbackAllowHosts []string
 }
 
 // Defaults for Config's zero fields.

@@ -13,17 +13,17 @@ import (
 	"strings"
 
 	equalturemock "github.com/equalture/equalture-mock"
-	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/control"
+	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/notify"
 	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/version"
 	"github.com/equalture/equalture-mock/mockserver"
 )
 
@@ -40,21 +40,24 @@ type Options struct {
 	Logger *slog.Logger
 	// AdminToken protects the control API when set.
 	AdminToken string
+	// Callbacks tunes results deliveries (retries, timeout, workers, auto-completion).
+	Callbacks delivery.Config
 	// JournalSize bounds the request journal (journal.DefaultMax when 0).
 	JournalSize int
 }
 
 // App is an assembled mock.
 type App struct {
-	Handler  http.Handler
-	Server   *mockserver.Server
-	Spec     *spec.Spec
-	Store    *store.Store
-	Clock    *clock.Virtual
-	Fixtures *fixtures.Set
-	Journal  *journal.Journal
-	Faults   *fault.Set
-	Control  *control.Handler
+	Handler   http.Handler
+	Server    *mockserver.Server
+	Spec      *spec.Spec
+	Store     *store.Store
+	Clock     *clock.Virtual
+	Fixtures  *fixtures.Set
+	Journal   *journal.Journal
+	Faults    *fault.Set
+	Control   *control.Handler
+	Callbacks *delivery.Dispatcher
 }
 
 // New builds the mock.
@@ -106,6 +109,29 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	if opts.Callbacks.Seed == 0 {
+		opts.Callbacks.Seed = uint64(opts.Server.Seed)
+	}
+	a.Callbacks, err = delivery.New(opts.Callbacks, delivery.Deps{
+		Clock:    clk,
+		Store:    st,
+		Fixtures: fx,
+		Payload:  func(app store.Application) any { return a.Server.Results(app, "en") },
+		Complete: func(ref string) error {
+			app, err := st.Lookup(ref)
+			if err != nil {
+				return err
+			}
+			job, _ := fx.Job(app.ClientID, app.JobID)
+			_, err = st.Complete(ref, gen.Draw(ref, job))
+			return err
+		},
+		UserAgent: "equalture-mock/" + version.Version,
+		Logger:    opts.Logger,
+	})
+	if err != nil {
+		return nil, err
+	}
 	controlSpec, err := spec.Load(ctx, equalturemock.ControlSpec)
 	if err != nil {
 		return nil, err
@@ -118,7 +144,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Results:     gen,
 		Journal:     a.Journal,
 		Faults:      a.Faults,
-		Callbacks:   &noCallbacks{},
+		Callbacks:   a.Callbacks,
 		ControlSpec: equalturemock.ControlSpec,
 		VendorSpec:  equalturemock.VendorSpec,
 		AdminToken:  opts.AdminToken,
@@ -140,18 +166,5 @@ func (a *App) route(w http.ResponseWriter, r *http.Request) {
 	a.Server.ServeHTTP(w, r)
 }
 
-// Close stops the app's background work.
-func (a *App) Close(ctx context.Context) error { return nil }
-
-// noCallbacks stands in until the callback dispatcher is wired: no deliveries.
-type noCallbacks struct{ changed notify.Broadcaster }
-
-func (*noCallbacks) Deliveries(string, string, string) []any { return []any{} }
-func (*noCallbacks) Delivery(id string) (any, error) {
-	return nil, apierr.New(apierr.NotFound, "No delivery %q", id)
-}
-func (*noCallbacks) Redeliver(id string) (any, error) {
-	return nil, apierr.New(apierr.NotFound, "No delivery %q", id)
-}
-func (n *noCallbacks) Changed() *notify.Broadcaster { return &n.changed }
-func (*noCallbacks) Reset()                         {}
+// Close stops the app's background work: callback attempts in flight get until ctx is done.
+func (a *App) Close(ctx context.Context) error { return a.Callbacks.Close(ctx) }

@@ -13,10 +13,12 @@ type clockView struct {
 	Offset string    `json:"offset"`
 }
 
-func (h *Handler) writeClock(w http.ResponseWriter) {
+func (h *Handler) clockView() clockView {
 	st := h.Clock.State()
-	writeJSON(w, http.StatusOK, clockView{Now: st.Now.UTC(), Frozen: st.Frozen, Offset: st.Offset.Round(time.Millisecond).String()})
+	return clockView{Now: st.Now.UTC(), Frozen: st.Frozen, Offset: st.Offset.Round(time.Millisecond).String()}
 }
+
+func (h *Handler) writeClock(w http.ResponseWriter) { writeJSON(w, http.StatusOK, h.clockView()) }
 
 func (h *Handler) handleGetClock(w http.ResponseWriter, _ *http.Request, _ map[string]string, _ []byte) error {
 	h.writeClock(w)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/journal"
@@ -47,7 +48,7 @@ type Deps struct {
 	Results   *results.Generator
 	Journal   *journal.Journal
 	Faults    *fault.Set
-	Callbacks Callbacks
+	Callbacks *delivery.Dispatcher
 	// Specs are served as they are: the control and the vendor contracts.
 	ControlSpec, VendorSpec []byte
 	// AdminToken, when set, is required as a Bearer token on every request.

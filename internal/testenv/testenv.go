@@ -33,7 +33,7 @@ const (
 	DraftJob     = "9e2f4a6c-1b3d-4e5f-8a7b-6c5d4e3f2a03"
 	OtherJob     = "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c04"
 	UnknownUUID  = "00000000-0000-4000-8000-000000000000"
-	CallbackURL  = "https://ats.example.com/applications/8a3e2c8e-5b0f-4c55-9a1d-2f4b6c8d0e11"
+	CallbackURL  = "http://127.0.0.1:9/applications/8a3e2c8e-5b0f-4c55-9a1d-2f4b6c8d0e11" // loopback discard port: nothing leaves the machine
 	ContentJSON  = "application/json"
 	MaxBodyBytes = 1 << 20
 )

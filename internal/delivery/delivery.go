@@ -1,0 +1,559 @@
+// Package delivery PUTs application results to consumers' callback URLs the way the real service
+// does, and more visibly: a bounded worker pool fed by a queue that never drops, retries on a
+// Standard-Webhooks-like schedule timed on the mock's clock, optional Bearer token and signature,
+// and a log of every attempt. One scheduler goroutine keeps every future attempt (and automatic
+// completion) in a heap by due time.
+package delivery
+
+import (
+	"container/heap"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/fixtures"
+	"github.com/equalture/equalture-mock/internal/notify"
+	"github.com/equalture/equalture-mock/internal/store"
+)
+
+// Status is where a delivery stands.
+type Status string
+
+// Delivery statuses.
+const (
+	Pending    Status = "pending"    // waiting for its next attempt
+	Delivering Status = "delivering" // an attempt is in flight
+	Delivered  Status = "delivered"
+	Failed     Status = "failed" // attempts exhausted, or the receiver answered 410
+)
+
+// Headers every delivery carries besides Content-Type and User-Agent.
+const (
+	HeaderID      = "X-Equalture-Delivery-Id"
+	HeaderAttempt = "X-Equalture-Delivery-Attempt"
+)
+
+// Attempt is one try at delivering.
+type Attempt struct {
+	N          int       `json:"n"`
+	At         time.Time `json:"at"`
+	StatusCode int       `json:"status_code,omitempty"`
+	Error      string    `json:"error,omitempty"`
+	LatencyMS  float64   `json:"latency_ms"`
+}
+
+// Delivery is a results PUT to one application's callback URL, with every attempt.
+type Delivery struct {
+	ID            string          `json:"id"`
+	ReferenceID   string          `json:"reference_id"`
+	ClientID      string          `json:"client_id"`
+	URL           string          `json:"url"`
+	Status        Status          `json:"status"`
+	Reason        string          `json:"reason,omitempty"`
+	Attempts      []Attempt       `json:"attempts"`
+	CreatedAt     time.Time       `json:"created_at"`
+	NextAttemptAt *time.Time      `json:"next_attempt_at,omitempty"`
+	Payload       json.RawMessage `json:"payload"`
+
+	series int // attempts in the current series (redelivery starts a new one)
+}
+
+func (d *Delivery) clone() Delivery {
+	c := *d
+	c.Attempts = append([]Attempt(nil), d.Attempts...)
+	if d.NextAttemptAt != nil {
+		t := *d.NextAttemptAt
+		c.NextAttemptAt = &t
+	}
+	return c
+}
+
+// Config tunes deliveries.
+type Config struct {
+	// Workers bounds concurrent attempts (4).
+	Workers int
+	// Timeout bounds one attempt, real time (15s).
+	Timeout time.Duration
+	// Schedule is the delay before each attempt of a series (DefaultSchedule).
+	Schedule []time.Duration
+	// MaxAttempts per series (len(Schedule)); later attempts reuse the last delay.
+	MaxAttempts int
+	// TimeScale multiplies every delay (1; 0.001 runs a whole schedule in seconds).
+	TimeScale float64
+	// Jitter spreads each delay by ±Jitter of itself (0.1).
+	Jitter float64
+	// Success is "200" (the seed's words) or "2xx".
+	Success string
+	// AutoCompleteAfter completes applications this long after creation unless the job says
+	// otherwise (0: never).
+	AutoCompleteAfter time.Duration
+	// Seed makes jitter reproducible.
+	Seed uint64
+}
+
+// DefaultSchedule follows Standard Webhooks: immediately, 5s, 5m, 30m, 2h, 5h, 10h, 10h.
+var DefaultSchedule = []time.Duration{0, 5 * time.Second, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour, 5 * time.Hour, 10 * time.Hour, 10 * time.Hour}
+
+// Defaults.
+const (
+	DefaultWorkers = 4
+	DefaultTimeout = 15 * time.Second
+	DefaultJitter  = 0.1
+)
+
+func (c *Config) setDefaults() error {
+	if c.Workers <= 0 {
+		c.Workers = DefaultWorkers
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if len(c.Schedule) == 0 {
+		c.Schedule = DefaultSchedule
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = len(c.Schedule)
+	}
+	if c.TimeScale <= 0 {
+		c.TimeScale = 1
+	}
+	if c.Jitter < 0 || c.Jitter >= 1 {
+		return fmt.Errorf("delivery: jitter %v must be in [0, 1)", c.Jitter)
+	}
+	switch c.Success {
+	case "":
+		c.Success = "200"
+	case "200", "2xx":
+	default:
+		return fmt.Errorf("delivery: success %q must be 200 or 2xx", c.Success)
+	}
+	return nil
+}
+
+// Deps are the dispatcher's collaborators.
+type Deps struct {
+	Clock    clock.Clock
+	Store    *store.Store
+	Fixtures *fixtures.Set
+	// Payload renders an application's results as the callback sends them.
+	Payload func(store.Application) any
+	// Complete completes an application with drawn scores (auto-completion).
+	Complete func(referenceID string) error
+	// Client sends the PUTs (a transport with sane pools when nil).
+	Client *http.Client
+	// UserAgent identifies the mock to receivers.
+	UserAgent string
+	Logger    *slog.Logger
+}
+
+// Dispatcher delivers results callbacks.
+type Dispatcher struct {
+	cfg     Config
+	deps    Deps
+	changed notify.Broadcaster
+	ctx     context.Context // cancelled by Close when its wait runs out
+	cancel  context.CancelFunc
+
+	mu       sync.Mutex
+	work     *sync.Cond // signalled when ready gains items or the dispatcher closes
+	all      map[string]*Delivery
+	order    []string
+	due      dueHeap  // future attempts and auto-completions
+	ready    []string // deliveries whose attempt is due, FIFO
+	inFlight int
+	closing  bool
+	nextID   int
+	rand     *rand.Rand
+
+	wake    chan struct{} // the heap changed: the scheduler re-reads its earliest item
+	workers sync.WaitGroup
+	sched   sync.WaitGroup
+}
+
+// New builds a dispatcher, subscribes it to the store's events and starts its scheduler and
+// workers. Close stops them.
+func New(cfg Config, deps Deps) (*Dispatcher, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	if deps.Clock == nil || deps.Store == nil || deps.Fixtures == nil || deps.Payload == nil {
+		return nil, errors.New("delivery: missing dependency")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Client == nil {
+		deps.Client = &http.Client{
+			Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Workers, IdleConnTimeout: 90 * time.Second},
+			// A receiver answers; redirects are answers too (and count as failed attempts).
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
+	}
+	if deps.UserAgent == "" {
+		deps.UserAgent = "equalture-mock"
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Dispatcher{
+		cfg: cfg, deps: deps, ctx: ctx, cancel: cancel,
+		all:  make(map[string]*Delivery),
+		rand: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5851f42d4c957f2d)),
+		wake: make(chan struct{}, 1),
+	}
+	d.work = sync.NewCond(&d.mu)
+	deps.Store.Subscribe(d.onEvent)
+	d.sched.Add(1)
+	go d.schedule()
+	for i := 0; i < cfg.Workers; i++ {
+		d.workers.Add(1)
+		go d.worker()
+	}
+	return d, nil
+}
+
+// Changed wakes waiters on every change of any delivery.
+func (d *Dispatcher) Changed() *notify.Broadcaster { return &d.changed }
+
+// onEvent turns completions into deliveries and creations into auto-completions. It only takes the
+// dispatcher's lock: the store's caller (an HTTP handler) never waits for a receiver.
+func (d *Dispatcher) onEvent(e store.Event) {
+	switch e.Type {
+	case store.EventCompleted:
+		d.enqueue(e.Application, e.At)
+	case store.EventCreated:
+		after := d.cfg.AutoCompleteAfter
+		if job, ok := d.deps.Fixtures.Job(e.Application.ClientID, e.Application.JobID); ok && job.AutoCompleteAfter > 0 {
+			after = time.Duration(job.AutoCompleteAfter)
+		}
+		if after > 0 && d.deps.Complete != nil {
+			ref := e.Application.ReferenceID
+			d.push(item{at: e.At.Add(after), task: func() { d.autoComplete(ref) }})
+		}
+	}
+}
+
+func (d *Dispatcher) autoComplete(ref string) {
+	if err := d.deps.Complete(ref); err != nil && !apierr.Is(err, apierr.Conflict) && !apierr.Is(err, apierr.NotFound) {
+		d.deps.Logger.Warn("auto-completion failed", "reference_id", ref, "err", err)
+	}
+}
+
+func (d *Dispatcher) enqueue(app store.Application, now time.Time) {
+	body, err := json.Marshal(d.deps.Payload(app))
+	if err != nil {
+		d.deps.Logger.Error("render callback payload", "reference_id", app.ReferenceID, "err", err)
+		return
+	}
+	d.mu.Lock()
+	if d.closing {
+		d.mu.Unlock()
+		d.deps.Logger.Warn("callback not sent: shutting down", "reference_id", app.ReferenceID)
+		return
+	}
+	d.nextID++
+	dl := &Delivery{
+		ID:          fmt.Sprintf("dlv_%06d_%s", d.nextID, app.ReferenceID[:min(8, len(app.ReferenceID))]),
+		ReferenceID: app.ReferenceID,
+		ClientID:    app.ClientID,
+		URL:         app.CallbackURL,
+		Status:      Pending,
+		Attempts:    []Attempt{},
+		CreatedAt:   now,
+		Payload:     body,
+	}
+	d.all[dl.ID] = dl
+	d.order = append(d.order, dl.ID)
+	d.planLocked(dl, now)
+	d.mu.Unlock()
+	d.changed.Notify()
+}
+
+// planLocked schedules dl's next attempt of its series, or marks it failed when the series is spent.
+func (d *Dispatcher) planLocked(dl *Delivery, now time.Time) {
+	if dl.series >= d.cfg.MaxAttempts {
+		dl.Status, dl.NextAttemptAt = Failed, nil
+		dl.Reason = fmt.Sprintf("gave up after %d attempts", dl.series)
+		return
+	}
+	delay := d.cfg.Schedule[min(dl.series, len(d.cfg.Schedule)-1)]
+	delay = time.Duration(float64(delay) * d.cfg.TimeScale)
+	if d.cfg.Jitter > 0 && delay > 0 {
+		delay += time.Duration((d.rand.Float64()*2 - 1) * d.cfg.Jitter * float64(delay))
+	}
+	at := now.Add(delay)
+	dl.Status, dl.NextAttemptAt = Pending, &at
+	if delay <= 0 {
+		d.readyLocked(dl.ID)
+		return
+	}
+	heap.Push(&d.due, item{at: at, id: dl.ID})
+	d.poke()
+}
+
+func (d *Dispatcher) readyLocked(id string) {
+	d.ready = append(d.ready, id)
+	d.work.Signal()
+}
+
+func (d *Dispatcher) push(it item) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closing {
+		return
+	}
+	heap.Push(&d.due, it)
+	d.poke()
+}
+
+// poke tells the scheduler the heap changed, without ever blocking.
+func (d *Dispatcher) poke() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
+	}
+}
+
+// schedule moves due items out of the heap: attempts to the workers, tasks run here in order
+// (auto-completion only enqueues). It sleeps on the clock until the earliest item is due, so
+// moving the clock fast-forwards retries.
+func (d *Dispatcher) schedule() {
+	defer d.sched.Done()
+	for {
+		d.mu.Lock()
+		if d.closing {
+			d.mu.Unlock()
+			return
+		}
+		now := d.deps.Clock.Now()
+		var tasks []func()
+		for d.due.Len() > 0 && !d.due[0].at.After(now) {
+			it := heap.Pop(&d.due).(item)
+			switch {
+			case it.task != nil:
+				tasks = append(tasks, it.task)
+			case d.all[it.id] != nil && d.all[it.id].Status == Pending:
+				d.readyLocked(it.id)
+			}
+		}
+		var timer clock.Timer
+		if d.due.Len() > 0 {
+			timer = d.deps.Clock.NewTimer(d.due[0].at.Sub(now))
+		}
+		d.mu.Unlock()
+		for _, t := range tasks {
+			t()
+		}
+		if len(tasks) > 0 {
+			continue // tasks may have queued more; look again before sleeping
+		}
+		var fired <-chan time.Time
+		if timer != nil {
+			fired = timer.C()
+		}
+		select {
+		case <-fired:
+		case <-d.wake:
+		case <-d.ctx.Done():
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+	}
+}
+
+func (d *Dispatcher) worker() {
+	defer d.workers.Done()
+	for {
+		d.mu.Lock()
+		for len(d.ready) == 0 && !d.closing {
+			d.work.Wait()
+		}
+		if d.closing {
+			d.mu.Unlock()
+			return
+		}
+		id := d.ready[0]
+		d.ready = d.ready[1:]
+		dl := d.all[id]
+		if dl == nil || dl.Status != Pending { // reset, or already taken
+			d.mu.Unlock()
+			continue
+		}
+		dl.Status, dl.NextAttemptAt = Delivering, nil
+		dl.series++
+		n := len(dl.Attempts) + 1
+		snap := dl.clone()
+		d.inFlight++
+		d.mu.Unlock()
+		d.changed.Notify()
+
+		at := d.deps.Clock.Now()
+		code, latency, err := d.send(snap, n, at)
+		d.finish(id, Attempt{N: n, At: at, StatusCode: code, Error: errText(err), LatencyMS: float64(latency.Microseconds()) / 1000})
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// finish records an attempt and decides what follows it.
+func (d *Dispatcher) finish(id string, a Attempt) {
+	d.mu.Lock()
+	d.inFlight--
+	dl := d.all[id]
+	if dl == nil { // reset while in flight
+		d.mu.Unlock()
+		d.changed.Notify()
+		return
+	}
+	dl.Attempts = append(dl.Attempts, a)
+	switch {
+	case a.Error == "" && d.success(a.StatusCode):
+		dl.Status, dl.Reason = Delivered, ""
+	case a.StatusCode == http.StatusGone:
+		dl.Status, dl.Reason = Failed, "the receiver answered 410 Gone: no more attempts"
+	default:
+		d.planLocked(dl, d.deps.Clock.Now())
+	}
+	d.mu.Unlock()
+	d.changed.Notify()
+	d.deps.Logger.Info("callback attempt", "delivery", id, "attempt", a.N, "status", a.StatusCode, "error", a.Error, "outcome", string(dl.Status))
+}
+
+func (d *Dispatcher) success(code int) bool {
+	if d.cfg.Success == "2xx" {
+		return code >= 200 && code < 300
+	}
+	return code == http.StatusOK
+}
+
+// Filter selects deliveries; empty fields match everything.
+type Filter struct {
+	ReferenceID, ClientID string
+	Status                Status
+}
+
+// List returns the deliveries f matches, oldest first.
+func (d *Dispatcher) List(f Filter) []Delivery {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	out := []Delivery{}
+	for _, id := range d.order {
+		dl := d.all[id]
+		if (f.ReferenceID == "" || dl.ReferenceID == f.ReferenceID) && (f.ClientID == "" || dl.ClientID == f.ClientID) && (f.Status == "" || dl.Status == f.Status) {
+			out = append(out, dl.clone())
+		}
+	}
+	return out
+}
+
+// Get returns delivery id, or a 404.
+func (d *Dispatcher) Get(id string) (Delivery, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dl, ok := d.all[id]
+	if !ok {
+		return Delivery{}, apierr.New(apierr.NotFound, "No delivery %q", id)
+	}
+	return dl.clone(), nil
+}
+
+// Redeliver starts a new series of attempts for a finished delivery (409 while one is running).
+func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
+	d.mu.Lock()
+	dl, ok := d.all[id]
+	if !ok {
+		d.mu.Unlock()
+		return Delivery{}, apierr.New(apierr.NotFound, "No delivery %q", id)
+	}
+	if dl.Status == Pending || dl.Status == Delivering {
+		d.mu.Unlock()
+		return Delivery{}, apierr.New(apierr.Conflict, "Delivery %s is %s: redeliver it once it has finished", id, dl.Status)
+	}
+	if d.closing {
+		d.mu.Unlock()
+		return Delivery{}, apierr.New(apierr.Unavailable, "Shutting down")
+	}
+	dl.series, dl.Reason = 0, ""
+	now := d.deps.Clock.Now()
+	dl.Status, dl.NextAttemptAt = Pending, &now
+	d.readyLocked(id)
+	out := dl.clone()
+	d.mu.Unlock()
+	d.changed.Notify()
+	return out, nil
+}
+
+// Reset forgets every delivery and pending auto-completion; attempts in flight finish unrecorded.
+func (d *Dispatcher) Reset() {
+	d.mu.Lock()
+	d.all = make(map[string]*Delivery)
+	d.order, d.ready, d.due = nil, nil, nil
+	d.mu.Unlock()
+	d.poke()
+	d.changed.Notify()
+}
+
+// Close stops taking work and waits, at most until ctx is done, for attempts in flight; then it
+// cancels them. Deliveries still pending are logged, not lost silently.
+func (d *Dispatcher) Close(ctx context.Context) error {
+	d.mu.Lock()
+	if d.closing {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closing = true
+	d.work.Broadcast()
+	d.mu.Unlock()
+	d.poke()
+
+	done := make(chan struct{})
+	go func() {
+		d.workers.Wait()
+		close(done)
+	}()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = fmt.Errorf("delivery: attempts still in flight at shutdown: %w", ctx.Err())
+	}
+	d.cancel() // cuts attempts still in flight, wakes the scheduler
+	<-done
+	d.sched.Wait()
+	for _, dl := range d.List(Filter{Status: Pending}) {
+		d.deps.Logger.Warn("callback pending at shutdown", "delivery", dl.ID, "reference_id", dl.ReferenceID, "url", dl.URL, "attempts", len(dl.Attempts))
+	}
+	return err
+}
+
+// item is a future attempt (id) or task (auto-completion), due at a time on the clock.
+type item struct {
+	at   time.Time
+	id   string
+	task func()
+}
+
+type dueHeap []item
+
+func (h dueHeap) Len() int           { return len(h) }
+func (h dueHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
+func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)        { *h = append(*h, x.(item)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	it := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return it
+}
