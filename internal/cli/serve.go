@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/app"
+	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/version"
 	"github.com/equalture/equalture-mock/mockserver"
@@ -29,6 +30,8 @@ type serveOptions struct {
 	signingKey      string
 	adminToken      string
 	journalSize     int
+	callbacks       delivery.Config
+	allowHosts      listFlag
 	logFormat       string
 	logLevel        string
 	shutdownTimeout time.Duration
@@ -57,6 +60,25 @@ func serveFlags(env Env, stderr io.Writer) (*flagSet, *serveOptions) {
 	f.bindEnv("admin-token", "EQUALTURE_MOCK_ADMIN_TOKEN")
 	f.IntVar(&o.journalSize, "journal-size", journal.DefaultMax, "how many requests the journal keeps (the newest)")
 	f.bindEnv("journal-size", "EQUALTURE_MOCK_JOURNAL_SIZE")
+	f.IntVar(&o.callbacks.Workers, "callback-workers", delivery.DefaultWorkers, "concurrent callback attempts")
+	f.bindEnv("callback-workers", "EQUALTURE_MOCK_CALLBACK_WORKERS")
+	f.DurationVar(&o.callbacks.Timeout, "callback-timeout", delivery.DefaultTimeout, "timeout of one callback attempt (real time)")
+	f.bindEnv("callback-timeout", "EQUALTURE_MOCK_CALLBACK_TIMEOUT")
+	o.callbacks.Schedule = delivery.DefaultSchedule
+	f.Var((*scheduleFlag)(&o.callbacks.Schedule), "callback-schedule", "delays before each attempt, comma-separated")
+	f.bindEnv("callback-schedule", "EQUALTURE_MOCK_CALLBACK_SCHEDULE")
+	f.IntVar(&o.callbacks.MaxAttempts, "callback-max-attempts", 0, "attempts before a delivery is failed (default: one per schedule entry)")
+	f.bindEnv("callback-max-attempts", "EQUALTURE_MOCK_CALLBACK_MAX_ATTEMPTS")
+	f.Float64Var(&o.callbacks.TimeScale, "callback-time-scale", 1, "multiplies every retry delay (0.001 runs the whole schedule in seconds)")
+	f.bindEnv("callback-time-scale", "EQUALTURE_MOCK_CALLBACK_TIME_SCALE")
+	f.Float64Var(&o.callbacks.Jitter, "callback-jitter", delivery.DefaultJitter, "spreads each retry delay by ± this share")
+	f.bindEnv("callback-jitter", "EQUALTURE_MOCK_CALLBACK_JITTER")
+	f.StringVar(&o.callbacks.Success, "callback-success", "200", "what a receiver must answer: 200 or 2xx")
+	f.bindEnv("callback-success", "EQUALTURE_MOCK_CALLBACK_SUCCESS")
+	f.Var(&o.allowHosts, "callback-allow-hosts", "if set, the only callback_url hosts accepted, comma-separated (host or *.domain)")
+	f.bindEnv("callback-allow-hosts", "EQUALTURE_MOCK_CALLBACK_ALLOW_HOSTS")
+	f.DurationVar(&o.callbacks.AutoCompleteAfter, "auto-complete-after", 0, "complete every application this long after creation, on the mock's clock (0: never; jobs can set their own)")
+	f.bindEnv("auto-complete-after", "EQUALTURE_MOCK_AUTO_COMPLETE_AFTER")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.bindEnv("log-format", "EQUALTURE_MOCK_LOG_FORMAT")
 	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
@@ -116,12 +138,14 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, ready chan<- 
 	}
 	a, err := app.New(ctx, app.Options{
 		Server: mockserver.Config{
-			PublicURL:     o.publicURL,
-			TokenTTL:      o.tokenTTL,
-			InvitationTTL: o.invitationTTL,
-			PublicLinkTTL: o.publicLinkTTL,
-			Seed:          o.seed,
+			PublicURL:          o.publicURL,
+			TokenTTL:           o.tokenTTL,
+			InvitationTTL:      o.invitationTTL,
+			PublicLinkTTL:      o.publicLinkTTL,
+			Seed:               o.seed,
+			CallbackAllowHosts: o.allowHosts,
 		},
+		Callbacks:   o.callbacks,
 		FixturesDir: o.fixturesDir,
 		SigningKey:  []byte(o.signingKey),
 		AdminToken:  o.adminToken,
@@ -206,4 +230,43 @@ func runHealthcheck(ctx context.Context, args []string, env Env, stdout, stderr 
 	}
 	fmt.Fprintf(stdout, "healthy: %s\n", strings.TrimSpace(url))
 	return exitOK
+}
+
+// listFlag is a comma-separated list of strings.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+
+func (l *listFlag) Set(v string) error {
+	*l = nil
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			*l = append(*l, s)
+		}
+	}
+	return nil
+}
+
+// scheduleFlag is a comma-separated list of durations.
+type scheduleFlag []time.Duration
+
+func (f *scheduleFlag) String() string {
+	parts := make([]string, len(*f))
+	for i, d := range *f {
+		parts[i] = d.String()
+	}
+	return strings.Join(parts, ",")
+}
+
+func (f *scheduleFlag) Set(v string) error {
+	var out []time.Duration
+	for _, s := range strings.Split(v, ",") {
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if err != nil || d < 0 {
+			return fmt.Errorf("%q is not a non-negative duration", s)
+		}
+		out = append(out, d)
+	}
+	*f = out
+	return nil
 }

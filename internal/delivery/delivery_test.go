@@ -1,0 +1,555 @@
+package delivery_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/fixtures"
+	"github.com/equalture/equalture-mock/internal/results"
+	"github.com/equalture/equalture-mock/internal/spec"
+	"github.com/equalture/equalture-mock/internal/store"
+)
+
+var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+const (
+	jobID         = "0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01"
+	autoJobID     = "5d6b8a0e-2f7c-4c1e-8b1a-9f0e3d2c1b02"
+	callbackToken = "cb-token-123"
+	webhookSecret = "whsec_c2VjcmV0LWtleS1mb3ItdGVzdHM="
+)
+
+// world is a store, a frozen clock and a dispatcher, with the demo client given a callback token
+// and a webhook secret and the accountant job auto-completing after 10 minutes.
+type world struct {
+	t     *testing.T
+	clock *clock.Virtual
+	store *store.Store
+	fx    *fixtures.Set
+	gen   *results.Generator
+	d     *delivery.Dispatcher
+	n     int
+}
+
+func newWorld(t *testing.T, cfg delivery.Config) *world {
+	t.Helper()
+	embedded := equalturemock.Fixtures()
+	clients, _ := fs.ReadFile(embedded, "clients.yaml")
+	traits, _ := fs.ReadFile(embedded, "traits.yaml")
+	c := strings.Replace(string(clients), "    name: Demo ATS\n",
+		"    name: Demo ATS\n    callback_token: "+callbackToken+"\n    webhook_secret: "+webhookSecret+"\n", 1)
+	c = strings.Replace(c, "        assessment_id: 73800\n", "        assessment_id: 73800\n        auto_complete_after: 10m\n", 1)
+	fx, err := fixtures.Load(fstest.MapFS{"clients.yaml": {Data: []byte(c)}, "traits.yaml": {Data: traits}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, clock: clock.NewFrozen(t0), fx: fx, gen: results.NewGenerator(fx, 1)}
+	w.store = store.New(w.clock)
+	if cfg.Schedule == nil {
+		cfg.Schedule = []time.Duration{0, 5 * time.Second, 5 * time.Minute}
+	}
+	w.d, err = delivery.New(cfg, delivery.Deps{
+		Clock:    w.clock,
+		Store:    w.store,
+		Fixtures: fx,
+		Payload: func(a store.Application) any {
+			job, _ := fx.Job(a.ClientID, a.JobID)
+			return w.gen.Render(job, a.Scores, "en", "https://dashboard.example/applications/"+a.ReferenceID)
+		},
+		Complete: func(ref string) error {
+			a, err := w.store.Lookup(ref)
+			if err != nil {
+				return err
+			}
+			job, _ := fx.Job(a.ClientID, a.JobID)
+			_, err = w.store.Complete(ref, w.gen.Draw(ref, job))
+			return err
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.d.Close(context.Background()) })
+	return w
+}
+
+// complete creates and completes an application whose callback goes to url.
+func (w *world) complete(url string) string {
+	w.t.Helper()
+	ref := w.create(url, jobID)
+	job, _ := w.fx.Job("demo-client", jobID)
+	if _, err := w.store.Complete(ref, w.gen.Draw(ref, job)); err != nil {
+		w.t.Fatal(err)
+	}
+	return ref
+}
+
+func (w *world) create(url, job string) string {
+	w.n++
+	ref := fmt.Sprintf("00000000-0000-4000-8000-%012d", w.n)
+	w.store.Create(store.Application{ReferenceID: ref, ClientID: "demo-client", JobID: job, CallbackURL: url}, 7*24*time.Hour, nil)
+	return ref
+}
+
+// until waits (real time, bounded) for the delivery of ref to satisfy ok.
+func (w *world) until(ref string, ok func(delivery.Delivery) bool) delivery.Delivery {
+	w.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		changed := w.d.Changed().Changed()
+		if ds := w.d.List(delivery.Filter{ReferenceID: ref}); len(ds) == 1 && ok(ds[0]) {
+			return ds[0]
+		}
+		select {
+		case <-changed:
+		case <-time.After(time.Until(deadline)):
+			w.t.Fatalf("delivery of %s never reached the expected state: %+v", ref, w.d.List(delivery.Filter{ReferenceID: ref}))
+		}
+	}
+}
+
+func status(s delivery.Status) func(delivery.Delivery) bool {
+	return func(d delivery.Delivery) bool { return d.Status == s }
+}
+
+func attempts(n int, s delivery.Status) func(delivery.Delivery) bool {
+	return func(d delivery.Delivery) bool { return len(d.Attempts) == n && d.Status == s }
+}
+
+// receiver is a callback endpoint answering a script of statuses (the last one repeats).
+type receiver struct {
+	*httptest.Server
+	mu      sync.Mutex
+	script  []int
+	delay   time.Duration
+	got     []*http.Request
+	bodies  [][]byte
+	counter atomic.Int64
+}
+
+func newReceiver(t *testing.T, script ...int) *receiver {
+	r := &receiver{script: script}
+	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		r.mu.Lock()
+		n := len(r.got)
+		r.got = append(r.got, req)
+		r.bodies = append(r.bodies, body)
+		code := r.script[min(n, len(r.script)-1)]
+		delay := r.delay
+		r.mu.Unlock()
+		r.counter.Add(1)
+		if delay > 0 {
+			select {
+			case <-time.After(delay):
+			case <-req.Context().Done():
+			}
+		}
+		w.WriteHeader(code)
+	}))
+	t.Cleanup(r.Close)
+	return r
+}
+
+func (r *receiver) request(i int) (*http.Request, []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.got[i], r.bodies[i]
+}
+
+func TestDeliversTheContractsPayloadWithAuthAndSignature(t *testing.T) {
+	w := newWorld(t, delivery.Config{})
+	rcv := newReceiver(t, 200)
+	ref := w.complete(rcv.URL + "/applications/42")
+	dl := w.until(ref, attempts(1, delivery.Delivered))
+
+	req, body := rcv.request(0)
+	if req.Method != http.MethodPut || req.URL.Path != "/applications/42" || req.Header.Get("Content-Type") != "application/json" {
+		t.Fatalf("got %s %s (%s)", req.Method, req.URL.Path, req.Header.Get("Content-Type"))
+	}
+	if got := req.Header.Get("Authorization"); got != "Bearer "+callbackToken {
+		t.Fatalf("Authorization = %q", got)
+	}
+	if req.Header.Get(delivery.HeaderID) != dl.ID || req.Header.Get(delivery.HeaderAttempt) != "1" {
+		t.Fatalf("delivery headers = %q / %q", req.Header.Get(delivery.HeaderID), req.Header.Get(delivery.HeaderAttempt))
+	}
+	if err := delivery.Verify(webhookSecret, req.Header, body, t0, 5*time.Minute); err != nil {
+		t.Fatalf("signature: %v", err)
+	}
+	if err := delivery.Verify(webhookSecret, req.Header, append([]byte(" "), body...), t0, 5*time.Minute); err == nil {
+		t.Fatal("a changed body passed signature verification")
+	}
+
+	sp, err := spec.Load(context.Background(), equalturemock.VendorSpec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema, err := sp.CallbackSchema("createApplication", "applicationResults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		t.Fatal(err)
+	}
+	if err := sp.ValidateValue(schema, v); err != nil {
+		t.Fatalf("callback payload breaks the contract: %v\n%s", err, body)
+	}
+	if dl.Attempts[0].StatusCode != 200 || !dl.Attempts[0].At.Equal(t0) {
+		t.Fatalf("attempt log = %+v", dl.Attempts[0])
+	}
+}
+
+func TestNoAuthHeadersWithoutConfiguration(t *testing.T) {
+	w := newWorld(t, delivery.Config{})
+	rcv := newReceiver(t, 200)
+	ref := w.create(rcv.URL, jobID)
+	// other-client has neither a token nor a secret.
+	w.store.Create(store.Application{ReferenceID: "11111111-0000-4000-8000-000000000001", ClientID: "other-client", JobID: "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c04", CallbackURL: rcv.URL}, time.Hour, nil)
+	w.store.Complete("11111111-0000-4000-8000-000000000001", map[string]int{"planning": 3})
+	w.until("11111111-0000-4000-8000-000000000001", status(delivery.Delivered))
+	req, _ := rcv.request(0)
+	if req.Header.Get("Authorization") != "" || req.Header.Get("webhook-signature") != "" {
+		t.Fatalf("unconfigured client sent auth: %v", req.Header)
+	}
+	_ = ref
+}
+
+func TestRetriesOnTheClockUntilSuccess(t *testing.T) {
+	w := newWorld(t, delivery.Config{Jitter: 0})
+	rcv := newReceiver(t, 500, 500, 200)
+	ref := w.complete(rcv.URL)
+
+	dl := w.until(ref, attempts(1, delivery.Pending))
+	if want := t0.Add(5 * time.Second); dl.NextAttemptAt == nil || !dl.NextAttemptAt.Equal(want) {
+		t.Fatalf("next attempt at %v, want %v", dl.NextAttemptAt, want)
+	}
+	w.clock.Advance(4 * time.Second)
+	time.Sleep(50 * time.Millisecond) // give a wrongly early retry the chance to happen
+	if n := rcv.counter.Load(); n != 1 {
+		t.Fatalf("%d attempts before the retry was due", n)
+	}
+	w.clock.Advance(time.Second)
+	dl = w.until(ref, attempts(2, delivery.Pending))
+	if want := t0.Add(5*time.Second + 5*time.Minute); !dl.NextAttemptAt.Equal(want) {
+		t.Fatalf("third attempt at %v, want %v", dl.NextAttemptAt, want)
+	}
+	w.clock.Advance(5 * time.Minute)
+	dl = w.until(ref, attempts(3, delivery.Delivered))
+	codes := []int{dl.Attempts[0].StatusCode, dl.Attempts[1].StatusCode, dl.Attempts[2].StatusCode}
+	if fmt.Sprint(codes) != "[500 500 200]" || rcv.counter.Load() != 3 {
+		t.Fatalf("attempts %v, receiver saw %d", codes, rcv.counter.Load())
+	}
+	if req, _ := rcv.request(2); req.Header.Get(delivery.HeaderAttempt) != "3" {
+		t.Fatalf("third attempt header = %q", req.Header.Get(delivery.HeaderAttempt))
+	}
+}
+
+func TestFailsAfterMaxAttemptsAndRedelivers(t *testing.T) {
+	w := newWorld(t, delivery.Config{Schedule: []time.Duration{0, time.Minute}, MaxAttempts: 3, Jitter: 0})
+	rcv := newReceiver(t, 503, 503, 503, 200)
+	ref := w.complete(rcv.URL)
+	for i := 1; i < 3; i++ {
+		w.until(ref, attempts(i, delivery.Pending))
+		w.clock.Advance(time.Minute) // later attempts reuse the last delay
+	}
+	dl := w.until(ref, attempts(3, delivery.Failed))
+	if !strings.Contains(dl.Reason, "3 attempts") || dl.NextAttemptAt != nil {
+		t.Fatalf("failed delivery = %+v", dl)
+	}
+	for _, a := range dl.Attempts {
+		if a.StatusCode != 503 || a.LatencyMS < 0 {
+			t.Fatalf("attempt = %+v", a)
+		}
+	}
+	if _, err := w.d.Redeliver("nope"); err == nil {
+		t.Fatal("redelivered an unknown delivery")
+	}
+	if _, err := w.d.Redeliver(dl.ID); err != nil {
+		t.Fatal(err)
+	}
+	dl = w.until(ref, attempts(4, delivery.Delivered))
+	if req, _ := rcv.request(3); req.Header.Get(delivery.HeaderAttempt) != "4" || req.Header.Get(delivery.HeaderID) != dl.ID {
+		t.Fatalf("redelivery headers: %v", req.Header)
+	}
+}
+
+func TestGoneStopsRetrying(t *testing.T) {
+	w := newWorld(t, delivery.Config{})
+	rcv := newReceiver(t, 410, 200)
+	ref := w.complete(rcv.URL)
+	dl := w.until(ref, attempts(1, delivery.Failed))
+	if !strings.Contains(dl.Reason, "410") {
+		t.Fatalf("reason = %q", dl.Reason)
+	}
+	w.clock.Advance(time.Hour)
+	time.Sleep(50 * time.Millisecond)
+	if n := rcv.counter.Load(); n != 1 {
+		t.Fatalf("receiver called %d times after 410", n)
+	}
+}
+
+func TestTimeoutAndConnectionErrorsAreFailedAttempts(t *testing.T) {
+	w := newWorld(t, delivery.Config{Timeout: 100 * time.Millisecond, MaxAttempts: 1})
+	slow := newReceiver(t, 200)
+	slow.delay = 2 * time.Second
+	ref := w.complete(slow.URL)
+	dl := w.until(ref, attempts(1, delivery.Failed))
+	if !strings.Contains(dl.Attempts[0].Error, "timeout") || dl.Attempts[0].LatencyMS < 100 {
+		t.Fatalf("slow receiver attempt = %+v", dl.Attempts[0])
+	}
+
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := "http://" + ln.Addr().String() + "/cb"
+	ln.Close()
+	ref = w.complete(dead)
+	dl = w.until(ref, attempts(1, delivery.Failed))
+	if !strings.Contains(dl.Attempts[0].Error, "refused") {
+		t.Fatalf("dead receiver attempt = %+v", dl.Attempts[0])
+	}
+}
+
+func TestSuccessSet(t *testing.T) {
+	tests := map[string]struct {
+		success string
+		want    delivery.Status
+	}{
+		"204 is not 200":    {"200", delivery.Pending},
+		"204 counts as 2xx": {"2xx", delivery.Delivered},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			w := newWorld(t, delivery.Config{Success: tc.success})
+			ref := w.complete(newReceiver(t, 204).URL)
+			w.until(ref, attempts(1, tc.want))
+		})
+	}
+	if _, err := delivery.New(delivery.Config{Success: "3xx"}, delivery.Deps{}); err == nil {
+		t.Fatal("success 3xx accepted")
+	}
+}
+
+func TestJitterStaysWithinBounds(t *testing.T) {
+	w := newWorld(t, delivery.Config{Jitter: 0.1, Schedule: []time.Duration{0, 100 * time.Second}, Seed: 9})
+	rcv := newReceiver(t, 500)
+	for i := 0; i < 5; i++ {
+		ref := w.complete(rcv.URL)
+		dl := w.until(ref, attempts(1, delivery.Pending))
+		if d := dl.NextAttemptAt.Sub(t0); d < 90*time.Second || d > 110*time.Second {
+			t.Fatalf("a 100s delay with 10%% jitter became %v", d)
+		}
+	}
+}
+
+func TestTimeScale(t *testing.T) {
+	w := newWorld(t, delivery.Config{TimeScale: 0.001, Jitter: 0, Schedule: []time.Duration{0, 5 * time.Minute}})
+	ref := w.complete(newReceiver(t, 500, 200).URL)
+	dl := w.until(ref, attempts(1, delivery.Pending))
+	if d := dl.NextAttemptAt.Sub(t0); d != 300*time.Millisecond {
+		t.Fatalf("5m at scale 0.001 = %v", d)
+	}
+}
+
+func TestAutoCompletion(t *testing.T) {
+	w := newWorld(t, delivery.Config{})
+	rcv := newReceiver(t, 200)
+	ref := w.create(rcv.URL, autoJobID) // the job says 10m
+	w.clock.Advance(9 * time.Minute)
+	time.Sleep(50 * time.Millisecond)
+	if a, _ := w.store.Lookup(ref); a.Status != store.Invited {
+		t.Fatalf("status after 9m = %s", a.Status)
+	}
+	w.clock.Advance(time.Minute)
+	w.until(ref, status(delivery.Delivered))
+	if a, _ := w.store.Lookup(ref); a.Status != store.Completed || len(a.Scores) == 0 {
+		t.Fatalf("auto-completed application = %+v", a)
+	}
+}
+
+func TestThousandCompletionsNoneLostNoLeak(t *testing.T) {
+	before := runtime.NumGoroutine()
+	w := newWorld(t, delivery.Config{Workers: 8})
+	var got sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		got.Store(r.Header.Get(delivery.HeaderID), true)
+		rw.WriteHeader(200)
+	}))
+	const n = 1000
+	refs := make([]string, n)
+	for i := range refs {
+		refs[i] = w.create(srv.URL, jobID)
+	}
+	var wg sync.WaitGroup
+	for _, ref := range refs {
+		wg.Add(1)
+		go func(ref string) {
+			defer wg.Done()
+			w.store.Complete(ref, map[string]int{"working_memory": 3})
+		}(ref)
+	}
+	wg.Wait()
+	deadline := time.Now().Add(30 * time.Second)
+	for len(w.d.List(delivery.Filter{Status: delivery.Delivered})) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d delivered", len(w.d.List(delivery.Filter{Status: delivery.Delivered})), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	count := 0
+	got.Range(func(any, any) bool { count++; return true })
+	if count != n || len(w.d.List(delivery.Filter{})) != n {
+		t.Fatalf("receiver saw %d distinct deliveries, log holds %d, want %d", count, len(w.d.List(delivery.Filter{})), n)
+	}
+	if err := w.d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	srv.Close()
+	http.DefaultTransport.(*http.Transport).CloseIdleConnections()
+	deadline = time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before+2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if after := runtime.NumGoroutine(); after > before+2 {
+		t.Fatalf("goroutines: %d before, %d after Close", before, after)
+	}
+}
+
+func TestCloseWaitsForAttemptsInFlight(t *testing.T) {
+	w := newWorld(t, delivery.Config{})
+	rcv := newReceiver(t, 200)
+	rcv.delay = 300 * time.Millisecond
+	ref := w.complete(rcv.URL)
+	w.until(ref, status(delivery.Delivering))
+	start := time.Now()
+	if err := w.d.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if dl := w.d.List(delivery.Filter{})[0]; dl.Status != delivery.Delivered || time.Since(start) < 100*time.Millisecond {
+		t.Fatalf("Close returned after %v with %+v", time.Since(start), dl)
+	}
+
+	w2 := newWorld(t, delivery.Config{MaxAttempts: 1})
+	hung := newReceiver(t, 200)
+	hung.delay = 5 * time.Second
+	ref = w2.complete(hung.URL)
+	w2.until(ref, status(delivery.Delivering))
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if err := w2.d.Close(ctx); err == nil {
+		t.Fatal("Close with a short deadline did not report the attempt still in flight")
+	}
+	if dl := w2.d.List(delivery.Filter{})[0]; dl.Status != delivery.Failed || len(dl.Attempts) != 1 {
+		t.Fatalf("cut attempt was not logged: %+v", dl)
+	}
+}
+
+func TestReset(t *testing.T) {
+	w := newWorld(t, delivery.Config{})
+	rcv := newReceiver(t, 500)
+	ref := w.complete(rcv.URL)
+	w.until(ref, attempts(1, delivery.Pending))
+	w.d.Reset()
+	if n := len(w.d.List(delivery.Filter{})); n != 0 {
+		t.Fatalf("%d deliveries after reset", n)
+	}
+	w.clock.Advance(time.Hour)
+	time.Sleep(50 * time.Millisecond)
+	if n := rcv.counter.Load(); n != 1 {
+		t.Fatalf("a reset delivery was retried (%d calls)", n)
+	}
+}
+
+func TestHostAllowed(t *testing.T) {
+	tests := []struct {
+		patterns []string
+		url      string
+		want     bool
+	}{
+		{nil, "https://anything.example/cb", true},
+		{[]string{"ats.local"}, "http://ats.local:3000/cb", true},
+		{[]string{"ats.local"}, "http://evil.local/cb", false},
+		{[]string{"*.example.com"}, "https://a.b.example.com/cb", true},
+		{[]string{"*.example.com"}, "https://example.com.evil/cb", false},
+		{[]string{"ATS.local"}, "http://ats.LOCAL/cb", true},
+	}
+	for _, tc := range tests {
+		if got := delivery.HostAllowed(tc.patterns, tc.url); got != tc.want {
+			t.Errorf("HostAllowed(%v, %q) = %v", tc.patterns, tc.url, got)
+		}
+	}
+}
+
+func TestSignKnownVector(t *testing.T) {
+	// Standard Webhooks' reference example.
+	sig, err := delivery.Sign("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", "1614265330", []byte(`{"test": 2432232314}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="; sig != want {
+		t.Fatalf("Sign = %s, want %s", sig, want)
+	}
+	h := http.Header{"Webhook-Id": {"msg_p5jXN8AQM9LWM0D4loKWxJek"}, "Webhook-Timestamp": {"1614265330"}, "Webhook-Signature": {"v1,bogus " + sig}}
+	if err := delivery.Verify("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", h, []byte(`{"test": 2432232314}`), time.Unix(1614265330, 0), time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := delivery.Verify("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", h, []byte(`{"test": 2432232314}`), time.Unix(1614265330, 0).Add(time.Hour), time.Minute); err == nil {
+		t.Fatal("a stale timestamp passed")
+	}
+}
+
+// BenchmarkDeliveries measures completions turned into delivered callbacks to a local receiver.
+func BenchmarkDeliveries(b *testing.B) {
+	fx, err := fixtures.Load(equalturemock.Fixtures())
+	if err != nil {
+		b.Fatal(err)
+	}
+	clk := clock.NewFrozen(t0)
+	st := store.New(clk)
+	var received atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		received.Add(1)
+		w.WriteHeader(200)
+	}))
+	defer srv.Close()
+	d, err := delivery.New(delivery.Config{Workers: 8}, delivery.Deps{
+		Clock: clk, Store: st, Fixtures: fx,
+		Payload: func(store.Application) any { return map[string]any{"results_url": "http://x", "fit": "high"} },
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.Close(context.Background())
+	b.ResetTimer()
+	start := time.Now()
+	for i := 0; i < b.N; i++ {
+		ref := "ref-" + strconv.Itoa(i)
+		st.Create(store.Application{ReferenceID: ref, ClientID: "demo-client", JobID: jobID, CallbackURL: srv.URL}, time.Hour, nil)
+		st.Complete(ref, nil)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for received.Load() < int64(b.N) {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d delivered", received.Load(), b.N)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "deliveries/s")
+}
