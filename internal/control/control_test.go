@@ -3,7 +3,9 @@ package control_test
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -447,5 +449,88 @@ func TestServesBothContracts(t *testing.T) {
 		if !strings.HasPrefix(string(r.Body), "openapi: 3.0.3") {
 			t.Fatalf("%s starts %q", p, r.Body[:20])
 		}
+	}
+}
+
+func TestCallbacksThroughTheControlAPI(t *testing.T) {
+	h := testenv.New(t, func(o *app.Options) {
+		o.Callbacks.Schedule = []time.Duration{0, time.Minute}
+		o.Callbacks.MaxAttempts = 2
+		o.Callbacks.Jitter = 0
+	})
+	var (
+		mu      sync.Mutex
+		answers = []int{500, 500, 200}
+		bodies  [][]byte
+	)
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		code := answers[min(len(bodies), len(answers)-1)]
+		bodies = append(bodies, b)
+		mu.Unlock()
+		w.WriteHeader(code)
+	}))
+	t.Cleanup(rcv.Close)
+
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	body := strings.Replace(testenv.CreateBody(testenv.EngineerJob, ""), testenv.CallbackURL, rcv.URL+"/applications/7", 1)
+	r := h.Do(http.MethodPost, "/connect_ats/applications", body, testenv.Bearer(tok))
+	testenv.WantStatus(t, r, 201)
+	ref := r.JSON(t)["reference_id"].(string)
+	post(h, "/_mock/applications/"+ref+"/complete", `{"fit":"medium"}`)
+
+	list := func(query string) []map[string]any {
+		t.Helper()
+		v := h.Do(http.MethodGet, "/_mock/callbacks?"+query, "").JSON(t)
+		var out []map[string]any
+		for _, d := range v["deliveries"].([]any) {
+			out = append(out, d.(map[string]any))
+		}
+		return out
+	}
+	ds := list("reference_id=" + ref + "&status=pending&wait=10s")
+	if len(ds) != 1 || len(ds[0]["attempts"].([]any)) != 1 {
+		t.Fatalf("after the first 500: %v", ds)
+	}
+	post(h, "/_mock/clock/advance", `{"by":"1m"}`)
+	ds = list("reference_id=" + ref + "&status=failed&wait=10s")
+	if len(ds) != 1 || len(ds[0]["attempts"].([]any)) != 2 {
+		t.Fatalf("after max attempts: %v", ds)
+	}
+	id := ds[0]["id"].(string)
+
+	r = post(h, "/_mock/callbacks/"+id+"/redeliver", "")
+	testenv.WantStatus(t, r, 200)
+	ds = list("reference_id=" + ref + "&status=delivered&wait=10s")
+	if len(ds) != 1 || len(ds[0]["attempts"].([]any)) != 3 {
+		t.Fatalf("after redelivery: %v", ds)
+	}
+	mu.Lock()
+	var payload map[string]any
+	_ = json.Unmarshal(bodies[2], &payload)
+	mu.Unlock()
+	if payload["fit"] != "medium" {
+		t.Fatalf("delivered payload = %v", payload)
+	}
+	if got := h.Do(http.MethodGet, "/_mock/callbacks/"+id, "").JSON(t)["status"]; got != "delivered" {
+		t.Fatalf("GET delivery status = %v", got)
+	}
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/_mock/callbacks/nope", ""), 404)
+	testenv.WantStatus(t, post(h, "/_mock/callbacks/nope/redeliver", ""), 404)
+	if n := len(list("client_id=other-client")); n != 0 {
+		t.Fatalf("other client's deliveries: %d", n)
+	}
+}
+
+func TestCallbackHostAllowList(t *testing.T) {
+	h := testenv.New(t, func(o *app.Options) { o.Server.CallbackAllowHosts = []string{"127.0.0.1"} })
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	testenv.WantStatus(t, h.Do(http.MethodPost, "/connect_ats/applications", testenv.CreateBody(testenv.EngineerJob, ""), testenv.Bearer(tok)), 201)
+	body := strings.Replace(testenv.CreateBody(testenv.EngineerJob, ""), "127.0.0.1:9", "ats.invalid", 1)
+	r := h.Do(http.MethodPost, "/connect_ats/applications", body, testenv.Bearer(tok))
+	testenv.WantStatus(t, r, 422)
+	if m := r.ErrorField(t, "callback_url"); len(m) == 0 || !strings.Contains(m[0], "not allowed") {
+		t.Fatalf("callback_url error = %v", m)
 	}
 }
