@@ -82,6 +82,7 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;pad
 .note{color:#666;font-size:.9rem}</style></head><body>
 <h1>{{.Title}}</h1>
 {{if .Message}}<p>{{.Message}}</p>{{end}}
+{{if .Action}}<form method="post" action="{{.Action}}"><button type="submit">Complete the assessment</button></form>{{end}}
 {{with .Results}}<p>Fit: <strong>{{.Fit}}</strong></p>
 <table><tr><th>Trait</th><th>Score</th><th>Priority</th><th>Accepted range</th></tr>
 {{range .DetailedScores}}<tr><td>{{.TraitName}}</td><td>{{.TraitBucketDescription}}</td><td>{{.CompetencyProfile.Priority}}</td><td>{{.CompetencyProfile.Range}}</td></tr>{{end}}
@@ -91,6 +92,7 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;pad
 
 type page struct {
 	Locale, Title, Message string
+	Action                 string // where the "complete" button posts, when it shows
 	Results                any
 }
 
@@ -127,9 +129,33 @@ func (s *Server) handleAssessmentPage(w http.ResponseWriter, r *http.Request) {
 		s.writePageError(w, loc, err)
 		return
 	}
+	s.writeAssessmentPage(w, r, loc, app)
+}
+
+func (s *Server) writeAssessmentPage(w http.ResponseWriter, r *http.Request, loc string, app store.Application) {
 	job, _ := s.Fixtures.Job(app.ClientID, app.JobID)
-	msg := fmt.Sprintf("Welcome %s. Your assessment for %s is %s.", app.Applicant.FirstName, job.Name, app.Status)
-	s.writePage(w, http.StatusOK, page{Locale: loc, Title: "Assessment: " + job.Name, Message: msg})
+	p := page{Locale: loc, Title: "Assessment: " + job.Name,
+		Message: fmt.Sprintf("Welcome %s. Your assessment for %s is %s.", app.Applicant.FirstName, job.Name, app.Status)}
+	if app.Status == store.Started {
+		p.Action = r.URL.Path
+		p.Message += " (This mock has no games: the button completes it with drawn scores and sends the results callback.)"
+	}
+	s.writePage(w, http.StatusOK, p)
+}
+
+// handleAssessmentSubmit completes the assessment from its page, as finishing the games would.
+func (s *Server) handleAssessmentSubmit(w http.ResponseWriter, r *http.Request) {
+	loc := fixtures.Locale(r.PathValue("locale"))
+	app, err := s.verifyLink(r.PathValue("token"), purposeAssessment)
+	if err == nil {
+		job, _ := s.Fixtures.Job(app.ClientID, app.JobID)
+		app, err = s.Store.Complete(app.ReferenceID, s.Deps.Results.Draw(app.ReferenceID, job))
+	}
+	if err != nil {
+		s.writePageError(w, loc, err)
+		return
+	}
+	s.writeAssessmentPage(w, r, loc, app)
 }
 
 // handlePublicResultsPage is where a public link leads: the results, for 120 minutes, while the

@@ -35,6 +35,12 @@ func TestAssessmentLink(t *testing.T) {
 		t.Fatalf("opening the link: status %v, page %s", status(ref), r.Body)
 	}
 	testenv.WantStatus(t, h.Do(http.MethodGet, page, ""), 200) // opening it again is fine
+	r = h.Do(http.MethodPost, page, "")
+	testenv.WantStatus(t, r, 200)
+	if status(ref) != "completed" || strings.Contains(string(r.Body), "<button") {
+		t.Fatalf("completing from the page: status %v, page %s", status(ref), r.Body)
+	}
+	testenv.WantStatus(t, h.Do(http.MethodPost, page, ""), http.StatusConflict) // only once
 
 	ref2, _ := h.Create(tok, testenv.EngineerJob, "")
 	var link string

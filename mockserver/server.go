@@ -144,6 +144,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.pages = http.NewServeMux()
 	s.pages.HandleFunc("GET /healthz", s.handleHealth)
 	s.pages.HandleFunc("GET /{locale}/assessments/{assessment}/token/{token}", s.handleAssessmentPage)
+	s.pages.HandleFunc("POST /{locale}/assessments/{assessment}/token/{token}", s.handleAssessmentSubmit)
 	s.pages.HandleFunc("GET /{locale}/candidate_results/{ref}/summary", s.handlePublicResultsPage)
 	s.pages.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, apierr.New(apierr.NotFound, "Not Found: no operation at %s %s", r.Method, r.URL.Path))
