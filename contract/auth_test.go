@@ -1,0 +1,66 @@
+package contract
+
+import (
+	"net/http"
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+)
+
+var _ = Describe("Access tokens", Label("readonly"), func() {
+	It("issues a Phoenix.Token for Basic client credentials (POST)", func() {
+		r := call(http.MethodPost, "/connect_ats/access_token", "", Basic(cfg.ClientID, cfg.ClientSecret))
+		expectStatus(r, http.StatusOK)
+		Expect(r.Field("access_token")).To(MatchRegexp(`^SFMyNTY\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`))
+	})
+
+	It("issues one with the legacy GET too", func() {
+		expectStatus(call(http.MethodGet, "/connect_ats/access_token", "", Basic(cfg.ClientID, cfg.ClientSecret)), http.StatusOK)
+	})
+
+	DescribeTable("refuses bad Basic credentials with 401 and a Basic challenge",
+		func(auth func() []Auth) {
+			r := call(http.MethodPost, "/connect_ats/access_token", "", auth()...)
+			expectStatus(r, http.StatusUnauthorized)
+			Expect(r.Header.Get("WWW-Authenticate")).To(HavePrefix("Basic"))
+			Expect(r.ErrorMessages("detail")).NotTo(BeEmpty())
+		},
+		Entry("wrong secret", func() []Auth { return []Auth{Basic(cfg.ClientID, cfg.ClientSecret+"-wrong")} }),
+		Entry("unknown client", func() []Auth { return []Auth{Basic("contract-unknown-client", "x")} }),
+		Entry("no credentials", func() []Auth { return nil }),
+	)
+})
+
+var _ = Describe("Bearer authentication", Label("readonly"), func() {
+	It("refuses a request without a token with a Bearer challenge", func() {
+		r := call(http.MethodGet, "/connect_ats/jobs", "")
+		expectStatus(r, http.StatusUnauthorized)
+		Expect(r.Header.Get("WWW-Authenticate")).To(HavePrefix("Bearer"))
+	})
+
+	DescribeTable("refuses a bad token as invalid_token",
+		func(tok func() string) {
+			r := call(http.MethodGet, "/connect_ats/jobs", "", Bearer(tok()))
+			expectStatus(r, http.StatusUnauthorized)
+			Expect(r.Header.Get("WWW-Authenticate")).To(And(HavePrefix("Bearer"), ContainSubstring(`error="invalid_token"`)))
+		},
+		Entry("malformed", func() string { return "not-a-token" }),
+		Entry("the seed's truncated sample", func() string { return "SFMyNTY.dncndjkek" }),
+		Entry("forged signature", func() string {
+			t := token()
+			return t[:strings.LastIndexByte(t, '.')+1] + "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+		}),
+	)
+
+	It("refuses an expired token after 15 minutes", Label("control"), Serial, func() {
+		requireControl()
+		tok := token()
+		expectStatus(call(http.MethodGet, "/connect_ats/jobs", "", Bearer(tok)), http.StatusOK)
+		control(http.MethodPost, "/clock/advance", `{"by":"15m1s"}`)
+		DeferCleanup(func() { control(http.MethodPost, "/clock/advance", `{"by":"-15m1s"}`) })
+		r := call(http.MethodGet, "/connect_ats/jobs", "", Bearer(tok))
+		expectStatus(r, http.StatusUnauthorized)
+		Expect(r.Header.Get("WWW-Authenticate")).To(ContainSubstring("expired"))
+	})
+})
