@@ -35,6 +35,7 @@ func commands() map[string]command {
 		"serve":       {"run the mock server", runServe},
 		"healthcheck": {"exit 0 when a running mock answers /healthz with 200", runHealthcheck},
 		"version":     {"print the version", runVersion},
+		"contract":    {"run the contract suite (contract.test) against a target", runContract},
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -150,5 +152,37 @@ func TestServeFailsOnBrokenFixtures(t *testing.T) {
 	code := Main(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--fixtures", dir}, env(nil), io.Discard, &errb)
 	if code != exitFail || !strings.Contains(errb.String(), "clients.yaml") {
 		t.Fatalf("exit %d, stderr %s", code, errb.String())
+	}
+}
+
+func TestContractCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the contract suite")
+	}
+	dir := t.TempDir()
+	bin := dir + "/contract.test"
+	build := exec.Command("go", "test", "-c", "-o", bin, "../../contract")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the suite: %v\n%s", err, out)
+	}
+	f, o := serveFlags(env(nil), io.Discard)
+	if err := f.parse([]string{"--addr", "127.0.0.1:0", "--seed", "5"}); err != nil {
+		t.Fatal(err)
+	}
+	addr := startServe(t, o)
+	var out bytes.Buffer
+	report := dir + "/report.xml"
+	code := Main(context.Background(), []string{"contract", "--binary", bin, "--base-url", "http://" + addr,
+		"--client-id", "demo-client", "--client-secret", "demo-secret", "--control-url", "http://" + addr + "/_mock",
+		"--junit", report, "--label-filter", "readonly || control"}, env(nil), &out, &out)
+	if code != 0 {
+		t.Fatalf("contract against a running mock exited %d:\n%s", code, out.String())
+	}
+	if b, err := os.ReadFile(report); err != nil || !strings.Contains(string(b), "<testsuites") {
+		t.Fatalf("JUnit report: %v %.200s", err, b)
+	}
+	out.Reset()
+	if code := Main(context.Background(), []string{"contract", "--binary", dir + "/missing"}, env(nil), &out, &out); code == 0 {
+		t.Fatal("a missing suite binary succeeded")
 	}
 }

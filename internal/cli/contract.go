@@ -1,0 +1,77 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+
+	"github.com/equalture/equalture-mock/contract"
+)
+
+// runContract runs the standalone contract suite (contract.test, built with
+// `go test -c -o contract.test ./contract`) against a target, translating flags to its settings.
+func runContract(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) int {
+	f := newFlagSet("contract", env, stderr)
+	var cfg contract.Config
+	contract.RegisterFlags(f.FlagSet, &cfg)
+	var junit, labels, focus, binary string
+	var verbose bool
+	f.StringVar(&junit, "junit", "", "write a JUnit report to this file")
+	f.StringVar(&labels, "label-filter", "", "Ginkgo label filter, e.g. '!control && !destructive' against the real service")
+	f.StringVar(&focus, "focus", "", "only specs whose text matches this regular expression")
+	f.StringVar(&binary, "binary", "", "path of contract.test (default: next to this executable, then PATH)")
+	f.BoolVar(&verbose, "v", false, "list every spec")
+	if code, ok := f.parseOrExit(args, stderr); !ok {
+		return code
+	}
+	bin, err := findContractBinary(binary)
+	if err != nil {
+		fmt.Fprintf(stderr, "equalture-mock contract: %v\n", err)
+		return exitFail
+	}
+	suiteArgs := []string{"-test.v", "-ginkgo.no-color"}
+	if junit != "" {
+		suiteArgs = append(suiteArgs, "-ginkgo.junit-report="+junit)
+	}
+	if labels != "" {
+		suiteArgs = append(suiteArgs, "-ginkgo.label-filter="+labels)
+	}
+	if focus != "" {
+		suiteArgs = append(suiteArgs, "-ginkgo.focus="+focus)
+	}
+	if verbose {
+		suiteArgs = append(suiteArgs, "-ginkgo.v")
+	}
+	cmd := exec.CommandContext(ctx, bin, suiteArgs...)
+	cmd.Env = append(os.Environ(), cfg.Env()...)
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Run(); err != nil {
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return exit.ExitCode()
+		}
+		fmt.Fprintf(stderr, "equalture-mock contract: %v\n", err)
+		return exitFail
+	}
+	return exitOK
+}
+
+func findContractBinary(explicit string) (string, error) {
+	if explicit != "" {
+		return explicit, nil
+	}
+	if exe, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(exe), "contract.test")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	if p, err := exec.LookPath("contract.test"); err == nil {
+		return p, nil
+	}
+	return "", errors.New("contract.test not found next to this executable or in PATH: build it with `go test -c -o contract.test ./contract` (make contract-binary)")
+}
