@@ -51,12 +51,13 @@ type Env struct {
 // New starts the mock; opts adjust its options.
 func New(t testing.TB, opts ...func(*app.Options)) *Env {
 	t.Helper()
+	// The URL is known from the listener before the server starts: the handler is set before
+	// any connection can read it.
 	srv := httptest.NewUnstartedServer(nil)
-	srv.Start()
-	t.Cleanup(srv.Close)
+	url := "http://" + srv.Listener.Addr().String()
 	clk := clock.NewFrozen(T0)
 	o := app.Options{
-		Server:     mockserver.Config{PublicURL: srv.URL, Seed: 7},
+		Server:     mockserver.Config{PublicURL: url, Seed: 7},
 		SigningKey: []byte("test-key"),
 		Clock:      clk,
 	}
@@ -69,6 +70,8 @@ func New(t testing.TB, opts ...func(*app.Options)) *Env {
 	}
 	t.Cleanup(func() { _ = a.Close(context.Background()) })
 	srv.Config.Handler = a.Handler
+	srv.Start()
+	t.Cleanup(srv.Close)
 	cs, err := spec.Load(context.Background(), equalturemock.ControlSpec)
 	if err != nil {
 		t.Fatal(err)
