@@ -37,6 +37,7 @@ type Receiver struct {
 
 	mu      sync.Mutex
 	scripts map[string][]int
+	delays  map[string]time.Duration
 	got     map[string][]Callback
 	arrived chan struct{} // closed and replaced on every callback
 }
@@ -55,7 +56,7 @@ func NewReceiver(addr, publicURL string, contract *spec.Spec) (*Receiver, error)
 		publicURL = "http://" + ln.Addr().String()
 	}
 	r := &Receiver{URL: publicURL, contract: contract, schema: schema, ln: ln,
-		scripts: map[string][]int{}, got: map[string][]Callback{}, arrived: make(chan struct{})}
+		scripts: map[string][]int{}, delays: map[string]time.Duration{}, got: map[string][]Callback{}, arrived: make(chan struct{})}
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = r.srv.Serve(ln) }()
 	return r, nil
@@ -69,6 +70,13 @@ func (r *Receiver) Script(path string, statuses ...int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.scripts[path] = statuses
+}
+
+// Delay makes path wait d before answering (a slow receiver).
+func (r *Receiver) Delay(path string, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.delays[path] = d
 }
 
 // ServeHTTP records a callback, checks it and answers from the path's script.
@@ -88,6 +96,16 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	if len(script) > 0 {
 		cb.Answered = script[min(n, len(script)-1)]
 	}
+	delay := r.delays[req.URL.Path]
+	r.mu.Unlock()
+	if delay > 0 {
+		select {
+		case <-time.After(delay):
+		case <-req.Context().Done():
+			return
+		}
+	}
+	r.mu.Lock()
 	r.got[req.URL.Path] = append(r.got[req.URL.Path], cb)
 	close(r.arrived)
 	r.arrived = make(chan struct{})

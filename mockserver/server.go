@@ -214,6 +214,10 @@ func (s *Server) vendor(w http.ResponseWriter, r *http.Request, entry *journal.E
 		return c
 	}
 	r.Body = io.NopCloser(bytes.NewReader(c.body))
+	route, routeErr := s.Spec.FindRoute(r)
+	if routeErr == nil {
+		entry.OperationID = route.Operation.OperationID
+	}
 	if s.Faults != nil && s.Faults.Len() > 0 {
 		entry.ClientID = s.identify(r)
 		if act, ok := s.Faults.Match(r.Method, r.URL.Path, entry.ClientID); ok {
@@ -223,12 +227,10 @@ func (s *Server) vendor(w http.ResponseWriter, r *http.Request, entry *journal.E
 			}
 		}
 	}
-	route, err := s.Spec.FindRoute(r)
-	if err != nil {
-		s.writeError(w, err)
+	if routeErr != nil {
+		s.writeError(w, routeErr)
 		return c
 	}
-	entry.OperationID = route.Operation.OperationID
 	if pref := r.Header.Get("Prefer"); pref != "" {
 		if answered, err := s.preferred(w, route, pref); answered || err != nil {
 			if err != nil {

@@ -36,6 +36,7 @@ func commands() map[string]command {
 		"healthcheck": {"exit 0 when a running mock answers /healthz with 200", runHealthcheck},
 		"version":     {"print the version", runVersion},
 		"contract":    {"run the contract suite (contract.test) against a target", runContract},
+		"scenario":    {"run, list or validate YAML scenarios", runScenario},
 	}
 }
 
