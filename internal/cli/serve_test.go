@@ -186,3 +186,43 @@ func TestContractCommand(t *testing.T) {
 		t.Fatal("a missing suite binary succeeded")
 	}
 }
+
+func TestScenarioCommand(t *testing.T) {
+	f, o := serveFlags(env(nil), io.Discard)
+	if err := f.parse([]string{"--addr", "127.0.0.1:0", "--seed", "5"}); err != nil {
+		t.Fatal(err)
+	}
+	addr := startServe(t, o)
+	report := t.TempDir() + "/scenarios.xml"
+	var out bytes.Buffer
+	code := Main(context.Background(), []string{"scenario", "run", "--target", "http://" + addr, "--junit", report, "../../scenarios"}, env(nil), &out, &out)
+	if code != 0 {
+		t.Fatalf("the library against a separately started serve exited %d:\n%s", code, out.String())
+	}
+	if !strings.Contains(out.String(), "14 passed, 0 failed") {
+		t.Fatalf("summary: %s", out.String()[max(0, out.Len()-300):])
+	}
+	if _, err := os.Stat(report); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := map[string]struct {
+		args     []string
+		wantCode int
+		wantOut  string
+	}{
+		"validate the library": {[]string{"scenario", "validate", "../../scenarios"}, 0, "14 valid, 0 invalid"},
+		"list":                 {[]string{"scenario", "list", "../../scenarios/wrong-credentials.yaml"}, 0, "Wrong credentials"},
+		"no such path":         {[]string{"scenario", "run", "nope/"}, exitUsage, "no such file"},
+		"unknown subcommand":   {[]string{"scenario", "dance", "../../scenarios"}, exitUsage, "unknown subcommand"},
+		"in-process run":       {[]string{"scenario", "run", "../../scenarios/wrong-credentials.yaml"}, 0, "1 passed, 0 failed"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var out bytes.Buffer
+			if code := Main(context.Background(), tc.args, env(nil), &out, &out); code != tc.wantCode || !strings.Contains(out.String(), tc.wantOut) {
+				t.Fatalf("exit %d (want %d), output:\n%s", code, tc.wantCode, out.String())
+			}
+		})
+	}
+}

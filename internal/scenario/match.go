@@ -36,12 +36,12 @@ func (m *Matcher) UnmarshalYAML(n *yaml.Node) error {
 		return nil
 	}
 	var raw struct {
-		Equals   yaml.Node  `yaml:"equals"`
-		Exists   *bool      `yaml:"exists"`
-		Matches  string     `yaml:"matches"`
-		OneOf    []any      `yaml:"one_of"`
-		Contains string     `yaml:"contains"`
-		Length   *int       `yaml:"length"`
+		Equals   yaml.Node `yaml:"equals"`
+		Exists   *bool     `yaml:"exists"`
+		Matches  string    `yaml:"matches"`
+		OneOf    []any     `yaml:"one_of"`
+		Contains string    `yaml:"contains"`
+		Length   *int      `yaml:"length"`
 	}
 	if err := decodeStrict(n, &raw); err != nil {
 		return err
