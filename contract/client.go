@@ -17,6 +17,11 @@ type Client struct {
 	Base     string
 	Contract *spec.Spec
 	HTTP     *http.Client
+	// Prefix is what the contract's paths start with that Base already holds ("/_mock" for the
+	// control API at http://host/_mock); empty for the vendor API.
+	Prefix string
+	// Auth applies to every request before the call's own (the control API's admin token).
+	Auth []Auth
 }
 
 // Response is an answer, already checked against the contract.
@@ -97,6 +102,9 @@ func (c *Client) Do(method, path, body string, auth ...Auth) (Response, error) {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	req.Header.Set("Accept", "application/json")
+	for _, a := range c.Auth {
+		a(req)
+	}
 	for _, a := range auth {
 		a(req)
 	}
@@ -112,7 +120,7 @@ func (c *Client) Do(method, path, body string, auth ...Auth) (Response, error) {
 	r := Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 	// Validate against the path as the contract knows it (without the target's base path).
 	vreq := req.Clone(ctx)
-	vreq.URL.Path = "/" + strings.TrimLeft(path[:indexOrLen(path, '?')], "/")
+	vreq.URL.Path = c.Prefix + "/" + strings.TrimLeft(path[:indexOrLen(path, '?')], "/")
 	if err := c.Contract.ValidateResponse(ctx, vreq, r.Status, r.Header, b); err != nil {
 		r.Violation = err.Error()
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"sort"
 	"sync"
 	"time"
 
@@ -111,6 +113,22 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	r.arrived = make(chan struct{})
 	r.mu.Unlock()
 	w.WriteHeader(cb.Answered)
+}
+
+// Violations lists, one per line, every callback received so far that broke the contract.
+func (r *Receiver) Violations() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for path, cbs := range r.got {
+		for i, cb := range cbs {
+			if cb.Violation != "" {
+				out = append(out, fmt.Sprintf("%s %s (delivery %d): %s", cb.Method, path, i+1, cb.Violation))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Wait returns the first n callbacks to path, waiting up to timeout for them.

@@ -1,14 +1,13 @@
 package contract
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,9 +22,15 @@ import (
 	"github.com/equalture/equalture-mock/mockserver"
 )
 
+// safeLabels is the label filter against a target without a control API (the real service) when
+// none is given: nothing that creates, hires or anonymizes.
+const safeLabels = "!destructive && !control"
+
 var (
 	cfg      Config
+	local    bool // no base URL: the suite runs its own mock
 	api      *Client
+	ctl      *Client // the mock's control API; nil without one
 	receiver *Receiver
 	jobID    string
 	seq      atomic.Int64
@@ -35,23 +40,30 @@ func init() { RegisterFlags(flag.CommandLine, &cfg) }
 
 func TestContract(t *testing.T) {
 	RegisterFailHandler(Fail)
-	RunSpecs(t, "Equalture Open Assessment API contract")
+	cfg.ApplyEnv(os.Getenv)
+	local = cfg.BaseURL == ""
+	suiteConfig, reporterConfig := GinkgoConfiguration()
+	if !local && cfg.ControlURL == "" && suiteConfig.LabelFilter == "" {
+		suiteConfig.LabelFilter = safeLabels
+		if suiteConfig.ParallelProcess == 1 {
+			fmt.Printf("No control API configured: treating %s as the real service and running only safe specs (label filter %q).\n"+
+				"Choose with -ginkgo.label-filter, e.g. '!control' on a test account to create applications too.\n\n", cfg.BaseURL, safeLabels)
+		}
+	}
+	RunSpecs(t, "Equalture Open Assessment API contract", suiteConfig, reporterConfig)
 }
 
-var _ = BeforeSuite(func() {
-	local := cfg.BaseURL == ""
-	Expect(cfg.Complete(local)).To(Succeed(), "contract suite configuration")
-	contract, err := spec.Load(context.Background(), equalturemock.VendorSpec)
-	Expect(err).NotTo(HaveOccurred())
+// target is what process 1 settles and shares with every parallel process.
+type target struct{ BaseURL, ControlURL, JobID string }
+
+var _ = SynchronizedBeforeSuite(func() []byte {
+	configure()
 	if local {
 		startLocalMock()
 	}
-	receiver, err = NewReceiver(cfg.ReceiverAddr, cfg.ReceiverURL, contract)
-	Expect(err).NotTo(HaveOccurred(), "callback receiver on %s", cfg.ReceiverAddr)
-	DeferCleanup(receiver.Close)
-	api = &Client{Base: cfg.BaseURL, Contract: contract, HTTP: &http.Client{Timeout: 30 * time.Second}}
+	connect()
 	jobID = cfg.JobID
-	if jobID == "" && cfg.ClientID != "" {
+	if jobID == "" {
 		jobs := call(http.MethodGet, "/connect_ats/jobs", "", Bearer(token()))
 		var list []struct{ ID string }
 		Expect(json.Unmarshal(jobs.Body, &list)).To(Succeed())
@@ -59,10 +71,60 @@ var _ = BeforeSuite(func() {
 			jobID = list[0].ID
 		}
 	}
-	By(fmt.Sprintf("target %s, control API %q, receiver %s, job %s", cfg.BaseURL, cfg.ControlURL, receiver.URL, jobID))
+	b, err := json.Marshal(target{cfg.BaseURL, cfg.ControlURL, jobID})
+	Expect(err).NotTo(HaveOccurred())
+	return b
+}, func(b []byte) {
+	var t target
+	Expect(json.Unmarshal(b, &t)).To(Succeed())
+	configure()
+	cfg.BaseURL, cfg.ControlURL, jobID = t.BaseURL, t.ControlURL, t.JobID
+	connect()
+	if err := cfg.ForProcess(GinkgoParallelProcess(), GinkgoConfiguration().ParallelTotal); err != nil {
+		Fail("contract suite configuration: " + err.Error())
+	}
+	var err error
+	receiver, err = NewReceiver(cfg.ReceiverAddr, cfg.ReceiverURL, api.Contract)
+	Expect(err).NotTo(HaveOccurred(), "callback receiver on %s", cfg.ReceiverAddr)
+	DeferCleanup(receiver.Close)
+	By(fmt.Sprintf("target %s, control API %q, receiver %s, job %q", cfg.BaseURL, cfg.ControlURL, receiver.URL, jobID))
 })
 
+// Callbacks nobody waits for (those of specs about something else) are checked too.
+var _ = AfterSuite(func() {
+	if receiver != nil {
+		Expect(receiver.Violations()).To(BeEmpty(), "callbacks the suite received broke openapi.yaml")
+	}
+})
+
+// configure checks the settings, failing the suite with what is missing.
+func configure() {
+	GinkgoHelper()
+	if err := cfg.Complete(local); err != nil {
+		Fail("contract suite configuration:\n" + err.Error())
+	}
+}
+
+// connect builds the clients of the vendor and control APIs, each checking answers against its contract.
+func connect() {
+	GinkgoHelper()
+	vendor, err := spec.Load(context.Background(), equalturemock.VendorSpec)
+	Expect(err).NotTo(HaveOccurred())
+	httpc := &http.Client{Timeout: 30 * time.Second}
+	api = &Client{Base: cfg.BaseURL, Contract: vendor, HTTP: httpc}
+	ctl = nil
+	if cfg.ControlURL != "" {
+		control, err := spec.Load(context.Background(), equalturemock.ControlSpec)
+		Expect(err).NotTo(HaveOccurred())
+		ctl = &Client{Base: cfg.ControlURL, Contract: control, HTTP: httpc, Prefix: "/_mock"}
+		if cfg.ControlToken != "" {
+			ctl.Auth = []Auth{Bearer(cfg.ControlToken)}
+		}
+	}
+}
+
 // startLocalMock runs the mock in this process, with its control API, on a free loopback port.
+// Under -p it runs in process 1 and serves every process until the last one is done.
 func startLocalMock() {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
@@ -109,15 +171,15 @@ func token2() string {
 
 // applicant is a create-application body marked as contract-test data.
 func applicant(invitation, callbackURL string) string {
-	n := seq.Add(1)
+	id := fmt.Sprintf("%d-%d-%d", time.Now().Unix(), GinkgoParallelProcess(), seq.Add(1))
 	b, _ := json.Marshal(map[string]any{
 		"job_id":          jobID,
 		"callback_url":    callbackURL,
 		"invitation_type": invitation,
 		"applicant_details": map[string]string{
 			"first_name": "Contract",
-			"last_name":  fmt.Sprintf("Test %d-%d-%d", time.Now().Unix(), GinkgoParallelProcess(), n),
-			"email":      fmt.Sprintf("contract-test+%d-%d-%d@example.com", time.Now().Unix(), GinkgoParallelProcess(), n),
+			"last_name":  "Test " + time.Now().UTC().Format(time.RFC3339),
+			"email":      "contract-test+" + id + "@example.com",
 		},
 	})
 	return string(b)
@@ -131,34 +193,40 @@ func create(tok, invitation, callbackPath string) string {
 	return r.Field("reference_id")
 }
 
+// callbackPath is a receiver path of its own for one spec's callbacks.
+func callbackPath(kind string) string {
+	return fmt.Sprintf("/contract/%s/%d/%d", kind, GinkgoParallelProcess(), seq.Add(1))
+}
+
+// awaitCallbacks waits for the first n callbacks to path and fails the spec if one breaks the
+// contract's callback schema.
+func awaitCallbacks(path string, n int) []Callback {
+	GinkgoHelper()
+	got, err := receiver.Wait(path, n, 15*time.Second)
+	Expect(err).NotTo(HaveOccurred(), "waiting for %d callback(s) at %s, got %d", n, receiver.URL+path, len(got))
+	for i, cb := range got {
+		Expect(cb.Violation).To(BeEmpty(), "callback %d to %s", i+1, path)
+	}
+	return got
+}
+
 func requireControl() {
 	GinkgoHelper()
-	if cfg.ControlURL == "" {
-		Skip("needs the mock's control API: set EQUALTURE_CONTRACT_CONTROL_URL")
+	if ctl == nil {
+		Skip("needs the mock's control API: set EQUALTURE_CONTRACT_CONTROL_URL (only the mock has one)")
 	}
 }
 
-// control calls the mock's control API and returns the decoded answer.
+// control calls the mock's control API, checks the answer against control-openapi.yaml and
+// returns it decoded.
 func control(method, path, body string) map[string]any {
 	GinkgoHelper()
 	requireControl()
-	var rd io.Reader
-	if body != "" {
-		rd = bytes.NewReader([]byte(body))
-	}
-	req, err := http.NewRequest(method, cfg.ControlURL+path, rd)
+	r, err := ctl.Do(method, path, body)
 	Expect(err).NotTo(HaveOccurred())
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	Expect(err).NotTo(HaveOccurred())
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	Expect(resp.StatusCode).To(BeNumerically("<", 300), "control API %s %s: %s", method, path, b)
-	var v map[string]any
-	_ = json.Unmarshal(b, &v)
-	return v
+	Expect(r.Status).To(BeNumerically("<", 300), "control API %s %s answered %s", method, path, r)
+	Expect(r.Violation).To(BeEmpty(), "the control API's answer to %s %s breaks control-openapi.yaml", method, path)
+	return r.JSON()
 }
 
 func appPath(ref, action string) string {
