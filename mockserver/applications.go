@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/delivery"
@@ -52,8 +51,8 @@ func (s *Server) handleCreateApplication(w http.ResponseWriter, _ *http.Request,
 	if err != nil {
 		return err
 	}
-	if !delivery.HostAllowed(s.cfg.CallbackAllowHosts, req.CallbackURL) {
-		return apierr.Field("callback_url", fmt.Sprintf("host is not allowed: the mock accepts callbacks to %s only", strings.Join(s.cfg.CallbackAllowHosts, ", ")))
+	if err := delivery.CheckHost(s.cfg.CallbackAllowHosts, req.CallbackURL); err != nil {
+		return apierr.Field("callback_url", err.Error())
 	}
 	if req.InvitationType == "" {
 		req.InvitationType = store.InviteEmail

@@ -11,6 +11,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
@@ -34,6 +36,10 @@ const (
 	Delivered  Status = "delivered"
 	Failed     Status = "failed" // attempts exhausted, or the receiver answered 410
 )
+
+// ReasonGone is a failed delivery's reason when the receiver answered 410 Gone: no more attempts
+// follow. A delivery that ran out of attempts says "gave up after N attempts".
+const ReasonGone = "gone"
 
 // Headers every delivery carries besides Content-Type and User-Agent.
 const (
@@ -95,7 +101,7 @@ type Config struct {
 	// AutoCompleteAfter completes applications this long after creation unless the job says
 	// otherwise (0: never).
 	AutoCompleteAfter time.Duration
-	// Seed makes jitter reproducible.
+	// Seed makes jitter reproducible: one seed, application and attempt always get the same delay.
 	Seed uint64
 }
 
@@ -171,7 +177,6 @@ type Dispatcher struct {
 	inFlight int
 	closing  bool
 	nextID   int
-	rand     *rand.Rand
 
 	wake    chan struct{} // the heap changed: the scheduler re-reads its earliest item
 	workers sync.WaitGroup
@@ -204,7 +209,6 @@ func New(cfg Config, deps Deps) (*Dispatcher, error) {
 	d := &Dispatcher{
 		cfg: cfg, deps: deps, ctx: ctx, cancel: cancel,
 		all:  make(map[string]*Delivery),
-		rand: rand.New(rand.NewPCG(cfg.Seed, cfg.Seed^0x5851f42d4c957f2d)),
 		wake: make(chan struct{}, 1),
 	}
 	d.work = sync.NewCond(&d.mu)
@@ -285,7 +289,7 @@ func (d *Dispatcher) planLocked(dl *Delivery, now time.Time) {
 	delay := d.cfg.Schedule[min(dl.series, len(d.cfg.Schedule)-1)]
 	delay = time.Duration(float64(delay) * d.cfg.TimeScale)
 	if d.cfg.Jitter > 0 && delay > 0 {
-		delay += time.Duration((d.rand.Float64()*2 - 1) * d.cfg.Jitter * float64(delay))
+		delay += time.Duration(d.spread(dl.ReferenceID, len(dl.Attempts)) * d.cfg.Jitter * float64(delay))
 	}
 	at := now.Add(delay)
 	dl.Status, dl.NextAttemptAt = Pending, &at
@@ -295,6 +299,15 @@ func (d *Dispatcher) planLocked(dl *Delivery, now time.Time) {
 	}
 	heap.Push(&d.due, item{at: at, id: dl.ID})
 	d.poke()
+}
+
+// spread returns a number in [-1, 1) that depends only on the seed, the application and the
+// attempt, so a seeded run retries at the same times however its deliveries interleave.
+func (d *Dispatcher) spread(ref string, attempt int) float64 {
+	h := fnv.New64a()
+	_, _ = io.WriteString(h, ref)
+	r := rand.New(rand.NewPCG(d.cfg.Seed, h.Sum64()+uint64(attempt)))
+	return r.Float64()*2 - 1
 }
 
 func (d *Dispatcher) readyLocked(id string) {
@@ -342,17 +355,18 @@ func (d *Dispatcher) schedule() {
 				d.readyLocked(it.id)
 			}
 		}
+		if len(tasks) > 0 {
+			d.mu.Unlock()
+			for _, t := range tasks {
+				t()
+			}
+			continue // tasks may have queued more; look again before arming a timer
+		}
 		var timer clock.Timer
 		if d.due.Len() > 0 {
 			timer = d.deps.Clock.NewTimer(d.due[0].at.Sub(now))
 		}
 		d.mu.Unlock()
-		for _, t := range tasks {
-			t()
-		}
-		if len(tasks) > 0 {
-			continue // tasks may have queued more; look again before sleeping
-		}
 		var fired <-chan time.Time
 		if timer != nil {
 			fired = timer.C()
@@ -422,7 +436,7 @@ func (d *Dispatcher) finish(id string, a Attempt) {
 	case a.Error == "" && d.success(a.StatusCode):
 		dl.Status, dl.Reason = Delivered, ""
 	case a.StatusCode == http.StatusGone:
-		dl.Status, dl.Reason = Failed, "the receiver answered 410 Gone: no more attempts"
+		dl.Status, dl.Reason = Failed, ReasonGone
 	default:
 		d.planLocked(dl, d.deps.Clock.Now())
 	}
@@ -532,6 +546,7 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	d.cancel() // cuts attempts still in flight, wakes the scheduler
 	<-done
 	d.sched.Wait()
+	d.deps.Client.CloseIdleConnections() // their read and write loops would outlive the dispatcher
 	for _, dl := range d.List(Filter{Status: Pending}) {
 		d.deps.Logger.Warn("callback pending at shutdown", "delivery", dl.ID, "reference_id", dl.ReferenceID, "url", dl.URL, "attempts", len(dl.Attempts))
 	}
