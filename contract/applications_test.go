@@ -21,6 +21,22 @@ var _ = Describe("Jobs", Label("readonly"), func() {
 	})
 })
 
+// unknownRef is a well-formed reference_id no client has.
+const unknownRef = "00000000-0000-4000-8000-000000000000"
+
+var _ = Describe("Unknown applications", Label("readonly"), func() {
+	DescribeTable("answer 404 for a reference_id nobody has",
+		func(action string) {
+			r := call(http.MethodGet, appPath(unknownRef, action), "", Bearer(token()))
+			expectStatus(r, http.StatusNotFound)
+			Expect(r.ErrorMessages("detail")).NotTo(BeEmpty(), "errors.detail in %s", r)
+		},
+		Entry("status", "status"),
+		Entry("results", "results"),
+		Entry("public_link", "public_link"),
+	)
+})
+
 var _ = Describe("Applications", Label("destructive"), func() {
 	var tok string
 	BeforeEach(func() {
@@ -56,10 +72,6 @@ var _ = Describe("Applications", Label("destructive"), func() {
 		Entry("malformed JSON", func() string { return `{"job_id":` }, "application/json", 400, "detail"),
 		Entry("not JSON at all", func() string { return applicant("email", receiver.URL) }, "text/plain", 415, "detail"),
 	)
-
-	It("answers 404 for an unknown reference_id", func() {
-		expectStatus(call(http.MethodGet, appPath("00000000-0000-4000-8000-000000000000", "status"), "", Bearer(tok)), http.StatusNotFound)
-	})
 
 	It("refuses results, public link and hiring before completion with 409", func() {
 		ref := create(tok, "email", "/contract/early")
@@ -101,7 +113,7 @@ var _ = Describe("Applications", Label("destructive"), func() {
 		other := token2()
 		for _, action := range []string{"status", "results", "public_link"} {
 			foreign := call(http.MethodGet, appPath(ref, action), "", Bearer(other))
-			unknown := call(http.MethodGet, appPath("00000000-0000-4000-8000-000000000000", action), "", Bearer(other))
+			unknown := call(http.MethodGet, appPath(unknownRef, action), "", Bearer(other))
 			expectStatus(foreign, http.StatusNotFound)
 			Expect(string(foreign.Body)).To(Equal(string(unknown.Body)), "%s of another client's application", action)
 		}

@@ -26,9 +26,11 @@ type Client struct {
 
 // Response is an answer, already checked against the contract.
 type Response struct {
-	Status int
-	Header http.Header
-	Body   []byte
+	// Operation names the call: "listJobs (GET /connect_ats/jobs)".
+	Operation string
+	Status    int
+	Header    http.Header
+	Body      []byte
 	// Violation is what breaks the contract in this answer ("" when it honours it).
 	Violation string
 }
@@ -68,7 +70,7 @@ func (r Response) String() string {
 	if len(b) > 600 {
 		b = b[:600] + "…"
 	}
-	return fmt.Sprintf("%d %s", r.Status, b)
+	return fmt.Sprintf("%s answered %d %s", r.Operation, r.Status, b)
 }
 
 // Auth sets a request's credentials.
@@ -121,6 +123,10 @@ func (c *Client) Do(method, path, body string, auth ...Auth) (Response, error) {
 	// Validate against the path as the contract knows it (without the target's base path).
 	vreq := req.Clone(ctx)
 	vreq.URL.Path = c.Prefix + "/" + strings.TrimLeft(path[:indexOrLen(path, '?')], "/")
+	r.Operation = method + " " + vreq.URL.Path
+	if route, err := c.Contract.FindRoute(vreq); err == nil {
+		r.Operation = route.Operation.OperationID + " (" + r.Operation + ")"
+	}
 	if err := c.Contract.ValidateResponse(ctx, vreq, r.Status, r.Header, b); err != nil {
 		r.Violation = err.Error()
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -17,9 +16,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	equalturemock "github.com/equalture/equalture-mock"
-	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/spec"
-	"github.com/equalture/equalture-mock/mockserver"
 )
 
 // safeLabels is the label filter against a target without a control API (the real service) when
@@ -59,6 +56,7 @@ type target struct{ BaseURL, ControlURL, JobID string }
 var _ = SynchronizedBeforeSuite(func() []byte {
 	configure()
 	if local {
+		// Under -p the mock runs in process 1 and serves every process until the last is done.
 		startLocalMock()
 	}
 	connect()
@@ -80,7 +78,8 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	configure()
 	cfg.BaseURL, cfg.ControlURL, jobID = t.BaseURL, t.ControlURL, t.JobID
 	connect()
-	if err := cfg.ForProcess(GinkgoParallelProcess(), GinkgoConfiguration().ParallelTotal); err != nil {
+	suiteConfig, _ := GinkgoConfiguration()
+	if err := cfg.ForProcess(suiteConfig.ParallelProcess, suiteConfig.ParallelTotal); err != nil {
 		Fail("contract suite configuration: " + err.Error())
 	}
 	var err error
@@ -123,23 +122,6 @@ func connect() {
 	}
 }
 
-// startLocalMock runs the mock in this process, with its control API, on a free loopback port.
-// Under -p it runs in process 1 and serves every process until the last one is done.
-func startLocalMock() {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	Expect(err).NotTo(HaveOccurred())
-	base := "http://" + ln.Addr().String()
-	a, err := app.New(context.Background(), app.Options{Server: mockserver.Config{PublicURL: base, Seed: 11}})
-	Expect(err).NotTo(HaveOccurred())
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	DeferCleanup(func() {
-		_ = srv.Close()
-		_ = a.Close(context.Background())
-	})
-	cfg.BaseURL, cfg.ControlURL = base, base+"/_mock"
-}
-
 // call sends a vendor API request and fails the spec if the answer breaks the contract.
 func call(method, path, body string, auth ...Auth) Response {
 	GinkgoHelper()
@@ -152,7 +134,7 @@ func call(method, path, body string, auth ...Auth) Response {
 // expectStatus fails the spec unless r has status want.
 func expectStatus(r Response, want int) {
 	GinkgoHelper()
-	Expect(r.Status).To(Equal(want), "answer: %s", r)
+	Expect(r.Status).To(Equal(want), "%s", r)
 }
 
 func token() string {
@@ -224,7 +206,7 @@ func control(method, path, body string) map[string]any {
 	requireControl()
 	r, err := ctl.Do(method, path, body)
 	Expect(err).NotTo(HaveOccurred())
-	Expect(r.Status).To(BeNumerically("<", 300), "control API %s %s answered %s", method, path, r)
+	Expect(r.Status).To(BeNumerically("<", 300), "control API: %s", r)
 	Expect(r.Violation).To(BeEmpty(), "the control API's answer to %s %s breaks control-openapi.yaml", method, path)
 	return r.JSON()
 }

@@ -17,14 +17,22 @@ import (
 func runContract(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) int {
 	f := newFlagSet("contract", env, stderr)
 	var cfg contract.Config
-	contract.RegisterFlags(f.FlagSet, &cfg)
+	for _, s := range contract.Settings() {
+		f.StringVar(s.Var(&cfg), s.Flag, "", s.Usage)
+		f.bindEnv(s.Flag, s.Env)
+	}
 	var junit, labels, focus, binary string
 	var verbose bool
 	f.StringVar(&junit, "junit", "", "write a JUnit report to this file")
-	f.StringVar(&labels, "label-filter", "", "Ginkgo label filter, e.g. '!control && !destructive' against the real service")
+	f.bindEnv("junit", "EQUALTURE_MOCK_CONTRACT_JUNIT")
+	f.StringVar(&labels, "label-filter", "", "Ginkgo label filter (default without a control URL: '!destructive && !control')")
+	f.bindEnv("label-filter", "EQUALTURE_MOCK_CONTRACT_LABEL_FILTER")
 	f.StringVar(&focus, "focus", "", "only specs whose text matches this regular expression")
+	f.bindEnv("focus", "EQUALTURE_MOCK_CONTRACT_FOCUS")
 	f.StringVar(&binary, "binary", "", "path of contract.test (default: next to this executable, then PATH)")
+	f.bindEnv("binary", "EQUALTURE_MOCK_CONTRACT_BINARY")
 	f.BoolVar(&verbose, "v", false, "list every spec")
+	f.bindEnv("v", "EQUALTURE_MOCK_CONTRACT_VERBOSE")
 	if code, ok := f.parseOrExit(args, stderr); !ok {
 		return code
 	}
@@ -61,7 +69,11 @@ func runContract(ctx context.Context, args []string, env Env, stdout, stderr io.
 }
 
 func findContractBinary(explicit string) (string, error) {
+	const build = "build it with go test -c -o contract.test ./contract (or make contract-binary)"
 	if explicit != "" {
+		if _, err := os.Stat(explicit); err != nil {
+			return "", fmt.Errorf("contract suite binary %s: %w; %s", explicit, err, build)
+		}
 		return explicit, nil
 	}
 	if exe, err := os.Executable(); err == nil {
@@ -73,5 +85,5 @@ func findContractBinary(explicit string) (string, error) {
 	if p, err := exec.LookPath("contract.test"); err == nil {
 		return p, nil
 	}
-	return "", errors.New("contract.test not found next to this executable or in PATH: build it with `go test -c -o contract.test ./contract` (make contract-binary)")
+	return "", errors.New("contract.test not found next to this executable or in PATH: " + build + ", or name it with --binary")
 }

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -16,6 +17,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -125,38 +128,52 @@ func freeAddr(t *testing.T) string {
 	return ln.Addr().String()
 }
 
-// run runs the suite binary against base and returns its exit code and output.
-func run(t *testing.T, base, control, focus string, extraEnv ...string) (int, string) {
-	t.Helper()
-	cmd := exec.Command(suite(t), "-ginkgo.no-color", "-ginkgo.focus="+focus)
-	cmd.Env = append(os.Environ(),
-		"EQUALTURE_CONTRACT_BASE_URL="+base,
+// suiteEnv is this process's environment without the developer's own EQUALTURE_CONTRACT_*
+// settings, plus settings.
+func suiteEnv(settings ...string) []string {
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "EQUALTURE_CONTRACT_") })
+	return append(env, settings...)
+}
+
+// targetEnv points the suite at base (and its control API, when control is not empty) with the
+// mock's fixture clients.
+func targetEnv(base, control string) []string {
+	return []string{
+		"EQUALTURE_CONTRACT_BASE_URL=" + base,
 		"EQUALTURE_CONTRACT_CLIENT_ID=demo-client",
 		"EQUALTURE_CONTRACT_CLIENT_SECRET=demo-secret",
 		"EQUALTURE_CONTRACT_CLIENT2_ID=other-client",
 		"EQUALTURE_CONTRACT_CLIENT2_SECRET=other-secret",
-		"EQUALTURE_CONTRACT_JOB_ID="+jobID,
-		"EQUALTURE_CONTRACT_CONTROL_URL="+control,
-	)
-	cmd.Env = append(cmd.Env, extraEnv...)
-	out, err := cmd.CombinedOutput()
-	code := 0
-	if err != nil {
-		var exit *exec.ExitError
-		if !errAs(err, &exit) {
-			t.Fatalf("running the suite: %v", err)
-		}
-		code = exit.ExitCode()
+		"EQUALTURE_CONTRACT_JOB_ID=" + jobID,
+		"EQUALTURE_CONTRACT_CONTROL_URL=" + control,
 	}
-	return code, string(out)
 }
 
-func errAs(err error, target **exec.ExitError) bool {
-	e, ok := err.(*exec.ExitError) //nolint:errorlint // exec returns it unwrapped
-	if ok {
-		*target = e
+// runSuite runs the suite binary and returns its exit code and output.
+func runSuite(t *testing.T, args, settings []string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(suite(t), args...)
+	cmd.Env = suiteEnv(settings...)
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	switch {
+	case err == nil:
+		return 0, string(out)
+	case errors.As(err, &exit):
+		return exit.ExitCode(), string(out)
 	}
-	return ok
+	t.Fatalf("running the suite: %v", err)
+	return 0, ""
+}
+
+// run runs the specs matching focus against base and returns the suite's exit code and output.
+func run(t *testing.T, base, control, focus string, extraEnv ...string) (int, string) {
+	t.Helper()
+	code, out := runSuite(t, []string{"-ginkgo.no-color", "-ginkgo.focus=" + focus}, append(targetEnv(base, control), extraEnv...))
+	if strings.Contains(out, "Ran 0 of") {
+		t.Fatalf("-ginkgo.focus=%q selects no spec:\n%s", focus, out)
+	}
+	return code, out
 }
 
 func TestSuitePassesAgainstTheMockThroughAnHonestProxy(t *testing.T) {
@@ -165,6 +182,61 @@ func TestSuitePassesAgainstTheMockThroughAnHonestProxy(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("the suite fails against the unbroken mock:\n%s", out)
 	}
+}
+
+func TestSuiteRunsOnlySafeSpecsAgainstATargetWithoutControlAPI(t *testing.T) {
+	base := mock(t)
+	code, out := runSuite(t, []string{"-ginkgo.no-color", "-ginkgo.v"}, targetEnv(base, ""))
+	if code != 0 {
+		t.Fatalf("the safe specs fail against the mock:\n%s", out)
+	}
+	for _, want := range []string{"running only safe specs", "[readonly]", "Skipped"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the output does not say %q:\n%s", want, tail(out))
+		}
+	}
+	// -ginkgo.v names every spec run with its labels, e.g. "… [destructive, control]".
+	if ran := regexp.MustCompile(`(?m)^.*\[[^\]]*\b(destructive|control)\b[^\]]*\]$`).FindAllString(out, -1); len(ran) > 0 {
+		t.Errorf("ran against what looks like the real service:\n%s", strings.Join(ran, "\n"))
+	}
+}
+
+func TestSuiteRunsInParallelProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the suite with the ginkgo CLI")
+	}
+	// A fixed receiver port: process n must listen on port+n-1 rather than collide.
+	port := freePort(t)
+	cmd := exec.Command("go", "tool", "ginkgo", "-p", "--procs=2", "--no-color", "./contract")
+	cmd.Dir = filepath.Join("..", "..")
+	cmd.Env = suiteEnv("EQUALTURE_CONTRACT_RECEIVER_ADDR=127.0.0.1:" + strconv.Itoa(port))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("ginkgo -p: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "Running in parallel across 2 processes") {
+		t.Fatalf("not run in parallel:\n%s", out)
+	}
+}
+
+// freePort returns a loopback port that is free, as is the next one.
+func freePort(t *testing.T) int {
+	t.Helper()
+	for range 20 {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := ln.Addr().(*net.TCPAddr).Port
+		next, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p+1))
+		ln.Close()
+		if err == nil {
+			next.Close()
+			return p
+		}
+	}
+	t.Fatal("no two adjacent free ports")
+	return 0
 }
 
 func TestSuiteCatchesBrokenAnswers(t *testing.T) {
@@ -199,6 +271,17 @@ func TestSuiteCatchesBrokenAnswers(t *testing.T) {
 			focus: "creates one by email",
 			want:  []string{"createApplication", `"reference_id"`, "must be a string"},
 		},
+		"a wrong type (status as a number)": {
+			mutate: func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
+				if is(http.MethodGet, "/status")(r) && *status == 200 {
+					body["status"] = 1
+					return true
+				}
+				return false
+			},
+			focus: "creates one by email",
+			want:  []string{"getStatus", "200", `field "status" is invalid`},
+		},
 		"a value outside the contract's enum": {
 			mutate: func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
 				if is(http.MethodGet, "/status")(r) && *status == 200 {
@@ -221,6 +304,17 @@ func TestSuiteCatchesBrokenAnswers(t *testing.T) {
 			focus: "lists the client's jobs",
 			want:  []string{"listJobs", "418", "status is not supported"},
 		},
+		"an undocumented success status": {
+			mutate: func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
+				if is(http.MethodGet, "/connect_ats/jobs")(r) && *status == 200 {
+					*status = http.StatusAccepted
+					return true
+				}
+				return false
+			},
+			focus: "lists the client's jobs",
+			want:  []string{"listJobs", "202", "status is not supported"},
+		},
 		"an unauthenticated request let through": {
 			inject: func(r *http.Request) {
 				if r.URL.Path == "/connect_ats/jobs" && r.Header.Get("Authorization") == "" {
@@ -228,7 +322,7 @@ func TestSuiteCatchesBrokenAnswers(t *testing.T) {
 				}
 			},
 			focus: "without a token",
-			want:  []string{"Expected", "401", "200"},
+			want:  []string{"listJobs (GET /connect_ats/jobs) answered 200", "to equal", "401"},
 		},
 		"a wrong error shape": {
 			mutate: func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
@@ -239,7 +333,7 @@ func TestSuiteCatchesBrokenAnswers(t *testing.T) {
 				}
 				return false
 			},
-			focus: "unknown reference_id",
+			focus: "reference_id nobody has",
 			want:  []string{"getStatus", "404", `"errors"`},
 		},
 		"a 401 without its challenge": {
@@ -266,7 +360,7 @@ func TestSuiteCatchesBrokenAnswers(t *testing.T) {
 				return false
 			},
 			focus: "before completion",
-			want:  []string{"Expected", "409", "200"},
+			want:  []string{"getResults", "answered 200", "to equal", "409"},
 		},
 	}
 	base := mock(t)
@@ -276,6 +370,7 @@ func TestSuiteCatchesBrokenAnswers(t *testing.T) {
 			if code == 0 {
 				t.Fatalf("the suite passed a mock with %s:\n%s", name, out)
 			}
+			t.Logf("caught: %s", failure(out))
 			for _, w := range tc.want {
 				if !strings.Contains(out, w) {
 					t.Errorf("the failure does not say %q:\n%s", w, tail(out))
@@ -310,6 +405,7 @@ func TestSuiteCatchesABrokenCallback(t *testing.T) {
 	if code == 0 {
 		t.Fatalf("the suite passed a callback without fit:\n%s", out)
 	}
+	t.Logf("caught: %s", failure(out))
 	for _, w := range []string{"applicationResults", `"fit"`, "can't be blank"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("the failure does not say %q:\n%s", w, tail(out))
@@ -331,6 +427,16 @@ func tokenFor(r *http.Request) string {
 	}
 	_ = json.NewDecoder(resp.Body).Decode(&v)
 	return v.AccessToken
+}
+
+// failure is the suite's first failure message, for the log of a caught break.
+func failure(out string) string {
+	_, after, ok := strings.Cut(out, "[FAILED] ")
+	if !ok {
+		return tail(out)
+	}
+	msg, _, _ := strings.Cut(after, "\n  In [")
+	return msg
 }
 
 func tail(s string) string {

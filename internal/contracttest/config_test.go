@@ -1,0 +1,113 @@
+package contracttest
+
+import (
+	"flag"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/equalture/equalture-mock/contract"
+)
+
+func TestConfigFlagBeatsEnvironment(t *testing.T) {
+	var c contract.Config
+	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
+	contract.RegisterFlags(fs, &c)
+	if err := fs.Parse([]string{"-base-url", "http://flag.example"}); err != nil {
+		t.Fatal(err)
+	}
+	c.ApplyEnv(func(k string) string {
+		return map[string]string{
+			"EQUALTURE_CONTRACT_BASE_URL":  "http://env.example",
+			"EQUALTURE_CONTRACT_CLIENT_ID": "env-client",
+		}[k]
+	})
+	if got, want := c.BaseURL, "http://flag.example"; got != want {
+		t.Errorf("BaseURL = %q, want %q", got, want)
+	}
+	if got, want := c.ClientID, "env-client"; got != want {
+		t.Errorf("ClientID = %q, want %q", got, want)
+	}
+	if got := c.Env(); !slices.Contains(got, "EQUALTURE_CONTRACT_BASE_URL=http://flag.example") {
+		t.Errorf("Env() = %q", got)
+	}
+}
+
+func TestConfigComplete(t *testing.T) {
+	tests := map[string]struct {
+		cfg   contract.Config
+		local bool
+		want  string // in the error; "" for none
+	}{
+		"the in-process mock needs nothing": {local: true},
+		"a base URL without credentials": {
+			cfg:  contract.Config{BaseURL: "https://app.equalture.com"},
+			want: "EQUALTURE_CONTRACT_CLIENT_ID and EQUALTURE_CONTRACT_CLIENT_SECRET",
+		},
+		"a base URL that is no URL": {
+			cfg:  contract.Config{BaseURL: "app.equalture.com", ClientID: "a", ClientSecret: "b"},
+			want: "EQUALTURE_CONTRACT_BASE_URL",
+		},
+		"half a second client": {
+			cfg:  contract.Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", Client2ID: "c"},
+			want: "EQUALTURE_CONTRACT_CLIENT2_SECRET",
+		},
+		"a receiver address without a port": {
+			cfg:  contract.Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", ReceiverAddr: "localhost"},
+			want: "EQUALTURE_CONTRACT_RECEIVER_ADDR",
+		},
+		"a complete target": {
+			cfg: contract.Config{BaseURL: "https://app.equalture.com/", ClientID: "a", ClientSecret: "b"},
+		},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := tc.cfg
+			err := c.Complete(tc.local)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatalf("Complete: %v", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("Complete: %v, want an error naming %s", err, tc.want)
+			}
+		})
+	}
+	c := contract.Config{BaseURL: "https://app.equalture.com/"}
+	if err := c.Complete(true); err != nil || c.ClientID != "demo-client" || c.Client2ID != "other-client" || c.ReceiverAddr != "127.0.0.1:0" {
+		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+}
+
+func TestConfigForProcess(t *testing.T) {
+	tests := map[string]struct {
+		addr, url         string
+		n, total          int
+		wantAddr, wantURL string
+		wantErr           bool
+	}{
+		"serial keeps its port":         {addr: "0.0.0.0:9000", url: "http://ci:9000", n: 1, total: 1, wantAddr: "0.0.0.0:9000", wantURL: "http://ci:9000"},
+		"a free port per process":       {addr: "127.0.0.1:0", n: 3, total: 4, wantAddr: "127.0.0.1:0"},
+		"fixed port, process 3":         {addr: "0.0.0.0:9000", url: "http://ci:9000/hooks", n: 3, total: 4, wantAddr: "0.0.0.0:9002", wantURL: "http://ci:9002/hooks"},
+		"fixed port, no URL":            {addr: ":9000", n: 2, total: 2, wantAddr: ":9001"},
+		"a shared URL cannot follow":    {addr: "0.0.0.0:9000", url: "https://hooks.example", n: 2, total: 2, wantErr: true},
+		"a free port with a shared URL": {addr: "127.0.0.1:0", url: "https://hooks.example", n: 2, total: 2, wantErr: true},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			c := contract.Config{ReceiverAddr: tc.addr, ReceiverURL: tc.url}
+			err := c.ForProcess(tc.n, tc.total)
+			if tc.wantErr {
+				if err == nil {
+					t.Fatalf("ForProcess = %+v, want an error", c)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.ReceiverAddr != tc.wantAddr || c.ReceiverURL != tc.wantURL {
+				t.Fatalf("ForProcess(%d, %d) = %s %s, want %s %s", tc.n, tc.total, c.ReceiverAddr, c.ReceiverURL, tc.wantAddr, tc.wantURL)
+			}
+		})
+	}
+}
