@@ -2,50 +2,77 @@ package cli
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
+	"os"
+	"sort"
 	"strings"
 	"time"
 
 	equalturemock "github.com/equalture/equalture-mock"
-	"github.com/equalture/equalture-mock/contract"
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/scenario"
 	"github.com/equalture/equalture-mock/internal/spec"
-	"github.com/equalture/equalture-mock/mockserver"
 )
 
-// runScenario is `equalture-mock scenario run|list|validate [paths]`.
+const scenarioUsage = `Usage: equalture-mock scenario <run|list|validate> [flags] [files, directories or globs]
+
+  run       run scenarios against --target, or a fresh in-process mock per scenario
+  list      print each scenario's name and description
+  validate  check scenario files without running them
+
+Paths default to scenarios/. Run 'equalture-mock scenario run -h' for run's flags.
+`
+
+// runScenario is `equalture-mock scenario run|list|validate [flags] [paths]`.
 func runScenario(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprintln(stderr, "Usage: equalture-mock scenario run|list|validate [flags] [files, directories or globs (default scenarios/)]")
+		fmt.Fprint(stderr, scenarioUsage)
 		return exitUsage
 	}
 	sub, args := args[0], args[1:]
-	f := newFlagSet("scenario "+sub, env, stderr)
-	var target, receiverAddr, receiverURL, junit string
-	if sub == "run" {
-		f.StringVar(&target, "target", "", "base URL of a running mock (default: a fresh mock in-process per scenario)")
-		f.bindEnv("target", "EQUALTURE_MOCK_SCENARIO_TARGET")
-		f.StringVar(&receiverAddr, "receiver-addr", "127.0.0.1:0", "where the runner listens for callbacks")
-		f.bindEnv("receiver-addr", "EQUALTURE_MOCK_SCENARIO_RECEIVER_ADDR")
-		f.StringVar(&receiverURL, "receiver-url", "", "how the target reaches the receiver (default http://<receiver-addr>)")
-		f.bindEnv("receiver-url", "EQUALTURE_MOCK_SCENARIO_RECEIVER_URL")
-		f.StringVar(&junit, "junit", "", "write a JUnit report to this file")
-		f.bindEnv("junit", "EQUALTURE_MOCK_SCENARIO_JUNIT")
-	}
-	if err := f.Parse(args); err != nil {
+	switch sub {
+	case "-h", "--help", "help":
+		fmt.Fprint(stderr, scenarioUsage)
+		return exitOK
+	case "run", "list", "validate":
+	default:
+		fmt.Fprintf(stderr, "equalture-mock scenario: unknown subcommand %q\n\n%s", sub, scenarioUsage)
 		return exitUsage
 	}
-	paths := f.Args()
+	f := newFlagSet("scenario "+sub, env, stderr)
+	var o scenarioOptions
+	if sub == "run" {
+		f.StringVar(&o.target, "target", "", "base URL of a running mock (the control API is at <target>/_mock); default: a fresh in-process mock per scenario")
+		f.bindEnv("target", "EQUALTURE_MOCK_SCENARIO_TARGET")
+		f.StringVar(&o.receiverAddr, "receiver-addr", "127.0.0.1:0", "where the runner's callback receiver listens")
+		f.bindEnv("receiver-addr", "EQUALTURE_MOCK_SCENARIO_RECEIVER_ADDR")
+		f.StringVar(&o.receiverURL, "receiver-url", "", "how the target reaches the receiver, e.g. http://host.docker.internal:9900 (default http://<receiver address>)")
+		f.bindEnv("receiver-url", "EQUALTURE_MOCK_SCENARIO_RECEIVER_URL")
+		f.StringVar(&o.junit, "junit", "", "write a JUnit XML report to this file")
+		f.bindEnv("junit", "EQUALTURE_MOCK_SCENARIO_JUNIT")
+		f.StringVar(&o.adminToken, "admin-token", "", "the target's admin token, when its control API needs one")
+		f.bindEnv("admin-token", "EQUALTURE_MOCK_ADMIN_TOKEN")
+	}
+	paths, err := parseWithPaths(f, args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case err != nil:
+		fmt.Fprintf(stderr, "equalture-mock scenario %s: %v\n", sub, err)
+		return exitUsage
+	}
 	if len(paths) == 0 {
 		paths = []string{"scenarios"}
 	}
 	files, err := scenario.Expand(paths)
+	if err == nil && len(files) == 0 {
+		err = fmt.Errorf("no scenario files (*.yaml) in %s", strings.Join(paths, ", "))
+	}
 	if err != nil {
-		fmt.Fprintf(stderr, "scenario: %v\n", err)
+		fmt.Fprintf(stderr, "equalture-mock scenario %s: %v\n", sub, err)
 		return exitUsage
 	}
 	var scenarios []*scenario.Scenario
@@ -53,7 +80,7 @@ func runScenario(ctx context.Context, args []string, env Env, stdout, stderr io.
 	for _, file := range files {
 		s, err := scenario.Load(file)
 		if err != nil {
-			fmt.Fprintf(stderr, "%v\n", err)
+			fmt.Fprintln(stderr, err)
 			bad++
 			continue
 		}
@@ -62,119 +89,105 @@ func runScenario(ctx context.Context, args []string, env Env, stdout, stderr io.
 	switch sub {
 	case "validate":
 		fmt.Fprintf(stdout, "%d valid, %d invalid\n", len(scenarios), bad)
-		if bad > 0 {
-			return exitFail
-		}
-		return exitOK
 	case "list":
 		for _, s := range scenarios {
-			fmt.Fprintf(stdout, "%-50s %s\n    %s\n", s.File, s.Name, strings.Join(strings.Fields(s.Description), " "))
+			fmt.Fprintf(stdout, "%s\n    %s\n", s.Name, s.File)
+			if d := strings.Join(strings.Fields(s.Description), " "); d != "" {
+				fmt.Fprintf(stdout, "    %s\n", d)
+			}
 		}
-		if bad > 0 {
-			return exitFail
-		}
-		return exitOK
 	case "run":
 		if bad > 0 {
-			fmt.Fprintf(stderr, "scenario: %d file(s) are invalid; nothing was run\n", bad)
+			fmt.Fprintf(stderr, "equalture-mock scenario run: %d file(s) are broken; nothing was run\n", bad)
 			return exitUsage
 		}
-		return runScenarios(ctx, scenarios, target, receiverAddr, receiverURL, junit, stdout, stderr)
-	default:
-		fmt.Fprintf(stderr, "scenario: unknown subcommand %q (run, list, validate)\n", sub)
-		return exitUsage
+		return runScenarios(ctx, scenarios, o, stdout, stderr)
 	}
-}
-
-func runScenarios(ctx context.Context, scenarios []*scenario.Scenario, target, receiverAddr, receiverURL, junit string, stdout, stderr io.Writer) int {
-	sp, err := spec.Load(ctx, equalturemock.VendorSpec)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
-		return exitFail
-	}
-	rcv, err := contract.NewReceiver(receiverAddr, receiverURL, sp)
-	if err != nil {
-		fmt.Fprintf(stderr, "scenario: callback receiver on %s: %v\n", receiverAddr, err)
-		return exitFail
-	}
-	defer rcv.Close()
-	client := &http.Client{Timeout: 90 * time.Second}
-	r := &scenario.Runner{Receiver: rcv, Contract: sp, Out: stdout, HTTP: client}
-	if target == "" {
-		r.Target = inProcessMock(ctx)
-	} else {
-		r.Target = resetTarget(ctx, strings.TrimRight(target, "/"), client)
-	}
-	started := time.Now()
-	var results []scenario.Result
-	passed := 0
-	for _, s := range scenarios {
-		if ctx.Err() != nil {
-			break
-		}
-		res := r.Run(s)
-		results = append(results, res)
-		if res.Passed() {
-			passed++
-		}
-	}
-	if junit != "" {
-		if err := scenario.WriteJUnit(junit, results, started); err != nil {
-			fmt.Fprintf(stderr, "scenario: JUnit report: %v\n", err)
-			return exitFail
-		}
-	}
-	for _, res := range results {
-		if !res.Passed() {
-			fmt.Fprintf(stdout, "FAILED %s (%s)\n  %s\n", res.Scenario.Name, res.Scenario.File, res.Failure)
-		}
-	}
-	fmt.Fprintf(stdout, "scenarios: %d passed, %d failed\n", passed, len(results)-passed)
-	if passed != len(results) {
+	if bad > 0 {
 		return exitFail
 	}
 	return exitOK
 }
 
-// inProcessMock starts a fresh mock on a free loopback port for each scenario.
-func inProcessMock(ctx context.Context) func() (string, func(), error) {
-	return func() (string, func(), error) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return "", nil, err
+type scenarioOptions struct {
+	target, receiverAddr, receiverURL, junit, adminToken string
+}
+
+// parseWithPaths applies the environment, then the arguments, where flags and paths may mix
+// (`scenario run scenarios/ --junit r.xml`).
+func parseWithPaths(f *flagSet, args []string) ([]string, error) {
+	names := make([]string, 0, len(f.vars))
+	for n := range f.vars {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if v := f.env(f.vars[name]); v != "" {
+			if err := f.Set(name, v); err != nil {
+				return nil, fmt.Errorf("invalid value %q for %s: %w", v, f.vars[name], err)
+			}
 		}
-		base := "http://" + ln.Addr().String()
-		a, err := app.New(ctx, app.Options{Server: mockserver.Config{PublicURL: base, Seed: 1}})
-		if err != nil {
-			ln.Close()
-			return "", nil, err
+	}
+	var paths []string
+	for {
+		if err := f.Parse(args); err != nil {
+			return nil, err
 		}
-		srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		return base, func() {
-			_ = srv.Close()
-			cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = a.Close(cctx)
-		}, nil
+		if f.NArg() == 0 {
+			return paths, nil
+		}
+		paths, args = append(paths, f.Arg(0)), f.Args()[1:]
 	}
 }
 
-// resetTarget puts a running mock back to its fixtures before each scenario.
-func resetTarget(ctx context.Context, base string, client *http.Client) func() (string, func(), error) {
-	return func() (string, func(), error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+"/_mock/reset", nil)
-		if err != nil {
-			return "", nil, err
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return "", nil, err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusNoContent {
-			return "", nil, fmt.Errorf("POST %s/_mock/reset answered %s (scenarios need the mock's control API)", base, resp.Status)
-		}
-		return base, func() {}, nil
+func runScenarios(ctx context.Context, scenarios []*scenario.Scenario, o scenarioOptions, stdout, stderr io.Writer) int {
+	sp, err := spec.Load(ctx, equalturemock.VendorSpec)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return exitFail
 	}
+	rcv, err := scenario.NewReceiver(o.receiverAddr, o.receiverURL, sp)
+	if err != nil {
+		fmt.Fprintf(stderr, "equalture-mock scenario run: callback receiver on %s: %v\n", o.receiverAddr, err)
+		return exitFail
+	}
+	defer rcv.Close()
+	r := &scenario.Runner{Receiver: rcv, Contract: sp, Out: stdout, AdminToken: o.adminToken}
+	if o.target == "" {
+		r.Target = scenario.InProcess{Options: app.Options{}}
+		fmt.Fprintf(stdout, "Running %d scenario(s) against a fresh in-process mock each; callback receiver at %s\n\n", len(scenarios), rcv.URL)
+	} else {
+		r.Target = scenario.Remote{URL: o.target, AdminToken: o.adminToken}
+		fmt.Fprintf(stdout, "Running %d scenario(s) against %s (reset before each); callback receiver at %s\n\n", len(scenarios), o.target, rcv.URL)
+	}
+	started := time.Now()
+	results := r.RunAll(ctx, scenarios)
+	if o.junit != "" {
+		if err := writeJUnit(o.junit, results, started); err != nil {
+			fmt.Fprintf(stderr, "equalture-mock scenario run: JUnit report: %v\n", err)
+			return exitFail
+		}
+	}
+	if ctx.Err() != nil || len(results) < len(scenarios) {
+		fmt.Fprintln(stderr, "equalture-mock scenario run: interrupted")
+		return exitFail
+	}
+	for _, res := range results {
+		if !res.Passed() {
+			return exitFail
+		}
+	}
+	return exitOK
+}
+
+func writeJUnit(file string, results []scenario.Result, started time.Time) error {
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if err := scenario.WriteJUnit(f, results, started); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -1,18 +1,15 @@
 // Package scenario reads, checks and runs QA scenarios: YAML files of ordered steps — vendor API
-// requests with expectations and captures, control API actions, receiver behaviour and waits for
-// callbacks — against a running mock or one started in-process. Every vendor API answer is checked
-// against openapi.yaml and every callback against its callback schema, whatever the file says.
+// requests with expectations and captures, control API actions, callback receiver behaviour, waits
+// for callbacks and for the mock's records — against a running mock or one started in-process.
+// Every vendor API answer is checked against openapi.yaml and every callback against its callback
+// schema, whatever the file says. docs/scenarios.md describes the format.
 package scenario
 
 import (
-	"bytes"
-	"errors"
+	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
-	"regexp"
-	"sort"
-	"strings"
+	"reflect"
+	"strconv"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -23,9 +20,24 @@ type Scenario struct {
 	File        string `yaml:"-"`
 	Name        string `yaml:"name"`
 	Description string `yaml:"description"`
-	// Client is whose credentials "basic" auth uses (default demo-client / demo-secret).
-	Client Credentials `yaml:"client"`
-	Steps  []Step      `yaml:"steps"`
+	Setup       Setup  `yaml:"setup"`
+	// Client is short for Setup.Client.
+	Client *Credentials `yaml:"client"`
+	Steps  []Step       `yaml:"steps"`
+
+	setup []Step         // Setup as steps, run before Steps
+	lines map[string]int // field path → line
+	names []string       // the steps' names
+	uses  varUses
+}
+
+// Setup is what holds for the whole scenario before its first step.
+type Setup struct {
+	// Client is whose credentials "auth: basic" sends and whose jobs ${job_id} names
+	// (default demo-client / demo-secret).
+	Client *Credentials `yaml:"client"`
+	Clock  *ClockSetup  `yaml:"clock"`
+	Faults []Fault      `yaml:"faults"`
 }
 
 // Credentials are a client id and secret.
@@ -34,20 +46,31 @@ type Credentials struct {
 	Secret string `yaml:"client_secret"`
 }
 
-// Step is one thing to do: exactly one of Request, Control, Receiver, Callback.
+// ClockSetup sets, advances and freezes the mock's clock, in that order.
+type ClockSetup struct {
+	Set     string    `yaml:"set"`
+	Advance *Duration `yaml:"advance"`
+	Freeze  bool      `yaml:"freeze"`
+}
+
+// Step is one thing to do: exactly one of Request, Control, Receiver, Callback, Wait, with
+// expectations on its outcome and values to capture from it.
 type Step struct {
 	Name     string            `yaml:"name"`
 	Request  *Request          `yaml:"request"`
 	Control  *Control          `yaml:"control"`
 	Receiver *ReceiverSetup    `yaml:"receiver"`
 	Callback *CallbackWait     `yaml:"callback"`
+	Wait     *Wait             `yaml:"wait"`
 	Expect   *Expect           `yaml:"expect"`
 	Capture  map[string]string `yaml:"capture"`
 
+	path string // steps[3], setup.clock
 	line int
 }
 
-// Request is an HTTP request; Path is joined to the target, URL is used as it is.
+// Request is an HTTP request to the target: Path is joined to the target's base URL, URL (a link
+// the mock handed out) is used as it is.
 type Request struct {
 	Method  string            `yaml:"method"`
 	Path    string            `yaml:"path"`
@@ -57,52 +80,61 @@ type Request struct {
 	Auth    Auth              `yaml:"auth"`
 	JSON    any               `yaml:"json"`
 	Body    string            `yaml:"body"`
-	Timeout Duration          `yaml:"timeout"`
+	// Timeout is the client's patience (default 30s); a request that takes longer fails the
+	// step unless it expects `error: timeout`.
+	Timeout Duration `yaml:"timeout"`
 }
 
-// Auth is "basic" (the scenario's client), "bearer" (the access_token variable), "none", or a
-// map: {basic: {client_id, client_secret}}, {bearer: "${token}"}, {header: "Bearer x"}.
+// Auth is how a request authenticates. Short forms: basic (the scenario's client), bearer (the
+// last access token received), none. Long forms: {basic: {client_id, client_secret}},
+// {bearer: "${token}"}, {header: "<literal Authorization value>"}.
 type Auth struct {
-	Kind   string // basic, bearer, none, header
-	Basic  Credentials
+	Kind   string // "", basic, bearer, none, header
+	Basic  *Credentials
 	Bearer string
 	Header string
 }
 
-// UnmarshalYAML reads the short or the long form.
-func (a *Auth) UnmarshalYAML(n *yaml.Node) error {
+func (a *Auth) decodeNode(d *decoder, n *yaml.Node, path string) {
 	if n.Kind == yaml.ScalarNode {
 		switch n.Value {
 		case "basic", "bearer", "none":
 			a.Kind = n.Value
-			return nil
+			if a.Kind == "bearer" {
+				d.uses = append(d.uses, varUse{name: "access_token", path: path, line: n.Line})
+			}
+		default:
+			d.errorf(n, path, "%q: want basic, bearer, none or a map ({basic: {client_id, client_secret}}, {bearer: TOKEN}, {header: VALUE})", n.Value)
 		}
-		return fmt.Errorf("line %d: auth %q: want basic, bearer, none or a map", n.Line, n.Value)
+		return
 	}
-	var m struct {
+	var long struct {
 		Basic  *Credentials `yaml:"basic"`
 		Bearer *string      `yaml:"bearer"`
 		Header *string      `yaml:"header"`
 	}
-	if err := decodeStrict(n, &m); err != nil {
-		return err
+	d.decodeStruct(n, reflect.ValueOf(&long).Elem(), path)
+	set := 0
+	if long.Basic != nil {
+		a.Kind, a.Basic = "basic", long.Basic
+		set++
 	}
-	switch {
-	case m.Basic != nil:
-		a.Kind, a.Basic = "basic", *m.Basic
-	case m.Bearer != nil:
-		a.Kind, a.Bearer = "bearer", *m.Bearer
-	case m.Header != nil:
-		a.Kind, a.Header = "header", *m.Header
-	default:
-		return fmt.Errorf("line %d: auth needs basic, bearer or header", n.Line)
+	if long.Bearer != nil {
+		a.Kind, a.Bearer = "bearer", *long.Bearer
+		set++
 	}
-	return nil
+	if long.Header != nil {
+		a.Kind, a.Header = "header", *long.Header
+		set++
+	}
+	if set != 1 && n.Kind == yaml.MappingNode {
+		d.errorf(n, path, "want exactly one of basic, bearer, header")
+	}
 }
 
-// Control is a control API action: exactly one field. Call is the general form.
+// Control is a control API action (exactly one field), or Call, any control API request.
 type Control struct {
-	AdvanceClock     string          `yaml:"advance_clock"`
+	AdvanceClock     *Duration       `yaml:"advance_clock"`
 	SetClock         string          `yaml:"set_clock"`
 	FreezeClock      bool            `yaml:"freeze_clock"`
 	UnfreezeClock    bool            `yaml:"unfreeze_clock"`
@@ -112,276 +144,21 @@ type Control struct {
 	ExpireInvitation string          `yaml:"expire_invitation"`
 	ExpireTokens     *TokenTarget    `yaml:"expire_tokens"`
 	RevokeTokens     *TokenTarget    `yaml:"revoke_tokens"`
-	AddFault         map[string]any  `yaml:"add_fault"`
+	AddFault         *Fault          `yaml:"add_fault"`
+	RemoveFault      string          `yaml:"remove_fault"`
 	ClearFaults      bool            `yaml:"clear_faults"`
 	Redeliver        string          `yaml:"redeliver"`
+	ClearJournal     bool            `yaml:"clear_journal"`
 	Reset            bool            `yaml:"reset"`
 	Call             *ControlRequest `yaml:"call"`
 }
 
-// Complete completes an application, optionally with a fit or scores.
-type Complete struct {
-	ReferenceID string         `yaml:"reference_id"`
-	Fit         string         `yaml:"fit"`
-	Scores      map[string]int `yaml:"scores"`
-}
-
-// TokenTarget names the client whose tokens stop working (all when empty).
-type TokenTarget struct {
-	ClientID string `yaml:"client_id"`
-}
-
-// ControlRequest is any control API call.
-type ControlRequest struct {
-	Method string `yaml:"method"`
-	Path   string `yaml:"path"`
-	JSON   any    `yaml:"json"`
-}
-
-// ReceiverSetup sets how the runner's callback receiver answers on a path.
-type ReceiverSetup struct {
-	Path    string   `yaml:"path"`
-	Respond []int    `yaml:"respond"` // statuses in turn, the last repeating (default 200)
-	Delay   Duration `yaml:"delay"`
-}
-
-// CallbackWait waits until the receiver has got Count callbacks on Path.
-type CallbackWait struct {
-	Path    string   `yaml:"path"`
-	Count   int      `yaml:"count"`
-	Timeout Duration `yaml:"timeout"`
-}
-
-// Expect are expectations on an answer (or, for callback steps, on the last callback).
-type Expect struct {
-	Status  Statuses           `yaml:"status"`
-	Headers map[string]Matcher `yaml:"headers"`
-	JSON    map[string]Matcher `yaml:"json"`
-	Error   string             `yaml:"error"` // "timeout" or "connection": the request must fail so
-}
-
-// Statuses is one status or a list of them.
-type Statuses []int
-
-// UnmarshalYAML reads 200 or [200, 201].
-func (s *Statuses) UnmarshalYAML(n *yaml.Node) error {
-	if n.Kind == yaml.ScalarNode {
-		var v int
-		if err := n.Decode(&v); err != nil {
-			return fmt.Errorf("line %d: status %q is not a number", n.Line, n.Value)
-		}
-		*s = Statuses{v}
-		return nil
-	}
-	var v []int
-	if err := n.Decode(&v); err != nil {
-		return fmt.Errorf("line %d: status must be a number or a list of numbers", n.Line)
-	}
-	*s = v
-	return nil
-}
-
-// Duration is a Go duration in YAML ("10s").
-type Duration time.Duration
-
-// UnmarshalYAML parses "10s".
-func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
-	v, err := time.ParseDuration(n.Value)
-	if err != nil {
-		return fmt.Errorf("line %d: %q is not a duration like 10s", n.Line, n.Value)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// decodeStrict decodes n into v refusing unknown fields.
-func decodeStrict(n *yaml.Node, v any) error {
-	b, err := yaml.Marshal(n)
-	if err != nil {
-		return err
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(v); err != nil {
-		return shiftLines(err, n.Line-1)
-	}
-	return nil
-}
-
-var lineRE = regexp.MustCompile(`line (\d+)`)
-
-// shiftLines fixes the line numbers of an error from re-decoding a node.
-func shiftLines(err error, by int) error {
-	msg := lineRE.ReplaceAllStringFunc(err.Error(), func(m string) string {
-		var n int
-		fmt.Sscanf(m, "line %d", &n)
-		return fmt.Sprintf("line %d", n+by)
-	})
-	return errors.New(msg)
-}
-
-// Parse reads a scenario file's bytes; errors name the file, the line and the field.
-func Parse(file string, data []byte) (*Scenario, error) {
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	if len(root.Content) == 0 {
-		return nil, fmt.Errorf("%s: empty file", file)
-	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	var s Scenario
-	if err := dec.Decode(&s); err != nil {
-		return nil, fmt.Errorf("%s: %w", file, err)
-	}
-	s.File = file
-	recordLines(&root, &s)
-	if err := s.Check(); err != nil {
-		return nil, err
-	}
-	return &s, nil
-}
-
-// recordLines notes where each step starts, for messages.
-func recordLines(root *yaml.Node, s *Scenario) {
-	doc := root.Content[0]
-	for i := 0; i+1 < len(doc.Content); i += 2 {
-		if doc.Content[i].Value == "steps" {
-			for j, st := range doc.Content[i+1].Content {
-				if j < len(s.Steps) {
-					s.Steps[j].line = st.Line
-				}
-			}
-		}
-	}
-}
-
-// Load reads a file.
-func Load(file string) (*Scenario, error) {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(file, b)
-}
-
-// Expand turns files, directories and globs into scenario files, sorted.
-func Expand(args []string) ([]string, error) {
-	var files []string
-	for _, a := range args {
-		matches, err := filepath.Glob(a)
-		if err != nil {
-			return nil, fmt.Errorf("bad pattern %q: %w", a, err)
-		}
-		if len(matches) == 0 {
-			return nil, fmt.Errorf("%s: no such file or directory", a)
-		}
-		for _, m := range matches {
-			info, err := os.Stat(m)
-			if err != nil {
-				return nil, err
-			}
-			if !info.IsDir() {
-				files = append(files, m)
-				continue
-			}
-			inDir, _ := filepath.Glob(filepath.Join(m, "*.yaml"))
-			files = append(files, inDir...)
-		}
-	}
-	sort.Strings(files)
-	return files, nil
-}
-
-// builtins are the variables every scenario has.
-var builtins = []string{"base_url", "control_url", "receiver", "client_id", "client_secret", "job_id", "other_job_id", "unique"}
-
-var varRE = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
-
-// Check finds what would break at run time: a step with no or two kinds, missing fields, bad
-// regexps and statuses, variables used before any step captures them.
-func (s *Scenario) Check() error {
-	var errs []error
-	at := func(i int, st Step) string {
-		name := st.Name
-		if name == "" {
-			name = fmt.Sprintf("step %d", i+1)
-		}
-		return fmt.Sprintf("%s:%d: steps[%d] (%s)", s.File, st.line, i, name)
-	}
-	if s.Name == "" {
-		errs = append(errs, fmt.Errorf("%s: name is missing", s.File))
-	}
-	if len(s.Steps) == 0 {
-		errs = append(errs, fmt.Errorf("%s: steps is empty", s.File))
-	}
-	known := map[string]bool{"access_token": true}
-	for _, b := range builtins {
-		known[b] = true
-	}
-	for i, st := range s.Steps {
-		kinds := 0
-		for _, present := range []bool{st.Request != nil, st.Control != nil, st.Receiver != nil, st.Callback != nil} {
-			if present {
-				kinds++
-			}
-		}
-		if kinds != 1 {
-			errs = append(errs, fmt.Errorf("%s: a step needs exactly one of request, control, receiver, callback (has %d)", at(i, st), kinds))
-			continue
-		}
-		if r := st.Request; r != nil {
-			if r.Method == "" || (r.Path == "" && r.URL == "") {
-				errs = append(errs, fmt.Errorf("%s: request needs method and path (or url)", at(i, st)))
-			}
-			if r.JSON != nil && r.Body != "" {
-				errs = append(errs, fmt.Errorf("%s: request has both json and body", at(i, st)))
-			}
-		}
-		if c := st.Control; c != nil {
-			if n := c.actions(); n != 1 {
-				errs = append(errs, fmt.Errorf("%s: control needs exactly one action (has %d)", at(i, st), n))
-			}
-			if c.AdvanceClock != "" {
-				if _, err := time.ParseDuration(c.AdvanceClock); err != nil {
-					errs = append(errs, fmt.Errorf("%s: control.advance_clock %q is not a duration", at(i, st), c.AdvanceClock))
-				}
-			}
-		}
-		if cb := st.Callback; cb != nil && cb.Path == "" {
-			errs = append(errs, fmt.Errorf("%s: callback.path is missing", at(i, st)))
-		}
-		if rs := st.Receiver; rs != nil && rs.Path == "" {
-			errs = append(errs, fmt.Errorf("%s: receiver.path is missing", at(i, st)))
-		}
-		if e := st.Expect; e != nil {
-			for _, code := range e.Status {
-				if code < 100 || code > 599 {
-					errs = append(errs, fmt.Errorf("%s: expect.status %d is not an HTTP status", at(i, st), code))
-				}
-			}
-			if e.Error != "" && e.Error != "timeout" && e.Error != "connection" {
-				errs = append(errs, fmt.Errorf("%s: expect.error %q: want timeout or connection", at(i, st), e.Error))
-			}
-		}
-		for _, v := range usedVars(st) {
-			if !known[v] {
-				errs = append(errs, fmt.Errorf("%s: ${%s} is used before any step captures it", at(i, st), v))
-			}
-		}
-		for name := range st.Capture {
-			known[name] = true
-		}
-	}
-	return errors.Join(errs...)
-}
-
+// actions counts the actions set.
 func (c *Control) actions() int {
 	n := 0
-	for _, set := range []bool{c.AdvanceClock != "", c.SetClock != "", c.FreezeClock, c.UnfreezeClock, c.ResetClock,
+	for _, set := range []bool{c.AdvanceClock != nil, c.SetClock != "", c.FreezeClock, c.UnfreezeClock, c.ResetClock,
 		c.Start != "", c.Complete != nil, c.ExpireInvitation != "", c.ExpireTokens != nil, c.RevokeTokens != nil,
-		c.AddFault != nil, c.ClearFaults, c.Redeliver != "", c.Reset, c.Call != nil} {
+		c.AddFault != nil, c.RemoveFault != "", c.ClearFaults, c.Redeliver != "", c.ClearJournal, c.Reset, c.Call != nil} {
 		if set {
 			n++
 		}
@@ -389,35 +166,250 @@ func (c *Control) actions() int {
 	return n
 }
 
-// usedVars lists the ${vars} a step refers to.
-func usedVars(st Step) []string {
-	b, _ := yaml.Marshal(Step{Request: st.Request, Control: st.Control, Receiver: st.Receiver, Callback: st.Callback, Expect: st.Expect})
-	var out []string
-	for _, m := range varRE.FindAllStringSubmatch(string(b), -1) {
-		out = append(out, m[1])
+// TokenTarget is whose tokens expire or are revoked: a client id (`expire_tokens: ${client_id}`
+// or `{client_id: other-client}`), or every client (`"*"` or `{}`).
+type TokenTarget struct {
+	ClientID string `yaml:"client_id"`
+}
+
+func (t *TokenTarget) decodeNode(d *decoder, n *yaml.Node, path string) {
+	if n.Kind == yaml.ScalarNode {
+		if n.Value != "*" {
+			d.decode(n, reflect.ValueOf(&t.ClientID).Elem(), path)
+		}
+		return
 	}
-	return out
+	type plain TokenTarget
+	d.decodeStruct(n, reflect.ValueOf((*plain)(t)).Elem(), path)
 }
 
-// MarshalYAML lets usedVars see an Auth's strings.
-func (a Auth) MarshalYAML() (any, error) {
-	return map[string]string{"kind": a.Kind, "bearer": a.Bearer, "header": a.Header, "id": a.Basic.ID, "secret": a.Basic.Secret}, nil
+func (t *TokenTarget) String() string {
+	if t.ClientID == "" {
+		return "every client"
+	}
+	return t.ClientID
 }
 
-// Label names a step for messages.
-func (st Step) Label(i int) string {
+// Complete completes an application as if the applicant finished the assessment, optionally
+// with a fit or trait scores. Short form: `complete: ${ref}`.
+type Complete struct {
+	ReferenceID string         `yaml:"reference_id"`
+	Fit         string         `yaml:"fit"`
+	Scores      map[string]int `yaml:"scores"`
+}
+
+func (c *Complete) decodeNode(d *decoder, n *yaml.Node, path string) {
+	if n.Kind == yaml.ScalarNode {
+		d.decode(n, reflect.ValueOf(&c.ReferenceID).Elem(), path)
+		return
+	}
+	type plain Complete
+	d.decodeStruct(n, reflect.ValueOf((*plain)(c)).Elem(), path)
+}
+
+// Fault is a fault rule of the control API (docs/control-api.md, "Faults").
+type Fault struct {
+	Method      string            `yaml:"method" json:"method,omitempty"`
+	Path        string            `yaml:"path" json:"path,omitempty"`
+	ClientID    string            `yaml:"client_id" json:"client_id,omitempty"`
+	Nth         int               `yaml:"nth" json:"nth,omitempty"`
+	Times       int               `yaml:"times" json:"times,omitempty"`
+	Probability float64           `yaml:"probability" json:"probability,omitempty"`
+	Status      int               `yaml:"status" json:"status,omitempty"`
+	Headers     map[string]string `yaml:"headers" json:"headers,omitempty"`
+	Body        any               `yaml:"body" json:"body,omitempty"`
+	Latency     Duration          `yaml:"latency" json:"latency,omitempty"`
+	LatencyMax  Duration          `yaml:"latency_max" json:"latency_max,omitempty"`
+	Break       string            `yaml:"break" json:"break,omitempty"`
+}
+
+// ControlRequest is any control API request; Path may leave out the /_mock prefix.
+type ControlRequest struct {
+	Method string            `yaml:"method"`
+	Path   string            `yaml:"path"`
+	Query  map[string]string `yaml:"query"`
+	JSON   any               `yaml:"json"`
+}
+
+// ReceiverSetup sets how the runner's callback receiver answers on a path: statuses in turn (the
+// last one repeating; default 200), "down" for an attempt whose connection is dropped unanswered,
+// and a delay before each answer.
+type ReceiverSetup struct {
+	Path    string   `yaml:"path"`
+	Respond []Answer `yaml:"respond"`
+	Down    bool     `yaml:"down"`
+	Delay   Duration `yaml:"delay"`
+}
+
+// Answer is a status the receiver answers, or Down (0): drop the connection.
+type Answer int
+
+// Down is the Answer that drops the connection without answering.
+const Down Answer = 0
+
+func (a *Answer) decodeNode(d *decoder, n *yaml.Node, path string) {
+	if n.Kind == yaml.ScalarNode && n.Value == "down" {
+		*a = Down
+		return
+	}
+	v, err := strconv.Atoi(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil || v < 100 || v > 599 {
+		d.errorf(n, path, "want an HTTP status (100-599) or down, got %s", kindName(n))
+		return
+	}
+	*a = Answer(v)
+}
+
+func (a Answer) String() string {
+	if a == Down {
+		return "down"
+	}
+	return strconv.Itoa(int(a))
+}
+
+// CallbackWait waits until the runner's receiver has got Count callbacks (default 1) on Path and
+// checks the Count-th.
+type CallbackWait struct {
+	Path    string   `yaml:"path"`
+	Count   int      `yaml:"count"`
+	Timeout Duration `yaml:"timeout"`
+}
+
+// Wait asks the control API for callbacks deliveries, emails or journal entries matching a query,
+// waiting until there are at least Min (default 1) or Timeout (default 10s) has passed.
+type Wait struct {
+	Callbacks map[string]string `yaml:"callbacks"`
+	Outbox    map[string]string `yaml:"outbox"`
+	Journal   map[string]string `yaml:"journal"`
+	Min       *int              `yaml:"min"`
+	Timeout   Duration          `yaml:"timeout"`
+}
+
+// Expect are expectations on an answer, a callback or a control API answer.
+type Expect struct {
+	Status  Statuses           `yaml:"status"`
+	Headers map[string]Matcher `yaml:"headers"`
+	JSON    map[string]Matcher `yaml:"json"`
+	Body    *Matcher           `yaml:"body"`
+	// Error is "timeout" or "connection": the request must fail so, with no answer.
+	Error string `yaml:"error"`
+	// Attempts is, for callback steps, how many callbacks the path has received by then.
+	Attempts *int `yaml:"attempts"`
+}
+
+// Statuses is one HTTP status or a list of acceptable ones.
+type Statuses []int
+
+func (s *Statuses) decodeNode(d *decoder, n *yaml.Node, path string) {
+	one := func(n *yaml.Node) {
+		v, err := strconv.Atoi(n.Value)
+		if n.Kind != yaml.ScalarNode || err != nil || v < 100 || v > 599 {
+			d.errorf(n, path, "want an HTTP status (100-599), got %s", kindName(n))
+			return
+		}
+		*s = append(*s, v)
+	}
+	if n.Kind == yaml.SequenceNode {
+		for _, c := range n.Content {
+			one(resolve(c))
+		}
+		return
+	}
+	one(n)
+}
+
+// Duration is a Go duration in YAML ("500ms", "15m1s").
+type Duration time.Duration
+
+func (t *Duration) decodeNode(d *decoder, n *yaml.Node, path string) {
+	v, err := time.ParseDuration(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil || v < 0 {
+		d.errorf(n, path, "want a duration like 500ms, 10s or 15m1s, got %s", kindName(n))
+		return
+	}
+	*t = Duration(v)
+}
+
+// MarshalJSON writes "2s", as the control API reads it.
+func (t Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(t).String()) }
+
+func (t Duration) String() string { return time.Duration(t).String() }
+
+// Label names a step in progress lines and failures.
+func (st Step) Label() string {
 	if st.Name != "" {
 		return st.Name
 	}
 	switch {
 	case st.Request != nil:
-		return strings.TrimSpace(st.Request.Method + " " + st.Request.Path + st.Request.URL)
+		return st.Request.Method + " " + st.Request.Path + st.Request.URL
 	case st.Control != nil:
-		return "control"
+		return st.Control.describe()
 	case st.Receiver != nil:
 		return "receiver " + st.Receiver.Path
 	case st.Callback != nil:
-		return "callback " + st.Callback.Path
+		return "callback at " + st.Callback.Path
+	case st.Wait != nil:
+		return "wait for " + st.Wait.what()
 	}
-	return fmt.Sprintf("step %d", i+1)
+	return st.path
+}
+
+func (c *Control) describe() string {
+	switch {
+	case c.AdvanceClock != nil:
+		return "advance the clock by " + c.AdvanceClock.String()
+	case c.SetClock != "":
+		return "set the clock to " + c.SetClock
+	case c.FreezeClock:
+		return "freeze the clock"
+	case c.UnfreezeClock:
+		return "unfreeze the clock"
+	case c.ResetClock:
+		return "reset the clock"
+	case c.Start != "":
+		return "start " + c.Start
+	case c.Complete != nil:
+		return "complete " + c.Complete.ReferenceID
+	case c.ExpireInvitation != "":
+		return "expire the invitation of " + c.ExpireInvitation
+	case c.ExpireTokens != nil:
+		return "expire the tokens of " + c.ExpireTokens.String()
+	case c.RevokeTokens != nil:
+		return "revoke the tokens of " + c.RevokeTokens.String()
+	case c.AddFault != nil:
+		return fmt.Sprintf("add a fault rule on %s %s", or(c.AddFault.Method, "any method"), or(c.AddFault.Path, "any path"))
+	case c.RemoveFault != "":
+		return "remove fault rule " + c.RemoveFault
+	case c.ClearFaults:
+		return "remove every fault rule"
+	case c.Redeliver != "":
+		return "redeliver callback " + c.Redeliver
+	case c.ClearJournal:
+		return "clear the journal"
+	case c.Reset:
+		return "reset the mock"
+	case c.Call != nil:
+		return c.Call.Method + " " + c.Call.Path
+	}
+	return "control"
+}
+
+func (w *Wait) what() string {
+	switch {
+	case w.Callbacks != nil:
+		return "callbacks"
+	case w.Outbox != nil:
+		return "outbox"
+	case w.Journal != nil:
+		return "journal"
+	}
+	return "?"
+}
+
+func or(s, alt string) string {
+	if s == "" {
+		return alt
+	}
+	return s
 }

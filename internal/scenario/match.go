@@ -12,12 +12,12 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// Matcher is an expectation on one value: a bare value means equals; a map holds one of equals,
-// exists, matches (a regexp), one_of, contains, length.
+// Matcher is an expectation on one value. A bare value means equals; a map holds one or more of
+// equals, exists, matches (a regular expression), one_of, contains, length — all must hold.
 type Matcher struct {
 	Equals   any
 	Exists   *bool
-	Matches  *regexp.Regexp
+	Matches  string
 	OneOf    []any
 	Contains string
 	Length   *int
@@ -25,130 +25,183 @@ type Matcher struct {
 	hasEquals bool
 }
 
-// UnmarshalYAML reads the bare or the map form.
-func (m *Matcher) UnmarshalYAML(n *yaml.Node) error {
+var matcherKeys = []string{"contains", "equals", "exists", "length", "matches", "one_of"}
+
+func (m *Matcher) decodeNode(d *decoder, n *yaml.Node, path string) {
 	if n.Kind != yaml.MappingNode {
-		var v any
-		if err := n.Decode(&v); err != nil {
-			return err
+		d.decode(n, reflect.ValueOf(&m.Equals).Elem(), path)
+		m.hasEquals = true
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := resolve(n.Content[i])
+		if !contains(matcherKeys, k.Value) {
+			d.errorf(k, path, "%q is not a matcher (want %s); to compare a whole object write equals: {...}", k.Value, strings.Join(matcherKeys, ", "))
+			return
 		}
-		m.Equals, m.hasEquals = v, true
+	}
+	var r struct {
+		Equals   any    `yaml:"equals"`
+		Exists   *bool  `yaml:"exists"`
+		Matches  string `yaml:"matches"`
+		OneOf    []any  `yaml:"one_of"`
+		Contains string `yaml:"contains"`
+		Length   *int   `yaml:"length"`
+	}
+	d.decodeStruct(n, reflect.ValueOf(&r).Elem(), path)
+	m.Equals, m.Exists, m.Matches, m.OneOf, m.Contains, m.Length = r.Equals, r.Exists, r.Matches, r.OneOf, r.Contains, r.Length
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if resolve(n.Content[i]).Value == "equals" {
+			m.hasEquals = true
+		}
+	}
+	if m.Matches != "" && !strings.Contains(m.Matches, "${") {
+		if _, err := regexp.Compile(m.Matches); err != nil {
+			d.errorf(n, path+".matches", "%q is not a regular expression: %v", m.Matches, err)
+		}
+	}
+	if m.Length != nil && *m.Length < 0 {
+		d.errorf(n, path+".length", "must be 0 or more")
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// check compares got (found tells whether it is there at all) with the matcher, expanding
+// variables in the expected values. asText compares as text (headers, bodies).
+func (m Matcher) check(got any, found bool, v vars, asText bool) error {
+	if m.Exists != nil && found != *m.Exists {
+		if *m.Exists {
+			return fmt.Errorf("expected it to exist, it is missing")
+		}
+		return fmt.Errorf("expected it to be missing, got %s", show(got))
+	}
+	if !found {
+		if m.hasEquals || m.Matches != "" || m.OneOf != nil || m.Contains != "" || m.Length != nil {
+			want, err := m.describe(v)
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("expected %s, it is missing", want)
+		}
 		return nil
 	}
-	var raw struct {
-		Equals   yaml.Node `yaml:"equals"`
-		Exists   *bool     `yaml:"exists"`
-		Matches  string    `yaml:"matches"`
-		OneOf    []any     `yaml:"one_of"`
-		Contains string    `yaml:"contains"`
-		Length   *int      `yaml:"length"`
-	}
-	if err := decodeStrict(n, &raw); err != nil {
-		return err
-	}
-	if raw.Equals.Kind != 0 {
-		if err := raw.Equals.Decode(&m.Equals); err != nil {
+	if m.hasEquals {
+		want, err := v.tree(m.Equals)
+		if err != nil {
 			return err
 		}
-		m.hasEquals = true
+		if !same(got, want, asText) {
+			return fmt.Errorf("expected %s, got %s", show(want), show(got))
+		}
 	}
-	if raw.Matches != "" {
-		re, err := regexp.Compile(raw.Matches)
+	if m.Matches != "" {
+		src, err := v.text(m.Matches)
 		if err != nil {
-			return fmt.Errorf("line %d: matches %q is not a regular expression: %v", n.Line, raw.Matches, err)
+			return err
 		}
-		m.Matches = re
-	}
-	m.Exists, m.OneOf, m.Contains, m.Length = raw.Exists, raw.OneOf, raw.Contains, raw.Length
-	return nil
-}
-
-// MarshalYAML keeps ${vars} in matchers visible to the variable check.
-func (m Matcher) MarshalYAML() (any, error) {
-	out := map[string]any{"equals": m.Equals, "one_of": m.OneOf, "contains": m.Contains}
-	if m.Matches != nil {
-		out["matches"] = m.Matches.String()
-	}
-	return out, nil
-}
-
-// check compares got (found tells whether the path exists) with the matcher, expanding ${vars}
-// in the expected values with expand.
-func (m Matcher) check(got any, found bool, expand func(string) string) error {
-	if m.Exists != nil {
-		if found != *m.Exists {
-			if *m.Exists {
-				return fmt.Errorf("expected it to exist, it is missing")
-			}
-			return fmt.Errorf("expected it to be missing, got %s", show(got))
+		re, err := regexp.Compile(src)
+		if err != nil {
+			return fmt.Errorf("matches %q is not a regular expression: %v", src, err)
 		}
-	}
-	if !found && (m.hasEquals || m.Matches != nil || m.OneOf != nil || m.Contains != "" || m.Length != nil) {
-		return fmt.Errorf("expected %s, it is missing", m.describe(expand))
-	}
-	if m.hasEquals && !same(got, expandAny(m.Equals, expand)) {
-		return fmt.Errorf("expected %s, got %s", show(expandAny(m.Equals, expand)), show(got))
-	}
-	if m.Matches != nil && !m.Matches.MatchString(text(got)) {
-		return fmt.Errorf("expected to match /%s/, got %s", m.Matches, show(got))
+		if !re.MatchString(text(got)) {
+			return fmt.Errorf("expected a match for /%s/, got %s", src, show(got))
+		}
 	}
 	if m.OneOf != nil {
+		want, err := v.tree(m.OneOf)
+		if err != nil {
+			return err
+		}
 		ok := false
-		for _, o := range m.OneOf {
-			ok = ok || same(got, expandAny(o, expand))
+		for _, o := range want.([]any) {
+			ok = ok || same(got, o, asText)
 		}
 		if !ok {
-			return fmt.Errorf("expected one of %s, got %s", show(m.OneOf), show(got))
+			return fmt.Errorf("expected one of %s, got %s", show(want), show(got))
 		}
 	}
-	if m.Contains != "" && !strings.Contains(text(got), expand(m.Contains)) {
-		return fmt.Errorf("expected to contain %q, got %s", expand(m.Contains), show(got))
+	if m.Contains != "" {
+		want, err := v.text(m.Contains)
+		if err != nil {
+			return err
+		}
+		if !containsValue(got, want) {
+			return fmt.Errorf("expected it to contain %q, got %s", want, show(got))
+		}
 	}
 	if m.Length != nil {
 		n := -1
-		switch v := got.(type) {
+		switch t := got.(type) {
 		case []any:
-			n = len(v)
+			n = len(t)
 		case map[string]any:
-			n = len(v)
+			n = len(t)
 		case string:
-			n = len(v)
+			n = len([]rune(t))
 		}
 		if n != *m.Length {
-			return fmt.Errorf("expected length %d, got %s", *m.Length, show(got))
+			return fmt.Errorf("expected length %d, got %s (length %d)", *m.Length, show(got), max(n, 0))
 		}
 	}
 	return nil
 }
 
-func (m Matcher) describe(expand func(string) string) string {
-	switch {
-	case m.hasEquals:
-		return show(expandAny(m.Equals, expand))
-	case m.Matches != nil:
-		return "a match for /" + m.Matches.String() + "/"
-	case m.OneOf != nil:
-		return "one of " + show(m.OneOf)
-	case m.Contains != "":
-		return fmt.Sprintf("something containing %q", m.Contains)
-	default:
-		return "a value"
+// containsValue: a string contains the text, a list contains an element equal to it (or whose
+// text contains it), a map has it as a key.
+func containsValue(got any, want string) bool {
+	switch t := got.(type) {
+	case []any:
+		for _, e := range t {
+			if text(e) == want || strings.Contains(text(e), want) {
+				return true
+			}
+		}
+		return false
+	case map[string]any:
+		_, ok := t[want]
+		return ok
 	}
+	return strings.Contains(text(got), want)
 }
 
-// same compares a decoded JSON value with a YAML-decoded expectation (numbers by value).
-func same(got, want any) bool {
+func (m Matcher) describe(v vars) (string, error) {
+	switch {
+	case m.hasEquals:
+		want, err := v.tree(m.Equals)
+		return show(want), err
+	case m.Matches != "":
+		return "a match for /" + m.Matches + "/", nil
+	case m.OneOf != nil:
+		return "one of " + show(m.OneOf), nil
+	case m.Contains != "":
+		return fmt.Sprintf("something containing %q", m.Contains), nil
+	case m.Length != nil:
+		return fmt.Sprintf("length %d", *m.Length), nil
+	}
+	return "a value", nil
+}
+
+// same compares an actual JSON value with an expected one: numbers by value, anything else
+// exactly (the string "5" is not the number 5). asText compares the texts.
+func same(got, want any, asText bool) bool {
+	if asText {
+		return text(got) == text(want)
+	}
 	if gf, ok := number(got); ok {
 		if wf, ok := number(want); ok {
 			return gf == wf
 		}
+		return false
 	}
-	if ws, ok := want.(string); ok {
-		if _, isString := got.(string); !isString && got != nil {
-			return text(got) == ws // `status: "200"` against 200, `add_to_team: "true"` against true
-		}
-	}
-	return reflect.DeepEqual(normalize(got), normalize(want))
+	return reflect.DeepEqual(canonical(got), canonical(want))
 }
 
 func number(v any) (float64, bool) {
@@ -157,69 +210,41 @@ func number(v any) (float64, bool) {
 		return float64(x), true
 	case int64:
 		return float64(x), true
+	case uint64:
+		return float64(x), true
 	case float64:
 		return x, true
+	case json.Number:
+		f, err := x.Float64()
+		return f, err == nil
 	}
 	return 0, false
 }
 
-// normalize turns YAML's map[string]any / []any / ints into JSON's shapes.
-func normalize(v any) any {
+// canonical gives a value JSON's shapes (float64 numbers, map[string]any) for deep comparison.
+func canonical(v any) any {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return v
 	}
 	var out any
-	_ = json.Unmarshal(b, &out)
+	if json.Unmarshal(b, &out) != nil {
+		return v
+	}
 	return out
-}
-
-func expandAny(v any, expand func(string) string) any {
-	switch x := v.(type) {
-	case string:
-		return expand(x)
-	case []any:
-		out := make([]any, len(x))
-		for i, e := range x {
-			out[i] = expandAny(e, expand)
-		}
-		return out
-	case map[string]any:
-		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = expandAny(e, expand)
-		}
-		return out
-	}
-	return v
-}
-
-func text(v any) string {
-	if s, ok := v.(string); ok {
-		return s
-	}
-	b, _ := json.Marshal(v)
-	return string(b)
-}
-
-func show(v any) string {
-	s := text(v)
-	if _, isString := v.(string); isString {
-		s = strconv.Quote(s)
-	}
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
 }
 
 var indexRE = regexp.MustCompile(`\[(\d+)\]`)
 
-// lookup finds path in a decoded JSON value. Segments are separated by dots; a map key that itself
-// holds dots (Phoenix error fields such as "applicant_details.email") is matched whole, longest
-// first; "[0]" and ".0" index arrays.
+// lookup finds path in a decoded JSON value: dot-separated keys and list indexes
+// (detailed_scores.0.trait_code, errors.applicant_details.email[0]); a key that itself holds dots
+// is matched whole, longest first. "$" is the whole value.
 func lookup(v any, path string) (any, bool) {
+	if path == "$" {
+		return v, true
+	}
 	path = indexRE.ReplaceAllString(path, ".$1")
+	path = strings.TrimPrefix(path, ".")
 	for path != "" {
 		switch x := v.(type) {
 		case map[string]any:

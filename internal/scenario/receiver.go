@@ -1,0 +1,190 @@
+package scenario
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/equalture/equalture-mock/internal/spec"
+)
+
+// Callback is a request the receiver got.
+type Callback struct {
+	Method string
+	Path   string
+	Header http.Header
+	Body   []byte
+	// Answer is what the receiver answered (Down: it dropped the connection).
+	Answer Answer
+	// Violation says how the callback breaks the contract ("" when it honours it).
+	Violation string
+}
+
+// Receiver is the runner's callback endpoint. Each path answers from its plan (200 by default)
+// and every callback is checked against the contract's callback schema.
+type Receiver struct {
+	// URL is how the target reaches the receiver.
+	URL string
+
+	contract *spec.Spec
+	schema   *openapi3.Schema
+	base     string // the path of URL, which a proxy in front may or may not strip
+	srv      *http.Server
+	addr     string
+	done     chan struct{}
+
+	mu      sync.Mutex
+	plans   map[string]plan
+	got     map[string][]Callback
+	arrived chan struct{} // closed and replaced on every callback
+}
+
+type plan struct {
+	respond []Answer
+	delay   time.Duration
+}
+
+// NewReceiver listens on addr; publicURL (default http://<the address listened on>) is how the
+// target reaches it.
+func NewReceiver(addr, publicURL string, contract *spec.Spec) (*Receiver, error) {
+	schema, err := contract.CallbackSchema("createApplication", "applicationResults")
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	if publicURL == "" {
+		publicURL = "http://" + ln.Addr().String()
+	}
+	u, err := url.Parse(publicURL)
+	if err != nil || u.Scheme == "" || u.Host == "" {
+		_ = ln.Close()
+		return nil, fmt.Errorf("receiver URL %q is not an absolute URL", publicURL)
+	}
+	r := &Receiver{
+		URL: strings.TrimRight(publicURL, "/"), base: strings.TrimRight(u.Path, "/"), contract: contract, schema: schema, done: make(chan struct{}),
+		addr: ln.Addr().String(), plans: map[string]plan{}, got: map[string][]Callback{}, arrived: make(chan struct{}),
+	}
+	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		defer close(r.done)
+		_ = r.srv.Serve(ln)
+	}()
+	return r, nil
+}
+
+// Addr is the address the receiver listens on.
+func (r *Receiver) Addr() string { return r.addr }
+
+// Close stops the receiver.
+func (r *Receiver) Close() error {
+	err := r.srv.Close()
+	<-r.done
+	return err
+}
+
+// Set makes path answer these in turn (the last one repeating; 200 when none), each after delay.
+func (r *Receiver) Set(path string, respond []Answer, delay time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.plans[path] = plan{respond: respond, delay: delay}
+}
+
+// ServeHTTP records a callback, checks it and answers from the path's plan.
+func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(io.LimitReader(req.Body, 4<<20))
+	path := req.URL.Path
+	if r.base != "" && strings.HasPrefix(path, r.base+"/") {
+		path = strings.TrimPrefix(path, r.base)
+	}
+	cb := Callback{Method: req.Method, Path: path, Header: req.Header.Clone(), Body: body, Answer: http.StatusOK}
+	cb.Violation = r.violation(req, body)
+	r.mu.Lock()
+	p := r.plans[path]
+	if len(p.respond) > 0 {
+		cb.Answer = p.respond[min(len(r.got[path]), len(p.respond)-1)]
+	}
+	r.got[path] = append(r.got[path], cb)
+	close(r.arrived)
+	r.arrived = make(chan struct{})
+	r.mu.Unlock()
+	if p.delay > 0 {
+		t := time.NewTimer(p.delay)
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-req.Context().Done():
+			return
+		}
+	}
+	if cb.Answer == Down {
+		if hj, ok := w.(http.Hijacker); ok {
+			if conn, _, err := hj.Hijack(); err == nil {
+				_ = conn.Close()
+				return
+			}
+		}
+		panic(http.ErrAbortHandler) // closes the connection unanswered
+	}
+	w.WriteHeader(int(cb.Answer))
+}
+
+// violation says how a callback breaks the contract: PUT, JSON, the callback schema.
+func (r *Receiver) violation(req *http.Request, body []byte) string {
+	if req.Method != http.MethodPut {
+		return "callback arrived as " + req.Method + "; the contract says PUT"
+	}
+	if ct := req.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return "callback Content-Type is " + ct + "; the contract says application/json"
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return "callback body is not JSON: " + err.Error()
+	}
+	if err := r.contract.ValidateValue(r.schema, v); err != nil {
+		return "callback payload breaks the contract (applicationResults): " + err.Error()
+	}
+	return ""
+}
+
+// Wait returns the callbacks path has received once there are at least n, or what there is when
+// ctx ends (with ctx's error).
+func (r *Receiver) Wait(ctx context.Context, path string, n int) ([]Callback, error) {
+	for {
+		r.mu.Lock()
+		got, arrived := append([]Callback(nil), r.got[path]...), r.arrived
+		r.mu.Unlock()
+		if len(got) >= n {
+			return got, nil
+		}
+		select {
+		case <-arrived:
+		case <-ctx.Done():
+			return got, ctx.Err()
+		}
+	}
+}
+
+// Received returns every callback to a path under prefix.
+func (r *Receiver) Received(prefix string) []Callback {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []Callback
+	for p, cbs := range r.got {
+		if p == prefix || strings.HasPrefix(p, prefix+"/") {
+			out = append(out, cbs...)
+		}
+	}
+	return out
+}

@@ -1,0 +1,489 @@
+package scenario
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultRequestTimeout is a request's timeout when the step sets none.
+const DefaultRequestTimeout = 30 * time.Second
+
+// controlTimeout lets a control call's ?wait= (at most a minute) run out.
+const controlTimeout = 75 * time.Second
+
+// DefaultWait is how long callback and wait steps wait when they set no timeout.
+const DefaultWait = 10 * time.Second
+
+// request sends a request step to the vendor API (or a link) and checks the answer.
+func (r *run) request(st Step) (string, error) {
+	q := st.Request
+	target, err := r.vars.text(q.URL)
+	if err != nil {
+		return "", err
+	}
+	if target == "" {
+		p, err := r.vars.text(q.Path)
+		if err != nil {
+			return "", err
+		}
+		target = r.base + p
+	}
+	u, err := url.Parse(target)
+	if err != nil {
+		return "", fmt.Errorf("%q is not a URL: %v", target, err)
+	}
+	if len(q.Query) > 0 {
+		vals := u.Query()
+		for _, k := range sortedKeys(q.Query) {
+			v, err := r.vars.text(q.Query[k])
+			if err != nil {
+				return "", err
+			}
+			vals.Set(k, v)
+		}
+		u.RawQuery = vals.Encode()
+	}
+	var body []byte
+	switch {
+	case q.JSON != nil:
+		v, err := r.vars.tree(q.JSON)
+		if err != nil {
+			return "", err
+		}
+		if body, err = json.Marshal(v); err != nil {
+			return "", err
+		}
+	case q.Body != "":
+		s, err := r.vars.text(q.Body)
+		if err != nil {
+			return "", err
+		}
+		body = []byte(s)
+	}
+	method := strings.ToUpper(q.Method)
+	req, err := http.NewRequestWithContext(r.ctx, method, u.String(), bytes.NewReader(body))
+	if err != nil {
+		return "", err
+	}
+	if body == nil {
+		req.Body, req.GetBody, req.ContentLength = nil, nil, 0
+	}
+	if q.JSON != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	switch q.Auth.Kind {
+	case "basic":
+		id, secret := text(r.vars["client_id"]), text(r.vars["client_secret"])
+		if c := q.Auth.Basic; c != nil {
+			if id, err = r.vars.text(c.ID); err != nil {
+				return "", err
+			}
+			if secret, err = r.vars.text(c.Secret); err != nil {
+				return "", err
+			}
+		}
+		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(id+":"+secret)))
+	case "bearer":
+		tok, err := r.vars.text("${access_token}")
+		if q.Auth.Bearer != "" {
+			tok, err = r.vars.text(q.Auth.Bearer)
+		}
+		if err != nil {
+			return "", err
+		}
+		req.Header.Set("Authorization", "Bearer "+tok)
+	case "header":
+		h, err := r.vars.text(q.Auth.Header)
+		if err != nil {
+			return "", err
+		}
+		req.Header.Set("Authorization", h)
+	}
+	for _, k := range sortedKeys(q.Headers) {
+		v, err := r.vars.text(q.Headers[k])
+		if err != nil {
+			return "", err
+		}
+		req.Header.Set(k, v)
+	}
+	timeout := time.Duration(q.Timeout)
+	if timeout <= 0 {
+		timeout = DefaultRequestTimeout
+	}
+	what := method + " " + r.show(u)
+	start := time.Now()
+	a, err := r.do(req, timeout)
+	if err != nil {
+		return what + " → no answer", r.noAnswer(st, err, timeout, time.Since(start))
+	}
+	what += fmt.Sprintf(" → %d", a.status)
+	if st.Expect != nil && st.Expect.Error != "" {
+		return what, fmt.Errorf("expected %s, got an answer: %d %s", errorWant(st.Expect.Error, timeout), a.status, clip(a.body))
+	}
+	if err := r.validate(a); err != nil {
+		return what, err
+	}
+	if a.status == http.StatusOK {
+		if v, ok := decodeJSON(a.body); ok {
+			if tok, found := lookup(v, "access_token"); found {
+				if s, isString := tok.(string); isString && s != "" {
+					r.vars["access_token"] = s
+				}
+			}
+		}
+	}
+	return what, r.check(st, a, true, nil)
+}
+
+// show is a URL for progress lines: the path when it is on the target, long query values cut.
+func (r *run) show(u *url.URL) string {
+	v := *u
+	if q := v.Query(); len(q) > 0 {
+		for k, vals := range q {
+			for i, x := range vals {
+				if len(x) > 24 {
+					vals[i] = x[:12] + "…"
+				}
+			}
+			q[k] = vals
+		}
+		v.RawQuery = q.Encode()
+	}
+	segs := strings.Split(v.Path, "/")
+	for i, seg := range segs {
+		if len(seg) > 40 {
+			segs[i] = seg[:12] + "…"
+		}
+	}
+	v.Path, v.RawPath = strings.Join(segs, "/"), ""
+	s, _ := url.PathUnescape(v.String())
+	if rest, ok := strings.CutPrefix(s, r.base); ok && s != "" {
+		return rest
+	}
+	return s
+}
+
+func errorWant(kind string, timeout time.Duration) string {
+	if kind == "timeout" {
+		return fmt.Sprintf("no answer within the %s timeout", timeout)
+	}
+	return "a connection error (no answer)"
+}
+
+// noAnswer judges a request that got no answer.
+func (r *run) noAnswer(st Step, err error, timeout, took time.Duration) error {
+	var ne net.Error
+	timedOut := errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
+	want := ""
+	if st.Expect != nil {
+		want = st.Expect.Error
+	}
+	switch {
+	case want == "timeout" && timedOut:
+		return nil
+	case want == "connection" && !timedOut:
+		return nil
+	case timedOut:
+		return fmt.Errorf("no answer within the step's timeout of %s (set request.timeout, or expect: {error: timeout})", timeout)
+	case want != "":
+		return fmt.Errorf("expected %s, got %v after %s", errorWant(want, timeout), err, took.Round(time.Millisecond))
+	}
+	return fmt.Errorf("no answer: %v", err)
+}
+
+// validate checks a vendor API answer against openapi.yaml. Pages behind the links the mock hands
+// out are not in the contract.
+func (r *run) validate(a answer) error {
+	if a.req == nil || !strings.HasPrefix(a.req.URL.Path, "/connect_ats/") || !r.Contract.Matches(a.req) {
+		return nil
+	}
+	if err := r.Contract.ValidateResponse(context.Background(), a.req, a.status, a.header, a.body); err != nil {
+		return fmt.Errorf("the answer breaks openapi.yaml: %v\nanswer: %d %s", err, a.status, clip(a.body))
+	}
+	return nil
+}
+
+// control turns a control action into its control API request.
+func (r *run) control(st Step) (string, error) {
+	c := st.Control
+	method, path := http.MethodPost, ""
+	var body any
+	var err error
+	x := func(s string) string {
+		if err != nil {
+			return ""
+		}
+		var v string
+		v, err = r.vars.text(s)
+		return url.PathEscape(v)
+	}
+	switch {
+	case c.AdvanceClock != nil:
+		path, body = "/clock/advance", map[string]string{"by": c.AdvanceClock.String()}
+	case c.SetClock != "":
+		var now string
+		now, err = r.vars.text(c.SetClock)
+		path, body = "/clock/set", map[string]string{"now": now}
+	case c.FreezeClock:
+		path = "/clock/freeze"
+	case c.UnfreezeClock:
+		path = "/clock/unfreeze"
+	case c.ResetClock:
+		path = "/clock/reset"
+	case c.Start != "":
+		path = "/applications/" + x(c.Start) + "/start"
+	case c.Complete != nil:
+		path = "/applications/" + x(c.Complete.ReferenceID) + "/complete"
+		m := map[string]any{}
+		if c.Complete.Fit != "" {
+			m["fit"] = c.Complete.Fit
+		}
+		if len(c.Complete.Scores) > 0 {
+			m["scores"] = c.Complete.Scores
+		}
+		if len(m) > 0 {
+			body = m
+		}
+	case c.ExpireInvitation != "":
+		path = "/applications/" + x(c.ExpireInvitation) + "/expire_invitation"
+	case c.ExpireTokens != nil:
+		path, body = "/tokens/expire", r.tokenTarget(c.ExpireTokens, &err)
+	case c.RevokeTokens != nil:
+		path, body = "/tokens/revoke", r.tokenTarget(c.RevokeTokens, &err)
+	case c.AddFault != nil:
+		path = "/faults"
+		body, err = r.vars.tree(canonical(c.AddFault))
+	case c.RemoveFault != "":
+		method, path = http.MethodDelete, "/faults/"+x(c.RemoveFault)
+	case c.ClearFaults:
+		method, path = http.MethodDelete, "/faults"
+	case c.Redeliver != "":
+		path = "/callbacks/" + x(c.Redeliver) + "/redeliver"
+	case c.ClearJournal:
+		method, path = http.MethodDelete, "/journal"
+	case c.Reset:
+		path = "/reset"
+	case c.Call != nil:
+		method = strings.ToUpper(c.Call.Method)
+		path, err = r.vars.text(c.Call.Path)
+		path = "/" + strings.TrimPrefix(strings.TrimPrefix(path, "/_mock"), "/")
+		if err == nil && len(c.Call.Query) > 0 {
+			vals := url.Values{}
+			for k, v := range c.Call.Query {
+				var s string
+				if s, err = r.vars.text(v); err != nil {
+					break
+				}
+				vals.Set(k, s)
+			}
+			sep := "?"
+			if strings.Contains(path, "?") {
+				sep = "&"
+			}
+			path += sep + vals.Encode()
+		}
+		if err == nil && c.Call.JSON != nil {
+			body, err = r.vars.tree(c.Call.JSON)
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	a, err := r.controlRequest(method, path, body, controlTimeout)
+	what := method + " /_mock" + path
+	if c.Call == nil {
+		what, _ = r.vars.text(c.describe())
+	}
+	if err != nil {
+		return what, err
+	}
+	return what + fmt.Sprintf(" → %d", a.status), r.check(st, a, true, nil)
+}
+
+// tokenTarget is the body of a token action: a client id, or none for every client.
+func (r *run) tokenTarget(t *TokenTarget, errp *error) any {
+	if t.ClientID == "" {
+		return nil
+	}
+	id, err := r.vars.text(t.ClientID)
+	if err != nil {
+		*errp = err
+	}
+	return map[string]string{"client_id": id}
+}
+
+// controlRequest sends a request to the control API.
+func (r *run) controlRequest(method, path string, body any, timeout time.Duration) (answer, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return answer{}, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(r.ctx, method, r.base+"/_mock"+path, rd)
+	if err != nil {
+		return answer{}, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if r.AdminToken != "" {
+		req.Header.Set("Authorization", "Bearer "+r.AdminToken)
+	}
+	a, err := r.do(req, timeout)
+	if err != nil {
+		return a, fmt.Errorf("control API %s /_mock%s: no answer: %v", method, path, err)
+	}
+	if a.status == http.StatusUnauthorized {
+		return a, fmt.Errorf("the control API wants the admin token (--admin-token): %d %s", a.status, clip(a.body))
+	}
+	return a, nil
+}
+
+// receiver sets up the runner's receiver for a path.
+func (r *run) receiver(st Step) (string, error) {
+	rs := st.Receiver
+	p, err := r.vars.text(rs.Path)
+	if err != nil {
+		return "", err
+	}
+	respond := rs.Respond
+	if rs.Down {
+		respond = []Answer{Down}
+	}
+	r.Receiver.Set(r.prefix+p, respond, time.Duration(rs.Delay))
+	parts := make([]string, len(respond))
+	for i, a := range respond {
+		parts[i] = a.String()
+	}
+	what := p + " answers "
+	switch {
+	case len(parts) == 0:
+		what += "200"
+	case rs.Down:
+		what = p + " drops every connection"
+	default:
+		what += strings.Join(parts, ", ")
+	}
+	if rs.Delay > 0 {
+		what += " after " + rs.Delay.String()
+	}
+	return what, nil
+}
+
+// callback waits for callbacks at the runner's receiver and checks the Count-th.
+func (r *run) callback(st Step) (string, error) {
+	cb := st.Callback
+	n := max(cb.Count, 1)
+	timeout := time.Duration(cb.Timeout)
+	if timeout <= 0 {
+		timeout = DefaultWait
+	}
+	p, err := r.vars.text(cb.Path)
+	if err != nil {
+		return "", err
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, timeout)
+	defer cancel()
+	got, err := r.Receiver.Wait(ctx, r.prefix+p, n)
+	if err != nil {
+		return "", fmt.Errorf("expected callback %d at %s within %s, the receiver got %d\n(is the application's callback_url ${receiver}%s, and has it been completed? Retries wait for the mock's clock: advance it)",
+			n, p, timeout, len(got), p)
+	}
+	for i, c := range got[:n] {
+		if c.Violation != "" {
+			return "", fmt.Errorf("callback %d to %s: %s\npayload: %s", i+1, p, c.Violation, clip(c.Body))
+		}
+	}
+	c := got[n-1]
+	what := fmt.Sprintf("callback %d at %s, answered %s", n, p, c.Answer)
+	a := answer{status: int(c.Answer), header: c.Header, body: c.Body}
+	return what, r.check(st, a, false, func(e *Expect) []string {
+		if e.Attempts != nil && *e.Attempts != len(got) {
+			return []string{fmt.Sprintf("attempts: expected %d callbacks at %s, got %d", *e.Attempts, p, len(got))}
+		}
+		return nil
+	})
+}
+
+// wait asks the control API for deliveries, emails or journal entries until there are enough.
+func (r *run) wait(st Step) (string, error) {
+	w := st.Wait
+	what, filters, key := "callbacks", w.Callbacks, "deliveries"
+	switch {
+	case w.Outbox != nil:
+		what, filters, key = "outbox", w.Outbox, "emails"
+	case w.Journal != nil:
+		what, filters, key = "journal", w.Journal, "requests"
+	}
+	least := 1
+	if w.Min != nil {
+		least = *w.Min
+	}
+	timeout := time.Duration(w.Timeout)
+	if timeout <= 0 {
+		timeout = DefaultWait
+	}
+	q := url.Values{}
+	var shown []string
+	for _, k := range sortedKeys(filters) {
+		v, err := r.vars.text(filters[k])
+		if err != nil {
+			return "", err
+		}
+		q.Set(k, v)
+		shown = append(shown, k+"="+v)
+	}
+	q.Set("min", strconv.Itoa(least))
+	desc := "wait for " + what
+	if len(shown) > 0 {
+		desc += " " + strings.Join(shown, ", ")
+	}
+	deadline := time.Now().Add(timeout)
+	for {
+		left := max(time.Until(deadline), 0)
+		q.Set("wait", min(left, 60*time.Second).Round(time.Millisecond).String())
+		a, err := r.controlRequest(http.MethodGet, "/"+what+"?"+q.Encode(), nil, left+10*time.Second)
+		if err != nil {
+			return desc, err
+		}
+		if a.status != http.StatusOK {
+			return desc, fmt.Errorf("control API GET /_mock/%s: %d %s", what, a.status, clip(a.body))
+		}
+		v, _ := decodeJSON(a.body)
+		items, _ := lookup(v, key)
+		list, _ := items.([]any)
+		if len(list) >= least {
+			return fmt.Sprintf("%s → %d", desc, len(list)), r.check(st, a, true, nil)
+		}
+		if time.Now().After(deadline) {
+			return desc, fmt.Errorf("waited %s for at least %d %s matching %s, found %d\nanswer: %s",
+				timeout, least, key, orAll(shown), len(list), clip(a.body))
+		}
+		select { // a target that does not wait is asked again, not hammered
+		case <-time.After(100 * time.Millisecond):
+		case <-r.ctx.Done():
+			return desc, r.ctx.Err()
+		}
+	}
+}
+
+func orAll(filters []string) string {
+	if len(filters) == 0 {
+		return "anything"
+	}
+	return strings.Join(filters, ", ")
+}
