@@ -333,21 +333,23 @@ func TestJUnit(t *testing.T) {
 	}
 }
 
-// The complete example in docs/scenarios.md runs and passes.
+// The complete example in docs/scenarios.md and in README.md runs and passes.
 func TestDocsExample(t *testing.T) {
-	doc, err := os.ReadFile("../../docs/scenarios.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, rest, ok := strings.Cut(string(doc), "## A complete example")
-	if !ok {
-		t.Fatal("docs/scenarios.md has no complete example")
-	}
-	_, rest, _ = strings.Cut(rest, "```yaml\n")
-	src, _, _ := strings.Cut(rest, "```")
-	var out bytes.Buffer
-	if res := runner(t, &out).Run(context.Background(), parse(t, "docs/scenarios.md", src)); !res.Passed() {
-		t.Fatalf("the documented example fails: %v\n%s", res.Failure, res.Output)
+	for _, file := range []string{"docs/scenarios.md", "README.md"} {
+		doc, err := os.ReadFile("../../" + file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, rest, ok := strings.Cut(string(doc), "## A complete example")
+		if !ok {
+			t.Fatalf("%s has no complete example", file)
+		}
+		_, rest, _ = strings.Cut(rest, "```yaml\n")
+		src, _, _ := strings.Cut(rest, "```")
+		var out bytes.Buffer
+		if res := runner(t, &out).Run(context.Background(), parse(t, file, src)); !res.Passed() {
+			t.Fatalf("the example in %s fails: %v\n%s", file, res.Failure, res.Output)
+		}
 	}
 }
 
