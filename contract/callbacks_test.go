@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"time"
 
+	callback "github.com/equalture/equalture-mock/internal/receiver"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 )
@@ -51,7 +53,7 @@ var _ = Describe("Results callbacks", Label("callback", "control", "destructive"
 		requireControl()
 		tok := token()
 		path := callbackPath("retry")
-		receiver.Script(path, http.StatusInternalServerError, http.StatusOK)
+		receiver.Set(path, []callback.Answer{http.StatusInternalServerError, http.StatusOK}, 0)
 		ref := create(tok, "email", path)
 		control(http.MethodPost, "/applications/"+ref+"/complete", "")
 		awaitCallbacks(path, 1)
@@ -71,7 +73,7 @@ var _ = Describe("Results callbacks", Label("callback", "control", "destructive"
 		control(http.MethodPost, "/clock/advance", `{"by":"`+by.String()+`"}`)
 
 		got := awaitCallbacks(path, 2)
-		Expect(got[0].Answered).To(Equal(http.StatusInternalServerError))
+		Expect(got[0].Answer).To(Equal(callback.Answer(http.StatusInternalServerError)))
 		Expect(got[1].Header.Get("X-Equalture-Delivery-Id")).To(Equal(got[0].Header.Get("X-Equalture-Delivery-Id")),
 			"a retry is the same delivery")
 		ds := deliveries("reference_id=" + ref + "&status=delivered&wait=10s")

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	callback "github.com/equalture/equalture-mock/internal/receiver"
+
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -28,7 +30,7 @@ var (
 	local    bool // no base URL: the suite runs its own mock
 	api      *Client
 	ctl      *Client // the mock's control API; nil without one
-	receiver *Receiver
+	receiver *callback.Receiver
 	jobID    string
 	seq      atomic.Int64
 )
@@ -83,7 +85,7 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 		Fail("contract suite configuration: " + err.Error())
 	}
 	var err error
-	receiver, err = NewReceiver(cfg.ReceiverAddr, cfg.ReceiverURL, api.Contract)
+	receiver, err = callback.New(cfg.ReceiverAddr, cfg.ReceiverURL, api.Contract)
 	Expect(err).NotTo(HaveOccurred(), "callback receiver on %s", cfg.ReceiverAddr)
 	DeferCleanup(receiver.Close)
 	By(fmt.Sprintf("target %s, control API %q, receiver %s, job %q", cfg.BaseURL, cfg.ControlURL, receiver.URL, jobID))
@@ -182,9 +184,11 @@ func callbackPath(kind string) string {
 
 // awaitCallbacks waits for the first n callbacks to path and fails the spec if one breaks the
 // contract's callback schema.
-func awaitCallbacks(path string, n int) []Callback {
+func awaitCallbacks(path string, n int) []callback.Callback {
 	GinkgoHelper()
-	got, err := receiver.Wait(path, n, 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	got, err := receiver.Wait(ctx, path, n)
 	Expect(err).NotTo(HaveOccurred(), "waiting for %d callback(s) at %s, got %d", n, receiver.URL+path, len(got))
 	for i, cb := range got {
 		Expect(cb.Violation).To(BeEmpty(), "callback %d to %s", i+1, path)

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/receiver"
+
 	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/scenario"
@@ -146,7 +148,7 @@ func runScenarios(ctx context.Context, scenarios []*scenario.Scenario, o scenari
 		fmt.Fprintln(stderr, err)
 		return exitFail
 	}
-	rcv, err := scenario.NewReceiver(o.receiverAddr, o.receiverURL, sp)
+	rcv, err := receiver.New(o.receiverAddr, o.receiverURL, sp)
 	if err != nil {
 		fmt.Fprintf(stderr, "equalture-mock scenario run: callback receiver on %s: %v\n", o.receiverAddr, err)
 		return exitFail

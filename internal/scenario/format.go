@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/receiver"
+
 	"go.yaml.in/yaml/v3"
 )
 
@@ -241,11 +243,11 @@ type ReceiverSetup struct {
 	Delay   Duration `yaml:"delay"`
 }
 
-// Answer is a status the receiver answers, or Down (0): drop the connection.
-type Answer int
+// Answer is a status the receiver answers, or Down: drop the connection.
+type Answer receiver.Answer
 
 // Down is the Answer that drops the connection without answering.
-const Down Answer = 0
+const Down = Answer(receiver.Down)
 
 func (a *Answer) decodeNode(d *decoder, n *yaml.Node, path string) {
 	if n.Kind == yaml.ScalarNode && n.Value == "down" {
@@ -260,12 +262,7 @@ func (a *Answer) decodeNode(d *decoder, n *yaml.Node, path string) {
 	*a = Answer(v)
 }
 
-func (a Answer) String() string {
-	if a == Down {
-		return "down"
-	}
-	return strconv.Itoa(int(a))
-}
+func (a Answer) String() string { return receiver.Answer(a).String() }
 
 // CallbackWait waits until the runner's receiver has got Count callbacks (default 1) on Path and
 // checks the Count-th.

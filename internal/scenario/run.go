@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/receiver"
+
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
@@ -27,7 +29,7 @@ type Target interface {
 // Runner runs scenarios against a target, one after the other, printing progress.
 type Runner struct {
 	Target   Target
-	Receiver *Receiver
+	Receiver *receiver.Receiver
 	// Contract is openapi.yaml: every vendor API answer is checked against it.
 	Contract *spec.Spec
 	// Out gets the progress lines (io.Discard when nil).

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/receiver"
+
 	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/scenario"
 	"github.com/equalture/equalture-mock/internal/spec"
@@ -24,7 +26,7 @@ func runner(t *testing.T, out *bytes.Buffer) *scenario.Runner {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rcv, err := scenario.NewReceiver("127.0.0.1:0", "", sp)
+	rcv, err := receiver.New("127.0.0.1:0", "", sp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -380,10 +382,10 @@ func TestReceiverBehindAPathPrefix(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := scenario.NewReceiver("127.0.0.1:0", "receiver:9900", sp); err == nil {
+	if _, err := receiver.New("127.0.0.1:0", "receiver:9900", sp); err == nil {
 		t.Fatal("a relative receiver URL was accepted")
 	}
-	rcv, err := scenario.NewReceiver("127.0.0.1:0", "http://127.0.0.1:1/hooks/", sp)
+	rcv, err := receiver.New("127.0.0.1:0", "http://127.0.0.1:1/hooks/", sp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +393,7 @@ func TestReceiverBehindAPathPrefix(t *testing.T) {
 	if got, want := rcv.URL, "http://127.0.0.1:1/hooks"; got != want {
 		t.Fatalf("URL = %q, want %q", got, want)
 	}
-	rcv.Set("/s1/x", []scenario.Answer{503}, 0)
+	rcv.Set("/s1/x", []receiver.Answer{503}, 0)
 	// The receiver's real address: a proxy in front may strip /hooks or pass it on.
 	addr := strings.TrimPrefix(rcv.Addr(), "http://")
 	for _, p := range []string{"/hooks/s1/x", "/s1/x"} {

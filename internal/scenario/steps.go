@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/equalture/equalture-mock/internal/receiver"
 )
 
 // DefaultRequestTimeout is a request's timeout when the step sets none.
@@ -364,7 +366,11 @@ func (r *run) receiver(st Step) (string, error) {
 	if rs.Down {
 		respond = []Answer{Down}
 	}
-	r.Receiver.Set(r.prefix+p, respond, time.Duration(rs.Delay))
+	plan := make([]receiver.Answer, len(respond))
+	for i, a := range respond {
+		plan[i] = receiver.Answer(a)
+	}
+	r.Receiver.Set(r.prefix+p, plan, time.Duration(rs.Delay))
 	parts := make([]string, len(respond))
 	for i, a := range respond {
 		parts[i] = a.String()

@@ -1,4 +1,7 @@
-package scenario
+// Package receiver is a callback endpoint for tests: it answers each path from a plan (statuses in
+// turn, a delay, or dropping the connection), records every callback and checks it against the
+// contract's callback schema. The contract suite and the scenario runner both use it.
+package receiver
 
 import (
 	"context"
@@ -8,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -29,7 +34,20 @@ type Callback struct {
 	Violation string
 }
 
-// Receiver is the runner's callback endpoint. Each path answers from its plan (200 by default)
+// Answer is a status the receiver answers, or Down (0): drop the connection without answering.
+type Answer int
+
+// Down is the Answer that drops the connection.
+const Down Answer = 0
+
+func (a Answer) String() string {
+	if a == Down {
+		return "down"
+	}
+	return strconv.Itoa(int(a))
+}
+
+// Receiver is a callback endpoint. Each path answers from its plan (200 by default)
 // and every callback is checked against the contract's callback schema.
 type Receiver struct {
 	// URL is how the target reaches the receiver.
@@ -55,7 +73,7 @@ type plan struct {
 
 // NewReceiver listens on addr; publicURL (default http://<the address listened on>) is how the
 // target reaches it.
-func NewReceiver(addr, publicURL string, contract *spec.Spec) (*Receiver, error) {
+func New(addr, publicURL string, contract *spec.Spec) (*Receiver, error) {
 	schema, err := contract.CallbackSchema("createApplication", "applicationResults")
 	if err != nil {
 		return nil, err
@@ -174,6 +192,22 @@ func (r *Receiver) Wait(ctx context.Context, path string, n int) ([]Callback, er
 			return got, ctx.Err()
 		}
 	}
+}
+
+// Violations lists every callback received so far that broke the contract, sorted.
+func (r *Receiver) Violations() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for path, cbs := range r.got {
+		for i, cb := range cbs {
+			if cb.Violation != "" {
+				out = append(out, fmt.Sprintf("%s %s (callback %d): %s", cb.Method, path, i+1, cb.Violation))
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Received returns every callback to a path under prefix.
