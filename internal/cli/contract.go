@@ -56,7 +56,8 @@ func runContract(ctx context.Context, args []string, env Env, stdout, stderr io.
 	}
 	cmd := exec.CommandContext(ctx, bin, suiteArgs...)
 	cmd.Env = append(os.Environ(), cfg.Env()...)
-	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// Inherit stdin: a bare root (scratch run by chroot) has no /dev/null to open instead.
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, stdout, stderr
 	if err := cmd.Run(); err != nil {
 		var exit *exec.ExitError
 		if errors.As(err, &exit) {
@@ -76,7 +77,11 @@ func findContractBinary(explicit string) (string, error) {
 		}
 		return explicit, nil
 	}
-	if exe, err := os.Executable(); err == nil {
+	// os.Executable needs /proc, which a bare chroot lacks; argv[0] is the next best guess.
+	if exe, err := os.Executable(); err == nil || filepath.IsAbs(os.Args[0]) {
+		if err != nil {
+			exe = os.Args[0]
+		}
 		p := filepath.Join(filepath.Dir(exe), "contract.test")
 		if _, err := os.Stat(p); err == nil {
 			return p, nil
