@@ -209,7 +209,7 @@ func (c *Complete) decodeNode(d *decoder, n *yaml.Node, path string) {
 	d.decodeStruct(n, reflect.ValueOf((*plain)(c)).Elem(), path)
 }
 
-// Fault is a fault rule of the control API (docs/control-api.md, "Faults").
+// Fault is a fault rule of the control API (control-openapi.yaml, FaultRule).
 type Fault struct {
 	Method      string            `yaml:"method" json:"method,omitempty"`
 	Path        string            `yaml:"path" json:"path,omitempty"`
