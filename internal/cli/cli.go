@@ -109,9 +109,8 @@ func newFlagSet(name string, env Env, stderr io.Writer) *flagSet {
 // bindEnv ties flag name to an environment variable.
 func (f *flagSet) bindEnv(name, envVar string) { f.vars[name] = envVar }
 
-// parse applies environment values, then the arguments. A bad value, from either, is a usage error
-// naming its source.
-func (f *flagSet) parse(args []string) error {
+// applyEnv sets every bound flag whose environment variable is set; a bad value names the variable.
+func (f *flagSet) applyEnv() error {
 	names := make([]string, 0, len(f.vars))
 	for n := range f.vars {
 		names = append(names, n)
@@ -123,6 +122,15 @@ func (f *flagSet) parse(args []string) error {
 				return fmt.Errorf("invalid value %q for %s: %w", v, f.vars[name], err)
 			}
 		}
+	}
+	return nil
+}
+
+// parse applies environment values, then the arguments. A bad value, from either, is a usage error
+// naming its source.
+func (f *flagSet) parse(args []string) error {
+	if err := f.applyEnv(); err != nil {
+		return err
 	}
 	if err := f.Parse(args); err != nil {
 		return err

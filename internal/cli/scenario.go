@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"time"
 
@@ -118,17 +117,8 @@ type scenarioOptions struct {
 // parseWithPaths applies the environment, then the arguments, where flags and paths may mix
 // (`scenario run scenarios/ --junit r.xml`).
 func parseWithPaths(f *flagSet, args []string) ([]string, error) {
-	names := make([]string, 0, len(f.vars))
-	for n := range f.vars {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		if v := f.env(f.vars[name]); v != "" {
-			if err := f.Set(name, v); err != nil {
-				return nil, fmt.Errorf("invalid value %q for %s: %w", v, f.vars[name], err)
-			}
-		}
+	if err := f.applyEnv(); err != nil {
+		return nil, err
 	}
 	var paths []string
 	for {
