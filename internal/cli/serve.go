@@ -109,6 +109,10 @@ func runServe(ctx context.Context, args []string, env Env, _, stderr io.Writer) 
 	if code, ok := f.parseOrExit(args, stderr); !ok {
 		return code
 	}
+	if err := o.callbacks.Check(); err != nil {
+		fmt.Fprintf(stderr, "equalture-mock serve: callbacks: %v\n", err)
+		return exitUsage
+	}
 	log, err := newLogger(o.logFormat, o.logLevel, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "equalture-mock serve: %v\n", err)

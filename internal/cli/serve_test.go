@@ -29,6 +29,8 @@ func TestMainUsage(t *testing.T) {
 		"serve help":      {[]string{"serve", "-h"}, exitOK, "EQUALTURE_MOCK_TOKEN_TTL"},
 		"serve stray arg": {[]string{"serve", "extra"}, exitUsage, "unexpected arguments"},
 		"version arg":     {[]string{"version", "x"}, exitUsage, "no arguments"},
+		"bad success set": {[]string{"serve", "--callback-success", "3xx"}, exitUsage, "200 or 2xx"},
+		"bad jitter":      {[]string{"serve", "--callback-jitter", "1.5"}, exitUsage, "jitter"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -115,7 +115,24 @@ const (
 	DefaultJitter  = 0.1
 )
 
+// Check reports a setting no dispatcher can work with (jitter outside [0, 1), a success set other
+// than 200 or 2xx); zero values are fine, they take the defaults.
+func (c Config) Check() error {
+	if c.Jitter < 0 || c.Jitter >= 1 {
+		return fmt.Errorf("jitter %v must be in [0, 1)", c.Jitter)
+	}
+	switch c.Success {
+	case "", "200", "2xx":
+		return nil
+	default:
+		return fmt.Errorf("success %q must be 200 or 2xx", c.Success)
+	}
+}
+
 func (c *Config) setDefaults() error {
+	if err := c.Check(); err != nil {
+		return fmt.Errorf("delivery: %w", err)
+	}
 	if c.Workers <= 0 {
 		c.Workers = DefaultWorkers
 	}
@@ -131,15 +148,8 @@ func (c *Config) setDefaults() error {
 	if c.TimeScale <= 0 {
 		c.TimeScale = 1
 	}
-	if c.Jitter < 0 || c.Jitter >= 1 {
-		return fmt.Errorf("delivery: jitter %v must be in [0, 1)", c.Jitter)
-	}
-	switch c.Success {
-	case "":
+	if c.Success == "" {
 		c.Success = "200"
-	case "200", "2xx":
-	default:
-		return fmt.Errorf("delivery: success %q must be 200 or 2xx", c.Success)
 	}
 	return nil
 }
