@@ -8,9 +8,10 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/equalture/equalture-mock/internal/apierr"
 )
 
 // requestError converts kin-openapi's request validation error into one API error, the most
