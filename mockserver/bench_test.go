@@ -9,24 +9,15 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/app"
-	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/testenv"
-	"github.com/equalture/equalture-mock/mockserver"
 )
 
 // BenchmarkValidatedRequests measures whole requests through the mock's handler: routing against
 // the contract, security, parameter and body validation, the handler, the journal. Run with
 // -cpu 2 for this machine's budget (tens of thousands of validated requests per second).
 func BenchmarkValidatedRequests(b *testing.B) {
-	a, err := app.New(context.Background(), app.Options{
-		Server:     mockserver.Config{Seed: 1},
-		SigningKey: []byte("bench"),
-		Clock:      clock.NewFrozen(testenv.T0),
-	})
-	if err != nil {
-		b.Fatal(err)
-	}
-	tok := token(b, a.Handler)
+	h := inProcess(b)
+	tok := token(b, h)
 	create := testenv.CreateBody(testenv.EngineerJob, "")
 	req := func(method, path, body string) *http.Request {
 		r := httptest.NewRequest(method, path, strings.NewReader(body))
@@ -37,7 +28,7 @@ func BenchmarkValidatedRequests(b *testing.B) {
 		return r
 	}
 	rec := httptest.NewRecorder()
-	a.Handler.ServeHTTP(rec, req(http.MethodPost, "/connect_ats/applications", create))
+	h.ServeHTTP(rec, req(http.MethodPost, "/connect_ats/applications", create))
 	ref := rec.Body.String()[len(`{"reference_id":"`) : len(`{"reference_id":"`)+36]
 
 	cases := []struct {
@@ -56,7 +47,7 @@ func BenchmarkValidatedRequests(b *testing.B) {
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					rec := httptest.NewRecorder()
-					a.Handler.ServeHTTP(rec, req(c.method, c.path, c.body))
+					h.ServeHTTP(rec, req(c.method, c.path, c.body))
 					if rec.Code != c.want {
 						b.Errorf("%s answered %d: %s", c.name, rec.Code, rec.Body)
 						return

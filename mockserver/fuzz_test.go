@@ -17,15 +17,7 @@ import (
 // and never panics. `go test` runs the seed corpus; `go test -fuzz FuzzVendorAPI ./mockserver`
 // explores further.
 func FuzzVendorAPI(f *testing.F) {
-	a, err := app.New(context.Background(), app.Options{
-		Server:     mockserver.Config{Seed: 3},
-		SigningKey: []byte("fuzz"),
-		Clock:      clock.NewFrozen(testenv.T0),
-	})
-	if err != nil {
-		f.Fatal(err)
-	}
-	h := a.Handler
+	h := inProcess(f)
 	tok := token(f, h)
 	seeds := []struct {
 		method, path, ctype, body string
@@ -74,6 +66,22 @@ func FuzzVendorAPI(f *testing.F) {
 			t.Fatalf("%s %s (%s) %q answered %d: %s", method, path, ctype, body, rec.Code, rec.Body)
 		}
 	})
+}
+
+// inProcess is the whole mock as a handler, without a listener, on a frozen clock: for the fuzzer
+// and the benchmarks, where sockets would only measure the kernel.
+func inProcess(tb testing.TB) http.Handler {
+	tb.Helper()
+	a, err := app.New(context.Background(), app.Options{
+		Server:     mockserver.Config{Seed: 3},
+		SigningKey: []byte("in-process"),
+		Clock:      clock.NewFrozen(testenv.T0),
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { _ = a.Close(context.Background()) })
+	return a.Handler
 }
 
 func validMethod(m string) bool {

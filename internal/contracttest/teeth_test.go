@@ -5,7 +5,6 @@ package contracttest
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -24,8 +23,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/equalture/equalture-mock/internal/app"
-	"github.com/equalture/equalture-mock/mockserver"
+	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
 const jobID = "0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01"
@@ -101,22 +99,9 @@ func proxy(t *testing.T, target string, inject func(*http.Request), mutate mutat
 	return srv.URL
 }
 
-func mock(t *testing.T) string {
-	t.Helper()
-	// The URL is known from the listener before the server starts: the handler is set before
-	// any connection can read it.
-	srv := httptest.NewUnstartedServer(nil)
-	url := "http://" + srv.Listener.Addr().String()
-	a, err := app.New(context.Background(), app.Options{Server: mockserver.Config{PublicURL: url, Seed: 1}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = a.Close(context.Background()) })
-	srv.Config.Handler = a.Handler
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
+// mock is the whole mock on a real listener (a frozen clock, which the suite moves through the
+// control API where it needs time to pass).
+func mock(t *testing.T) string { return testenv.New(t).URL }
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
