@@ -239,26 +239,17 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 		d.scan(n, path)
 		v.SetString(n.Value)
 	case reflect.Bool:
-		var b bool
-		if n.Kind != yaml.ScalarNode || n.Decode(&b) != nil {
-			d.errorf(n, path, "want true or false, got %s", kindName(n))
-			return
+		if b, ok := scalar[bool](d, n, path, "true or false"); ok {
+			v.SetBool(b)
 		}
-		v.SetBool(b)
 	case reflect.Int:
-		var i int
-		if n.Kind != yaml.ScalarNode || n.Decode(&i) != nil {
-			d.errorf(n, path, "want a whole number, got %s", kindName(n))
-			return
+		if i, ok := scalar[int](d, n, path, "a whole number"); ok {
+			v.SetInt(int64(i))
 		}
-		v.SetInt(int64(i))
 	case reflect.Float64:
-		var f float64
-		if n.Kind != yaml.ScalarNode || n.Decode(&f) != nil {
-			d.errorf(n, path, "want a number, got %s", kindName(n))
-			return
+		if f, ok := scalar[float64](d, n, path, "a number"); ok {
+			v.SetFloat(f)
 		}
-		v.SetFloat(f)
 	case reflect.Interface:
 		var x any
 		if err := n.Decode(&x); err != nil {
@@ -332,4 +323,14 @@ func syntaxError(file string, err error) error {
 		return &FileError{File: file, Line: line, Msg: "YAML syntax: " + m[2]}
 	}
 	return &FileError{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+}
+
+// scalar decodes a scalar node as a T, or reports that path wants one.
+func scalar[T any](d *decoder, n *yaml.Node, path, want string) (T, bool) {
+	var v T
+	if n.Kind != yaml.ScalarNode || n.Decode(&v) != nil {
+		d.errorf(n, path, "want %s, got %s", want, kindName(n))
+		return v, false
+	}
+	return v, true
 }
