@@ -25,13 +25,14 @@ import (
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
-var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+var t0 = testenv.T0
 
 const (
-	jobID         = "0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01"
-	autoJobID     = "5d6b8a0e-2f7c-4c1e-8b1a-9f0e3d2c1b02"
+	jobID         = testenv.EngineerJob
+	autoJobID     = testenv.AccountJob // auto-completes after 10 minutes in this world's fixtures
 	callbackToken = "cb-token-123"
 	webhookSecret = "whsec_c2VjcmV0LWtleS1mb3ItdGVzdHM="
 )
