@@ -21,26 +21,15 @@ func (h *Handler) handleListApplications(w http.ResponseWriter, r *http.Request,
 }
 
 func (h *Handler) handleGetApplication(w http.ResponseWriter, _ *http.Request, p map[string]string, _ []byte) error {
-	return h.answer(w)(h.Store.Lookup(p["reference_id"]))
-}
-
-// answer writes an application, or the error that came with it.
-func (h *Handler) answer(w http.ResponseWriter) func(store.Application, error) error {
-	return func(a store.Application, err error) error {
-		if err != nil {
-			return err
-		}
-		writeJSON(w, http.StatusOK, a)
-		return nil
-	}
+	return replyTo[store.Application](w)(h.Store.Lookup(p["reference_id"]))
 }
 
 func (h *Handler) handleStartApplication(w http.ResponseWriter, _ *http.Request, p map[string]string, _ []byte) error {
-	return h.answer(w)(h.Store.Start(p["reference_id"]))
+	return replyTo[store.Application](w)(h.Store.Start(p["reference_id"]))
 }
 
 func (h *Handler) handleExpireInvitation(w http.ResponseWriter, _ *http.Request, p map[string]string, _ []byte) error {
-	return h.answer(w)(h.Store.ExpireInvitation(p["reference_id"]))
+	return replyTo[store.Application](w)(h.Store.ExpireInvitation(p["reference_id"]))
 }
 
 // handleCompleteApplication completes an assessment with chosen or drawn scores; the store's
@@ -76,7 +65,7 @@ func (h *Handler) handleCompleteApplication(w http.ResponseWriter, _ *http.Reque
 			scores[trait] = v
 		}
 	}
-	return h.answer(w)(h.Store.Complete(app.ReferenceID, scores))
+	return replyTo[store.Application](w)(h.Store.Complete(app.ReferenceID, scores))
 }
 
 func (h *Handler) tokens(reason string) handlerFunc {

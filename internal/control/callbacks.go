@@ -15,21 +15,11 @@ func (h *Handler) handleListCallbacks(w http.ResponseWriter, r *http.Request, _ 
 }
 
 func (h *Handler) handleGetCallback(w http.ResponseWriter, _ *http.Request, p map[string]string, _ []byte) error {
-	d, err := h.Callbacks.Get(p["id"])
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, d)
-	return nil
+	return replyTo[delivery.Delivery](w)(h.Callbacks.Get(p["id"]))
 }
 
 func (h *Handler) handleRedeliverCallback(w http.ResponseWriter, _ *http.Request, p map[string]string, _ []byte) error {
-	d, err := h.Callbacks.Redeliver(p["id"])
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, d)
-	return nil
+	return replyTo[delivery.Delivery](w)(h.Callbacks.Redeliver(p["id"]))
 }
 
 func (h *Handler) handleSnapshot(w http.ResponseWriter, _ *http.Request, _ map[string]string, _ []byte) error {

@@ -216,4 +216,16 @@ func (h *Handler) serveYAML(doc []byte) handlerFunc {
 	}
 }
 
+// replyTo writes a value as a 200, or returns the error that came with it:
+// `return replyTo[store.Application](w)(h.Store.Start(ref))`.
+func replyTo[T any](w http.ResponseWriter) func(T, error) error {
+	return func(v T, err error) error {
+		if err != nil {
+			return err
+		}
+		writeJSON(w, http.StatusOK, v)
+		return nil
+	}
+}
+
 func noContent(w http.ResponseWriter) { w.WriteHeader(http.StatusNoContent) }
