@@ -56,12 +56,6 @@ func (h *Handler) handleQueryJournal(w http.ResponseWriter, r *http.Request, _ m
 	return nil
 }
 
-func (h *Handler) handleClearJournal(w http.ResponseWriter, _ *http.Request, _ map[string]string, _ []byte) error {
-	h.Journal.Reset()
-	noContent(w)
-	return nil
-}
-
 func (h *Handler) handleListFaults(w http.ResponseWriter, _ *http.Request, _ map[string]string, _ []byte) error {
 	writeJSON(w, http.StatusOK, map[string]any{"faults": h.Faults.List()})
 	return nil
@@ -80,10 +74,13 @@ func (h *Handler) handleAddFault(w http.ResponseWriter, _ *http.Request, _ map[s
 	return nil
 }
 
-func (h *Handler) handleClearFaults(w http.ResponseWriter, _ *http.Request, _ map[string]string, _ []byte) error {
-	h.Faults.Reset()
-	noContent(w)
-	return nil
+// emptying runs fn (a reset of one part of the state) and answers 204.
+func emptying(fn func()) handlerFunc {
+	return func(w http.ResponseWriter, _ *http.Request, _ map[string]string, _ []byte) error {
+		fn()
+		noContent(w)
+		return nil
+	}
 }
 
 func (h *Handler) handleRemoveFault(w http.ResponseWriter, _ *http.Request, p map[string]string, _ []byte) error {
