@@ -1,0 +1,181 @@
+// Package schedule runs work when the mock's clock reaches its time: callback retries and
+// automatic completions. One goroutine per Queue keeps the tasks in a heap and sleeps on one
+// clock timer for the earliest, so moving the clock fast-forwards everything that waits on it.
+package schedule
+
+import (
+	"container/heap"
+	"context"
+	"sync"
+	"time"
+
+	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/notify"
+)
+
+// Queue holds tasks due at times on a clock and runs each once its time has come, in time order,
+// in the queue's own goroutine. Tasks must be quick (hand work to someone else, as the callback
+// dispatcher hands attempts to its workers): the next task waits for the one running.
+type Queue struct {
+	clock   clock.Clock
+	changed notify.Broadcaster // a pass of the scheduler finished
+	wake    chan struct{}      // the heap changed: re-read its earliest item
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{}
+
+	mu      sync.Mutex
+	due     taskHeap
+	seq     uint64 // ties keep the order tasks were added in
+	running bool   // a pass is running tasks outside the lock
+	closed  bool
+}
+
+// New starts a queue on c. Close stops it.
+func New(c clock.Clock) *Queue {
+	ctx, cancel := context.WithCancel(context.Background())
+	q := &Queue{clock: c, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel, done: make(chan struct{})}
+	go q.loop()
+	return q
+}
+
+// At runs fn once the clock reaches t (at once when t has passed). After Close it does nothing.
+func (q *Queue) At(t time.Time, fn func()) {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	q.seq++
+	heap.Push(&q.due, task{at: t, seq: q.seq, fn: fn})
+	q.mu.Unlock()
+	q.poke()
+}
+
+// Reset drops every task not yet run.
+func (q *Queue) Reset() {
+	q.mu.Lock()
+	q.due = nil
+	q.mu.Unlock()
+	q.poke()
+}
+
+// Len returns how many tasks wait.
+func (q *Queue) Len() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return len(q.due)
+}
+
+// Settled waits until every task due at the clock's current time has run, or ctx is done. Tests
+// and the control API use it to know that nothing more happens until the clock moves: a task
+// that is not due yet is not waited for.
+func (q *Queue) Settled(ctx context.Context) error {
+	for {
+		changed := q.changed.Changed()
+		q.mu.Lock()
+		settled := q.closed || !q.running && (len(q.due) == 0 || q.due[0].at.After(q.clock.Now()))
+		q.mu.Unlock()
+		if settled {
+			return nil
+		}
+		q.poke() // the clock may have moved without the loop noticing yet
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Close stops the queue; tasks not yet run are dropped. It waits for the task running, if any.
+func (q *Queue) Close() {
+	q.mu.Lock()
+	if q.closed {
+		q.mu.Unlock()
+		return
+	}
+	q.closed = true
+	q.due = nil
+	q.mu.Unlock()
+	q.cancel()
+	<-q.done
+	q.changed.Notify()
+}
+
+// poke tells the loop the heap changed, without ever blocking.
+func (q *Queue) poke() {
+	select {
+	case q.wake <- struct{}{}:
+	default:
+	}
+}
+
+// loop runs due tasks, then sleeps on one clock timer until the earliest is due or the heap changes.
+func (q *Queue) loop() {
+	defer close(q.done)
+	for {
+		q.mu.Lock()
+		now := q.clock.Now()
+		var ready []func()
+		for len(q.due) > 0 && !q.due[0].at.After(now) {
+			ready = append(ready, heap.Pop(&q.due).(task).fn)
+		}
+		q.running = len(ready) > 0
+		var timer clock.Timer
+		if !q.running && len(q.due) > 0 {
+			timer = q.clock.NewTimer(q.due[0].at.Sub(now))
+		}
+		q.mu.Unlock()
+		if len(ready) > 0 {
+			for _, fn := range ready {
+				fn()
+			}
+			q.mu.Lock()
+			q.running = false
+			q.mu.Unlock()
+			q.changed.Notify()
+			continue // tasks may have added more: look again before sleeping
+		}
+		q.changed.Notify()
+		var fired <-chan time.Time
+		if timer != nil {
+			fired = timer.C()
+		}
+		select {
+		case <-fired:
+		case <-q.wake:
+		case <-q.ctx.Done():
+		}
+		if timer != nil {
+			timer.Stop()
+		}
+		if q.ctx.Err() != nil {
+			return
+		}
+	}
+}
+
+type task struct {
+	at  time.Time
+	seq uint64
+	fn  func()
+}
+
+type taskHeap []task
+
+func (h taskHeap) Len() int { return len(h) }
+func (h taskHeap) Less(i, j int) bool {
+	if h[i].at.Equal(h[j].at) {
+		return h[i].seq < h[j].seq
+	}
+	return h[i].at.Before(h[j].at)
+}
+func (h taskHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *taskHeap) Push(x any)   { *h = append(*h, x.(task)) }
+func (h *taskHeap) Pop() any {
+	old := *h
+	t := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return t
+}

@@ -1,0 +1,148 @@
+package schedule
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/equalture/equalture-mock/internal/clock"
+)
+
+var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
+
+// countingClock counts the timers the queue holds: armed and not yet stopped.
+type countingClock struct {
+	*clock.Virtual
+	held, most atomic.Int64
+}
+
+func (c *countingClock) NewTimer(d time.Duration) clock.Timer {
+	if n := c.held.Add(1); n > c.most.Load() {
+		c.most.Store(n)
+	}
+	return countedTimer{c.Virtual.NewTimer(d), c}
+}
+
+type countedTimer struct {
+	clock.Timer
+	c *countingClock
+}
+
+func (t countedTimer) Stop() bool { t.c.held.Add(-1); return t.Timer.Stop() }
+
+type log struct {
+	mu  sync.Mutex
+	ran []string
+}
+
+func (l *log) add(s string) func() {
+	return func() { l.mu.Lock(); defer l.mu.Unlock(); l.ran = append(l.ran, s) }
+}
+
+func (l *log) get() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return slices.Clone(l.ran)
+}
+
+func settle(t *testing.T, q *Queue) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := q.Settled(ctx); err != nil {
+		t.Fatalf("queue never settled: %v", err)
+	}
+}
+
+func TestRunsTasksWhenTheClockGetsThereInOrder(t *testing.T) {
+	clk := &countingClock{Virtual: clock.NewFrozen(t0)}
+	q := New(clk)
+	t.Cleanup(q.Close)
+	var l log
+	q.At(t0.Add(10*time.Minute), l.add("10m"))
+	q.At(t0.Add(5*time.Minute), l.add("5m"))
+	q.At(t0.Add(10*time.Minute), l.add("10m, added second"))
+	q.At(t0.Add(-time.Minute), l.add("past"))
+
+	tests := []struct {
+		advance time.Duration
+		want    []string
+	}{
+		{0, []string{"past"}},
+		{4 * time.Minute, []string{"past"}},
+		{time.Minute, []string{"past", "5m"}},
+		{4*time.Minute + 59*time.Second, []string{"past", "5m"}},
+		{time.Second, []string{"past", "5m", "10m", "10m, added second"}},
+	}
+	for _, tc := range tests {
+		clk.Advance(tc.advance)
+		settle(t, q)
+		if got := l.get(); !slices.Equal(got, tc.want) {
+			t.Fatalf("at %v ran %v, want %v", clk.Now().Sub(t0), got, tc.want)
+		}
+	}
+	if got := clk.most.Load(); got != 1 {
+		t.Fatalf("the queue held %d timers on the clock at once, want 1", got)
+	}
+	if q.Len() != 0 {
+		t.Fatalf("%d tasks left", q.Len())
+	}
+}
+
+func TestTasksMayScheduleMore(t *testing.T) {
+	clk := clock.NewFrozen(t0)
+	q := New(clk)
+	t.Cleanup(q.Close)
+	var l log
+	q.At(t0, func() {
+		l.add("first")()
+		q.At(t0, l.add("added by first"))
+		q.At(t0.Add(time.Hour), l.add("an hour later"))
+	})
+	settle(t, q)
+	if got, want := l.get(), []string{"first", "added by first"}; !slices.Equal(got, want) {
+		t.Fatalf("ran %v, want %v", got, want)
+	}
+	clk.Advance(time.Hour)
+	settle(t, q)
+	if got := l.get(); len(got) != 3 {
+		t.Fatalf("ran %v after an hour", got)
+	}
+}
+
+func TestResetAndCloseDropTasks(t *testing.T) {
+	clk := clock.NewFrozen(t0)
+	q := New(clk)
+	var l log
+	q.At(t0.Add(time.Minute), l.add("reset"))
+	q.Reset()
+	clk.Advance(time.Minute)
+	settle(t, q)
+	q.At(t0.Add(2*time.Minute), l.add("closed"))
+	q.Close()
+	q.Close() // twice is fine
+	clk.Advance(time.Hour)
+	q.At(t0, l.add("after close"))
+	if got := l.get(); len(got) != 0 {
+		t.Fatalf("dropped tasks ran: %v", got)
+	}
+	if err := q.Settled(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestFollowsARunningClock(t *testing.T) {
+	clk := clock.NewVirtual()
+	q := New(clk)
+	t.Cleanup(q.Close)
+	done := make(chan struct{})
+	q.At(clk.Now().Add(20*time.Millisecond), func() { close(done) })
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a task due in 20ms of real time never ran")
+	}
+}
