@@ -11,7 +11,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/mockserver"
 )
 
@@ -20,9 +19,9 @@ func startLocalMock() {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
 	base := "http://" + ln.Addr().String()
-	a, err := app.New(context.Background(), app.Options{Server: mockserver.Config{PublicURL: base, Seed: 11}})
+	a, err := mockserver.New(mockserver.WithPublicURL(base), mockserver.WithSeed(11))
 	Expect(err).NotTo(HaveOccurred())
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
 	DeferCleanup(func() {
 		_ = srv.Close()

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sort"
+	"strconv"
 )
 
 // Code classifies an error; each code maps to one HTTP status.
@@ -167,11 +168,31 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	if err := enc.Encode(v); err != nil {
 		status = http.StatusInternalServerError
 		buf.Reset()
-		buf.WriteString(`{"errors":{"detail":"Internal Server Error"}}` + "\n")
+		buf.Write(StatusBody(status))
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Type", ContentType)
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// ContentType is the media type of every JSON answer.
+const ContentType = "application/json; charset=utf-8"
+
+// StatusBody is the error body that says no more than the status: {"errors":{"detail":"Not Found"}}.
+// Fault rules, Prefer and contract examples without one of their own answer it.
+func StatusBody(status int) []byte {
+	detail, _ := json.Marshal(http.StatusText(status))
+	return []byte(`{"errors":{"detail":` + string(detail) + "}}\n")
+}
+
+// Challenge is the WWW-Authenticate value for an HTTP auth scheme ("Basic" or "Bearer") in realm,
+// with extra auth-params (`error="invalid_token"`) appended.
+func Challenge(scheme, realm string, params ...string) string {
+	v := scheme + " realm=" + strconv.Quote(realm)
+	for _, p := range params {
+		v += ", " + p
+	}
+	return v
 }
 
 // FieldNames returns e's field names sorted (for messages and tests).

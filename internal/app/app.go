@@ -1,35 +1,50 @@
-// Package app assembles the whole mock from its parts, once: the contract, the fixtures, the clock,
-// the store, the token signer and the servers. The CLI, the scenario runner's in-process mock and
+// Package app assembles the whole mock from its parts, once: the contracts, the fixtures, the
+// clock, the store, the signer, the lifecycle service, the callback dispatcher and the three HTTP
+// faces (vendor API, control API, pages). The public mockserver package, the CLI through it, and
 // the tests all build it here, so they run the same thing.
 package app
 
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/control"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/journal"
+	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/pages"
 	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/vendor"
 	"github.com/equalture/equalture-mock/internal/version"
-	"github.com/equalture/equalture-mock/mockserver"
 )
 
 // Options configure an App.
 type Options struct {
-	Server mockserver.Config
+	// Lifecycle holds the links' base URL and lifetimes, the seed of reference ids, the callback
+	// host allow-list and automatic completion.
+	Lifecycle lifecycle.Config
+	// Seed makes reference ids, scores, jitter and fault probabilities reproducible (0: random).
+	Seed int64
+	// TokenTTL is how long an access token is valid (15 minutes when 0).
+	TokenTTL time.Duration
+	// MaxBodyBytes limits vendor API request bodies (1 MiB when 0).
+	MaxBodyBytes int64
 	// FixturesDir overrides the embedded fixtures when set.
 	FixturesDir string
 	// SigningKey signs tokens and links; random when empty (tokens die with the process, as a
@@ -40,24 +55,30 @@ type Options struct {
 	Logger *slog.Logger
 	// AdminToken protects the control API when set.
 	AdminToken string
-	// Callbacks tunes results deliveries (retries, timeout, workers, auto-completion).
+	// Callbacks tunes results deliveries (retries, timeout, workers).
 	Callbacks delivery.Config
 	// JournalSize bounds the request journal (journal.DefaultMax when 0).
 	JournalSize int
 }
 
+// DefaultTokenTTL is how long access tokens are valid unless Options say otherwise.
+const DefaultTokenTTL = 15 * time.Minute
+
 // App is an assembled mock.
 type App struct {
 	Handler   http.Handler
-	Server    *mockserver.Server
-	Spec      *spec.Spec
+	Spec      *spec.Spec // openapi.yaml
 	Store     *store.Store
 	Clock     *clock.Virtual
 	Fixtures  *fixtures.Set
+	Lifecycle *lifecycle.Service
+	Auth      *auth.Authenticator
 	Journal   *journal.Journal
 	Faults    *fault.Set
-	Control   *control.Handler
 	Callbacks *delivery.Dispatcher
+	Vendor    *vendor.API
+	Control   *control.Handler
+	Pages     *pages.Pages
 }
 
 // New builds the mock.
@@ -65,7 +86,14 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
+	if opts.TokenTTL <= 0 {
+		opts.TokenTTL = DefaultTokenTTL
+	}
 	sp, err := spec.Load(ctx, equalturemock.VendorSpec)
+	if err != nil {
+		return nil, err
+	}
+	controlSpec, err := spec.Load(ctx, equalturemock.ControlSpec)
 	if err != nil {
 		return nil, err
 	}
@@ -92,79 +120,119 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if clk == nil {
 		clk = clock.NewVirtual()
 	}
-	st := store.New(clk)
-	gen := results.NewGenerator(fx, opts.Server.Seed)
-	a := &App{Spec: sp, Store: st, Clock: clk, Fixtures: fx, Journal: journal.New(opts.JournalSize), Faults: fault.NewSet(uint64(opts.Server.Seed))}
-	a.Server, err = mockserver.New(opts.Server, mockserver.Deps{
+	a := &App{
 		Spec:     sp,
-		Store:    st,
+		Store:    store.New(clk),
 		Clock:    clk,
 		Fixtures: fx,
-		Results:  gen,
-		Tokens:   signer,
-		Logger:   opts.Logger,
-		Journal:  a.Journal,
-		Faults:   a.Faults,
-	})
-	if err != nil {
-		return nil, err
+		Journal:  journal.New(opts.JournalSize),
+		Faults:   fault.NewSet(uint64(opts.Seed)),
 	}
+	a.Auth = auth.New(signer, a.Store, fx, clk, opts.TokenTTL)
 	if opts.Callbacks.Seed == 0 {
-		opts.Callbacks.Seed = uint64(opts.Server.Seed)
+		opts.Callbacks.Seed = uint64(opts.Seed)
 	}
+	// The dispatcher renders payloads with the lifecycle, which cancels its deliveries when an
+	// application is anonymized: the closure reads a.Lifecycle once it is set, before any event.
 	a.Callbacks, err = delivery.New(opts.Callbacks, delivery.Deps{
-		Clock:    clk,
-		Store:    st,
-		Fixtures: fx,
-		Payload:  func(app store.Application) any { return a.Server.Results(app, "en") },
-		Complete: func(ref string) error {
-			app, err := st.Lookup(ref)
-			if err != nil {
-				return err
-			}
-			job, _ := fx.Job(app.ClientID, app.JobID)
-			_, err = st.Complete(ref, gen.Draw(ref, job))
-			return err
-		},
+		Clock:     clk,
+		Store:     a.Store,
+		Fixtures:  fx,
+		Payload:   func(app store.Application) any { return a.Lifecycle.Render(app, "en") },
 		UserAgent: "equalture-mock/" + version.Version,
 		Logger:    opts.Logger,
 	})
 	if err != nil {
 		return nil, err
 	}
-	controlSpec, err := spec.Load(ctx, equalturemock.ControlSpec)
-	if err != nil {
-		return nil, err
-	}
-	a.Control, err = control.New(control.Deps{
-		Spec:        controlSpec,
-		Store:       st,
-		Clock:       clk,
-		Fixtures:    fx,
-		Results:     gen,
-		Journal:     a.Journal,
-		Faults:      a.Faults,
-		Callbacks:   a.Callbacks,
-		ControlSpec: equalturemock.ControlSpec,
-		VendorSpec:  equalturemock.VendorSpec,
-		AdminToken:  opts.AdminToken,
-		Logger:      opts.Logger,
+	lc := opts.Lifecycle
+	lc.Seed = opts.Seed
+	a.Lifecycle, err = lifecycle.New(lc, lifecycle.Deps{
+		Store:      a.Store,
+		Clock:      clk,
+		Fixtures:   fx,
+		Results:    results.NewGenerator(fx, opts.Seed),
+		Links:      signer,
+		Deliveries: a.Callbacks,
+		Logger:     opts.Logger,
 	})
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, a.Callbacks.Close(ctx))
 	}
+	a.Vendor, err = vendor.New(vendor.Deps{
+		Spec:         sp,
+		Lifecycle:    a.Lifecycle,
+		Auth:         a.Auth,
+		Fixtures:     fx,
+		Clock:        clk,
+		Journal:      a.Journal,
+		Faults:       a.Faults,
+		MaxBodyBytes: opts.MaxBodyBytes,
+		Logger:       opts.Logger,
+	})
+	if err == nil {
+		a.Control, err = control.New(control.Deps{
+			Spec:        controlSpec,
+			Lifecycle:   a.Lifecycle,
+			Auth:        a.Auth,
+			Store:       a.Store,
+			Clock:       clk,
+			Journal:     a.Journal,
+			Faults:      a.Faults,
+			Callbacks:   a.Callbacks,
+			ControlSpec: equalturemock.ControlSpec,
+			VendorSpec:  equalturemock.VendorSpec,
+			AdminToken:  opts.AdminToken,
+			Logger:      opts.Logger,
+		})
+	}
+	if err != nil {
+		return nil, errors.Join(err, a.Close(ctx))
+	}
+	a.Pages = pages.New(a.Lifecycle, opts.Logger)
 	a.Handler = http.HandlerFunc(a.route)
 	return a, nil
 }
 
-// route sends /_mock to the control API and everything else to the mock server.
+// route sends each request to the face it belongs to.
 func (a *App) route(w http.ResponseWriter, r *http.Request) {
-	if strings.HasPrefix(r.URL.Path, control.Prefix) {
+	switch p := r.URL.Path; {
+	case strings.HasPrefix(p, vendor.Prefix):
+		a.Vendor.ServeHTTP(w, r)
+	case strings.HasPrefix(p, control.Prefix):
 		a.Control.ServeHTTP(w, r)
+	case p == "/healthz":
+		a.handleHealth(w, r)
+	default:
+		a.Pages.ServeHTTP(w, r)
+	}
+}
+
+func (a *App) handleHealth(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		apierr.Write(w, nil, apierr.New(apierr.MethodNotAllowed, "Method %s is not allowed on /healthz; allowed: GET", r.Method).WithHeader("Allow", "GET"))
 		return
 	}
-	a.Server.ServeHTTP(w, r)
+	apierr.WriteJSON(w, http.StatusOK, map[string]any{
+		"status":       "ok",
+		"time":         a.Clock.Now().UTC(),
+		"applications": a.Store.Count(),
+	})
+}
+
+// Settled returns once everything due at the clock's time has happened — automatic completions,
+// and the callback attempts they and earlier completions started — or ctx is done.
+func (a *App) Settled(ctx context.Context) error {
+	if err := a.Lifecycle.Settled(ctx); err != nil {
+		return err
+	}
+	return a.Callbacks.Settled(ctx)
 }
 
 // Close stops the app's background work: callback attempts in flight get until ctx is done.
-func (a *App) Close(ctx context.Context) error { return a.Callbacks.Close(ctx) }
+func (a *App) Close(ctx context.Context) error {
+	if a.Lifecycle != nil {
+		a.Lifecycle.Close()
+	}
+	return a.Callbacks.Close(ctx)
+}

@@ -13,7 +13,6 @@ import (
 	"github.com/equalture/equalture-mock/internal/receiver"
 
 	equalturemock "github.com/equalture/equalture-mock"
-	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/scenario"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
@@ -146,7 +145,7 @@ func runScenarios(ctx context.Context, scenarios []*scenario.Scenario, o scenari
 	defer rcv.Close()
 	r := &scenario.Runner{Receiver: rcv, Contract: sp, Out: stdout, AdminToken: o.adminToken}
 	if o.target == "" {
-		r.Target = scenario.InProcess{Options: app.Options{}}
+		r.Target = scenario.InProcess{}
 		fmt.Fprintf(stdout, "Running %d scenario(s) against a fresh in-process mock each; callback receiver at %s\n\n", len(scenarios), rcv.URL)
 	} else {
 		r.Target = scenario.Remote{URL: o.target, AdminToken: o.adminToken}

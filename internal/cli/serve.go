@@ -11,9 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/delivery"
-	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/version"
 	"github.com/equalture/equalture-mock/mockserver"
 )
@@ -31,6 +29,7 @@ type serveOptions struct {
 	adminToken      string
 	journalSize     int
 	callbacks       delivery.Config
+	autoComplete    time.Duration
 	allowHosts      listFlag
 	logFormat       string
 	logLevel        string
@@ -58,26 +57,26 @@ func serveFlags(env Env, stderr io.Writer) (*flagSet, *serveOptions) {
 	f.bindEnv("signing-key", "EQUALTURE_MOCK_SIGNING_KEY")
 	f.StringVar(&o.adminToken, "admin-token", "", "when set, the control API (/_mock) needs Authorization: Bearer <admin token>")
 	f.bindEnv("admin-token", "EQUALTURE_MOCK_ADMIN_TOKEN")
-	f.IntVar(&o.journalSize, "journal-size", journal.DefaultMax, "how many requests the journal keeps (the newest)")
+	f.IntVar(&o.journalSize, "journal-size", mockserver.DefaultJournalSize, "how many requests the journal keeps (the newest)")
 	f.bindEnv("journal-size", "EQUALTURE_MOCK_JOURNAL_SIZE")
-	f.IntVar(&o.callbacks.Workers, "callback-workers", delivery.DefaultWorkers, "concurrent callback attempts")
+	f.IntVar(&o.callbacks.Workers, "callback-workers", mockserver.DefaultCallbackWorkers, "concurrent callback attempts")
 	f.bindEnv("callback-workers", "EQUALTURE_MOCK_CALLBACK_WORKERS")
-	f.DurationVar(&o.callbacks.Timeout, "callback-timeout", delivery.DefaultTimeout, "timeout of one callback attempt (real time)")
+	f.DurationVar(&o.callbacks.Timeout, "callback-timeout", mockserver.DefaultCallbackTimeout, "timeout of one callback attempt (real time)")
 	f.bindEnv("callback-timeout", "EQUALTURE_MOCK_CALLBACK_TIMEOUT")
-	o.callbacks.Schedule = delivery.DefaultSchedule
+	o.callbacks.Schedule = mockserver.DefaultCallbackSchedule()
 	f.Var((*scheduleFlag)(&o.callbacks.Schedule), "callback-schedule", "delays before each attempt, comma-separated")
 	f.bindEnv("callback-schedule", "EQUALTURE_MOCK_CALLBACK_SCHEDULE")
 	f.IntVar(&o.callbacks.MaxAttempts, "callback-max-attempts", 0, "attempts before a delivery is failed (default: one per schedule entry)")
 	f.bindEnv("callback-max-attempts", "EQUALTURE_MOCK_CALLBACK_MAX_ATTEMPTS")
 	f.Float64Var(&o.callbacks.TimeScale, "callback-time-scale", 1, "multiplies every retry delay (0.001 runs the whole schedule in seconds)")
 	f.bindEnv("callback-time-scale", "EQUALTURE_MOCK_CALLBACK_TIME_SCALE")
-	f.Float64Var(&o.callbacks.Jitter, "callback-jitter", delivery.DefaultJitter, "spreads each retry delay by ± this share")
+	f.Float64Var(&o.callbacks.Jitter, "callback-jitter", mockserver.DefaultCallbackJitter, "spreads each retry delay by ± this share")
 	f.bindEnv("callback-jitter", "EQUALTURE_MOCK_CALLBACK_JITTER")
 	f.StringVar(&o.callbacks.Success, "callback-success", "200", "what a receiver must answer: 200 or 2xx")
 	f.bindEnv("callback-success", "EQUALTURE_MOCK_CALLBACK_SUCCESS")
 	f.Var(&o.allowHosts, "callback-allow-hosts", "if set, the only callback_url hosts accepted, comma-separated (host or *.domain)")
 	f.bindEnv("callback-allow-hosts", "EQUALTURE_MOCK_CALLBACK_ALLOW_HOSTS")
-	f.DurationVar(&o.callbacks.AutoCompleteAfter, "auto-complete-after", 0, "complete every application this long after creation, on the mock's clock (0: never; jobs can set their own)")
+	f.DurationVar(&o.autoComplete, "auto-complete-after", 0, "complete every application this long after creation, on the mock's clock (0: never; jobs can set their own)")
 	f.bindEnv("auto-complete-after", "EQUALTURE_MOCK_AUTO_COMPLETE_AFTER")
 	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
 	f.bindEnv("log-format", "EQUALTURE_MOCK_LOG_FORMAT")
@@ -140,28 +139,13 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, ready chan<- 
 	if o.seed == 0 {
 		o.seed = time.Now().UnixNano()
 	}
-	a, err := app.New(ctx, app.Options{
-		Server: mockserver.Config{
-			PublicURL:          o.publicURL,
-			TokenTTL:           o.tokenTTL,
-			InvitationTTL:      o.invitationTTL,
-			PublicLinkTTL:      o.publicLinkTTL,
-			Seed:               o.seed,
-			CallbackAllowHosts: o.allowHosts,
-		},
-		Callbacks:   o.callbacks,
-		FixturesDir: o.fixturesDir,
-		SigningKey:  []byte(o.signingKey),
-		AdminToken:  o.adminToken,
-		JournalSize: o.journalSize,
-		Logger:      log,
-	})
+	srv, err := mockserver.New(o.mockOptions(log)...)
 	if err != nil {
 		_ = ln.Close()
 		return err
 	}
 	hs := &http.Server{
-		Handler:           a.Handler,
+		Handler:           srv,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -181,11 +165,38 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, ready chan<- 
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
 	defer cancel()
-	err = errors.Join(hs.Shutdown(sctx), a.Close(sctx))
+	err = errors.Join(hs.Shutdown(sctx), srv.Close(sctx))
 	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}
 	return err
+}
+
+// mockOptions turns serve's settings into the mock's options.
+func (o *serveOptions) mockOptions(log *slog.Logger) []mockserver.Option {
+	c := o.callbacks
+	opts := []mockserver.Option{
+		mockserver.WithPublicURL(o.publicURL),
+		mockserver.WithSeed(o.seed),
+		mockserver.WithTokenTTL(o.tokenTTL),
+		mockserver.WithInvitationTTL(o.invitationTTL),
+		mockserver.WithPublicLinkTTL(o.publicLinkTTL),
+		mockserver.WithFixturesDir(o.fixturesDir),
+		mockserver.WithSigningKey([]byte(o.signingKey)),
+		mockserver.WithAdminToken(o.adminToken),
+		mockserver.WithJournalSize(o.journalSize),
+		mockserver.WithCallbackAllowHosts(o.allowHosts...),
+		mockserver.WithAutoCompleteAfter(o.autoComplete),
+		mockserver.WithCallbackWorkers(c.Workers),
+		mockserver.WithCallbackTimeout(c.Timeout),
+		mockserver.WithCallbackSchedule(c.Schedule...),
+		mockserver.WithCallbackMaxAttempts(c.MaxAttempts),
+		mockserver.WithCallbackTimeScale(c.TimeScale),
+		mockserver.WithCallbackJitter(c.Jitter),
+		mockserver.WithCallbackSuccess(c.Success),
+		mockserver.WithLogger(log),
+	}
+	return opts
 }
 
 func port(addr string) string {

@@ -26,6 +26,7 @@ func TestCallbackFlags(t *testing.T) {
 		env     map[string]string
 		args    []string
 		want    delivery.Config
+		auto    time.Duration
 		hosts   string
 		wantErr string
 	}{
@@ -34,13 +35,15 @@ func TestCallbackFlags(t *testing.T) {
 		},
 		"env": {
 			env:   all,
-			want:  delivery.Config{Workers: 2, Timeout: 3 * time.Second, Schedule: []time.Duration{0, time.Second, time.Minute}, MaxAttempts: 5, TimeScale: 0.001, Success: "2xx", AutoCompleteAfter: 10 * time.Minute},
+			want:  delivery.Config{Workers: 2, Timeout: 3 * time.Second, Schedule: []time.Duration{0, time.Second, time.Minute}, MaxAttempts: 5, TimeScale: 0.001, Success: "2xx"},
+			auto:  10 * time.Minute,
 			hosts: "ats.local,*.example.com",
 		},
 		"flag beats env": {
 			env:   all,
 			args:  []string{"--callback-schedule", "5s", "--callback-allow-hosts", "hooks.local", "--auto-complete-after", "1h"},
-			want:  delivery.Config{Workers: 2, Timeout: 3 * time.Second, Schedule: []time.Duration{5 * time.Second}, MaxAttempts: 5, TimeScale: 0.001, Success: "2xx", AutoCompleteAfter: time.Hour},
+			want:  delivery.Config{Workers: 2, Timeout: 3 * time.Second, Schedule: []time.Duration{5 * time.Second}, MaxAttempts: 5, TimeScale: 0.001, Success: "2xx"},
+			auto:  time.Hour,
 			hosts: "hooks.local",
 		},
 		"bad schedule names var": {env: map[string]string{"EQUALTURE_MOCK_CALLBACK_SCHEDULE": "0s,-5s"}, wantErr: "EQUALTURE_MOCK_CALLBACK_SCHEDULE"},
@@ -62,6 +65,9 @@ func TestCallbackFlags(t *testing.T) {
 			}
 			if got, want := fmt.Sprintf("%+v", o.callbacks), fmt.Sprintf("%+v", tc.want); got != want {
 				t.Fatalf("callbacks = %s\nwant        %s", got, want)
+			}
+			if got, want := o.autoComplete, tc.auto; got != want {
+				t.Fatalf("auto-complete after = %v, want %v", got, want)
 			}
 			if got, want := strings.Join(o.allowHosts, ","), tc.hosts; got != want {
 				t.Fatalf("allow hosts = %q, want %q", got, want)

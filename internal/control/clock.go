@@ -1,6 +1,7 @@
 package control
 
 import (
+	"github.com/equalture/equalture-mock/internal/dispatch"
 	"net/http"
 	"time"
 
@@ -20,16 +21,16 @@ func (h *Handler) clockView() clockView {
 
 func (h *Handler) writeClock(w http.ResponseWriter) { writeJSON(w, http.StatusOK, h.clockView()) }
 
-func (h *Handler) handleGetClock(w http.ResponseWriter, _ *http.Request, _ map[string]string, _ []byte) error {
+func (h *Handler) handleGetClock(w http.ResponseWriter, c *dispatch.Call) error {
 	h.writeClock(w)
 	return nil
 }
 
-func (h *Handler) handleAdvanceClock(w http.ResponseWriter, _ *http.Request, _ map[string]string, body []byte) error {
+func (h *Handler) handleAdvanceClock(w http.ResponseWriter, c *dispatch.Call) error {
 	var req struct {
 		By string `json:"by"`
 	}
-	if err := decode(body, &req); err != nil {
+	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
 	d, err := time.ParseDuration(req.By)
@@ -41,11 +42,11 @@ func (h *Handler) handleAdvanceClock(w http.ResponseWriter, _ *http.Request, _ m
 	return nil
 }
 
-func (h *Handler) handleSetClock(w http.ResponseWriter, _ *http.Request, _ map[string]string, body []byte) error {
+func (h *Handler) handleSetClock(w http.ResponseWriter, c *dispatch.Call) error {
 	var req struct {
 		Now time.Time `json:"now"`
 	}
-	if err := decode(body, &req); err != nil {
+	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
 	h.Clock.Set(req.Now)
@@ -53,8 +54,8 @@ func (h *Handler) handleSetClock(w http.ResponseWriter, _ *http.Request, _ map[s
 	return nil
 }
 
-func (h *Handler) clockAction(fn func()) handlerFunc {
-	return func(w http.ResponseWriter, _ *http.Request, _ map[string]string, _ []byte) error {
+func (h *Handler) clockAction(fn func()) dispatch.Handler {
+	return func(w http.ResponseWriter, _ *dispatch.Call) error {
 		fn()
 		h.writeClock(w)
 		return nil

@@ -1,7 +1,8 @@
 // Package control is the mock's control API under /_mock: levers for tests and QA that the real
 // service does not have (clock, lifecycle, tokens, faults, callbacks, outbox, journal, reset). Like
-// the vendor API it is driven by its own contract (control-openapi.yaml): routes, validation and
-// handler binding come from it.
+// the vendor API it is served by the dispatcher from its own contract (control-openapi.yaml):
+// routes, body limit, validation and handler binding come from it; its use cases are the
+// lifecycle service's.
 package control
 
 import (
@@ -9,23 +10,21 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/getkin/kin-openapi/openapi3filter"
-
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/fault"
-	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/journal"
+	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/notify"
-	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/store"
 )
@@ -33,7 +32,7 @@ import (
 // Prefix is where the control API lives.
 const Prefix = "/_mock/"
 
-// maxBody limits control request bodies.
+// maxBody limits control request bodies (413 beyond, like the vendor API).
 const maxBody = 1 << 20
 
 // MaxWait bounds ?wait= (real time).
@@ -42,10 +41,10 @@ const MaxWait = 60 * time.Second
 // Deps are the parts of the mock the control API moves and reads.
 type Deps struct {
 	Spec      *spec.Spec // control-openapi.yaml
-	Store     *store.Store
+	Lifecycle *lifecycle.Service
+	Auth      *auth.Authenticator
+	Store     *store.Store // read: lists, the outbox, waiting for changes
 	Clock     *clock.Virtual
-	Fixtures  *fixtures.Set
-	Results   *results.Generator
 	Journal   *journal.Journal
 	Faults    *fault.Set
 	Callbacks *delivery.Dispatcher
@@ -58,24 +57,20 @@ type Deps struct {
 
 // Handler serves the control API.
 type Handler struct {
+	*dispatch.Dispatcher
 	Deps
-	ops map[string]handlerFunc
 }
-
-var _ http.Handler = (*Handler)(nil)
-
-type handlerFunc func(w http.ResponseWriter, r *http.Request, params map[string]string, body []byte) error
 
 // New builds the control API and binds a handler to every operation of its contract.
 func New(d Deps) (*Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	if d.Spec == nil || d.Store == nil || d.Clock == nil || d.Fixtures == nil || d.Results == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil {
+	if d.Spec == nil || d.Lifecycle == nil || d.Auth == nil || d.Store == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil {
 		return nil, errors.New("control: missing dependency")
 	}
 	h := &Handler{Deps: d}
-	h.ops = map[string]handlerFunc{
+	ops := map[string]dispatch.Handler{
 		"getClock":            h.handleGetClock,
 		"advanceClock":        h.handleAdvanceClock,
 		"setClock":            h.handleSetClock,
@@ -87,8 +82,8 @@ func New(d Deps) (*Handler, error) {
 		"startApplication":    h.handleStartApplication,
 		"completeApplication": h.handleCompleteApplication,
 		"expireInvitation":    h.handleExpireInvitation,
-		"expireTokens":        h.tokens("expired"),
-		"revokeTokens":        h.tokens("revoked"),
+		"expireTokens":        h.tokens(auth.Expired),
+		"revokeTokens":        h.tokens(auth.Revoked),
 		"listFaults":          h.handleListFaults,
 		"addFault":            h.handleAddFault,
 		"clearFaults":         emptying(d.Faults.Reset),
@@ -101,72 +96,38 @@ func New(d Deps) (*Handler, error) {
 		"clearJournal":        emptying(d.Journal.Reset),
 		"reset":               h.handleReset,
 		"snapshot":            h.handleSnapshot,
-		"getControlSpec":      h.serveYAML(d.ControlSpec),
-		"getVendorSpec":       h.serveYAML(d.VendorSpec),
+		"getControlSpec":      serveYAML(d.ControlSpec),
+		"getVendorSpec":       serveYAML(d.VendorSpec),
 	}
-	ids := make([]string, 0, len(h.ops))
-	for id := range h.ops {
-		ids = append(ids, id)
-	}
-	if err := d.Spec.CheckHandlers(ids); err != nil {
+	var err error
+	h.Dispatcher, err = dispatch.New(dispatch.Options{
+		Spec:         d.Spec,
+		Handlers:     ops,
+		MaxBodyBytes: maxBody,
+		Middleware:   []dispatch.Middleware{h.requireAdmin},
+		Logger:       d.Logger,
+	})
+	if err != nil {
 		return nil, fmt.Errorf("control: %w", err)
 	}
 	return h, nil
 }
 
-type ctxKey struct{}
-
-// ServeHTTP routes a /_mock request through the control contract to its handler.
-func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if err := h.checkAdmin(r); err != nil {
-		h.writeError(w, err)
-		return
-	}
-	route, err := h.Spec.FindRoute(r)
-	if err != nil {
-		h.writeError(w, err)
-		return
-	}
-	if err := h.Spec.ValidateRequest(r.Context(), r, route, openapi3filter.NoopAuthenticationFunc); err != nil {
-		h.writeError(w, err)
-		return
-	}
-	body, err := readBody(r)
-	if err != nil {
-		h.writeError(w, err)
-		return
-	}
-	if err := h.ops[route.Operation.OperationID](w, r, route.Params, body); err != nil {
-		h.writeError(w, err)
-	}
-}
-
-// checkAdmin accepts every request when no admin token is set, else only the right Bearer. (The
-// contract's security is optional, so kin-openapi would let every request through.)
-func (h *Handler) checkAdmin(r *http.Request) error {
+// requireAdmin lets every request through when no admin token is set, else only those with the
+// right Bearer. (The contract's security is optional, so kin-openapi lets every request through.)
+func (h *Handler) requireAdmin(next dispatch.Handler) dispatch.Handler {
 	if h.AdminToken == "" {
-		return nil
+		return next
 	}
-	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if subtle.ConstantTimeCompare([]byte(tok), []byte(h.AdminToken)) != 1 {
-		return apierr.New(apierr.Unauthorized, "The control API needs the admin token: send Authorization: Bearer <admin token>").
-			WithHeader("WWW-Authenticate", `Bearer realm="equalture-mock control"`)
+	return func(w http.ResponseWriter, c *dispatch.Call) error {
+		tok := strings.TrimPrefix(c.Request.Header.Get("Authorization"), "Bearer ")
+		if subtle.ConstantTimeCompare([]byte(tok), []byte(h.AdminToken)) != 1 {
+			return apierr.New(apierr.Unauthorized, "The control API needs the admin token: send Authorization: Bearer <admin token>").
+				WithHeader("WWW-Authenticate", apierr.Challenge("Bearer", "equalture-mock control"))
+		}
+		return next(w, c)
 	}
-	return nil
 }
-
-func readBody(r *http.Request) ([]byte, error) {
-	if r.Body == nil {
-		return nil, nil
-	}
-	b, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
-	if err != nil {
-		return nil, apierr.New(apierr.BadRequest, "Cannot read the request body: %v", err)
-	}
-	return b, nil
-}
-
-func (h *Handler) writeError(w http.ResponseWriter, err error) { apierr.Write(w, h.Logger, err) }
 
 func writeJSON(w http.ResponseWriter, status int, v any) { apierr.WriteJSON(w, status, v) }
 
@@ -207,8 +168,8 @@ func waitList[T any](r *http.Request, b *notify.Broadcaster, list func() []T) []
 	})
 }
 
-func (h *Handler) serveYAML(doc []byte) handlerFunc {
-	return func(w http.ResponseWriter, _ *http.Request, _ map[string]string, _ []byte) error {
+func serveYAML(doc []byte) dispatch.Handler {
+	return func(w http.ResponseWriter, _ *dispatch.Call) error {
 		w.Header().Set("Content-Type", "application/yaml")
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(doc)
@@ -217,7 +178,7 @@ func (h *Handler) serveYAML(doc []byte) handlerFunc {
 }
 
 // replyTo writes a value as a 200, or returns the error that came with it:
-// `return replyTo[store.Application](w)(h.Store.Start(ref))`.
+// `return replyTo[store.Application](w)(h.Lifecycle.Start(ref))`.
 func replyTo[T any](w http.ResponseWriter) func(T, error) error {
 	return func(v T, err error) error {
 		if err != nil {

@@ -1,6 +1,7 @@
 package control
 
 import (
+	"github.com/equalture/equalture-mock/internal/dispatch"
 	"net/http"
 	"strconv"
 	"strings"
@@ -12,10 +13,10 @@ import (
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
-func (h *Handler) handleListOutbox(w http.ResponseWriter, r *http.Request, _ map[string]string, _ []byte) error {
-	q := r.URL.Query()
+func (h *Handler) handleListOutbox(w http.ResponseWriter, c *dispatch.Call) error {
+	q := c.Request.URL.Query()
 	to, ref := q.Get("to"), q.Get("reference_id")
-	emails := waitList(r, h.Store.Changed(), func() []store.Email {
+	emails := waitList(c.Request, h.Store.Changed(), func() []store.Email {
 		out := []store.Email{}
 		for _, m := range h.Store.Outbox(q.Get("client_id")) {
 			if (to == "" || strings.EqualFold(m.To, to)) && (ref == "" || m.ReferenceID == ref) {
@@ -49,21 +50,21 @@ func journalFilter(r *http.Request) journal.Filter {
 	return f
 }
 
-func (h *Handler) handleQueryJournal(w http.ResponseWriter, r *http.Request, _ map[string]string, _ []byte) error {
-	f := journalFilter(r)
-	entries := waitList(r, h.Journal.Changed(), func() []journal.Entry { return h.Journal.Find(f) })
+func (h *Handler) handleQueryJournal(w http.ResponseWriter, c *dispatch.Call) error {
+	f := journalFilter(c.Request)
+	entries := waitList(c.Request, h.Journal.Changed(), func() []journal.Entry { return h.Journal.Find(f) })
 	writeJSON(w, http.StatusOK, map[string]any{"count": len(entries), "requests": entries})
 	return nil
 }
 
-func (h *Handler) handleListFaults(w http.ResponseWriter, _ *http.Request, _ map[string]string, _ []byte) error {
+func (h *Handler) handleListFaults(w http.ResponseWriter, c *dispatch.Call) error {
 	writeJSON(w, http.StatusOK, map[string]any{"faults": h.Faults.List()})
 	return nil
 }
 
-func (h *Handler) handleAddFault(w http.ResponseWriter, _ *http.Request, _ map[string]string, body []byte) error {
+func (h *Handler) handleAddFault(w http.ResponseWriter, c *dispatch.Call) error {
 	var rule fault.Rule
-	if err := decode(body, &rule); err != nil {
+	if err := decode(c.Body, &rule); err != nil {
 		return err
 	}
 	added, err := h.Faults.Add(rule)
@@ -75,25 +76,25 @@ func (h *Handler) handleAddFault(w http.ResponseWriter, _ *http.Request, _ map[s
 }
 
 // emptying runs fn (a reset of one part of the state) and answers 204.
-func emptying(fn func()) handlerFunc {
-	return func(w http.ResponseWriter, _ *http.Request, _ map[string]string, _ []byte) error {
+func emptying(fn func()) dispatch.Handler {
+	return func(w http.ResponseWriter, _ *dispatch.Call) error {
 		fn()
 		noContent(w)
 		return nil
 	}
 }
 
-func (h *Handler) handleRemoveFault(w http.ResponseWriter, _ *http.Request, p map[string]string, _ []byte) error {
-	if !h.Faults.Remove(p["id"]) {
-		return apierr.New(apierr.NotFound, "No fault rule %q", p["id"])
+func (h *Handler) handleRemoveFault(w http.ResponseWriter, c *dispatch.Call) error {
+	if !h.Faults.Remove(c.Params["id"]) {
+		return apierr.New(apierr.NotFound, "No fault rule %q", c.Params["id"])
 	}
 	noContent(w)
 	return nil
 }
 
-func (h *Handler) handleReset(w http.ResponseWriter, _ *http.Request, _ map[string]string, _ []byte) error {
+func (h *Handler) handleReset(w http.ResponseWriter, _ *dispatch.Call) error {
 	h.Callbacks.Reset()
-	h.Store.Reset()
+	h.Lifecycle.Reset()
 	h.Journal.Reset()
 	h.Faults.Reset()
 	h.Clock.Reset()

@@ -1,12 +1,11 @@
 // Package delivery PUTs application results to consumers' callback URLs the way the real service
 // does, and more visibly: a bounded worker pool fed by a queue that never drops, retries on a
-// Standard-Webhooks-like schedule timed on the mock's clock, optional Bearer token and signature,
-// and a log of every attempt. One scheduler goroutine keeps every future attempt (and automatic
-// completion) in a heap by due time.
+// Standard-Webhooks-like schedule timed on the mock's clock (a schedule.Queue), optional Bearer
+// token and signature, and a log of every attempt. Deliveries of an anonymized application are
+// cancelled and their payloads erased.
 package delivery
 
 import (
-	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
@@ -23,6 +22,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/notify"
+	"github.com/equalture/equalture-mock/internal/schedule"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -34,7 +34,8 @@ const (
 	Pending    Status = "pending"    // waiting for its next attempt
 	Delivering Status = "delivering" // an attempt is in flight
 	Delivered  Status = "delivered"
-	Failed     Status = "failed" // attempts exhausted, or the receiver answered 410
+	Failed     Status = "failed"    // attempts exhausted, or the receiver answered 410
+	Cancelled  Status = "cancelled" // the application was anonymized: its results leave no more
 )
 
 // ReasonGone is a failed delivery's reason when the receiver answered 410 Gone: no more attempts
@@ -98,9 +99,6 @@ type Config struct {
 	Jitter float64
 	// Success is "200" (the seed's words) or "2xx".
 	Success string
-	// AutoCompleteAfter completes applications this long after creation unless the job says
-	// otherwise (0: never).
-	AutoCompleteAfter time.Duration
 	// Seed makes jitter reproducible: one seed, application and attempt always get the same delay.
 	Seed uint64
 }
@@ -161,8 +159,6 @@ type Deps struct {
 	Fixtures *fixtures.Set
 	// Payload renders an application's results as the callback sends them.
 	Payload func(store.Application) any
-	// Complete completes an application with drawn scores (auto-completion).
-	Complete func(referenceID string) error
 	// Client sends the PUTs (a transport with sane pools when nil).
 	Client *http.Client
 	// UserAgent identifies the mock to receivers.
@@ -175,6 +171,7 @@ type Dispatcher struct {
 	cfg     Config
 	deps    Deps
 	changed notify.Broadcaster
+	queue   *schedule.Queue // future attempts, on the clock
 	ctx     context.Context // cancelled by Close when its wait runs out
 	cancel  context.CancelFunc
 
@@ -182,19 +179,16 @@ type Dispatcher struct {
 	work     *sync.Cond // signalled when ready gains items or the dispatcher closes
 	all      map[string]*Delivery
 	order    []string
-	due      dueHeap  // future attempts and auto-completions
 	ready    []string // deliveries whose attempt is due, FIFO
 	inFlight int
 	closing  bool
 	nextID   int
 
-	wake    chan struct{} // the heap changed: the scheduler re-reads its earliest item
 	workers sync.WaitGroup
-	sched   sync.WaitGroup
 }
 
-// New builds a dispatcher, subscribes it to the store's events and starts its scheduler and
-// workers. Close stops them.
+// New builds a dispatcher, subscribes it to the store's completions and starts its workers.
+// Close stops them.
 func New(cfg Config, deps Deps) (*Dispatcher, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
@@ -218,13 +212,11 @@ func New(cfg Config, deps Deps) (*Dispatcher, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Dispatcher{
 		cfg: cfg, deps: deps, ctx: ctx, cancel: cancel,
-		all:  make(map[string]*Delivery),
-		wake: make(chan struct{}, 1),
+		queue: schedule.New(deps.Clock),
+		all:   make(map[string]*Delivery),
 	}
 	d.work = sync.NewCond(&d.mu)
 	deps.Store.Subscribe(d.onEvent)
-	d.sched.Add(1)
-	go d.schedule()
 	for i := 0; i < cfg.Workers; i++ {
 		d.workers.Add(1)
 		go d.worker()
@@ -235,27 +227,11 @@ func New(cfg Config, deps Deps) (*Dispatcher, error) {
 // Changed wakes waiters on every change of any delivery.
 func (d *Dispatcher) Changed() *notify.Broadcaster { return &d.changed }
 
-// onEvent turns completions into deliveries and creations into auto-completions. It only takes the
-// dispatcher's lock: the store's caller (an HTTP handler) never waits for a receiver.
+// onEvent turns completions into deliveries. It only takes the dispatcher's lock: the store's
+// caller (an HTTP handler) never waits for a receiver.
 func (d *Dispatcher) onEvent(e store.Event) {
-	switch e.Type {
-	case store.EventCompleted:
+	if e.Type == store.EventCompleted {
 		d.enqueue(e.Application, e.At)
-	case store.EventCreated:
-		after := d.cfg.AutoCompleteAfter
-		if job, ok := d.deps.Fixtures.Job(e.Application.ClientID, e.Application.JobID); ok && job.AutoCompleteAfter > 0 {
-			after = time.Duration(job.AutoCompleteAfter)
-		}
-		if after > 0 && d.deps.Complete != nil {
-			ref := e.Application.ReferenceID
-			d.push(item{at: e.At.Add(after), task: func() { d.autoComplete(ref) }})
-		}
-	}
-}
-
-func (d *Dispatcher) autoComplete(ref string) {
-	if err := d.deps.Complete(ref); err != nil && !apierr.Is(err, apierr.Conflict) && !apierr.Is(err, apierr.NotFound) {
-		d.deps.Logger.Warn("auto-completion failed", "reference_id", ref, "err", err)
 	}
 }
 
@@ -307,8 +283,18 @@ func (d *Dispatcher) planLocked(dl *Delivery, now time.Time) {
 		d.readyLocked(dl.ID)
 		return
 	}
-	heap.Push(&d.due, item{at: at, id: dl.ID})
-	d.poke()
+	id, series := dl.ID, dl.series
+	d.queue.At(at, func() { d.due(id, series) })
+}
+
+// due hands delivery id's attempt to the workers, unless it moved on since it was planned
+// (delivered by a redelivery, reset, cancelled).
+func (d *Dispatcher) due(id string, series int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if dl := d.all[id]; dl != nil && dl.Status == Pending && dl.series == series && !d.closing {
+		d.readyLocked(id)
+	}
 }
 
 // spread returns a number in [-1, 1) that depends only on the seed, the application and the
@@ -323,24 +309,6 @@ func (d *Dispatcher) spread(ref string, attempt int) float64 {
 func (d *Dispatcher) readyLocked(id string) {
 	d.ready = append(d.ready, id)
 	d.work.Signal()
-}
-
-func (d *Dispatcher) push(it item) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.closing {
-		return
-	}
-	heap.Push(&d.due, it)
-	d.poke()
-}
-
-// poke tells the scheduler the heap changed, without ever blocking.
-func (d *Dispatcher) poke() {
-	select {
-	case d.wake <- struct{}{}:
-	default:
-	}
 }
 
 // Filter selects deliveries; empty fields match everything.
@@ -386,6 +354,10 @@ func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
 		d.mu.Unlock()
 		return Delivery{}, apierr.New(apierr.Conflict, "Delivery %s is %s: redeliver it once it has finished", id, dl.Status)
 	}
+	if dl.Status == Cancelled {
+		d.mu.Unlock()
+		return Delivery{}, apierr.New(apierr.Conflict, "Delivery %s was cancelled (%s): its results may not be sent again", id, dl.Reason)
+	}
 	if d.closing {
 		d.mu.Unlock()
 		return Delivery{}, apierr.New(apierr.Unavailable, "Shutting down")
@@ -400,14 +372,54 @@ func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
 	return out, nil
 }
 
-// Reset forgets every delivery and pending auto-completion; attempts in flight finish unrecorded.
+// Cancel cancels every delivery of application ref that has not succeeded, for reason, and
+// erases the payloads kept of all of them: nothing more of its results leaves the mock, and the
+// log no longer shows them. An attempt in flight finishes, unrecorded as a success.
+func (d *Dispatcher) Cancel(ref, reason string) {
+	d.mu.Lock()
+	for _, dl := range d.all {
+		if dl.ReferenceID != ref {
+			continue
+		}
+		dl.Payload = json.RawMessage("{}")
+		if dl.Status != Delivered {
+			dl.Status, dl.Reason, dl.NextAttemptAt = Cancelled, reason, nil
+		}
+	}
+	d.mu.Unlock()
+	d.changed.Notify()
+}
+
+// Reset forgets every delivery; attempts in flight finish unrecorded.
 func (d *Dispatcher) Reset() {
 	d.mu.Lock()
 	d.all = make(map[string]*Delivery)
-	d.order, d.ready, d.due = nil, nil, nil
+	d.order, d.ready = nil, nil
 	d.mu.Unlock()
-	d.poke()
+	d.queue.Reset()
 	d.changed.Notify()
+}
+
+// Settled returns once every attempt due at the clock's time has been made and recorded, or ctx
+// is done: until the clock moves, nothing more happens. Tests wait on it instead of sleeping.
+func (d *Dispatcher) Settled(ctx context.Context) error {
+	for {
+		changed := d.changed.Changed()
+		if err := d.queue.Settled(ctx); err != nil {
+			return err
+		}
+		d.mu.Lock()
+		idle := len(d.ready) == 0 && d.inFlight == 0 || d.closing
+		d.mu.Unlock()
+		if idle {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 }
 
 // Close stops taking work and waits, at most until ctx is done, for attempts in flight; then it
@@ -421,7 +433,6 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	d.closing = true
 	d.work.Broadcast()
 	d.mu.Unlock()
-	d.poke()
 
 	done := make(chan struct{})
 	go func() {
@@ -434,9 +445,9 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("delivery: attempts still in flight at shutdown: %w", ctx.Err())
 	}
-	d.cancel() // cuts attempts still in flight, wakes the scheduler
+	d.cancel() // cuts attempts still in flight
 	<-done
-	d.sched.Wait()
+	d.queue.Close()
 	d.deps.Client.CloseIdleConnections() // their read and write loops would outlive the dispatcher
 	for _, dl := range d.List(Filter{Status: Pending}) {
 		d.deps.Logger.Warn("callback pending at shutdown", "delivery", dl.ID, "reference_id", dl.ReferenceID, "url", dl.URL, "attempts", len(dl.Attempts))

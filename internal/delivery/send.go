@@ -99,27 +99,3 @@ func Verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 	}
 	return errors.New("no webhook-signature matches")
 }
-
-// HostAllowed reports whether rawURL's host is in patterns ("api.example.com" or
-// "*.example.com"); every host is allowed when patterns is empty.
-func HostAllowed(patterns []string, rawURL string) bool { return CheckHost(patterns, rawURL) == nil }
-
-// CheckHost is HostAllowed with a message fit for a 422 on callback_url: it names the refused
-// host and the allowed ones.
-func CheckHost(patterns []string, rawURL string) error {
-	if len(patterns) == 0 {
-		return nil
-	}
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return errors.New("is not a URL")
-	}
-	host := strings.ToLower(u.Hostname())
-	for _, p := range patterns {
-		p = strings.ToLower(strings.TrimSpace(p))
-		if p == host || strings.HasPrefix(p, "*.") && strings.HasSuffix(host, p[1:]) {
-			return nil
-		}
-	}
-	return fmt.Errorf("host %s is not allowed: the mock accepts callbacks to %s only", host, strings.Join(patterns, ", "))
-}

@@ -1,62 +1,8 @@
 package delivery
 
-import (
-	"container/heap"
-	"net/http"
-	"time"
+import "net/http"
 
-	"github.com/equalture/equalture-mock/internal/clock"
-)
-
-// schedule moves due items out of the heap: attempts to the workers, tasks run here in order
-// (auto-completion only enqueues). It sleeps on the clock until the earliest item is due, so
-// moving the clock fast-forwards retries.
-func (d *Dispatcher) schedule() {
-	defer d.sched.Done()
-	for {
-		d.mu.Lock()
-		if d.closing {
-			d.mu.Unlock()
-			return
-		}
-		now := d.deps.Clock.Now()
-		var tasks []func()
-		for d.due.Len() > 0 && !d.due[0].at.After(now) {
-			it := heap.Pop(&d.due).(item)
-			switch {
-			case it.task != nil:
-				tasks = append(tasks, it.task)
-			case d.all[it.id] != nil && d.all[it.id].Status == Pending:
-				d.readyLocked(it.id)
-			}
-		}
-		if len(tasks) > 0 {
-			d.mu.Unlock()
-			for _, t := range tasks {
-				t()
-			}
-			continue // tasks may have queued more; look again before arming a timer
-		}
-		var timer clock.Timer
-		if d.due.Len() > 0 {
-			timer = d.deps.Clock.NewTimer(d.due[0].at.Sub(now))
-		}
-		d.mu.Unlock()
-		var fired <-chan time.Time
-		if timer != nil {
-			fired = timer.C()
-		}
-		select {
-		case <-fired:
-		case <-d.wake:
-		case <-d.ctx.Done():
-		}
-		if timer != nil {
-			timer.Stop()
-		}
-	}
-}
-
+// worker makes the attempts that are due, one at a time; Config.Workers of them run.
 func (d *Dispatcher) worker() {
 	defer d.workers.Done()
 	for {
@@ -108,6 +54,7 @@ func (d *Dispatcher) finish(id string, a Attempt) {
 	}
 	dl.Attempts = append(dl.Attempts, a)
 	switch {
+	case dl.Status == Cancelled: // anonymized while in flight: it stays cancelled
 	case a.Error == "" && d.success(a.StatusCode):
 		dl.Status, dl.Reason = Delivered, ""
 	case a.StatusCode == http.StatusGone:
@@ -115,9 +62,10 @@ func (d *Dispatcher) finish(id string, a Attempt) {
 	default:
 		d.planLocked(dl, d.deps.Clock.Now())
 	}
+	outcome := dl.Status // read under the lock: once it is released, another worker may move dl on
 	d.mu.Unlock()
 	d.changed.Notify()
-	d.deps.Logger.Info("callback attempt", "delivery", id, "attempt", a.N, "status", a.StatusCode, "error", a.Error, "outcome", string(dl.Status))
+	d.deps.Logger.Info("callback attempt", "delivery", id, "attempt", a.N, "status", a.StatusCode, "error", a.Error, "outcome", string(outcome))
 }
 
 func (d *Dispatcher) success(code int) bool {
@@ -125,24 +73,4 @@ func (d *Dispatcher) success(code int) bool {
 		return code >= 200 && code < 300
 	}
 	return code == http.StatusOK
-}
-
-// item is a future attempt (id) or task (auto-completion), due at a time on the clock.
-type item struct {
-	at   time.Time
-	id   string
-	task func()
-}
-
-type dueHeap []item
-
-func (h dueHeap) Len() int           { return len(h) }
-func (h dueHeap) Less(i, j int) bool { return h[i].at.Before(h[j].at) }
-func (h dueHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *dueHeap) Push(x any)        { *h = append(*h, x.(item)) }
-func (h *dueHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	*h = old[:len(old)-1]
-	return it
 }

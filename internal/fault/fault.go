@@ -14,9 +14,11 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/glob"
 )
 
@@ -119,6 +121,8 @@ type rule struct {
 
 // Set is the active rules, matched in the order they were added.
 type Set struct {
+	active atomic.Int64 // how many rules there are, read without the lock on every request
+
 	mu     sync.Mutex
 	rules  []*rule
 	nextID int
@@ -142,6 +146,7 @@ func (s *Set) Add(r Rule) (Rule, error) {
 	r.Method = strings.ToUpper(r.Method)
 	r.Matched, r.Hits = 0, 0
 	s.rules = append(s.rules, &rule{Rule: r, path: glob.Compile(r.Path)})
+	s.active.Store(int64(len(s.rules)))
 	return r, nil
 }
 
@@ -157,11 +162,7 @@ func (s *Set) List() []Rule {
 }
 
 // Len returns how many rules are active.
-func (s *Set) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.rules)
-}
+func (s *Set) Len() int { return int(s.active.Load()) }
 
 // Remove deactivates rule id and reports whether it existed.
 func (s *Set) Remove(id string) bool {
@@ -170,6 +171,7 @@ func (s *Set) Remove(id string) bool {
 	for i, r := range s.rules {
 		if r.ID == id {
 			s.rules = append(s.rules[:i], s.rules[i+1:]...)
+			s.active.Store(int64(len(s.rules)))
 			return true
 		}
 	}
@@ -181,6 +183,7 @@ func (s *Set) Reset() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rules = nil
+	s.active.Store(0)
 }
 
 // Action is what a matched rule does to one request.
@@ -218,10 +221,32 @@ func (s *Set) Match(method, path, clientID string) (Action, bool) {
 	return Action{}, false
 }
 
+// Middleware applies the set's rules to a dispatcher's calls: the first rule matching a call's
+// method, path and client adds its latency, then breaks the wire or answers in the operation's
+// stead. challenge gives a 401's WWW-Authenticate for an operation when the rule sets none.
+func (s *Set) Middleware(challenge func(op string) string) dispatch.Middleware {
+	return func(next dispatch.Handler) dispatch.Handler {
+		return func(w http.ResponseWriter, c *dispatch.Call) error {
+			if s.active.Load() == 0 {
+				return next(w, c)
+			}
+			act, ok := s.Match(c.Request.Method, c.Request.URL.Path, c.Who())
+			if !ok {
+				return next(w, c)
+			}
+			c.Fault = act.RuleID
+			if act.Apply(w, c.Request, challenge(c.Op)) {
+				return nil
+			}
+			return next(w, c)
+		}
+	}
+}
+
 // Apply carries out a: it waits the latency (real time, cut short if the client goes away), then
-// breaks the wire or answers the status. It reports whether it answered; with latency alone the
-// request goes on to the mock.
-func (a Action) Apply(w http.ResponseWriter, r *http.Request) (answered bool) {
+// breaks the wire or answers the status (a 401 with challenge unless the rule sets its own). It
+// reports whether it answered; with latency alone the request goes on to the mock.
+func (a Action) Apply(w http.ResponseWriter, r *http.Request, challenge string) (answered bool) {
 	if a.Latency > 0 && sleep(r.Context(), a.Latency) != nil {
 		return true // the client gave up; nothing left to answer
 	}
@@ -239,16 +264,15 @@ func (a Action) Apply(w http.ResponseWriter, r *http.Request) (answered bool) {
 	if (a.Status == http.StatusTooManyRequests || a.Status == http.StatusServiceUnavailable) && w.Header().Get("Retry-After") == "" {
 		w.Header().Set("Retry-After", "1")
 	}
-	if a.Status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" {
-		w.Header().Set("WWW-Authenticate", `Bearer realm="equalture"`)
+	if a.Status == http.StatusUnauthorized && w.Header().Get("WWW-Authenticate") == "" && challenge != "" {
+		w.Header().Set("WWW-Authenticate", challenge)
 	}
-	body := a.Body
+	body := []byte(a.Body)
 	if len(body) == 0 {
-		b, _ := json.Marshal(map[string]any{"errors": map[string]string{"detail": http.StatusText(a.Status)}})
-		body = b
+		body = apierr.StatusBody(a.Status)
 	}
 	if w.Header().Get("Content-Type") == "" {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Content-Type", apierr.ContentType)
 	}
 	w.WriteHeader(a.Status)
 	_, _ = w.Write(body)

@@ -1,15 +1,18 @@
-// Package journal records the requests the vendor API received, so tests can verify afterwards
+// Package journal records the requests the APIs received, so tests can verify afterwards
 // what an integration sent ("the ATS called hire exactly once with start_date 2025-07-01"). It keeps
 // the newest entries up to a bound, and wakes ?wait= queries on every new entry.
 package journal
 
 import (
+	"bytes"
 	"encoding/json"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/glob"
 	"github.com/equalture/equalture-mock/internal/notify"
 )
@@ -166,4 +169,40 @@ func Text(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// Observer records every exchange of a dispatcher, at the time clk tells: the operation, the
+// client (authenticated, or as claimed), the request body, the status and the start of the
+// answer, and the fault rule that shaped it.
+func (j *Journal) Observer(clk clock.Clock) dispatch.Observer {
+	return func(c *dispatch.Call, res dispatch.Result) {
+		r := c.Request
+		j.Record(Entry{
+			Time:         clk.Now(),
+			Method:       r.Method,
+			Path:         r.URL.Path,
+			Query:        r.URL.RawQuery,
+			ClientID:     c.Who(),
+			OperationID:  c.Op,
+			Status:       res.Status,
+			RequestBody:  rawJSON(c.Body),
+			ResponseBody: rawJSON(res.Body),
+			DurationMS:   float64(res.Duration.Microseconds()) / 1000,
+			Fault:        c.Fault,
+		})
+	}
+}
+
+// rawJSON keeps b as JSON when it is JSON, as a JSON string otherwise, and nothing when empty.
+func rawJSON(b []byte) json.RawMessage {
+	b = bytes.TrimSpace(b)
+	switch {
+	case len(b) == 0:
+		return nil
+	case json.Valid(b):
+		return append(json.RawMessage(nil), b...)
+	default:
+		s, _ := json.Marshal(string(b))
+		return s
+	}
 }

@@ -1,4 +1,4 @@
-package mockserver_test
+package pages_test
 
 import (
 	"net/http"

@@ -8,14 +8,14 @@ import (
 	"strings"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/app"
+	"github.com/equalture/equalture-mock/mockserver"
 )
 
-// InProcess is a fresh mock for every scenario, on a free loopback port, built by internal/app
+// InProcess is a fresh mock for every scenario, on a free loopback port, built by mockserver
 // exactly as `serve` builds it.
 type InProcess struct {
-	// Options configure each mock; Server.PublicURL is set to the mock's address.
-	Options app.Options
+	// Options configure each mock; its public URL is the mock's address.
+	Options []mockserver.Option
 }
 
 // Start starts a mock and returns its URL and a function stopping it.
@@ -25,14 +25,12 @@ func (t InProcess) Start(ctx context.Context) (string, func(), error) {
 		return "", nil, err
 	}
 	base := "http://" + ln.Addr().String()
-	opts := t.Options
-	opts.Server.PublicURL = base
-	a, err := app.New(ctx, opts)
+	a, err := mockserver.New(append(t.Options[:len(t.Options):len(t.Options)], mockserver.WithPublicURL(base))...)
 	if err != nil {
 		_ = ln.Close()
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: a.Handler, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

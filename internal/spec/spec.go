@@ -160,11 +160,37 @@ func (s *Spec) Examples() map[string]map[int][]byte {
 				}
 			}
 			if ex == nil {
-				ex = map[string]any{"errors": map[string]string{"detail": http.StatusText(n)}}
+				out[id][n] = apierr.StatusBody(n)
+				continue
 			}
 			b, err := json.Marshal(ex)
 			if err == nil {
 				out[id][n] = b
+			}
+		}
+	}
+	return out
+}
+
+// SecuritySchemes returns, per operation, the security scheme a client is asked for first (its
+// own security, else the document's): what a 401's challenge names. Operations open to anyone are
+// left out.
+func (s *Spec) SecuritySchemes() map[string]string {
+	out := make(map[string]string)
+	for id, op := range s.Operations() {
+		reqs := s.Doc.Security
+		if op.Security != nil {
+			reqs = *op.Security
+		}
+		for _, req := range reqs {
+			names := make([]string, 0, len(req))
+			for name := range req {
+				names = append(names, name)
+			}
+			sort.Strings(names)
+			if len(names) > 0 {
+				out[id] = names[0]
+				break
 			}
 		}
 	}

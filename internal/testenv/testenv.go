@@ -1,11 +1,11 @@
-// Package testenv runs the whole mock on a real listener for tests, on a frozen clock, and checks
-// every answer of the vendor and control APIs against their contracts.
+// Package testenv runs the whole mock on a real listener for the project's own tests, on a frozen
+// clock, and checks every answer of the vendor and control APIs against their contracts. (Go ATS
+// teams use the public equaltest package instead.)
 package testenv
 
 import (
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -13,11 +13,12 @@ import (
 	"time"
 
 	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/apiclient"
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/fault"
+	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/spec"
-	"github.com/equalture/equalture-mock/mockserver"
 )
 
 // T0 is where the frozen clock starts.
@@ -38,14 +39,15 @@ const (
 	MaxBodyBytes = 1 << 20
 )
 
-// harness is the mock on a real listener, on a frozen clock, with every vendor API response it
-// gives validated against openapi.yaml.
+// Env is the mock on a real listener, on a frozen clock, with every vendor and control API answer
+// it gives checked against its contract.
 type Env struct {
 	t       testing.TB
 	App     *app.App
 	Clock   *clock.Virtual
 	URL     string
-	control *spec.Spec
+	vendor  *apiclient.Client
+	control *apiclient.Client
 }
 
 // New starts the mock; opts adjust its options.
@@ -57,7 +59,8 @@ func New(t testing.TB, opts ...func(*app.Options)) *Env {
 	url := "http://" + srv.Listener.Addr().String()
 	clk := clock.NewFrozen(T0)
 	o := app.Options{
-		Server:     mockserver.Config{PublicURL: url, Seed: 7},
+		Lifecycle:  lifecycle.Config{PublicURL: url},
+		Seed:       7,
 		SigningKey: []byte("test-key"),
 		Clock:      clk,
 	}
@@ -76,23 +79,27 @@ func New(t testing.TB, opts ...func(*app.Options)) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Env{t: t, App: a, Clock: clk, URL: srv.URL, control: cs}
+	return &Env{t: t, App: a, Clock: clk, URL: srv.URL,
+		vendor:  &apiclient.Client{Base: srv.URL, Contract: a.Spec},
+		control: &apiclient.Client{Base: srv.URL, Contract: cs},
+	}
 }
 
-// sub returns the harness reporting to subtest t.
+// Sub returns the environment reporting to subtest t.
 func (h *Env) Sub(t testing.TB) *Env {
 	c := *h
 	c.t = t
 	return &c
 }
 
+// Response is an answer, checked against its contract.
 type Response struct {
 	Status int
 	Header http.Header
 	Body   []byte
 }
 
-// json decodes the body into a generic value.
+// JSON decodes the body as an object, failing the test when it is not one.
 func (r Response) JSON(t testing.TB) map[string]any {
 	t.Helper()
 	var v map[string]any
@@ -102,7 +109,7 @@ func (r Response) JSON(t testing.TB) map[string]any {
 	return v
 }
 
-// errorField returns the messages of field in an error body ("detail" as a one-item list).
+// ErrorField returns the messages of field in an error body ("detail" as a one-item list).
 func (r Response) ErrorField(t testing.TB, field string) []string {
 	t.Helper()
 	errs, ok := r.JSON(t)["errors"].(map[string]any)
@@ -123,70 +130,35 @@ func (r Response) ErrorField(t testing.TB, field string) []string {
 	}
 }
 
-type ReqOpt func(*http.Request)
+// ReqOpt sets something on a request (credentials, a header).
+type ReqOpt = apiclient.Option
 
-func Basic(id, secret string) ReqOpt { return func(r *http.Request) { r.SetBasicAuth(id, secret) } }
-func Bearer(tok string) ReqOpt {
-	return func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
-}
-func Header(k, v string) ReqOpt { return func(r *http.Request) { r.Header.Set(k, v) } }
+// Basic, Bearer and Header are the request options tests use.
+var (
+	Basic  = apiclient.Basic
+	Bearer = apiclient.Bearer
+	Header = apiclient.Header
+)
 
-// do sends a request and, for the vendor API, validates the response against the contract.
+// Do sends a request and checks the answer against the vendor or the control contract (pages are
+// in neither); a 5xx nobody asked for (with a fault rule or Prefer) fails the test.
 func (h *Env) Do(method, path, body string, opts ...ReqOpt) Response {
 	h.t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
+	c := h.vendor
+	if strings.HasPrefix(path, "/_mock/") {
+		c = h.control
 	}
-	req, err := http.NewRequest(method, h.URL+path, rd)
+	r, err := c.Do(context.Background(), method, path, []byte(body), opts...)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if body != "" {
-		req.Header.Set("Content-Type", ContentJSON)
+	if r.Status >= 500 && r.Header.Get(fault.Header) == "" && r.Header.Get("Preference-Applied") == "" {
+		h.t.Fatalf("%s %s answered %d: %s", method, path, r.Status, r.Body)
 	}
-	for _, o := range opts {
-		o(req)
+	if r.Violation != "" {
+		h.t.Fatalf("response breaks the contract: %s\nbody: %s", r.Violation, r.Body)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if resp.StatusCode >= 500 && resp.Header.Get(fault.Header) == "" && resp.Header.Get("Preference-Applied") == "" {
-		h.t.Fatalf("%s %s answered %d: %s", method, path, resp.StatusCode, b)
-	}
-	if sp := h.contractFor(path, resp.StatusCode); sp != nil {
-		if err := sp.ValidateResponse(context.Background(), req, resp.StatusCode, resp.Header, b); err != nil {
-			h.t.Fatalf("response breaks the contract: %v\nbody: %s", err, b)
-		}
-	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
-}
-
-// contractFor returns the contract a response to path must honour: the vendor's for /connect_ats,
-// the control API's for /_mock, none for pages; none either for the 404s and 405s of paths that
-// are no operation at all.
-func (h *Env) contractFor(path string, status int) *spec.Spec {
-	p, _, _ := strings.Cut(path, "?")
-	req, _ := http.NewRequest(http.MethodGet, p, nil)
-	switch {
-	case strings.HasPrefix(p, "/connect_ats/"):
-		if status == http.StatusMethodNotAllowed || status == http.StatusNotFound && !h.App.Spec.Matches(req) {
-			return nil
-		}
-		return h.App.Spec
-	case strings.HasPrefix(p, "/_mock/"):
-		if status == http.StatusMethodNotAllowed || status == http.StatusNotFound && !h.control.Matches(req) {
-			return nil
-		}
-		return h.control
-	}
-	return nil
+	return Response{Status: r.Status, Header: r.Header, Body: r.Body}
 }
 
 // Token gets an access token for a client.
@@ -224,13 +196,7 @@ func (h *Env) Create(tok, job, invitation string) (string, map[string]any) {
 // Complete completes ref with drawn scores, as the assessment would.
 func (h *Env) Complete(ref string) {
 	h.t.Helper()
-	a, err := h.App.Store.Lookup(ref)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	job, _ := h.App.Fixtures.Job(a.ClientID, a.JobID)
-	gen := h.App.Server.Deps.Results
-	if _, err := h.App.Store.Complete(ref, gen.Draw(ref, job)); err != nil {
+	if _, err := h.App.Lifecycle.Complete(ref, lifecycle.Completion{}); err != nil {
 		h.t.Fatal(err)
 	}
 }

@@ -1,4 +1,4 @@
-package mockserver_test
+package vendor_test
 
 import (
 	"context"

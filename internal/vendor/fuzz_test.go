@@ -1,4 +1,4 @@
-package mockserver_test
+package vendor_test
 
 import (
 	"context"
@@ -10,11 +10,10 @@ import (
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/testenv"
-	"github.com/equalture/equalture-mock/mockserver"
 )
 
 // FuzzVendorAPI throws arbitrary requests at the mock: whatever comes in, it answers below 500
-// and never panics. `go test` runs the seed corpus; `go test -fuzz FuzzVendorAPI ./mockserver`
+// and never panics. `go test` runs the seed corpus; `go test -fuzz FuzzVendorAPI ./internal/vendor`
 // explores further.
 func FuzzVendorAPI(f *testing.F) {
 	h := inProcess(f)
@@ -73,7 +72,7 @@ func FuzzVendorAPI(f *testing.F) {
 func inProcess(tb testing.TB) http.Handler {
 	tb.Helper()
 	a, err := app.New(context.Background(), app.Options{
-		Server:     mockserver.Config{Seed: 3},
+		Seed:       3,
 		SigningKey: []byte("in-process"),
 		Clock:      clock.NewFrozen(testenv.T0),
 	})

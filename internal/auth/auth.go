@@ -1,0 +1,194 @@
+// Package auth is who may call the vendor API: client credentials checked with HTTP Basic, access
+// tokens in the real service's Phoenix.Token format issued for 15 minutes on the mock's clock, and
+// the generations that let the control API expire or revoke a client's tokens at once. Every
+// WWW-Authenticate challenge the vendor API sends is built here.
+package auth
+
+import (
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/fixtures"
+	"github.com/equalture/equalture-mock/internal/phxtoken"
+	"github.com/equalture/equalture-mock/internal/store"
+)
+
+// Realm is the realm of the vendor API's challenges.
+const Realm = "equalture"
+
+// The security schemes of openapi.yaml this package checks.
+const (
+	SchemeBasic  = "basicAuth"
+	SchemeBearer = "bearerAuth"
+)
+
+// Token invalidation reasons (the control API's expire and revoke).
+const (
+	Expired = "expired"
+	Revoked = "revoked"
+)
+
+// tokenData is what an access token carries: the client and its token generation.
+type tokenData struct {
+	ClientID string `json:"client_id"`
+	Gen      int    `json:"gen"`
+}
+
+// Authenticator checks credentials and issues access tokens.
+type Authenticator struct {
+	tokens   *phxtoken.Signer
+	store    *store.Store
+	fixtures *fixtures.Set
+	clock    clock.Clock
+	ttl      time.Duration
+}
+
+// New returns an Authenticator issuing tokens valid for ttl on clk.
+func New(tokens *phxtoken.Signer, st *store.Store, fx *fixtures.Set, clk clock.Clock, ttl time.Duration) *Authenticator {
+	return &Authenticator{tokens: tokens, store: st, fixtures: fx, clock: clk, ttl: ttl}
+}
+
+// Authenticate checks r against the security scheme the contract names and returns the client.
+func (a *Authenticator) Authenticate(r *http.Request, scheme string) (fixtures.Client, error) {
+	switch scheme {
+	case SchemeBasic:
+		return a.basic(r)
+	case SchemeBearer:
+		return a.bearer(r)
+	default:
+		return fixtures.Client{}, fmt.Errorf("auth: unknown security scheme %q", scheme)
+	}
+}
+
+func (a *Authenticator) basic(r *http.Request) (fixtures.Client, error) {
+	id, secret, ok := r.BasicAuth()
+	if !ok {
+		return fixtures.Client{}, basicChallenge("Missing client credentials: send HTTP Basic auth with client_id and client_secret")
+	}
+	client, known := a.fixtures.Client(id)
+	// Compare against a secret even for an unknown id, so timing does not reveal which ids exist.
+	want := client.Secret
+	if !known {
+		want = "\x00unknown-client"
+	}
+	if subtle.ConstantTimeCompare([]byte(secret), []byte(want)) != 1 || !known {
+		return fixtures.Client{}, basicChallenge("Invalid client credentials")
+	}
+	return client, nil
+}
+
+func basicChallenge(detail string) *apierr.Error {
+	return apierr.New(apierr.Unauthorized, "%s", detail).WithHeader("WWW-Authenticate", Challenge(SchemeBasic))
+}
+
+// Challenge is the WWW-Authenticate value of a 401 for an operation secured by scheme.
+func Challenge(scheme string) string {
+	if scheme == SchemeBasic {
+		return apierr.Challenge("Basic", Realm, `charset="UTF-8"`)
+	}
+	return apierr.Challenge("Bearer", Realm)
+}
+
+func (a *Authenticator) bearer(r *http.Request) (fixtures.Client, error) {
+	tok, ok := bearerToken(r)
+	if !ok {
+		return fixtures.Client{}, apierr.New(apierr.Unauthorized, "Missing access token: send Authorization: Bearer <access_token>").
+			WithHeader("WWW-Authenticate", Challenge(SchemeBearer))
+	}
+	claims, err := a.tokens.Verify(tok, a.clock.Now())
+	if err != nil {
+		return fixtures.Client{}, bearerInvalid(err.Error())
+	}
+	var d tokenData
+	if err := json.Unmarshal(claims.Data, &d); err != nil || d.ClientID == "" {
+		return fixtures.Client{}, bearerInvalid(phxtoken.ErrMalformed.Error())
+	}
+	client, ok := a.fixtures.Client(d.ClientID)
+	if !ok {
+		return fixtures.Client{}, bearerInvalid("the access token names an unknown client")
+	}
+	if g := a.store.TokenGeneration(d.ClientID); g.Gen != d.Gen {
+		reason := "the access token was " + g.Reason
+		if g.Reason == "" {
+			reason = phxtoken.ErrRevoked.Error()
+		}
+		return fixtures.Client{}, bearerInvalid(reason)
+	}
+	return client, nil
+}
+
+// bearerToken is the token of an "Authorization: Bearer <token>" header (scheme case-insensitive).
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, _ := strings.Cut(h, " ")
+	if h == "" || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return strings.TrimSpace(tok), true
+}
+
+func bearerInvalid(reason string) *apierr.Error {
+	detail := strings.ToUpper(reason[:1]) + reason[1:]
+	return apierr.New(apierr.Unauthorized, "%s", detail).WithHeader("WWW-Authenticate",
+		apierr.Challenge("Bearer", Realm, `error="invalid_token"`, "error_description="+strconv.Quote(reason)))
+}
+
+// Issue returns a new access token for client, valid for the configured TTL from now.
+func (a *Authenticator) Issue(clientID string) (string, error) {
+	gen := a.store.TokenGeneration(clientID).Gen
+	return a.tokens.Sign(tokenData{ClientID: clientID, Gen: gen}, a.clock.Now(), a.ttl)
+}
+
+// Invalidate makes every token issued so far to clientID (every client when "") invalid, for
+// reason (Expired or Revoked), and returns the clients it touched. An unknown client is a 422.
+func (a *Authenticator) Invalidate(reason, clientID string) ([]string, error) {
+	var ids []string
+	if clientID != "" {
+		if _, ok := a.fixtures.Client(clientID); !ok {
+			return nil, apierr.Field("client_id", "is not a client of the fixtures")
+		}
+		ids = []string{clientID}
+	} else {
+		for _, c := range a.fixtures.Clients {
+			ids = append(ids, c.ID)
+		}
+	}
+	a.store.InvalidateTokens(reason, ids...)
+	return ids, nil
+}
+
+// Identify names the client a request claims to be, without checking it: the Basic username or
+// the client in the Bearer token's payload. Fault rules and the journal use it for requests that
+// authentication did not (or not yet) vouch for.
+func Identify(r *http.Request) string {
+	if id, _, ok := r.BasicAuth(); ok {
+		return id
+	}
+	tok, ok := bearerToken(r)
+	if !ok {
+		return ""
+	}
+	parts := strings.Split(tok, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var p struct {
+		Data tokenData `json:"data"`
+	}
+	if json.Unmarshal(raw, &p) != nil {
+		return ""
+	}
+	return p.Data.ClientID
+}

@@ -1,0 +1,272 @@
+// Package dispatch is the one request pipeline of every API the binary serves from a contract (the
+// vendor API, the control API, and the validating proxy): read the body within a limit, route by
+// the contract, let middleware (fault rules, Prefer, guards) act, validate the request and
+// authenticate it with kin-openapi, and dispatch to the handler bound to the operationId. Observers
+// (the journal, the request log) see every exchange after its answer, errors included.
+//
+// What the pipeline learns about a request is written in one place, its *Call; handlers return
+// errors as values, and one writer turns them into the contract's JSON error body.
+package dispatch
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3filter"
+
+	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/spec"
+)
+
+// Call is one request on its way through a Dispatcher.
+type Call struct {
+	// Request is the request, its body readable again.
+	Request *http.Request
+	// Start is when the dispatcher took the request (real time, for durations).
+	Start time.Time
+	// Body is the request body, read once within the limit.
+	Body []byte
+	// Route is the contract's operation for the request; Op is its operationId ("" when no
+	// operation matched) and Params its path parameters.
+	Route  spec.Route
+	Op     string
+	Params map[string]string
+	// Principal is who authentication vouched for (the client id); empty until then.
+	Principal string
+	// Fault is the id of the fault rule that shaped the answer, if one did.
+	Fault string
+
+	routeErr error
+	identify func(*http.Request) string
+	claimed  *string
+}
+
+// Who returns the client the request is from: the authenticated one, or else the one it claims to
+// be (fault rules and the journal need a name before, or without, authentication).
+func (c *Call) Who() string {
+	if c.Principal != "" {
+		return c.Principal
+	}
+	if c.claimed == nil {
+		who := ""
+		if c.identify != nil {
+			who = c.identify(c.Request)
+		}
+		c.claimed = &who
+	}
+	return *c.claimed
+}
+
+// Handler answers a call, or returns the error to answer.
+type Handler func(w http.ResponseWriter, c *Call) error
+
+// Middleware wraps the rest of the pipeline: it runs after the body is read and the route is
+// known, before validation and the handler.
+type Middleware func(next Handler) Handler
+
+// Result is what an observer learns of the answer.
+type Result struct {
+	// Status is the answer's status; 0 when the connection was broken on purpose instead.
+	Status int
+	// Body is the start of the response body (up to Options.CaptureBytes).
+	Body     []byte
+	Duration time.Duration
+}
+
+// Observer sees every exchange once it is answered.
+type Observer func(c *Call, res Result)
+
+// Authenticator checks a request against a security scheme of the contract and returns who it is
+// from; the error is answered (an *apierr.Error with its challenge).
+type Authenticator func(r *http.Request, scheme string) (principal string, err error)
+
+// Options configure a Dispatcher.
+type Options struct {
+	// Spec is the contract: routes, validation, the operations handlers bind to.
+	Spec *spec.Spec
+	// Handlers binds an operationId to its handler; every operation of the contract needs one.
+	Handlers map[string]Handler
+	// MaxBodyBytes limits request bodies (413 beyond).
+	MaxBodyBytes int64
+	// Authenticate checks the security schemes operations require (none needed when nil).
+	Authenticate Authenticator
+	// Identify names who a request claims to be, before or without authentication (optional).
+	Identify func(*http.Request) string
+	// Middleware wraps validation and the handler, the first outermost.
+	Middleware []Middleware
+	// Observers see every exchange, in order.
+	Observers []Observer
+	// CaptureBytes is how much of each response observers see (0: none).
+	CaptureBytes int
+	Logger       *slog.Logger
+}
+
+// Dispatcher is an http.Handler serving one contract.
+type Dispatcher struct {
+	opts  Options
+	chain Handler
+}
+
+var _ http.Handler = (*Dispatcher)(nil)
+
+// New binds the handlers and builds the pipeline once. It fails when the contract and the handlers
+// differ: an operation without a handler, or a handler for no operation.
+func New(o Options) (*Dispatcher, error) {
+	if o.Spec == nil {
+		return nil, errors.New("dispatch: no contract")
+	}
+	if o.MaxBodyBytes <= 0 {
+		return nil, errors.New("dispatch: no body limit")
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	ids := make([]string, 0, len(o.Handlers))
+	for id := range o.Handlers {
+		ids = append(ids, id)
+	}
+	if err := o.Spec.CheckHandlers(ids); err != nil {
+		return nil, fmt.Errorf("dispatch: %w", err)
+	}
+	d := &Dispatcher{opts: o}
+	d.chain = d.serve
+	for i := len(o.Middleware) - 1; i >= 0; i-- {
+		d.chain = o.Middleware[i](d.chain)
+	}
+	return d, nil
+}
+
+// ServeHTTP runs the pipeline.
+func (d *Dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &Call{Request: r, Start: time.Now(), identify: d.opts.Identify}
+	rec := &recorder{ResponseWriter: w, capture: d.opts.CaptureBytes}
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler { //nolint:errorlint // sentinel re-panicked on purpose
+				d.observe(c, rec)
+				panic(v)
+			}
+			d.WriteError(rec, &apierr.Error{Code: apierr.Internal, Detail: "Internal Server Error", Err: fmt.Errorf("panic: %v", v)})
+		}
+		d.observe(c, rec)
+	}()
+	err := d.readBody(rec, c)
+	if err == nil {
+		c.Route, c.routeErr = d.opts.Spec.FindRoute(r)
+		if c.routeErr == nil {
+			c.Op, c.Params = c.Route.Operation.OperationID, c.Route.Params
+		}
+		err = d.chain(rec, c)
+	}
+	if err != nil {
+		d.WriteError(rec, err)
+	}
+}
+
+func (d *Dispatcher) observe(c *Call, rec *recorder) {
+	if len(d.opts.Observers) == 0 {
+		return
+	}
+	res := Result{Status: rec.status, Body: rec.body, Duration: time.Since(c.Start)}
+	for _, o := range d.opts.Observers {
+		o(c, res)
+	}
+}
+
+// readBody reads the body once, within the limit, and leaves it readable again for validation.
+func (d *Dispatcher) readBody(w http.ResponseWriter, c *Call) error {
+	r := c.Request
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, d.opts.MaxBodyBytes))
+	c.Body = b
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return apierr.New(apierr.TooLarge, "Request body too large (limit %d bytes)", tooLarge.Limit)
+		}
+		return apierr.New(apierr.BadRequest, "Cannot read the request body: %v", err)
+	}
+	if len(b) == 0 {
+		r.Body = http.NoBody
+	} else {
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
+	return nil
+}
+
+// serve is the end of the pipeline: a route, a valid and authenticated request, its handler.
+func (d *Dispatcher) serve(w http.ResponseWriter, c *Call) error {
+	if c.routeErr != nil {
+		return c.routeErr
+	}
+	var auth openapi3filter.AuthenticationFunc = openapi3filter.NoopAuthenticationFunc
+	if d.opts.Authenticate != nil {
+		auth = func(_ context.Context, in *openapi3filter.AuthenticationInput) error {
+			who, err := d.opts.Authenticate(in.RequestValidationInput.Request, in.SecuritySchemeName)
+			if err == nil {
+				c.Principal = who
+			}
+			return err
+		}
+	}
+	if err := d.opts.Spec.ValidateRequest(c.Request.Context(), c.Request, c.Route, auth); err != nil {
+		return err
+	}
+	return d.opts.Handlers[c.Op](w, c)
+}
+
+// WriteError answers err in the contract's error shape (internal causes are logged, not sent).
+func (d *Dispatcher) WriteError(w http.ResponseWriter, err error) {
+	apierr.Write(w, d.opts.Logger, err)
+}
+
+// recorder notes the status and the start of the body of a response.
+type recorder struct {
+	http.ResponseWriter
+	capture int
+	status  int
+	body    []byte
+}
+
+func (r *recorder) WriteHeader(status int) {
+	if r.status == 0 {
+		r.status = status
+	}
+	r.ResponseWriter.WriteHeader(status)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	if room := r.capture - len(r.body); room > 0 {
+		r.body = append(r.body, b[:min(len(b), room)]...)
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// Unwrap lets http.ResponseController reach the connection (fault rules hijack it).
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// LogRequests logs every exchange at info level: method, path, status, operation, client, time
+// taken and the fault rule, if any. Nothing is formatted when info is off.
+func LogRequests(log *slog.Logger) Observer {
+	return func(c *Call, res Result) {
+		ctx := c.Request.Context()
+		if !log.Enabled(ctx, slog.LevelInfo) {
+			return
+		}
+		log.LogAttrs(ctx, slog.LevelInfo, "request",
+			slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path), slog.Int("status", res.Status),
+			slog.String("operation", c.Op), slog.String("client", c.Who()),
+			slog.Duration("took", res.Duration), slog.String("fault", c.Fault))
+	}
+}

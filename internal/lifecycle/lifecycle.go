@@ -1,0 +1,377 @@
+// Package lifecycle owns the application use cases: invite (create, with its link and email),
+// start, complete, expire the invitation, hire, anonymize, and complete automatically after a
+// while on the mock's clock. Every entry point calls it — the vendor API, the control API, the
+// pages behind the links, the scenario runner and the tests — so each rule has one home; the
+// HTTP layers only decode, call a use case and encode. State lives in the store, time on the
+// clock; results are drawn and rendered by the results generator.
+package lifecycle
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/brianvoe/gofakeit/v6"
+
+	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/fixtures"
+	"github.com/equalture/equalture-mock/internal/phxtoken"
+	"github.com/equalture/equalture-mock/internal/results"
+	"github.com/equalture/equalture-mock/internal/schedule"
+	"github.com/equalture/equalture-mock/internal/store"
+)
+
+// Config holds the lifecycle's settings.
+type Config struct {
+	// PublicURL is the base of the links the mock hands out (assessment, public results, dashboard).
+	PublicURL string
+	// InvitationTTL is how long an invitation link is valid (1 week).
+	InvitationTTL time.Duration
+	// PublicLinkTTL is how long a public results link is valid (120 minutes).
+	PublicLinkTTL time.Duration
+	// Seed makes reference ids reproducible (scores are seeded by the results generator).
+	Seed int64
+	// CallbackAllowHosts, when set, limits callback_url hosts ("ats.example.com", "*.example.com").
+	CallbackAllowHosts []string
+	// AutoCompleteAfter completes applications this long after creation unless their job says
+	// otherwise (0: never).
+	AutoCompleteAfter time.Duration
+}
+
+// Defaults for Config's zero fields.
+const (
+	DefaultInvitationTTL = 7 * 24 * time.Hour
+	DefaultPublicLinkTTL = 120 * time.Minute
+	DefaultPublicURL     = "http://localhost:8080"
+)
+
+func (c *Config) setDefaults() {
+	if c.PublicURL == "" {
+		c.PublicURL = DefaultPublicURL
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	if c.InvitationTTL <= 0 {
+		c.InvitationTTL = DefaultInvitationTTL
+	}
+	if c.PublicLinkTTL <= 0 {
+		c.PublicLinkTTL = DefaultPublicLinkTTL
+	}
+}
+
+// Deliveries is what anonymizing needs of the callback dispatcher: no results leave the mock for
+// an anonymized applicant any more.
+type Deliveries interface {
+	// Cancel stops every pending delivery of the application and erases the payloads kept of it.
+	Cancel(referenceID, reason string)
+}
+
+// Deps are the service's collaborators, built once and shared with the rest of the mock.
+type Deps struct {
+	Store    *store.Store
+	Clock    clock.Clock
+	Fixtures *fixtures.Set
+	Results  *results.Generator
+	// Links signs the links handed out (the same Phoenix.Token signer as access tokens).
+	Links *phxtoken.Signer
+	// Deliveries is told about anonymizations (optional).
+	Deliveries Deliveries
+	Logger     *slog.Logger
+}
+
+// Service runs the use cases.
+type Service struct {
+	cfg   Config
+	deps  Deps
+	queue *schedule.Queue // automatic completions
+
+	idMu sync.Mutex
+	ids  *gofakeit.Faker
+}
+
+// New returns the service; Close stops its automatic completions.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if deps.Store == nil || deps.Clock == nil || deps.Fixtures == nil || deps.Results == nil || deps.Links == nil {
+		return nil, errors.New("lifecycle: missing dependency")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg.setDefaults()
+	return &Service{cfg: cfg, deps: deps, queue: schedule.New(deps.Clock), ids: gofakeit.New(cfg.Seed)}, nil
+}
+
+// Config returns the settings in force (defaults applied).
+func (s *Service) Config() Config { return s.cfg }
+
+// Close stops automatic completions.
+func (s *Service) Close() { s.queue.Close() }
+
+// Reset forgets every application, email and token generation, and every automatic completion
+// still to come.
+func (s *Service) Reset() {
+	s.queue.Reset()
+	s.deps.Store.Reset()
+}
+
+// Settled returns once every automatic completion due at the clock's time has run (or ctx is done).
+func (s *Service) Settled(ctx context.Context) error { return s.queue.Settled(ctx) }
+
+// Invitation is what an ATS sends to invite an applicant.
+type Invitation struct {
+	JobID          string
+	CallbackURL    string
+	InvitationType string // store.InviteEmail (default) or store.InviteOneTimeLink
+	Applicant      store.Applicant
+}
+
+// Invite creates clientID's application for a published job of theirs: an invitation link on the
+// clock, an email in the outbox for email invitations, and an automatic completion when the mock
+// or the job asks for one. The application's AssessmentURL is the link.
+func (s *Service) Invite(clientID string, in Invitation) (store.Application, error) {
+	client, ok := s.deps.Fixtures.Client(clientID)
+	if !ok {
+		return store.Application{}, apierr.New(apierr.NotFound, "No client %q", clientID)
+	}
+	job, err := s.applicableJob(clientID, in.JobID)
+	if err != nil {
+		return store.Application{}, err
+	}
+	if err := CheckHost(s.cfg.CallbackAllowHosts, in.CallbackURL); err != nil {
+		return store.Application{}, apierr.Field("callback_url", err.Error())
+	}
+	if in.InvitationType == "" {
+		in.InvitationType = store.InviteEmail
+	}
+	ref := s.newReferenceID()
+	link, err := s.assessmentURL(job, ref)
+	if err != nil {
+		return store.Application{}, err
+	}
+	app := store.Application{
+		ReferenceID:    ref,
+		ClientID:       clientID,
+		JobID:          job.ID,
+		CallbackURL:    in.CallbackURL,
+		InvitationType: in.InvitationType,
+		Applicant:      in.Applicant,
+		AssessmentURL:  link,
+	}
+	var mail *store.Email
+	if in.InvitationType == store.InviteEmail {
+		mail = s.invitationEmail(client, job, app)
+	}
+	app = s.deps.Store.Create(app, s.cfg.InvitationTTL, mail)
+	after := s.cfg.AutoCompleteAfter
+	if job.AutoCompleteAfter > 0 {
+		after = time.Duration(job.AutoCompleteAfter)
+	}
+	if after > 0 {
+		s.queue.At(app.CreatedAt.Add(after), func() { s.autoComplete(ref) })
+	}
+	return app, nil
+}
+
+// applicableJob returns clientID's published job jobID, or a 422 on job_id.
+func (s *Service) applicableJob(clientID, jobID string) (fixtures.Job, error) {
+	job, ok := s.deps.Fixtures.Job(clientID, jobID)
+	if !ok {
+		return fixtures.Job{}, apierr.Field("job_id", "does not exist")
+	}
+	if !job.IsPublished() {
+		return fixtures.Job{}, apierr.Field("job_id", "is not published")
+	}
+	return job, nil
+}
+
+// newReferenceID draws the next application id from the seeded faker.
+func (s *Service) newReferenceID() string {
+	s.idMu.Lock()
+	defer s.idMu.Unlock()
+	return s.ids.UUID()
+}
+
+func (s *Service) invitationEmail(client fixtures.Client, job fixtures.Job, a store.Application) *store.Email {
+	return &store.Email{
+		ClientID:    client.ID,
+		ReferenceID: a.ReferenceID,
+		To:          a.Applicant.Email,
+		Subject:     fmt.Sprintf("Your assessment for %s", job.Name),
+		Body: fmt.Sprintf("Dear %s,\n\nYou are invited to take the assessment for %s. "+
+			"Open this link within %g days to start:\n\n%s\n\nGood luck!\n%s",
+			a.Applicant.FirstName, job.Name, s.cfg.InvitationTTL.Hours()/24, a.AssessmentURL, client.Name),
+		Link: a.AssessmentURL,
+	}
+}
+
+// autoComplete completes ref as if the applicant had finished, unless something else moved it on.
+func (s *Service) autoComplete(ref string) {
+	_, err := s.Complete(ref, Completion{})
+	if err != nil && !apierr.Is(err, apierr.Conflict) && !apierr.Is(err, apierr.NotFound) {
+		s.deps.Logger.Warn("auto-completion failed", "reference_id", ref, "err", err)
+	}
+}
+
+// Get returns clientID's application ref (another client's is NotFound, like an unknown one).
+func (s *Service) Get(clientID, ref string) (store.Application, error) {
+	return s.deps.Store.Get(clientID, ref)
+}
+
+// Lookup returns application ref of any client (for the control API and pages).
+func (s *Service) Lookup(ref string) (store.Application, error) { return s.deps.Store.Lookup(ref) }
+
+// Start marks the applicant as having opened the assessment.
+func (s *Service) Start(ref string) (store.Application, error) { return s.deps.Store.Start(ref) }
+
+// ExpireInvitation makes an unused invitation lapse now.
+func (s *Service) ExpireInvitation(ref string) (store.Application, error) {
+	return s.deps.Store.ExpireInvitation(ref)
+}
+
+// Completion says how an assessment ends: with scores reaching a fit, with chosen scores (traits
+// left out are drawn), or, when both are empty, with drawn scores. Fit and scores exclude each other.
+type Completion struct {
+	Fit    string
+	Scores map[string]int
+}
+
+// Complete completes the assessment of ref; the store's completion event sends the results callback.
+func (s *Service) Complete(ref string, how Completion) (store.Application, error) {
+	if how.Fit != "" && len(how.Scores) > 0 {
+		return store.Application{}, apierr.Field("fit", "give either fit or scores, not both")
+	}
+	app, err := s.deps.Store.Lookup(ref)
+	if err != nil {
+		return app, err
+	}
+	job := s.job(app)
+	var scores map[string]int
+	switch {
+	case how.Fit != "":
+		if scores, err = s.deps.Results.DrawForFit(ref, job, how.Fit); err != nil {
+			return store.Application{}, err
+		}
+	default:
+		if err := results.CheckScores(job, how.Scores); err != nil {
+			return store.Application{}, err
+		}
+		scores = s.deps.Results.Draw(ref, job)
+		for trait, v := range how.Scores {
+			scores[trait] = v
+		}
+	}
+	return s.deps.Store.Complete(ref, scores)
+}
+
+// Hiring is what an ATS sends when it hires an applicant.
+type Hiring struct {
+	AddToTeam bool
+	StartDate string
+}
+
+// Hire hires clientID's completed application ref, adding the applicant to the job's team when
+// asked and the job has one.
+func (s *Service) Hire(clientID, ref string, h Hiring) (store.Application, error) {
+	app, err := s.deps.Store.Get(clientID, ref)
+	if err != nil {
+		return app, err
+	}
+	hire := store.Hire{AddToTeam: h.AddToTeam, StartDate: h.StartDate}
+	if job := s.job(app); h.AddToTeam && job.Team != "" {
+		hire.AddedToTeam, hire.Team = true, job.Team
+	}
+	return s.deps.Store.Hire(clientID, ref, hire)
+}
+
+// Anonymize erases clientID's application ref's personal details and scores, from any state and
+// idempotently, and stops its results from leaving the mock: pending callbacks are cancelled and
+// the payloads kept of them erased.
+func (s *Service) Anonymize(clientID, ref string) (store.Application, error) {
+	app, err := s.deps.Store.Anonymize(clientID, ref)
+	if err != nil {
+		return app, err
+	}
+	if s.deps.Deliveries != nil {
+		s.deps.Deliveries.Cancel(ref, ReasonAnonymized)
+	}
+	return app, nil
+}
+
+// ReasonAnonymized is why deliveries of an anonymized application were cancelled.
+const ReasonAnonymized = "anonymized"
+
+// job returns the application's job (fixtures.Load and Invite guarantee it exists).
+func (s *Service) job(a store.Application) fixtures.Job {
+	job, _ := s.deps.Fixtures.Job(a.ClientID, a.JobID)
+	return job
+}
+
+// Results returns clientID's application ref's results in locale, or why they cannot be shown.
+func (s *Service) Results(clientID, ref, locale string) (results.Results, error) {
+	app, err := s.completed(clientID, ref, "Results")
+	if err != nil {
+		return results.Results{}, err
+	}
+	return s.Render(app, locale), nil
+}
+
+// Render renders app's results in locale, with the dashboard link: what results answers and the
+// callback PUTs.
+func (s *Service) Render(app store.Application, locale string) results.Results {
+	loc := fixtures.Locale(locale)
+	return s.deps.Results.Render(s.job(app), app.Scores, loc, s.dashboardURL(loc, app.ReferenceID))
+}
+
+// completed returns clientID's application ref if its results may be shown, else 404 or 409.
+func (s *Service) completed(clientID, ref, what string) (store.Application, error) {
+	app, err := s.deps.Store.Get(clientID, ref)
+	if err != nil {
+		return app, err
+	}
+	return app, store.ResultsAvailable(app, what)
+}
+
+// PublicLink is a link anyone can open to see an applicant's results, for a while.
+type PublicLink struct {
+	URL string
+	TTL time.Duration
+}
+
+// PublicLink returns a public results link to clientID's completed application ref in locale.
+func (s *Service) PublicLink(clientID, ref, locale string) (PublicLink, error) {
+	app, err := s.completed(clientID, ref, "Public links")
+	if err != nil {
+		return PublicLink{}, err
+	}
+	u, err := s.publicResultsURL(app, fixtures.Locale(locale))
+	if err != nil {
+		return PublicLink{}, err
+	}
+	return PublicLink{URL: u, TTL: s.cfg.PublicLinkTTL}, nil
+}
+
+// CheckHost says why rawURL may not be a callback URL under the host allow-list patterns
+// ("api.example.com" or "*.example.com"; every host when there are none), in words fit for a
+// 422 on callback_url: it names the refused host and the allowed ones.
+func CheckHost(patterns []string, rawURL string) error {
+	if len(patterns) == 0 {
+		return nil
+	}
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return errors.New("is not a URL")
+	}
+	host := strings.ToLower(u.Hostname())
+	for _, p := range patterns {
+		p = strings.ToLower(strings.TrimSpace(p))
+		if p == host || strings.HasPrefix(p, "*.") && strings.HasSuffix(host, p[1:]) {
+			return nil
+		}
+	}
+	return fmt.Errorf("host %s is not allowed: the mock accepts callbacks to %s only", host, strings.Join(patterns, ", "))
+}

@@ -1,0 +1,277 @@
+// Package vendor serves the Equalture Open Assessment API as the mock: every route, validation and
+// security check comes from openapi.yaml through the dispatcher, every use case from the lifecycle
+// service; the handlers here only decode, call and encode. Fault rules and `Prefer: code=` act on
+// it as middleware, and the journal and the request log observe it.
+package vendor
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+
+	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/auth"
+	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/dispatch"
+	"github.com/equalture/equalture-mock/internal/fault"
+	"github.com/equalture/equalture-mock/internal/fixtures"
+	"github.com/equalture/equalture-mock/internal/journal"
+	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/spec"
+	"github.com/equalture/equalture-mock/internal/store"
+)
+
+// Prefix is where the vendor API lives.
+const Prefix = "/connect_ats/"
+
+// DefaultMaxBodyBytes limits request bodies when Deps.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 1 << 20
+
+// journalCapture is how much of each answer the journal keeps.
+const journalCapture = 64 << 10
+
+// Deps are the API's collaborators, built once and shared with the rest of the mock.
+type Deps struct {
+	Spec      *spec.Spec // openapi.yaml
+	Lifecycle *lifecycle.Service
+	Auth      *auth.Authenticator
+	Fixtures  *fixtures.Set
+	Clock     clock.Clock
+	// Journal records every request (optional).
+	Journal *journal.Journal
+	// Faults are the control API's fault rules (optional).
+	Faults *fault.Set
+	// MaxBodyBytes limits request bodies (DefaultMaxBodyBytes when 0).
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+}
+
+// API is the vendor API's http.Handler.
+type API struct {
+	*dispatch.Dispatcher
+	deps Deps
+}
+
+// New binds a handler to every operation of the contract and builds the pipeline once.
+func New(deps Deps) (*API, error) {
+	if deps.Spec == nil || deps.Lifecycle == nil || deps.Auth == nil || deps.Fixtures == nil || deps.Clock == nil {
+		return nil, errors.New("vendor: missing dependency")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.MaxBodyBytes <= 0 {
+		deps.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	a := &API{deps: deps}
+	schemes := deps.Spec.SecuritySchemes()
+	challenge := func(op string) string { return auth.Challenge(schemes[op]) }
+	opts := dispatch.Options{
+		Spec: deps.Spec,
+		Handlers: map[string]dispatch.Handler{
+			"createAccessToken":    a.handleCreateAccessToken,
+			"getAccessTokenLegacy": a.handleCreateAccessToken,
+			"listJobs":             a.handleListJobs,
+			"createApplication":    a.handleCreateApplication,
+			"hireApplicant":        a.handleHireApplicant,
+			"anonymizeApplication": a.handleAnonymizeApplication,
+			"getPublicLink":        a.handleGetPublicLink,
+			"getResults":           a.handleGetResults,
+			"getStatus":            a.handleGetStatus,
+		},
+		MaxBodyBytes: deps.MaxBodyBytes,
+		Authenticate: func(r *http.Request, scheme string) (string, error) {
+			client, err := deps.Auth.Authenticate(r, scheme)
+			return client.ID, err
+		},
+		Identify:  auth.Identify,
+		Observers: []dispatch.Observer{dispatch.LogRequests(deps.Logger)},
+		Logger:    deps.Logger,
+	}
+	if deps.Faults != nil {
+		opts.Middleware = append(opts.Middleware, deps.Faults.Middleware(challenge))
+	}
+	opts.Middleware = append(opts.Middleware, dispatch.Prefer(deps.Spec, challenge))
+	if deps.Journal != nil {
+		opts.Observers = append(opts.Observers, deps.Journal.Observer(deps.Clock))
+		opts.CaptureBytes = journalCapture
+	}
+	d, err := dispatch.New(opts)
+	if err != nil {
+		return nil, err
+	}
+	a.Dispatcher = d
+	return a, nil
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) { apierr.WriteJSON(w, status, v) }
+
+// decode unmarshals a validated body into v.
+func decode(body []byte, v any) error {
+	if err := json.Unmarshal(body, v); err != nil {
+		var ae *apierr.Error
+		if errors.As(err, &ae) {
+			return ae
+		}
+		return apierr.New(apierr.BadRequest, "Malformed JSON: %v", err)
+	}
+	return nil
+}
+
+func (a *API) handleCreateAccessToken(w http.ResponseWriter, c *dispatch.Call) error {
+	tok, err := a.deps.Auth.Issue(c.Principal)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]string{"access_token": tok})
+	return nil
+}
+
+type jobView struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+}
+
+func (a *API) handleListJobs(w http.ResponseWriter, c *dispatch.Call) error {
+	client, _ := a.deps.Fixtures.Client(c.Principal)
+	jobs := make([]jobView, 0, len(client.Jobs))
+	for _, j := range client.Jobs {
+		if j.IsPublished() {
+			jobs = append(jobs, jobView{ID: j.ID, Name: j.Name})
+		}
+	}
+	writeJSON(w, http.StatusOK, jobs)
+	return nil
+}
+
+type createApplicationRequest struct {
+	JobID            string          `json:"job_id"`
+	CallbackURL      string          `json:"callback_url"`
+	InvitationType   string          `json:"invitation_type"`
+	ApplicantDetails store.Applicant `json:"applicant_details"`
+}
+
+type createApplicationResponse struct {
+	ReferenceID   string `json:"reference_id"`
+	AssessmentURL string `json:"assessment_url,omitempty"`
+}
+
+func (a *API) handleCreateApplication(w http.ResponseWriter, c *dispatch.Call) error {
+	var req createApplicationRequest
+	if err := decode(c.Body, &req); err != nil {
+		return err
+	}
+	app, err := a.deps.Lifecycle.Invite(c.Principal, lifecycle.Invitation{
+		JobID:          req.JobID,
+		CallbackURL:    req.CallbackURL,
+		InvitationType: req.InvitationType,
+		Applicant:      req.ApplicantDetails,
+	})
+	if err != nil {
+		return err
+	}
+	resp := createApplicationResponse{ReferenceID: app.ReferenceID}
+	if app.InvitationType == store.InviteOneTimeLink {
+		resp.AssessmentURL = app.AssessmentURL
+	}
+	writeJSON(w, http.StatusCreated, resp)
+	return nil
+}
+
+type hireRequest struct {
+	AddToTeam flexBool `json:"add_to_team"`
+	StartDate string   `json:"start_date"`
+}
+
+// flexBool accepts a JSON boolean or the strings "true"/"false" (the seed's example sends a string).
+type flexBool bool
+
+func (b *flexBool) UnmarshalJSON(data []byte) error {
+	var v any
+	if err := json.Unmarshal(data, &v); err != nil {
+		return err
+	}
+	switch x := v.(type) {
+	case bool:
+		*b = flexBool(x)
+	case string:
+		p, err := strconv.ParseBool(x)
+		if err != nil || (x != "true" && x != "false") {
+			return apierr.Field("add_to_team", `is invalid: must be true or false`)
+		}
+		*b = flexBool(p)
+	default:
+		return apierr.Field("add_to_team", `is invalid: must be true or false`)
+	}
+	return nil
+}
+
+type hireResponse struct {
+	Message     string `json:"message"`
+	ReferenceID string `json:"reference_id"`
+}
+
+func (a *API) handleHireApplicant(w http.ResponseWriter, c *dispatch.Call) error {
+	var req hireRequest
+	if err := decode(c.Body, &req); err != nil {
+		return err
+	}
+	app, err := a.deps.Lifecycle.Hire(c.Principal, c.Params["reference_id"], lifecycle.Hiring{AddToTeam: bool(req.AddToTeam), StartDate: req.StartDate})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, hireResponse{
+		Message:     "Applicant has been successfully hired and added to team if configured",
+		ReferenceID: app.ReferenceID,
+	})
+	return nil
+}
+
+func (a *API) handleAnonymizeApplication(w http.ResponseWriter, c *dispatch.Call) error {
+	app, err := a.deps.Lifecycle.Anonymize(c.Principal, c.Params["reference_id"])
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"reference_id": app.ReferenceID})
+	return nil
+}
+
+func (a *API) handleGetStatus(w http.ResponseWriter, c *dispatch.Call) error {
+	app, err := a.deps.Lifecycle.Get(c.Principal, c.Params["reference_id"])
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]store.Status{"status": app.Status})
+	return nil
+}
+
+func (a *API) handleGetResults(w http.ResponseWriter, c *dispatch.Call) error {
+	res, err := a.deps.Lifecycle.Results(c.Principal, c.Params["reference_id"], c.Request.URL.Query().Get("locale"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+type publicLinkResponse struct {
+	URL      string `json:"url"`
+	TTL      string `json:"ttl"`
+	TTLUnits string `json:"ttl_units"`
+}
+
+func (a *API) handleGetPublicLink(w http.ResponseWriter, c *dispatch.Call) error {
+	link, err := a.deps.Lifecycle.PublicLink(c.Principal, c.Params["reference_id"], c.Request.URL.Query().Get("locale"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, publicLinkResponse{
+		URL:      link.URL,
+		TTL:      strconv.Itoa(int(link.TTL.Minutes())),
+		TTLUnits: "minutes",
+	})
+	return nil
+}
