@@ -14,7 +14,7 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/receiver"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Scenario is one file.
