@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -313,16 +314,18 @@ func fieldNames(t reflect.Type) []string {
 	return names
 }
 
-// syntaxLineRE finds the line in yaml.v3's syntax errors ("yaml: line 7: did not find ...").
-var syntaxLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// syntaxError turns a YAML syntax error into a FileError.
+// syntaxError turns yaml's error for a file it cannot parse into a FileError at the line it names,
+// with the construct it was in when that began on another line (an unclosed {...}).
 func syntaxError(file string, err error) error {
-	if m := syntaxLineRE.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &FileError{File: file, Line: line, Msg: "YAML syntax: " + m[2]}
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
+		return &FileError{File: file, Msg: "YAML syntax: " + err.Error()}
 	}
-	return &FileError{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	msg := le.Message
+	if le.ContextMsg != "" && le.ContextMark.Line != le.Mark.Line {
+		msg += fmt.Sprintf(" (%s at line %d)", le.ContextMsg, le.ContextMark.Line)
+	}
+	return &FileError{File: file, Line: le.Mark.Line, Msg: "YAML syntax: " + msg}
 }
 
 // scalar decodes a scalar node as a T, or reports that path wants one.
