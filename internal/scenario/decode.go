@@ -44,7 +44,10 @@ func (u varUses) has(name string) bool {
 	return false
 }
 
-// nodeDecoder is a type that reads its own YAML (short and long forms, durations, regexps).
+// nodeDecoder is a type that reads its own YAML with the decoder's help: short and long forms
+// whose fields need their lines, variables and path-named errors (Auth, Matcher, TokenTarget,
+// Complete), and statuses that must refuse null, which yaml never hands an Unmarshaler (an Answer
+// of 0 is Down). A type that needs none of that implements yaml.Unmarshaler instead.
 type nodeDecoder interface {
 	decodeNode(d *decoder, n *yaml.Node, path string)
 }
@@ -176,8 +179,14 @@ func kindName(n *yaml.Node) string {
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	n = resolve(n)
 	if v.CanAddr() {
-		if nd, ok := v.Addr().Interface().(nodeDecoder); ok {
-			nd.decodeNode(d, n, path)
+		switch u := v.Addr().Interface().(type) {
+		case nodeDecoder:
+			u.decodeNode(d, n, path)
+			return
+		case yaml.Unmarshaler:
+			if !isNull(n) { // as with yaml's own decoder, null leaves the value alone
+				d.yamlError(n, path, u.UnmarshalYAML(n))
+			}
 			return
 		}
 	}
@@ -254,7 +263,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case reflect.Interface:
 		var x any
 		if err := n.Decode(&x); err != nil {
-			d.errorf(n, path, "%v", err)
+			d.yamlError(n, path, err)
 			return
 		}
 		d.scan(n, path)
@@ -312,6 +321,26 @@ func fieldNames(t reflect.Type) []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// yamlError records err, from yaml or a type's UnmarshalYAML, at path: each of *yaml.LoadErrors at
+// the line yaml gives it (a type may decode nested nodes with yaml), anything else at n.
+func (d *decoder) yamlError(n *yaml.Node, path string, err error) {
+	if err == nil {
+		return
+	}
+	var many *yaml.LoadErrors
+	if !errors.As(err, &many) {
+		d.errorf(n, path, "%v", err)
+		return
+	}
+	for _, e := range many.Errors {
+		line := e.Mark.Line
+		if line == 0 {
+			line = n.Line
+		}
+		d.errs = append(d.errs, &FileError{File: d.file, Line: line, Msg: located(path, d.names, e.Message)})
+	}
 }
 
 // syntaxError turns yaml's error for a file it cannot parse into a FileError at the line it names,
