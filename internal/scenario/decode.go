@@ -16,6 +16,20 @@ import (
 // a map belongs or "ten" where a number belongs is an error naming the file, the line and the
 // field's path (steps[3].request.method). It collects every error instead of stopping at the first,
 // remembers the line of every field for later checks and where ${variables} are used.
+//
+// yaml's own decoder (Decoder.KnownFields, *yaml.LoadErrors) also reports every unknown key and
+// wrong value with its line. This one is kept for what that does not give people writing scenarios:
+//   - where, in their words: "step 3 (create), request.path: ...", not only a line;
+//   - for an unknown key the keys valid there, for a wrong value what the format wants there
+//     (`want a whole number, got "ten"`), instead of Go types ("field methd not found in type
+//     scenario.Request", "cannot construct !!str `ten` into int");
+//   - the line of every field, for the checks after decoding (Scenario.check) to name;
+//   - the ${variables} used, with path and line, to check each is captured before its use;
+//   - short and long forms (auth: bearer or {bearer: ...}) with all of the above (nodeDecoder);
+//   - duplicate keys, which yaml finds only while it builds Go values itself.
+//
+// What yaml does anyway is left to it: parsing (syntax errors come as *yaml.LoadError), scalars
+// (Node.Decode), and field types that implement yaml.Unmarshaler (duration.Duration).
 type decoder struct {
 	file  string
 	errs  []error
