@@ -7,7 +7,6 @@ package fault
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -19,6 +18,7 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/dispatch"
+	"github.com/equalture/equalture-mock/internal/duration"
 	"github.com/equalture/equalture-mock/internal/glob"
 )
 
@@ -32,31 +32,6 @@ const (
 // Header names the fault rule that shaped a response, so nobody mistakes it for the mock's answer.
 const Header = "X-Mock-Fault"
 
-// Duration is a time.Duration written as "250ms" in JSON.
-type Duration time.Duration
-
-// MarshalJSON writes the duration as a Go duration string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads a Go duration string ("2s") or a number of milliseconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var ms float64
-		if err := json.Unmarshal(b, &ms); err != nil {
-			return fmt.Errorf("want a duration like \"250ms\" or a number of milliseconds")
-		}
-		*d = Duration(ms * float64(time.Millisecond))
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("%q is not a duration like \"250ms\"", s)
-	}
-	*d = Duration(v)
-	return nil
-}
-
 // Rule is a fault rule as the control API shows it.
 type Rule struct {
 	ID          string            `json:"id"`
@@ -69,8 +44,8 @@ type Rule struct {
 	Status      int               `json:"status,omitempty"`
 	Headers     map[string]string `json:"headers,omitempty"`
 	Body        json.RawMessage   `json:"body,omitempty"`
-	Latency     Duration          `json:"latency,omitempty"`
-	LatencyMax  Duration          `json:"latency_max,omitempty"`
+	Latency     duration.Duration `json:"latency,omitempty"`
+	LatencyMax  duration.Duration `json:"latency_max,omitempty"`
 	Break       string            `json:"break,omitempty"`
 	Matched     int               `json:"matched"`
 	Hits        int               `json:"hits"`

@@ -3,6 +3,8 @@ package fault
 import (
 	"encoding/json"
 	"testing"
+
+	"github.com/equalture/equalture-mock/internal/duration"
 )
 
 func TestCheck(t *testing.T) {
@@ -11,11 +13,11 @@ func TestCheck(t *testing.T) {
 		field string // "" when valid
 	}{
 		"status":          {Rule{Status: 503}, ""},
-		"latency only":    {Rule{Latency: Duration(1)}, ""},
+		"latency only":    {Rule{Latency: duration.Duration(1)}, ""},
 		"no effect":       {Rule{Path: "/x"}, "status"},
 		"bad status":      {Rule{Status: 99}, "status"},
 		"bad break":       {Rule{Break: "boom"}, "break"},
-		"range backwards": {Rule{Latency: Duration(10), LatencyMax: Duration(5)}, "latency_max"},
+		"range backwards": {Rule{Latency: duration.Duration(10), LatencyMax: duration.Duration(5)}, "latency_max"},
 		"probability":     {Rule{Status: 500, Probability: 2}, "probability"},
 		"body not json":   {Rule{Status: 500, Body: json.RawMessage(`{`)}, "body"},
 		"negative nth":    {Rule{Status: 500, Nth: -1}, "nth"},

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"errors"
 	"fmt"
 	"reflect"
 	"regexp"
@@ -8,13 +9,27 @@ import (
 	"strconv"
 	"strings"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // decoder turns a YAML node tree into the scenario types, strictly: an unknown field, a list where
 // a map belongs or "ten" where a number belongs is an error naming the file, the line and the
 // field's path (steps[3].request.method). It collects every error instead of stopping at the first,
 // remembers the line of every field for later checks and where ${variables} are used.
+//
+// yaml's own decoder (Decoder.KnownFields, *yaml.LoadErrors) also reports every unknown key and
+// wrong value with its line. This one is kept for what that does not give people writing scenarios:
+//   - where, in their words: "step 3 (create), request.path: ...", not only a line;
+//   - for an unknown key the keys valid there, for a wrong value what the format wants there
+//     (`want a whole number, got "ten"`), instead of Go types ("field methd not found in type
+//     scenario.Request", "cannot construct !!str `ten` into int");
+//   - the line of every field, for the checks after decoding (Scenario.check) to name;
+//   - the ${variables} used, with path and line, to check each is captured before its use;
+//   - short and long forms (auth: bearer or {bearer: ...}) with all of the above (nodeDecoder);
+//   - duplicate keys, which yaml finds only while it builds Go values itself.
+//
+// What yaml does anyway is left to it: parsing (syntax errors come as *yaml.LoadError), scalars
+// (Node.Decode), and field types that implement yaml.Unmarshaler (duration.Duration).
 type decoder struct {
 	file  string
 	errs  []error
@@ -43,7 +58,10 @@ func (u varUses) has(name string) bool {
 	return false
 }
 
-// nodeDecoder is a type that reads its own YAML (short and long forms, durations, regexps).
+// nodeDecoder is a type that reads its own YAML with the decoder's help: short and long forms
+// whose fields need their lines, variables and path-named errors (Auth, Matcher, TokenTarget,
+// Complete), and statuses that must refuse null, which yaml never hands an Unmarshaler (an Answer
+// of 0 is Down). A type that needs none of that implements yaml.Unmarshaler instead.
 type nodeDecoder interface {
 	decodeNode(d *decoder, n *yaml.Node, path string)
 }
@@ -175,8 +193,14 @@ func kindName(n *yaml.Node) string {
 func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	n = resolve(n)
 	if v.CanAddr() {
-		if nd, ok := v.Addr().Interface().(nodeDecoder); ok {
-			nd.decodeNode(d, n, path)
+		switch u := v.Addr().Interface().(type) {
+		case nodeDecoder:
+			u.decodeNode(d, n, path)
+			return
+		case yaml.Unmarshaler:
+			if !isNull(n) { // as with yaml's own decoder, null leaves the value alone
+				d.yamlError(n, path, u.UnmarshalYAML(n))
+			}
 			return
 		}
 	}
@@ -253,7 +277,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, path string) {
 	case reflect.Interface:
 		var x any
 		if err := n.Decode(&x); err != nil {
-			d.errorf(n, path, "%v", err)
+			d.yamlError(n, path, err)
 			return
 		}
 		d.scan(n, path)
@@ -313,16 +337,38 @@ func fieldNames(t reflect.Type) []string {
 	return names
 }
 
-// syntaxLineRE finds the line in yaml.v3's syntax errors ("yaml: line 7: did not find ...").
-var syntaxLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-// syntaxError turns a YAML syntax error into a FileError.
-func syntaxError(file string, err error) error {
-	if m := syntaxLineRE.FindStringSubmatch(err.Error()); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &FileError{File: file, Line: line, Msg: "YAML syntax: " + m[2]}
+// yamlError records err, from yaml or a type's UnmarshalYAML, at path: each of *yaml.LoadErrors at
+// the line yaml gives it (a type may decode nested nodes with yaml), anything else at n.
+func (d *decoder) yamlError(n *yaml.Node, path string, err error) {
+	if err == nil {
+		return
 	}
-	return &FileError{File: file, Msg: "YAML syntax: " + strings.TrimPrefix(err.Error(), "yaml: ")}
+	var many *yaml.LoadErrors
+	if !errors.As(err, &many) {
+		d.errorf(n, path, "%v", err)
+		return
+	}
+	for _, e := range many.Errors {
+		line := e.Mark.Line
+		if line == 0 {
+			line = n.Line
+		}
+		d.errs = append(d.errs, &FileError{File: d.file, Line: line, Msg: located(path, d.names, e.Message)})
+	}
+}
+
+// syntaxError turns yaml's error for a file it cannot parse into a FileError at the line it names,
+// with the construct it was in when that began on another line (an unclosed {...}).
+func syntaxError(file string, err error) error {
+	var le *yaml.LoadError
+	if !errors.As(err, &le) {
+		return &FileError{File: file, Msg: "YAML syntax: " + err.Error()}
+	}
+	msg := le.Message
+	if le.ContextMsg != "" && le.ContextMark.Line != le.Mark.Line {
+		msg += fmt.Sprintf(" (%s at line %d)", le.ContextMsg, le.ContextMark.Line)
+	}
+	return &FileError{File: file, Line: le.Mark.Line, Msg: "YAML syntax: " + msg}
 }
 
 // scalar decodes a scalar node as a T, or reports that path wants one.

@@ -6,15 +6,14 @@
 package scenario
 
 import (
-	"encoding/json"
 	"fmt"
 	"reflect"
 	"strconv"
-	"time"
 
+	"github.com/equalture/equalture-mock/internal/duration"
 	"github.com/equalture/equalture-mock/internal/receiver"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 )
 
 // Scenario is one file.
@@ -50,9 +49,9 @@ type Credentials struct {
 
 // ClockSetup sets, advances and freezes the mock's clock, in that order.
 type ClockSetup struct {
-	Set     string    `yaml:"set"`
-	Advance *Duration `yaml:"advance"`
-	Freeze  bool      `yaml:"freeze"`
+	Set     string             `yaml:"set"`
+	Advance *duration.Duration `yaml:"advance"`
+	Freeze  bool               `yaml:"freeze"`
 }
 
 // Step is one thing to do: exactly one of Request, Control, Receiver, Callback, Wait, with
@@ -84,7 +83,7 @@ type Request struct {
 	Body    string            `yaml:"body"`
 	// Timeout is the client's patience (default 30s); a request that takes longer fails the
 	// step unless it expects `error: timeout`.
-	Timeout Duration `yaml:"timeout"`
+	Timeout duration.Duration `yaml:"timeout"`
 }
 
 // Auth is how a request authenticates. Short forms: basic (the scenario's client), bearer (the
@@ -136,23 +135,23 @@ func (a *Auth) decodeNode(d *decoder, n *yaml.Node, path string) {
 
 // Control is a control API action (exactly one field), or Call, any control API request.
 type Control struct {
-	AdvanceClock     *Duration       `yaml:"advance_clock"`
-	SetClock         string          `yaml:"set_clock"`
-	FreezeClock      bool            `yaml:"freeze_clock"`
-	UnfreezeClock    bool            `yaml:"unfreeze_clock"`
-	ResetClock       bool            `yaml:"reset_clock"`
-	Start            string          `yaml:"start"`
-	Complete         *Complete       `yaml:"complete"`
-	ExpireInvitation string          `yaml:"expire_invitation"`
-	ExpireTokens     *TokenTarget    `yaml:"expire_tokens"`
-	RevokeTokens     *TokenTarget    `yaml:"revoke_tokens"`
-	AddFault         *Fault          `yaml:"add_fault"`
-	RemoveFault      string          `yaml:"remove_fault"`
-	ClearFaults      bool            `yaml:"clear_faults"`
-	Redeliver        string          `yaml:"redeliver"`
-	ClearJournal     bool            `yaml:"clear_journal"`
-	Reset            bool            `yaml:"reset"`
-	Call             *ControlRequest `yaml:"call"`
+	AdvanceClock     *duration.Duration `yaml:"advance_clock"`
+	SetClock         string             `yaml:"set_clock"`
+	FreezeClock      bool               `yaml:"freeze_clock"`
+	UnfreezeClock    bool               `yaml:"unfreeze_clock"`
+	ResetClock       bool               `yaml:"reset_clock"`
+	Start            string             `yaml:"start"`
+	Complete         *Complete          `yaml:"complete"`
+	ExpireInvitation string             `yaml:"expire_invitation"`
+	ExpireTokens     *TokenTarget       `yaml:"expire_tokens"`
+	RevokeTokens     *TokenTarget       `yaml:"revoke_tokens"`
+	AddFault         *Fault             `yaml:"add_fault"`
+	RemoveFault      string             `yaml:"remove_fault"`
+	ClearFaults      bool               `yaml:"clear_faults"`
+	Redeliver        string             `yaml:"redeliver"`
+	ClearJournal     bool               `yaml:"clear_journal"`
+	Reset            bool               `yaml:"reset"`
+	Call             *ControlRequest    `yaml:"call"`
 }
 
 // actions counts the actions set.
@@ -220,8 +219,8 @@ type Fault struct {
 	Status      int               `yaml:"status" json:"status,omitempty"`
 	Headers     map[string]string `yaml:"headers" json:"headers,omitempty"`
 	Body        any               `yaml:"body" json:"body,omitempty"`
-	Latency     Duration          `yaml:"latency" json:"latency,omitempty"`
-	LatencyMax  Duration          `yaml:"latency_max" json:"latency_max,omitempty"`
+	Latency     duration.Duration `yaml:"latency" json:"latency,omitempty"`
+	LatencyMax  duration.Duration `yaml:"latency_max" json:"latency_max,omitempty"`
 	Break       string            `yaml:"break" json:"break,omitempty"`
 }
 
@@ -237,10 +236,10 @@ type ControlRequest struct {
 // last one repeating; default 200), "down" for an attempt whose connection is dropped unanswered,
 // and a delay before each answer.
 type ReceiverSetup struct {
-	Path    string   `yaml:"path"`
-	Respond []Answer `yaml:"respond"`
-	Down    bool     `yaml:"down"`
-	Delay   Duration `yaml:"delay"`
+	Path    string            `yaml:"path"`
+	Respond []Answer          `yaml:"respond"`
+	Down    bool              `yaml:"down"`
+	Delay   duration.Duration `yaml:"delay"`
 }
 
 // Answer is a status the receiver answers, or Down: drop the connection.
@@ -267,9 +266,9 @@ func (a Answer) String() string { return receiver.Answer(a).String() }
 // CallbackWait waits until the runner's receiver has got Count callbacks (default 1) on Path and
 // checks the Count-th.
 type CallbackWait struct {
-	Path    string   `yaml:"path"`
-	Count   int      `yaml:"count"`
-	Timeout Duration `yaml:"timeout"`
+	Path    string            `yaml:"path"`
+	Count   int               `yaml:"count"`
+	Timeout duration.Duration `yaml:"timeout"`
 }
 
 // Wait asks the control API for callbacks deliveries, emails or journal entries matching a query,
@@ -279,7 +278,7 @@ type Wait struct {
 	Outbox    map[string]string `yaml:"outbox"`
 	Journal   map[string]string `yaml:"journal"`
 	Min       *int              `yaml:"min"`
-	Timeout   Duration          `yaml:"timeout"`
+	Timeout   duration.Duration `yaml:"timeout"`
 }
 
 // Expect are expectations on an answer, a callback or a control API answer.
@@ -314,23 +313,6 @@ func (s *Statuses) decodeNode(d *decoder, n *yaml.Node, path string) {
 	}
 	one(n)
 }
-
-// Duration is a Go duration in YAML ("500ms", "15m1s").
-type Duration time.Duration
-
-func (t *Duration) decodeNode(d *decoder, n *yaml.Node, path string) {
-	v, err := time.ParseDuration(n.Value)
-	if n.Kind != yaml.ScalarNode || err != nil || v < 0 {
-		d.errorf(n, path, "want a duration like 500ms, 10s or 15m1s, got %s", kindName(n))
-		return
-	}
-	*t = Duration(v)
-}
-
-// MarshalJSON writes "2s", as the control API reads it.
-func (t Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(t).String()) }
-
-func (t Duration) String() string { return time.Duration(t).String() }
 
 // Label names a step in progress lines and failures.
 func (st Step) Label() string {
