@@ -182,8 +182,9 @@ func Message(se *openapi3.SchemaError) string {
 		}
 		return "is invalid: must be one of " + strings.Join(vals, ", ")
 	case "format":
-		if se.Origin != nil {
-			return "is invalid: " + formatReason(se.Origin)
+		var fe *formatError
+		if errors.As(se.Origin, &fe) {
+			return "is invalid: " + fe.msg
 		}
 		return fmt.Sprintf("is invalid: must be a valid %s", sc.Format)
 	case "pattern":
@@ -198,13 +199,11 @@ func Message(se *openapi3.SchemaError) string {
 	}
 }
 
-func formatReason(err error) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i >= 0 {
-		msg = msg[i+2:]
-	}
-	return msg
-}
+// formatError is the verdict of one of our format validators; msg is what the user reads.
+// kin-openapi wraps it (%w) in the SchemaError's Origin.
+type formatError struct{ msg string }
+
+func (e *formatError) Error() string { return e.msg }
 
 func typeName(sc *openapi3.Schema) string {
 	if sc == nil || sc.Type == nil || len(*sc.Type) == 0 {

@@ -291,6 +291,9 @@ func TestValidateRequestStatuses(t *testing.T) {
 		"our date format": {spec: vendor, method: http.MethodPost, path: hire, contentType: "application/json",
 			body:       `{"add_to_team":true,"start_date":"2025-13-01"}`,
 			wantStatus: 422, wantFields: map[string][]string{"start_date": {"is invalid: must be an ISO 8601 date (YYYY-MM-DD)"}}},
+		"kin-openapi's date-time format": {spec: control, method: http.MethodPost, path: "/_mock/clock/set", contentType: "application/json",
+			body:       `{"now":"yesterday"}`,
+			wantStatus: 422, wantFields: map[string][]string{"now": {"is invalid: must be a valid date-time"}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
