@@ -228,7 +228,7 @@ func (s *Spec) ValidateRequest(ctx context.Context, r *http.Request, route Route
 		},
 	}
 	if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
-		return requestError(err)
+		return requestError(err, r)
 	}
 	return nil
 }

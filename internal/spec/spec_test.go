@@ -252,6 +252,8 @@ func TestValidateRequestStatuses(t *testing.T) {
 
 		"malformed JSON": {spec: vendor, method: http.MethodPost, path: create, contentType: "application/json", body: `{"job_id":`,
 			wantStatus: 400, wantDetail: "Malformed JSON: unexpected EOF"},
+		"malformed JSON, broken media type parameter": {spec: vendor, method: http.MethodPost, path: create, contentType: "application/json; charset",
+			body: `{"job_id":`, wantStatus: 400, wantDetail: "Malformed JSON: unexpected EOF"},
 		"trailing comma": {spec: vendor, method: http.MethodPost, path: create, contentType: "application/json", body: `{"job_id":"x",}`,
 			wantStatus: 400, wantDetail: "Malformed JSON: invalid character '}' looking for beginning of object key string"},
 
