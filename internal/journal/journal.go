@@ -5,12 +5,12 @@ package journal
 
 import (
 	"encoding/json"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/glob"
+	"github.com/equalture/equalture-mock/internal/jsonpath"
 	"github.com/equalture/equalture-mock/internal/notify"
 )
 
@@ -93,7 +93,7 @@ type Filter struct {
 	ClientID    string
 	OperationID string
 	Status      int
-	Body        map[string]string // dotted path in the request body → wanted value
+	Body        map[string]string // path in the request body (jsonpath.Lookup) → wanted value
 }
 
 // Find returns the entries f matches, oldest first.
@@ -126,37 +126,12 @@ func (f Filter) matches(e Entry) bool {
 		return false
 	}
 	for path, want := range f.Body {
-		got, ok := Lookup(body, path)
+		got, ok := jsonpath.Lookup(body, path)
 		if !ok || Text(got) != want {
 			return false
 		}
 	}
 	return true
-}
-
-// Lookup finds a dotted path ("applicant_details.email", "items.0.id") in a decoded JSON value.
-func Lookup(v any, path string) (any, bool) {
-	if path == "" {
-		return v, true
-	}
-	for _, key := range strings.Split(path, ".") {
-		switch x := v.(type) {
-		case map[string]any:
-			var ok bool
-			if v, ok = x[key]; !ok {
-				return nil, false
-			}
-		case []any:
-			i, err := strconv.Atoi(key)
-			if err != nil || i < 0 || i >= len(x) {
-				return nil, false
-			}
-			v = x[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
 }
 
 // Text renders a decoded JSON scalar as a query would write it: strings bare, the rest as JSON.
