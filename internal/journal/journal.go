@@ -6,7 +6,6 @@ package journal
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/glob"
+	"github.com/equalture/equalture-mock/internal/jsonpath"
 	"github.com/equalture/equalture-mock/internal/notify"
 )
 
@@ -96,7 +96,7 @@ type Filter struct {
 	ClientID    string
 	OperationID string
 	Status      int
-	Body        map[string]string // dotted path in the request body → wanted value
+	Body        map[string]string // path in the request body (jsonpath.Lookup) → wanted value
 }
 
 // Find returns the entries f matches, oldest first.
@@ -129,37 +129,12 @@ func (f Filter) matches(e Entry) bool {
 		return false
 	}
 	for path, want := range f.Body {
-		got, ok := Lookup(body, path)
+		got, ok := jsonpath.Lookup(body, path)
 		if !ok || Text(got) != want {
 			return false
 		}
 	}
 	return true
-}
-
-// Lookup finds a dotted path ("applicant_details.email", "items.0.id") in a decoded JSON value.
-func Lookup(v any, path string) (any, bool) {
-	if path == "" {
-		return v, true
-	}
-	for _, key := range strings.Split(path, ".") {
-		switch x := v.(type) {
-		case map[string]any:
-			var ok bool
-			if v, ok = x[key]; !ok {
-				return nil, false
-			}
-		case []any:
-			i, err := strconv.Atoi(key)
-			if err != nil || i < 0 || i >= len(x) {
-				return nil, false
-			}
-			v = x[i]
-		default:
-			return nil, false
-		}
-	}
-	return v, true
 }
 
 // Text renders a decoded JSON scalar as a query would write it: strings bare, the rest as JSON.

@@ -31,16 +31,17 @@ func TestFilter(t *testing.T) {
 		f    Filter
 		want int
 	}{
-		"all":              {Filter{}, 2},
-		"method any case":  {Filter{Method: "post"}, 1},
-		"path glob":        {Filter{Path: glob.Compile("/connect_ats/applications/*/hire_applicant")}, 1},
-		"client":           {Filter{ClientID: "b"}, 1},
-		"status":           {Filter{Status: 401}, 1},
-		"body string":      {Filter{Body: map[string]string{"start_date": "2025-07-01"}}, 1},
-		"body bool":        {Filter{Body: map[string]string{"add_to_team": "true"}}, 1},
-		"body array index": {Filter{Body: map[string]string{"n.x.1": "2"}}, 1},
-		"body mismatch":    {Filter{Body: map[string]string{"start_date": "2025-07-02"}}, 0},
-		"body missing":     {Filter{Body: map[string]string{"nope": ""}}, 0},
+		"all":                {Filter{}, 2},
+		"method any case":    {Filter{Method: "post"}, 1},
+		"path glob":          {Filter{Path: glob.Compile("/connect_ats/applications/*/hire_applicant")}, 1},
+		"client":             {Filter{ClientID: "b"}, 1},
+		"status":             {Filter{Status: 401}, 1},
+		"body string":        {Filter{Body: map[string]string{"start_date": "2025-07-01"}}, 1},
+		"body bool":          {Filter{Body: map[string]string{"add_to_team": "true"}}, 1},
+		"body array index":   {Filter{Body: map[string]string{"n.x.1": "2"}}, 1},
+		"body bracket index": {Filter{Body: map[string]string{"n.x[1]": "2"}}, 1},
+		"body mismatch":      {Filter{Body: map[string]string{"start_date": "2025-07-02"}}, 0},
+		"body missing":       {Filter{Body: map[string]string{"nope": ""}}, 0},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"reflect"
 	"regexp"
-	"sort"
-	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v4"
@@ -232,47 +230,4 @@ func canonical(v any) any {
 		return v
 	}
 	return out
-}
-
-var indexRE = regexp.MustCompile(`\[(\d+)\]`)
-
-// lookup finds path in a decoded JSON value: dot-separated keys and list indexes
-// (detailed_scores.0.trait_code, errors.applicant_details.email[0]); a key that itself holds dots
-// is matched whole, longest first. "$" is the whole value.
-func lookup(v any, path string) (any, bool) {
-	if path == "$" {
-		return v, true
-	}
-	path = indexRE.ReplaceAllString(path, ".$1")
-	path = strings.TrimPrefix(path, ".")
-	for path != "" {
-		switch x := v.(type) {
-		case map[string]any:
-			keys := make([]string, 0, len(x))
-			for k := range x {
-				keys = append(keys, k)
-			}
-			sort.Slice(keys, func(i, j int) bool { return len(keys[i]) > len(keys[j]) })
-			matched := false
-			for _, k := range keys {
-				if path == k || strings.HasPrefix(path, k+".") {
-					v, path, matched = x[k], strings.TrimPrefix(strings.TrimPrefix(path, k), "."), true
-					break
-				}
-			}
-			if !matched {
-				return nil, false
-			}
-		case []any:
-			seg, rest, _ := strings.Cut(path, ".")
-			i, err := strconv.Atoi(seg)
-			if err != nil || i < 0 || i >= len(x) {
-				return nil, false
-			}
-			v, path = x[i], rest
-		default:
-			return nil, false
-		}
-	}
-	return v, true
 }

@@ -123,37 +123,6 @@ steps:
 	}
 }
 
-func TestLookup(t *testing.T) {
-	doc, _ := decodeJSON([]byte(`{"errors": {"applicant_details.email": ["can't be blank"], "job_id": ["bad"]},
-		"detailed_scores": [{"trait_code": "planning", "competency_profile": {"range": [1, 2]}}], "n": 12345678901234567890}`))
-	tests := map[string]struct {
-		path  string
-		want  string
-		found bool
-	}{
-		"dotted key":        {"errors.applicant_details.email.0", `"can't be blank"`, true},
-		"bracket index":     {"errors.applicant_details.email[0]", `"can't be blank"`, true},
-		"nested index":      {"detailed_scores.0.competency_profile.range.1", "2", true},
-		"bracket then dot":  {"detailed_scores[0].trait_code", `"planning"`, true},
-		"big number intact": {"n", "12345678901234567890", true},
-		"out of range":      {"detailed_scores.1", "", false},
-		"missing key":       {"errors.email", "", false},
-		"index into a map":  {"errors.0", "", false},
-		"whole document":    {"$", "", true},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			got, found := lookup(doc, tc.path)
-			if found != tc.found {
-				t.Fatalf("found = %v, want %v", found, tc.found)
-			}
-			if tc.want != "" && show(got) != tc.want {
-				t.Fatalf("got %s, want %s", show(got), tc.want)
-			}
-		})
-	}
-}
-
 func TestMatchers(t *testing.T) {
 	v := vars{"ref": "abc", "n": json.Number("3"), "list": []any{"a", "b"}}
 	yes, no := true, false

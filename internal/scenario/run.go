@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/jsonpath"
 	"github.com/equalture/equalture-mock/internal/receiver"
 
 	"github.com/equalture/equalture-mock/internal/spec"
@@ -332,7 +333,7 @@ func (r *run) check(st Step, a answer, needOK bool, extra func(e *Expect) []stri
 	}
 	v, isJSON := decodeJSON(a.body)
 	for _, path := range sortedKeys(e.JSON) {
-		got, found := lookup(v, path)
+		got, found := jsonpath.Lookup(v, path)
 		if !isJSON {
 			problems = append(problems, fmt.Sprintf("json %s: the body is not JSON", path))
 			continue
@@ -362,7 +363,7 @@ func (r *run) check(st Step, a answer, needOK bool, extra func(e *Expect) []stri
 			r.vars[name] = got[0]
 			continue
 		}
-		got, found := lookup(v, path)
+		got, found := jsonpath.Lookup(v, path)
 		if !found {
 			return fmt.Errorf("capture %s: %s is not in the answer: %d %s", name, path, a.status, clip(a.body))
 		}

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/jsonpath"
 	"github.com/equalture/equalture-mock/internal/receiver"
 )
 
@@ -138,7 +139,7 @@ func (r *run) request(st Step) (string, error) {
 	}
 	if a.status == http.StatusOK {
 		if v, ok := decodeJSON(a.body); ok {
-			if tok, found := lookup(v, "access_token"); found {
+			if tok, found := jsonpath.Lookup(v, "access_token"); found {
 				if s, isString := tok.(string); isString && s != "" {
 					r.vars["access_token"] = s
 				}
@@ -470,7 +471,7 @@ func (r *run) wait(st Step) (string, error) {
 			return desc, fmt.Errorf("control API GET /_mock/%s: %d %s", what, a.status, clip(a.body))
 		}
 		v, _ := decodeJSON(a.body)
-		items, _ := lookup(v, key)
+		items, _ := jsonpath.Lookup(v, key)
 		list, _ := items.([]any)
 		if len(list) >= least {
 			return fmt.Sprintf("%s → %d", desc, len(list)), r.check(st, a, true, nil)

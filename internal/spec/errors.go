@@ -3,6 +3,7 @@ package spec
 import (
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"slices"
 	"sort"
@@ -14,9 +15,10 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 )
 
-// requestError converts kin-openapi's request validation error into one API error, the most
+// requestError converts kin-openapi's error validating r into one API error, the most
 // fundamental problem first: auth, size, media type, malformed JSON, parameters, then fields.
-func requestError(err error) error {
+// Every decision rests on kin-openapi's error types and on r, never on an error's text.
+func requestError(err error, r *http.Request) error {
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return apierr.New(apierr.TooLarge, "Request body too large (limit %d bytes)", tooLarge.Limit)
@@ -40,7 +42,10 @@ func requestError(err error) error {
 		fields = &apierr.Error{Code: apierr.Invalid}
 	)
 	for _, e := range errs {
-		var re *openapi3filter.RequestError
+		var (
+			re       *openapi3filter.RequestError
+			parseErr *openapi3filter.ParseError
+		)
 		if !errors.As(e, &re) {
 			return &apierr.Error{Code: apierr.BadRequest, Detail: "Bad Request: " + e.Error()}
 		}
@@ -51,11 +56,10 @@ func requestError(err error) error {
 			return apierr.New(apierr.BadRequest, "Bad Request: %s", re.Error())
 		case errors.Is(re.Err, openapi3filter.ErrInvalidRequired):
 			return apierr.New(apierr.BadRequest, "Missing request body: send a JSON object")
-		case strings.HasPrefix(re.Reason, "header Content-Type has unexpected value"):
-			ct := r0(re)
-			return apierr.New(apierr.UnsupportedMediaType, "Unsupported Content-Type %q: send application/json", ct)
-		case re.Reason == "failed to decode request body":
-			return apierr.New(apierr.BadRequest, "Malformed JSON: %s", decodeCause(re.Err))
+		case !declares(re.RequestBody, r.Header.Get("Content-Type")):
+			return apierr.New(apierr.UnsupportedMediaType, "Unsupported Content-Type %q: send application/json", r.Header.Get("Content-Type"))
+		case errors.As(re.Err, &parseErr):
+			return apierr.New(apierr.BadRequest, "Malformed JSON: %s", decodeCause(parseErr))
 		default:
 			addSchemaErrors(fields, "", re.Err, re.Reason)
 		}
@@ -69,23 +73,26 @@ func requestError(err error) error {
 	return apierr.New(apierr.BadRequest, "Bad Request")
 }
 
-func r0(re *openapi3filter.RequestError) string {
-	if re.Input != nil && re.Input.Request != nil {
-		return re.Input.Request.Header.Get("Content-Type")
+// declares reports whether body accepts the media type of the Content-Type header ct, as
+// kin-openapi looks it up (parameters ignored, wildcards honoured). A header that is no media
+// type at all is not accepted.
+func declares(body *openapi3.RequestBody, ct string) bool {
+	if len(body.Content) == 0 {
+		return true // kin-openapi does not check an undeclared body
 	}
-	return ""
+	mediaType, _, err := mime.ParseMediaType(ct)
+	if err != nil && !errors.Is(err, mime.ErrInvalidMediaParameter) {
+		return false
+	}
+	return body.Content.Get(mediaType) != nil
 }
 
 // decodeCause keeps the JSON decoder's message and drops kin-openapi's wrapping.
-func decodeCause(err error) string {
-	var pe *openapi3filter.ParseError
-	if errors.As(err, &pe) && pe.Cause != nil {
+func decodeCause(pe *openapi3filter.ParseError) string {
+	if pe.Cause != nil {
 		return pe.Cause.Error()
 	}
-	if err == nil {
-		return "invalid JSON"
-	}
-	return err.Error()
+	return pe.Error()
 }
 
 func flatten(err error, out *[]error) {
@@ -182,8 +189,9 @@ func Message(se *openapi3.SchemaError) string {
 		}
 		return "is invalid: must be one of " + strings.Join(vals, ", ")
 	case "format":
-		if se.Origin != nil {
-			return "is invalid: " + formatReason(se.Origin)
+		var fe *formatError
+		if errors.As(se.Origin, &fe) {
+			return "is invalid: " + fe.msg
 		}
 		return fmt.Sprintf("is invalid: must be a valid %s", sc.Format)
 	case "pattern":
@@ -198,13 +206,11 @@ func Message(se *openapi3.SchemaError) string {
 	}
 }
 
-func formatReason(err error) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, ": "); i >= 0 {
-		msg = msg[i+2:]
-	}
-	return msg
-}
+// formatError is the verdict of one of our format validators; msg is what the user reads.
+// kin-openapi wraps it (%w) in the SchemaError's Origin.
+type formatError struct{ msg string }
+
+func (e *formatError) Error() string { return e.msg }
 
 func typeName(sc *openapi3.Schema) string {
 	if sc == nil || sc.Type == nil || len(*sc.Type) == 0 {

@@ -42,34 +42,35 @@ type Operation struct {
 
 var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
 
-// formatValidators checks uuid, email and uri, which kin-openapi leaves unchecked by default.
-// They are passed per call, never registered globally.
+// formatValidators checks uuid, email and uri, which kin-openapi leaves unchecked by default, and
+// date with a clearer message. They are passed per call, never registered globally, and fail with
+// a *formatError that Message finds again in the SchemaError.
 func formatValidators() []openapi3.SchemaValidationOption {
 	return []openapi3.SchemaValidationOption{
 		openapi3.WithStringFormatValidators(map[string]openapi3.StringFormatValidator{
 			"uuid": openapi3.NewCallbackValidator(func(s string) error {
 				if !uuidRE.MatchString(s) {
-					return errors.New("must be a UUID")
+					return &formatError{"must be a UUID"}
 				}
 				return nil
 			}),
 			"email": openapi3.NewCallbackValidator(func(s string) error {
 				a, err := mail.ParseAddress(s)
 				if err != nil || a.Address != s || !strings.Contains(s[strings.LastIndexByte(s, '@'):], ".") {
-					return errors.New("must be an email address like name@example.com")
+					return &formatError{"must be an email address like name@example.com"}
 				}
 				return nil
 			}),
 			"uri": openapi3.NewCallbackValidator(func(s string) error {
 				u, err := url.Parse(s)
 				if err != nil || u.Scheme == "" || u.Host == "" {
-					return errors.New("must be an absolute URL")
+					return &formatError{"must be an absolute URL"}
 				}
 				return nil
 			}),
 			"date": openapi3.NewCallbackValidator(func(s string) error {
 				if !dateRE.MatchString(s) {
-					return errors.New("must be an ISO 8601 date (YYYY-MM-DD)")
+					return &formatError{"must be an ISO 8601 date (YYYY-MM-DD)"}
 				}
 				return nil
 			}),
@@ -253,7 +254,7 @@ func (s *Spec) ValidateRequest(ctx context.Context, r *http.Request, route Route
 		},
 	}
 	if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
-		return requestError(err)
+		return requestError(err, r)
 	}
 	return nil
 }

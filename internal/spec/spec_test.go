@@ -3,15 +3,20 @@ package spec_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3filter"
+
 	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
@@ -102,6 +107,8 @@ func TestValidateResponseNamesTheProblem(t *testing.T) {
 			[]string{"getStatus", `"status"`, "must be one of invited"}},
 		"bad uuid format": {http.MethodGet, "/connect_ats/jobs", 200, jsonHeader, `[{"id":"42","name":"x"}]`,
 			[]string{"listJobs", `"0.id"`, "UUID"}},
+		"bad uri format": {http.MethodPost, "/connect_ats/applications", 201, jsonHeader, `{"reference_id":"d2c37d4d-b8d4-46a9-b230-42a246ad6153","assessment_url":"/en/assessments/1"}`,
+			[]string{"createApplication", `field "assessment_url" is invalid: must be an absolute URL`}},
 		"undocumented status": {http.MethodGet, "/connect_ats/jobs", 418, jsonHeader, `{}`,
 			[]string{"listJobs", "418", "status is not supported"}},
 		"401 without WWW-Authenticate": {http.MethodGet, "/connect_ats/jobs", 401, jsonHeader, `{"errors":{"detail":"no"}}`,
@@ -175,4 +182,158 @@ func exampleRequest(t *testing.T, s *spec.Spec, id string) *http.Request {
 	op := s.Operations()[id]
 	path := strings.ReplaceAll(op.Path, "{reference_id}", "d2c37d4d-b8d4-46a9-b230-42a246ad6153")
 	return httptest.NewRequest(op.Method, path, nil)
+}
+
+const (
+	ref = "d2c37d4d-b8d4-46a9-b230-42a246ad6153"
+	job = "0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01"
+)
+
+// validate sends a real request through FindRoute and ValidateRequest and returns the API error.
+func validate(t *testing.T, s *spec.Spec, method, path, contentType, body string, auth openapi3filter.AuthenticationFunc) *apierr.Error {
+	t.Helper()
+	r := httptest.NewRequest(method, path, strings.NewReader(body))
+	if body == "" {
+		r = httptest.NewRequest(method, path, nil)
+	}
+	if contentType != "" {
+		r.Header.Set("Content-Type", contentType)
+	}
+	route, err := s.FindRoute(r)
+	if err != nil {
+		t.Fatalf("FindRoute: %v", err)
+	}
+	err = s.ValidateRequest(context.Background(), r, route, auth)
+	if err == nil {
+		return nil
+	}
+	var ae *apierr.Error
+	if !errors.As(err, &ae) {
+		t.Fatalf("ValidateRequest returned %T %v, want an *apierr.Error", err, err)
+	}
+	return ae
+}
+
+func TestValidateRequestStatuses(t *testing.T) {
+	vendor := load(t, equalturemock.VendorSpec)
+	control := load(t, equalturemock.ControlSpec)
+	noAuth := openapi3filter.NoopAuthenticationFunc
+	createBody := `{"job_id":"` + job + `","callback_url":"https://ats.example/cb","invitation_type":"email",` +
+		`"applicant_details":{"first_name":"Rembrandt","last_name":"van Rijn","email":"rembrandt@example.com"}}`
+	create := "/connect_ats/applications"
+	hire := "/connect_ats/applications/" + ref + "/hire_applicant"
+	tests := map[string]struct {
+		spec              *spec.Spec
+		method, path      string
+		contentType, body string
+		auth              openapi3filter.AuthenticationFunc
+		wantStatus        int                 // 0: the request is valid
+		wantDetail        string              // exact, when set
+		wantFields        map[string][]string // exact, when set
+	}{
+		"valid": {spec: vendor, method: http.MethodPost, path: create, contentType: "application/json", body: createBody},
+		"json with charset and capitals": {spec: vendor, method: http.MethodPost, path: create,
+			contentType: "Application/JSON; charset=utf-8", body: createBody},
+
+		"our auth error wins": {spec: vendor, method: http.MethodGet, path: "/connect_ats/jobs",
+			auth: func(context.Context, *openapi3filter.AuthenticationInput) error {
+				return apierr.New(apierr.Unauthorized, "Token expired")
+			},
+			wantStatus: 401, wantDetail: "Token expired"},
+
+		"text/plain": {spec: vendor, method: http.MethodPost, path: create, contentType: "text/plain", body: createBody,
+			wantStatus: 415, wantDetail: `Unsupported Content-Type "text/plain": send application/json`},
+		"no Content-Type": {spec: vendor, method: http.MethodPost, path: create, body: createBody,
+			wantStatus: 415, wantDetail: `Unsupported Content-Type "": send application/json`},
+		"xml with charset": {spec: vendor, method: http.MethodPost, path: create, contentType: "application/xml; charset=utf-8", body: createBody,
+			wantStatus: 415, wantDetail: `Unsupported Content-Type "application/xml; charset=utf-8": send application/json`},
+		"not a media type": {spec: vendor, method: http.MethodPost, path: create, contentType: "json", body: createBody,
+			wantStatus: 415, wantDetail: `Unsupported Content-Type "json": send application/json`},
+
+		"malformed JSON": {spec: vendor, method: http.MethodPost, path: create, contentType: "application/json", body: `{"job_id":`,
+			wantStatus: 400, wantDetail: "Malformed JSON: unexpected EOF"},
+		"malformed JSON, broken media type parameter": {spec: vendor, method: http.MethodPost, path: create, contentType: "application/json; charset",
+			body: `{"job_id":`, wantStatus: 400, wantDetail: "Malformed JSON: unexpected EOF"},
+		"trailing comma": {spec: vendor, method: http.MethodPost, path: create, contentType: "application/json", body: `{"job_id":"x",}`,
+			wantStatus: 400, wantDetail: "Malformed JSON: invalid character '}' looking for beginning of object key string"},
+
+		"missing body": {spec: vendor, method: http.MethodPost, path: create, contentType: "application/json",
+			wantStatus: 400, wantDetail: "Missing request body: send a JSON object"},
+		"missing body, any Content-Type": {spec: vendor, method: http.MethodPost, path: create, contentType: "text/plain",
+			wantStatus: 400, wantDetail: "Missing request body: send a JSON object"},
+
+		"path parameter not a UUID": {spec: vendor, method: http.MethodGet, path: "/connect_ats/applications/42/status",
+			wantStatus: 400, wantDetail: "Bad Request", wantFields: map[string][]string{"reference_id": {"is invalid: must be a UUID"}}},
+		"query parameter pattern": {spec: vendor, method: http.MethodGet, path: "/connect_ats/applications/" + ref + "/results?locale=english",
+			wantStatus: 400, wantDetail: "Bad Request", wantFields: map[string][]string{"locale": {"has invalid format"}}},
+		"query parameter not an integer": {spec: control, method: http.MethodGet, path: "/_mock/journal?status=abc",
+			wantStatus: 400, wantDetail: "Bad Request", wantFields: map[string][]string{"status": {"is invalid: an invalid integer"}}},
+		"parameters before the body": {spec: vendor, method: http.MethodPost, path: "/connect_ats/applications/42/hire_applicant",
+			contentType: "application/json", body: `{"add_to_team":"maybe"}`,
+			wantStatus: 400, wantDetail: "Bad Request", wantFields: map[string][]string{"reference_id": {"is invalid: must be a UUID"}}},
+
+		"schema errors by dotted path": {spec: vendor, method: http.MethodPost, path: create, contentType: "application/json",
+			body:       `{"job_id":3,"invitation_type":"sms","applicant_details":{"first_name":"","email":"rembrandt"}}`,
+			wantStatus: 422, wantFields: map[string][]string{
+				"job_id":                       {"is invalid: must be a string"},
+				"callback_url":                 {"can't be blank"},
+				"invitation_type":              {"is invalid: must be one of email, one_time_link"},
+				"applicant_details.first_name": {"can't be blank"},
+				"applicant_details.last_name":  {"can't be blank"},
+				"applicant_details.email":      {"is invalid: must be an email address like name@example.com"},
+			}},
+		"whole body of the wrong type": {spec: vendor, method: http.MethodPost, path: create, contentType: "application/json", body: `[]`,
+			wantStatus: 422, wantFields: map[string][]string{"body": {"is invalid: must be an object"}}},
+		"x-error-message": {spec: control, method: http.MethodPost, path: "/_mock/clock/advance", contentType: "application/json", body: `{"by":"soon"}`,
+			wantStatus: 422, wantFields: map[string][]string{"by": {"is invalid: must be a duration like 15m1s"}}},
+
+		"our uuid format": {spec: vendor, method: http.MethodPost, path: create, contentType: "application/json",
+			body:       strings.Replace(createBody, job, "42", 1),
+			wantStatus: 422, wantFields: map[string][]string{"job_id": {"is invalid: must be a UUID"}}},
+		"our date format": {spec: vendor, method: http.MethodPost, path: hire, contentType: "application/json",
+			body:       `{"add_to_team":true,"start_date":"2025-13-01"}`,
+			wantStatus: 422, wantFields: map[string][]string{"start_date": {"is invalid: must be an ISO 8601 date (YYYY-MM-DD)"}}},
+		"kin-openapi's date-time format": {spec: control, method: http.MethodPost, path: "/_mock/clock/set", contentType: "application/json",
+			body:       `{"now":"yesterday"}`,
+			wantStatus: 422, wantFields: map[string][]string{"now": {"is invalid: must be a valid date-time"}}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			auth := tc.auth
+			if auth == nil {
+				auth = noAuth
+			}
+			got := validate(t, tc.spec, tc.method, tc.path, tc.contentType, tc.body, auth)
+			if tc.wantStatus == 0 {
+				if got != nil {
+					t.Fatalf("valid request refused: %v", got)
+				}
+				return
+			}
+			if got == nil {
+				t.Fatalf("invalid request accepted, want %d", tc.wantStatus)
+			}
+			if status := apierr.Status(got.Code); status != tc.wantStatus {
+				t.Fatalf("status = %d (%v), want %d", status, got, tc.wantStatus)
+			}
+			if tc.wantDetail != "" && got.Detail != tc.wantDetail {
+				t.Errorf("detail = %q, want %q", got.Detail, tc.wantDetail)
+			}
+			if tc.wantFields != nil && !reflect.DeepEqual(got.Fields, tc.wantFields) {
+				t.Errorf("fields = %q, want %q", got.Fields, tc.wantFields)
+			}
+		})
+	}
+}
+
+func TestValidateRequestUnauthorized(t *testing.T) {
+	s := load(t, equalturemock.VendorSpec)
+	refuse := func(context.Context, *openapi3filter.AuthenticationInput) error { return errors.New("no token") }
+	got := validate(t, s, http.MethodGet, "/connect_ats/jobs", "", "", refuse)
+	if got == nil || apierr.Status(got.Code) != 401 {
+		t.Fatalf("refused auth = %v, want 401", got)
+	}
+	if got, want := got.Header.Get("WWW-Authenticate"), `Bearer realm="equalture"`; got != want {
+		t.Errorf("WWW-Authenticate = %q, want %q", got, want)
+	}
 }
