@@ -18,6 +18,8 @@ import (
 	. "github.com/onsi/gomega"
 
 	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/apiclient"
+	"github.com/equalture/equalture-mock/internal/contracttest"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
@@ -25,17 +27,29 @@ import (
 // none is given: nothing that creates, hires or anonymizes.
 const safeLabels = "!destructive && !control"
 
+// The suite's shorthands for the validating client's types.
+type (
+	Auth     = apiclient.Option
+	Response = apiclient.Response
+)
+
 var (
-	cfg      Config
+	Basic  = apiclient.Basic
+	Bearer = apiclient.Bearer
+	Header = apiclient.Header
+)
+
+var (
+	cfg      contracttest.Config
 	local    bool // no base URL: the suite runs its own mock
-	api      *Client
-	ctl      *Client // the mock's control API; nil without one
+	api      *apiclient.Client
+	ctl      *apiclient.Client // the mock's control API; nil without one
 	receiver *callback.Receiver
 	jobID    string
 	seq      atomic.Int64
 )
 
-func init() { RegisterFlags(flag.CommandLine, &cfg) }
+func init() { contracttest.RegisterFlags(flag.CommandLine, &cfg) }
 
 func TestContract(t *testing.T) {
 	RegisterFailHandler(Fail)
@@ -112,14 +126,14 @@ func connect() {
 	vendor, err := spec.Load(context.Background(), equalturemock.VendorSpec)
 	Expect(err).NotTo(HaveOccurred())
 	httpc := &http.Client{Timeout: 30 * time.Second}
-	api = &Client{Base: cfg.BaseURL, Contract: vendor, HTTP: httpc}
+	api = &apiclient.Client{Base: cfg.BaseURL, Contract: vendor, HTTP: httpc}
 	ctl = nil
 	if cfg.ControlURL != "" {
 		control, err := spec.Load(context.Background(), equalturemock.ControlSpec)
 		Expect(err).NotTo(HaveOccurred())
-		ctl = &Client{Base: cfg.ControlURL, Contract: control, HTTP: httpc, Prefix: "/_mock"}
+		ctl = &apiclient.Client{Base: cfg.ControlURL, Contract: control, HTTP: httpc, Prefix: "/_mock"}
 		if cfg.ControlToken != "" {
-			ctl.Auth = []Auth{Bearer(cfg.ControlToken)}
+			ctl.Options = []Auth{Bearer(cfg.ControlToken)}
 		}
 	}
 }
@@ -127,7 +141,7 @@ func connect() {
 // call sends a vendor API request and fails the spec if the answer breaks the contract.
 func call(method, path, body string, auth ...Auth) Response {
 	GinkgoHelper()
-	r, err := api.Do(method, path, body, auth...)
+	r, err := api.Do(context.Background(), method, path, []byte(body), auth...)
 	Expect(err).NotTo(HaveOccurred())
 	Expect(r.Violation).To(BeEmpty(), "the answer to %s %s breaks openapi.yaml", method, path)
 	return r
@@ -208,7 +222,7 @@ func requireControl() {
 func control(method, path, body string) map[string]any {
 	GinkgoHelper()
 	requireControl()
-	r, err := ctl.Do(method, path, body)
+	r, err := ctl.Do(context.Background(), method, path, []byte(body))
 	Expect(err).NotTo(HaveOccurred())
 	Expect(r.Status).To(BeNumerically("<", 300), "control API: %s", r)
 	Expect(r.Violation).To(BeEmpty(), "the control API's answer to %s %s breaks control-openapi.yaml", method, path)

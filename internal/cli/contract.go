@@ -9,15 +9,15 @@ import (
 	"os/exec"
 	"path/filepath"
 
-	"github.com/equalture/equalture-mock/contract"
+	"github.com/equalture/equalture-mock/internal/contracttest"
 )
 
 // runContract runs the standalone contract suite (contract.test, built with
 // `go test -c -o contract.test ./contract`) against a target, translating flags to its settings.
 func runContract(ctx context.Context, args []string, env Env, stdout, stderr io.Writer) int {
 	f := newFlagSet("contract", env, stderr)
-	var cfg contract.Config
-	for _, s := range contract.Settings() {
+	var cfg contracttest.Config
+	for _, s := range contracttest.Settings() {
 		f.StringVar(s.Var(&cfg), s.Flag, "", s.Usage)
 		f.bindEnv(s.Flag, s.Env)
 	}

@@ -5,14 +5,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/equalture/equalture-mock/contract"
 )
 
 func TestConfigFlagBeatsEnvironment(t *testing.T) {
-	var c contract.Config
+	var c Config
 	fs := flag.NewFlagSet("suite", flag.ContinueOnError)
-	contract.RegisterFlags(fs, &c)
+	RegisterFlags(fs, &c)
 	if err := fs.Parse([]string{"-base-url", "http://flag.example"}); err != nil {
 		t.Fatal(err)
 	}
@@ -35,29 +33,29 @@ func TestConfigFlagBeatsEnvironment(t *testing.T) {
 
 func TestConfigComplete(t *testing.T) {
 	tests := map[string]struct {
-		cfg   contract.Config
+		cfg   Config
 		local bool
 		want  string // in the error; "" for none
 	}{
 		"the in-process mock needs nothing": {local: true},
 		"a base URL without credentials": {
-			cfg:  contract.Config{BaseURL: "https://app.equalture.com"},
+			cfg:  Config{BaseURL: "https://app.equalture.com"},
 			want: "EQUALTURE_CONTRACT_CLIENT_ID and EQUALTURE_CONTRACT_CLIENT_SECRET",
 		},
 		"a base URL that is no URL": {
-			cfg:  contract.Config{BaseURL: "app.equalture.com", ClientID: "a", ClientSecret: "b"},
+			cfg:  Config{BaseURL: "app.equalture.com", ClientID: "a", ClientSecret: "b"},
 			want: "EQUALTURE_CONTRACT_BASE_URL",
 		},
 		"half a second client": {
-			cfg:  contract.Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", Client2ID: "c"},
+			cfg:  Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", Client2ID: "c"},
 			want: "EQUALTURE_CONTRACT_CLIENT2_SECRET",
 		},
 		"a receiver address without a port": {
-			cfg:  contract.Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", ReceiverAddr: "localhost"},
+			cfg:  Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", ReceiverAddr: "localhost"},
 			want: "EQUALTURE_CONTRACT_RECEIVER_ADDR",
 		},
 		"a complete target": {
-			cfg: contract.Config{BaseURL: "https://app.equalture.com/", ClientID: "a", ClientSecret: "b"},
+			cfg: Config{BaseURL: "https://app.equalture.com/", ClientID: "a", ClientSecret: "b"},
 		},
 	}
 	for name, tc := range tests {
@@ -72,7 +70,7 @@ func TestConfigComplete(t *testing.T) {
 			}
 		})
 	}
-	c := contract.Config{BaseURL: "https://app.equalture.com/"}
+	c := Config{BaseURL: "https://app.equalture.com/"}
 	if err := c.Complete(true); err != nil || c.ClientID != "demo-client" || c.Client2ID != "other-client" || c.ReceiverAddr != "127.0.0.1:0" {
 		t.Fatalf("defaults: %+v, %v", c, err)
 	}
@@ -94,7 +92,7 @@ func TestConfigForProcess(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			c := contract.Config{ReceiverAddr: tc.addr, ReceiverURL: tc.url}
+			c := Config{ReceiverAddr: tc.addr, ReceiverURL: tc.url}
 			err := c.ForProcess(tc.n, tc.total)
 			if tc.wantErr {
 				if err == nil {

@@ -1,7 +1,7 @@
-// Package contracttest proves the contract suite has teeth: it runs the real suite binary against
-// the mock through a proxy that breaks the mock's answers on purpose, and checks that every break
-// is caught with a message naming the operation and the field.
 package contracttest
+
+// The teeth: every break of the contract a proxy makes in the mock's answers is caught by the suite
+// with a message naming the operation and the field.
 
 import (
 	"bytes"

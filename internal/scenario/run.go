@@ -14,9 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/apiclient"
 	"github.com/equalture/equalture-mock/internal/jsonpath"
 	"github.com/equalture/equalture-mock/internal/receiver"
-
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
@@ -268,24 +268,20 @@ type answer struct {
 	status int
 	header http.Header
 	body   []byte
-	req    *http.Request
+	// violation says how a vendor API answer breaks openapi.yaml ("" when it honours it, and for
+	// anything that is not a vendor API operation: pages, the control API).
+	violation string
 }
 
-// do sends req within timeout and reads the answer.
+// do sends req within timeout and reads the answer, checking it against the contract when it is
+// a vendor API operation on the target.
 func (r *run) do(req *http.Request, timeout time.Duration) (answer, error) {
-	ctx, cancel := context.WithTimeout(req.Context(), timeout)
-	defer cancel()
-	req = req.WithContext(ctx)
-	resp, err := r.http.Do(req)
+	c := apiclient.Client{Base: r.base, Contract: r.Contract, HTTP: r.http, Timeout: timeout}
+	resp, err := c.Send(req)
 	if err != nil {
-		return answer{req: req}, err
+		return answer{}, err
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return answer{req: req}, err
-	}
-	return answer{status: resp.StatusCode, header: resp.Header, body: b, req: req}, nil
+	return answer{status: resp.Status, header: resp.Header, body: resp.Body, violation: resp.Violation}, nil
 }
 
 // step runs one step and says in a few words what happened.

@@ -1,10 +1,8 @@
-// Package contract is a Ginkgo suite that checks a target — the mock or the real Equalture service —
-// against openapi.yaml: every response it receives is validated with kin-openapi (status, headers,
-// body), every callback against the contract's callback schema. See docs/contract.md.
-//
-// Configure it with environment variables (flags of the same names work too, after the package
-// path: `go test ./contract -args -base-url=...`). With no base URL it starts an in-process mock.
-package contract
+// Package contracttest holds the contract suite's settings — each an environment variable and a
+// flag, read by the suite (contract/) and by `equalture-mock contract` — and, in its tests, the
+// proof that the suite has teeth: it runs the real suite binary against the mock through a proxy
+// that breaks the mock's answers on purpose.
+package contracttest
 
 import (
 	"errors"
