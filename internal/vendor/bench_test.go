@@ -1,14 +1,12 @@
 package vendor_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -56,15 +54,5 @@ func BenchmarkValidatedRequests(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "req/s")
 		})
-	}
-}
-
-// BenchmarkStartup measures building the whole mock (contracts parsed and validated, routers,
-// fixtures), the bulk of start-up to first answer.
-func BenchmarkStartup(b *testing.B) {
-	for b.Loop() {
-		if _, err := app.New(context.Background(), app.Options{SigningKey: []byte("k")}); err != nil {
-			b.Fatal(err)
-		}
 	}
 }

@@ -1,0 +1,86 @@
+package equaltest_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/equalture/equalture-mock/equaltest"
+	"github.com/equalture/equalture-mock/mockserver"
+)
+
+func TestStartClosesWithTheTest(t *testing.T) {
+	var url string
+	t.Run("inner", func(t *testing.T) {
+		mock := equaltest.Start(t, equaltest.WithClient("other-client", "other-secret"))
+		url = mock.URL
+		if len(mock.JobIDs) == 0 || mock.ClientID != "other-client" || !strings.HasSuffix(mock.ControlURL, "/_mock") {
+			t.Fatalf("server = %+v", mock)
+		}
+	})
+	if _, err := http.Get(url + "/healthz"); err == nil {
+		t.Fatal("the mock still answers after its test ended")
+	}
+}
+
+func TestNewServerReportsBadSettings(t *testing.T) {
+	tests := map[string][]equaltest.Option{
+		"unknown client":   {equaltest.WithClient("nobody", "x")},
+		"bad mock setting": {equaltest.WithMockOptions(mockserver.WithTokenTTL(-time.Second))},
+		"no fixtures":      {equaltest.WithMockOptions(mockserver.WithFixturesDir(t.TempDir()))},
+	}
+	for name, opts := range tests {
+		t.Run(name, func(t *testing.T) {
+			if s, err := equaltest.NewServer(opts...); err == nil {
+				s.Close()
+				t.Fatal("NewServer started a mock it cannot run")
+			}
+		})
+	}
+}
+
+func TestWaitForCallbackSaysWhatHappened(t *testing.T) {
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusServiceUnavailable) }))
+	t.Cleanup(down.Close)
+	mock := equaltest.Start(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := mock.WaitForCallback(ctx, "00000000-0000-4000-8000-000000000000"); err == nil || !strings.Contains(err.Error(), "has it been completed") {
+		t.Fatalf("waiting for an unknown application: %v", err)
+	}
+
+	tok, err := mock.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"job_id":"` + mock.JobIDs[0] + `","callback_url":"` + down.URL + `","applicant_details":{"first_name":"A","last_name":"B","email":"a@example.com"}}`
+	req, _ := http.NewRequest(http.MethodPost, mock.URL+"/connect_ats/applications", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	apps, err := mock.Journal("createApplication")
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("journal: %v %v", apps, err)
+	}
+	ref := strings.Split(string(apps[0].ResponseBody), `"`)[3]
+	if _, err := mock.Complete(ref); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	_, err = mock.WaitForCallback(ctx, ref)
+	if err == nil || !strings.Contains(err.Error(), "last answered 503") {
+		t.Fatalf("waiting for a callback the receiver refuses: %v", err)
+	}
+	app, err := mock.Application(ref)
+	if err != nil || app.Status != "completed" || len(app.Scores) == 0 {
+		t.Fatalf("application = %+v, %v", app, err)
+	}
+}
