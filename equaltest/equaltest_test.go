@@ -84,3 +84,23 @@ func TestWaitForCallbackSaysWhatHappened(t *testing.T) {
 		t.Fatalf("application = %+v, %v", app, err)
 	}
 }
+
+func TestClocks(t *testing.T) {
+	t0 := time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)
+	frozen := equaltest.Start(t, equaltest.WithFrozenClock(t0))
+	if now, err := frozen.Now(); err != nil || !now.Equal(t0) {
+		t.Fatalf("frozen clock: %v %v", now, err)
+	}
+	if now, err := frozen.Advance(time.Hour); err != nil || !now.Equal(t0.Add(time.Hour)) {
+		t.Fatalf("advanced: %v %v", now, err)
+	}
+	running := equaltest.Start(t, equaltest.WithRunningClock())
+	first, err := running.Now()
+	if err != nil {
+		t.Fatal(err)
+	}
+	later, err := running.Now()
+	if err != nil || !later.After(first) || later.Sub(time.Now()).Abs() > time.Minute {
+		t.Fatalf("running clock read %v then %v (now %v)", first, later, time.Now())
+	}
+}

@@ -17,7 +17,6 @@ package mockserver
 import (
 	"context"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"time"
@@ -164,11 +163,6 @@ func WithFrozenClock(t time.Time) Option {
 // WithLogger sends the mock's logs (a line per request at info, callback attempts, errors) to l.
 // Default: none.
 func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.opts.Logger = l } }
-
-// WithLogOutput is WithLogger with a text handler writing to w at level.
-func WithLogOutput(w io.Writer, level slog.Level) Option {
-	return WithLogger(slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level})))
-}
 
 // WithJournalSize sets how many requests the journal keeps (the newest).
 func WithJournalSize(n int) Option { return func(s *settings) { s.opts.JournalSize = n } }

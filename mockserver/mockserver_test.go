@@ -71,6 +71,26 @@ func TestOptionsReachTheMock(t *testing.T) {
 	}
 }
 
+func TestMaxBodyBytes(t *testing.T) {
+	s, err := mockserver.New(mockserver.WithMaxBodyBytes(100))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Close(context.Background()) })
+	for _, path := range []string{"/connect_ats/applications", "/_mock/faults"} {
+		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(`{"job_id":"`+strings.Repeat("x", 200)+`"}`))
+		req.Header.Set("Content-Type", "application/json")
+		rec := httptest.NewRecorder()
+		s.ServeHTTP(rec, req)
+		if path == "/connect_ats/applications" && rec.Code != http.StatusRequestEntityTooLarge {
+			t.Fatalf("%s with 210 bytes over a 100-byte limit: %d %s", path, rec.Code, rec.Body)
+		}
+		if path == "/_mock/faults" && rec.Code != http.StatusUnprocessableEntity {
+			t.Fatalf("the control API has its own 1 MiB limit: %s answered %d %s", path, rec.Code, rec.Body)
+		}
+	}
+}
+
 // BenchmarkStartup measures building the whole mock (contracts parsed and validated, routers,
 // fixtures), the bulk of start-up to first answer.
 func BenchmarkStartup(b *testing.B) {

@@ -5,7 +5,6 @@
 package clock
 
 import (
-	"context"
 	"sync"
 	"time"
 )
@@ -24,32 +23,6 @@ type Timer interface {
 	// Stop prevents the timer from firing; it reports whether it stopped it.
 	Stop() bool
 }
-
-// Sleep waits until c has advanced by d or ctx is done.
-func Sleep(ctx context.Context, c Clock, d time.Duration) error {
-	t := c.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C():
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-// Real is the wall clock.
-type Real struct{}
-
-// Now returns time.Now().
-func (Real) Now() time.Time { return time.Now() }
-
-// NewTimer wraps time.NewTimer.
-func (Real) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
-
-type realTimer struct{ t *time.Timer }
-
-func (r realTimer) C() <-chan time.Time { return r.t.C }
-func (r realTimer) Stop() bool          { return r.t.Stop() }
 
 // State describes a Virtual clock for the control API.
 type State struct {
@@ -194,13 +167,6 @@ func (v *Virtual) NewTimer(d time.Duration) Timer {
 	v.timers[t] = struct{}{}
 	v.armLocked(t, now)
 	return t
-}
-
-// Pending reports how many timers wait on the clock (for tests).
-func (v *Virtual) Pending() int {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return len(v.timers)
 }
 
 type vtimer struct {

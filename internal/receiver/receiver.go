@@ -71,7 +71,7 @@ type plan struct {
 	delay   time.Duration
 }
 
-// NewReceiver listens on addr; publicURL (default http://<the address listened on>) is how the
+// New listens on addr; publicURL (default http://<the address listened on>) is how the
 // target reaches it.
 func New(addr, publicURL string, contract *spec.Spec) (*Receiver, error) {
 	schema, err := contract.CallbackSchema("createApplication", "applicationResults")
