@@ -1,8 +1,9 @@
 package control
 
 import (
-	"github.com/equalture/equalture-mock/internal/dispatch"
 	"net/http"
+
+	"github.com/equalture/equalture-mock/internal/dispatch"
 
 	"github.com/equalture/equalture-mock/internal/delivery"
 )

@@ -1,9 +1,10 @@
 package control
 
 import (
-	"github.com/equalture/equalture-mock/internal/dispatch"
 	"net/http"
 	"time"
+
+	"github.com/equalture/equalture-mock/internal/dispatch"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 )

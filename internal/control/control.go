@@ -96,6 +96,7 @@ func New(d Deps) (*Handler, error) {
 		"clearJournal":        emptying(d.Journal.Reset),
 		"reset":               h.handleReset,
 		"snapshot":            h.handleSnapshot,
+		"settle":              h.handleSettle,
 		"getControlSpec":      serveYAML(d.ControlSpec),
 		"getVendorSpec":       serveYAML(d.VendorSpec),
 	}

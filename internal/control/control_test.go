@@ -490,11 +490,23 @@ func TestCallbacksThroughTheControlAPI(t *testing.T) {
 		}
 		return out
 	}
-	ds := list("reference_id=" + ref + "&status=pending&wait=10s")
-	if len(ds) != 1 || len(ds[0]["attempts"].([]any)) != 1 {
+	settle := func() {
+		t.Helper()
+		if v := h.Do(http.MethodGet, "/_mock/settle?wait=10s", "").JSON(t); v["settled"] != true {
+			t.Fatalf("the mock did not settle: %v", v)
+		}
+	}
+	settle()
+	ds := list("reference_id=" + ref)
+	if len(ds) != 1 || ds[0]["status"] != "pending" || len(ds[0]["attempts"].([]any)) != 1 {
 		t.Fatalf("after the first 500: %v", ds)
 	}
-	post(h, "/_mock/clock/advance", `{"by":"1m"}`)
+	post(h, "/_mock/clock/advance", `{"by":"59s"}`)
+	settle() // a retry a second early would have been made by now
+	if ds := list("reference_id=" + ref); len(ds[0]["attempts"].([]any)) != 1 {
+		t.Fatalf("retried before its time: %v", ds)
+	}
+	post(h, "/_mock/clock/advance", `{"by":"1s"}`)
 	ds = list("reference_id=" + ref + "&status=failed&wait=10s")
 	if len(ds) != 1 || len(ds[0]["attempts"].([]any)) != 2 {
 		t.Fatalf("after max attempts: %v", ds)

@@ -1,10 +1,13 @@
 package control
 
 import (
-	"github.com/equalture/equalture-mock/internal/dispatch"
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/equalture/equalture-mock/internal/dispatch"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/fault"
@@ -89,6 +92,24 @@ func (h *Handler) handleRemoveFault(w http.ResponseWriter, c *dispatch.Call) err
 		return apierr.New(apierr.NotFound, "No fault rule %q", c.Params["id"])
 	}
 	noContent(w)
+	return nil
+}
+
+// DefaultSettleWait is how long GET /_mock/settle waits when the request names no wait.
+const DefaultSettleWait = 10 * time.Second
+
+func (h *Handler) handleSettle(w http.ResponseWriter, c *dispatch.Call) error {
+	wait, _ := waitParams(c.Request)
+	if c.Request.URL.Query().Get("wait") == "" {
+		wait = DefaultSettleWait
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), wait)
+	defer cancel()
+	err := h.Lifecycle.Settled(ctx)
+	if err == nil {
+		err = h.Callbacks.Settled(ctx)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"settled": err == nil, "now": h.Clock.Now().UTC()})
 	return nil
 }
 
