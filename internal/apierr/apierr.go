@@ -162,18 +162,32 @@ func Write(w http.ResponseWriter, log *slog.Logger, err error) {
 // WriteJSON answers v as JSON with status. A value that cannot be encoded is a programming error,
 // answered as a 500 with the same error shape.
 func WriteJSON(w http.ResponseWriter, status int, v any) {
+	b, err := MarshalJSON(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, StatusBody(http.StatusInternalServerError)
+	}
+	WriteRawJSON(w, status, b)
+}
+
+// MarshalJSON encodes v as the APIs answer it: without HTML escaping, newline-terminated.
+func MarshalJSON(v any) ([]byte, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		status = http.StatusInternalServerError
-		buf.Reset()
-		buf.Write(StatusBody(status))
+		return nil, err
 	}
-	w.Header().Set("Content-Type", ContentType)
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	return buf.Bytes(), nil
 }
+
+// WriteRawJSON answers b, already JSON, with status.
+func WriteRawJSON(w http.ResponseWriter, status int, b []byte) {
+	w.Header()["Content-Type"] = contentTypeJSON // shared, never modified: no allocation per answer
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+var contentTypeJSON = []string{ContentType}
 
 // ContentType is the media type of every JSON answer.
 const ContentType = "application/json; charset=utf-8"

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
@@ -49,11 +50,17 @@ type Authenticator struct {
 	fixtures *fixtures.Set
 	clock    clock.Clock
 	ttl      time.Duration
+
+	mu      sync.RWMutex
+	decoded map[string]tokenData // what verified tokens carry: a token reused for 15 minutes is decoded once
 }
+
+// maxDecoded bounds the memory of decoded tokens; the map is dropped whole when full.
+const maxDecoded = 4096
 
 // New returns an Authenticator issuing tokens valid for ttl on clk.
 func New(tokens *phxtoken.Signer, st *store.Store, fx *fixtures.Set, clk clock.Clock, ttl time.Duration) *Authenticator {
-	return &Authenticator{tokens: tokens, store: st, fixtures: fx, clock: clk, ttl: ttl}
+	return &Authenticator{tokens: tokens, store: st, fixtures: fx, clock: clk, ttl: ttl, decoded: make(map[string]tokenData)}
 }
 
 // Authenticate checks r against the security scheme the contract names and returns the client.
@@ -107,9 +114,9 @@ func (a *Authenticator) bearer(r *http.Request) (fixtures.Client, error) {
 	if err != nil {
 		return fixtures.Client{}, bearerInvalid(err.Error())
 	}
-	var d tokenData
-	if err := json.Unmarshal(claims.Data, &d); err != nil || d.ClientID == "" {
-		return fixtures.Client{}, bearerInvalid(phxtoken.ErrMalformed.Error())
+	d, err := a.decode(tok, claims)
+	if err != nil {
+		return fixtures.Client{}, bearerInvalid(err.Error())
 	}
 	client, ok := a.fixtures.Client(d.ClientID)
 	if !ok {
@@ -123,6 +130,26 @@ func (a *Authenticator) bearer(r *http.Request) (fixtures.Client, error) {
 		return fixtures.Client{}, bearerInvalid(reason)
 	}
 	return client, nil
+}
+
+// decode returns what a verified token carries.
+func (a *Authenticator) decode(tok string, claims phxtoken.Claims) (tokenData, error) {
+	a.mu.RLock()
+	d, ok := a.decoded[tok]
+	a.mu.RUnlock()
+	if ok {
+		return d, nil
+	}
+	if err := json.Unmarshal(claims.Data, &d); err != nil || d.ClientID == "" {
+		return tokenData{}, phxtoken.ErrMalformed
+	}
+	a.mu.Lock()
+	if len(a.decoded) >= maxDecoded {
+		clear(a.decoded)
+	}
+	a.decoded[tok] = d
+	a.mu.Unlock()
+	return d, nil
 }
 
 // bearerToken is the token of an "Authorization: Bearer <token>" header (scheme case-insensitive).

@@ -30,7 +30,7 @@ type Call struct {
 	Request *http.Request
 	// Start is when the dispatcher took the request (real time, for durations).
 	Start time.Time
-	// Body is the request body, read once within the limit.
+	// Body is the request body, read once within the limit. Nobody modifies it: observers keep it.
 	Body []byte
 	// Route is the contract's operation for the request; Op is its operationId ("" when no
 	// operation matched) and Params its path parameters.
@@ -74,7 +74,7 @@ type Middleware func(next Handler) Handler
 type Result struct {
 	// Status is the answer's status; 0 when the connection was broken on purpose instead.
 	Status int
-	// Body is the start of the response body (up to Options.CaptureBytes).
+	// Body is the start of the response body (up to Options.CaptureBytes), the observers' to keep.
 	Body     []byte
 	Duration time.Duration
 }
@@ -182,7 +182,7 @@ func (d *Dispatcher) observe(c *Call, rec *recorder) {
 // readBody reads the body once, within the limit, and leaves it readable again for validation.
 func (d *Dispatcher) readBody(w http.ResponseWriter, c *Call) error {
 	r := c.Request
-	if r.Body == nil || r.Body == http.NoBody {
+	if r.Body == nil || r.Body == http.NoBody || r.ContentLength == 0 {
 		return nil
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, d.opts.MaxBodyBytes))

@@ -19,18 +19,18 @@ import (
 
 // Entry is one recorded request and the answer it got.
 type Entry struct {
-	ID           int64           `json:"id"`
-	Time         time.Time       `json:"time"`
-	Method       string          `json:"method"`
-	Path         string          `json:"path"`
-	Query        string          `json:"query,omitempty"`
-	ClientID     string          `json:"client_id,omitempty"`
-	OperationID  string          `json:"operation_id,omitempty"`
-	Status       int             `json:"status"`
-	RequestBody  json.RawMessage `json:"request_body,omitempty"`
-	ResponseBody json.RawMessage `json:"response_body,omitempty"`
-	DurationMS   float64         `json:"duration_ms"`
-	Fault        string          `json:"fault,omitempty"`
+	ID           int64     `json:"id"`
+	Time         time.Time `json:"time"`
+	Method       string    `json:"method"`
+	Path         string    `json:"path"`
+	Query        string    `json:"query,omitempty"`
+	ClientID     string    `json:"client_id,omitempty"`
+	OperationID  string    `json:"operation_id,omitempty"`
+	Status       int       `json:"status"`
+	RequestBody  Body      `json:"request_body,omitempty"`
+	ResponseBody Body      `json:"response_body,omitempty"`
+	DurationMS   float64   `json:"duration_ms"`
+	Fault        string    `json:"fault,omitempty"`
 }
 
 // Journal is a bounded, concurrency-safe request log.
@@ -160,24 +160,28 @@ func (j *Journal) Observer(clk clock.Clock) dispatch.Observer {
 			ClientID:     c.Who(),
 			OperationID:  c.Op,
 			Status:       res.Status,
-			RequestBody:  rawJSON(c.Body),
-			ResponseBody: rawJSON(res.Body),
+			RequestBody:  c.Body,
+			ResponseBody: res.Body,
 			DurationMS:   float64(res.Duration.Microseconds()) / 1000,
 			Fault:        c.Fault,
 		})
 	}
 }
 
-// rawJSON keeps b as JSON when it is JSON, as a JSON string otherwise, and nothing when empty.
-func rawJSON(b []byte) json.RawMessage {
-	b = bytes.TrimSpace(b)
+// Body is a request or response body as the journal keeps it: the bytes as they came, shown as
+// JSON when they are JSON and as a JSON string otherwise. Judging that is left to whoever reads the
+// journal, off the hot path.
+type Body []byte
+
+// MarshalJSON writes the body as JSON, or as a JSON string when it is not JSON.
+func (b Body) MarshalJSON() ([]byte, error) {
+	t := bytes.TrimSpace(b)
 	switch {
-	case len(b) == 0:
-		return nil
-	case json.Valid(b):
-		return append(json.RawMessage(nil), b...)
+	case len(t) == 0:
+		return []byte("null"), nil
+	case json.Valid(t):
+		return t, nil
 	default:
-		s, _ := json.Marshal(string(b))
-		return s
+		return json.Marshal(string(b))
 	}
 }

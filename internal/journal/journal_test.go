@@ -1,7 +1,6 @@
 package journal
 
 import (
-	"encoding/json"
 	"testing"
 
 	"github.com/equalture/equalture-mock/internal/glob"
@@ -25,8 +24,8 @@ func TestRingKeepsNewest(t *testing.T) {
 func TestFilter(t *testing.T) {
 	j := New(0)
 	j.Record(Entry{Method: "POST", Path: "/connect_ats/applications/1/hire_applicant", ClientID: "a", Status: 200,
-		RequestBody: json.RawMessage(`{"add_to_team":true,"start_date":"2025-07-01","n":{"x":[1,2]}}`)})
-	j.Record(Entry{Method: "GET", Path: "/connect_ats/jobs", ClientID: "b", Status: 401, RequestBody: json.RawMessage(`"not json object"`)})
+		RequestBody: Body(`{"add_to_team":true,"start_date":"2025-07-01","n":{"x":[1,2]}}`)})
+	j.Record(Entry{Method: "GET", Path: "/connect_ats/jobs", ClientID: "b", Status: 401, RequestBody: Body(`"not json object"`)})
 	tests := map[string]struct {
 		f    Filter
 		want int

@@ -28,6 +28,9 @@ import (
 type Spec struct {
 	Doc    *openapi3.T
 	router routers.Router
+	// static memoizes the router's answer for the operations whose path has no parameter
+	// (path → method → route): the hot paths skip the router's regexps.
+	static map[string]map[string]*routers.Route
 	// formats are the string formats kin-openapi does not check by default.
 	formats []openapi3.SchemaValidationOption
 }
@@ -97,7 +100,27 @@ func Load(ctx context.Context, data []byte) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spec: router: %w", err)
 	}
-	return &Spec{Doc: doc, router: r, formats: formatValidators()}, nil
+	s := &Spec{Doc: doc, router: r, formats: formatValidators(), static: make(map[string]map[string]*routers.Route)}
+	for path, item := range doc.Paths.Map() {
+		if strings.Contains(path, "{") {
+			continue
+		}
+		for method := range item.Operations() {
+			probe, err := http.NewRequest(method, path, nil)
+			if err != nil {
+				return nil, fmt.Errorf("spec: %s %s: %w", method, path, err)
+			}
+			route, _, err := r.FindRoute(probe)
+			if err != nil {
+				return nil, fmt.Errorf("spec: router misses %s %s: %w", method, path, err)
+			}
+			if s.static[path] == nil {
+				s.static[path] = make(map[string]*routers.Route)
+			}
+			s.static[path][method] = route
+		}
+	}
+	return s, nil
 }
 
 // Operations returns the contract's operations by operationId (callbacks excluded).
@@ -213,6 +236,9 @@ type Route struct {
 // FindRoute matches r to an operation; no match is a 404, a known path with another method a 405
 // naming the allowed methods.
 func (s *Spec) FindRoute(r *http.Request) (Route, error) {
+	if route := s.static[r.URL.Path][r.Method]; route != nil {
+		return Route{Route: route}, nil
+	}
 	route, params, err := s.router.FindRoute(r)
 	if err == nil {
 		return Route{Route: route, Params: params}, nil

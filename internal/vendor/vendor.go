@@ -7,6 +7,7 @@ package vendor
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -52,6 +53,7 @@ type Deps struct {
 type API struct {
 	*dispatch.Dispatcher
 	deps Deps
+	jobs map[string][]byte // client id → its GET /connect_ats/jobs answer (fixtures never change)
 }
 
 // New binds a handler to every operation of the contract and builds the pipeline once.
@@ -65,7 +67,20 @@ func New(deps Deps) (*API, error) {
 	if deps.MaxBodyBytes <= 0 {
 		deps.MaxBodyBytes = DefaultMaxBodyBytes
 	}
-	a := &API{deps: deps}
+	a := &API{deps: deps, jobs: make(map[string][]byte, len(deps.Fixtures.Clients))}
+	for _, c := range deps.Fixtures.Clients {
+		jobs := make([]jobView, 0, len(c.Jobs))
+		for _, j := range c.Jobs {
+			if j.IsPublished() {
+				jobs = append(jobs, jobView{ID: j.ID, Name: j.Name})
+			}
+		}
+		b, err := apierr.MarshalJSON(jobs)
+		if err != nil {
+			return nil, fmt.Errorf("vendor: jobs of %s: %w", c.ID, err)
+		}
+		a.jobs[c.ID] = b
+	}
 	schemes := deps.Spec.SecuritySchemes()
 	challenge := func(op string) string { return auth.Challenge(schemes[op]) }
 	opts := dispatch.Options{
@@ -135,15 +150,9 @@ type jobView struct {
 	Name string `json:"name"`
 }
 
+// handleListJobs answers the client's published jobs, encoded once at start-up.
 func (a *API) handleListJobs(w http.ResponseWriter, c *dispatch.Call) error {
-	client, _ := a.deps.Fixtures.Client(c.Principal)
-	jobs := make([]jobView, 0, len(client.Jobs))
-	for _, j := range client.Jobs {
-		if j.IsPublished() {
-			jobs = append(jobs, jobView{ID: j.ID, Name: j.Name})
-		}
-	}
-	writeJSON(w, http.StatusOK, jobs)
+	apierr.WriteRawJSON(w, http.StatusOK, a.jobs[c.Principal])
 	return nil
 }
 
