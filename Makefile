@@ -32,7 +32,7 @@ contract-binary:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 
-## load: a load test against a freshly started mock (wrk)
+## load: the mock against a bare net/http handler serving the same bytes, ratios in one run (wrk); PRISM=1 adds Prism
 load:
 	scripts/load
 
