@@ -195,9 +195,12 @@ const ContentType = "application/json; charset=utf-8"
 // StatusBody is the error body that says no more than the status: {"errors":{"detail":"Not Found"}}.
 // Fault rules, Prefer and contract examples without one of their own answer it.
 func StatusBody(status int) []byte {
-	detail, _ := json.Marshal(http.StatusText(status))
-	return []byte(`{"errors":{"detail":` + string(detail) + "}}\n")
+	b, _ := MarshalJSON(Body(&Error{Detail: http.StatusText(status)})) // strings and maps always encode
+	return b
 }
+
+// Realm is the vendor API's authentication realm.
+const Realm = "equalture"
 
 // Challenge is the WWW-Authenticate value for an HTTP auth scheme ("Basic" or "Bearer") in realm,
 // with extra auth-params (`error="invalid_token"`) appended.

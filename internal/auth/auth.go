@@ -23,7 +23,7 @@ import (
 )
 
 // Realm is the realm of the vendor API's challenges.
-const Realm = "equalture"
+const Realm = apierr.Realm
 
 // The security schemes of openapi.yaml this package checks.
 const (

@@ -34,7 +34,7 @@ func requestError(err error, r *http.Request) error {
 					return ae
 				}
 			}
-			return apierr.New(apierr.Unauthorized, "Unauthorized: %v", sec).WithHeader("WWW-Authenticate", `Bearer realm="equalture"`)
+			return apierr.New(apierr.Unauthorized, "Unauthorized: %v", sec).WithHeader("WWW-Authenticate", apierr.Challenge("Bearer", apierr.Realm))
 		}
 	}
 	var (
