@@ -569,3 +569,37 @@ func verify(secret string, h http.Header, body []byte, now time.Time, tolerance 
 	}
 	return errors.New("no webhook-signature matches")
 }
+
+// With a zero-delay schedule a failed attempt is due again at once, so an idle worker takes the
+// delivery while the first is still recording its attempt; redeliveries do the same. Under -race
+// this catches any read of a delivery outside the dispatcher's lock (it caught finish reading the
+// outcome after unlocking: many idle workers, few deliveries, many attempts make it near certain).
+func TestZeroDelayRetriesAndRedeliveriesDoNotRace(t *testing.T) {
+	const tries = 150
+	w := newWorld(t, delivery.Config{Schedule: []time.Duration{0}, MaxAttempts: tries, Workers: 32})
+	rcv := newReceiver(t, 500)
+	refs := make([]string, 1)
+	for i := range refs {
+		refs[i] = w.complete(rcv.URL)
+	}
+	w.settle()
+	var wg sync.WaitGroup
+	for _, ref := range refs {
+		dl := w.until(ref, attempts(tries, delivery.Failed))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := w.d.Redeliver(dl.ID); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	w.settle()
+	for _, ref := range refs {
+		w.until(ref, attempts(2*tries, delivery.Failed))
+	}
+	if got, want := rcv.counter.Load(), int64(2*tries*len(refs)); got != want {
+		t.Fatalf("receiver got %d attempts, want %d", got, want)
+	}
+}
