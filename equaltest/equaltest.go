@@ -358,12 +358,25 @@ type Request struct {
 }
 
 // Journal returns the requests the vendor API received for operationID (every operation when
-// ""), oldest first: what the ATS really sent.
+// ""), oldest first: what the ATS really sent. The journal keeps the newest 10,000 requests (and
+// 64 MiB), each body up to 64 KiB.
 func (s *Server) Journal(operationID string) ([]Request, error) {
-	j, err := call[struct {
-		Requests []Request `json:"requests"`
-	}](s, http.MethodGet, "/journal?operation_id="+url.QueryEscape(operationID), nil)
-	return j.Requests, err
+	var all []Request
+	q := "/journal?limit=1000&operation_id=" + url.QueryEscape(operationID)
+	for cursor := ""; ; {
+		page, err := call[struct {
+			Requests   []Request `json:"requests"`
+			NextCursor string    `json:"next_cursor"`
+		}](s, http.MethodGet, q+cursor, nil)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, page.Requests...)
+		if page.NextCursor == "" {
+			return all, nil
+		}
+		cursor = "&cursor=" + page.NextCursor
+	}
 }
 
 // Email is an invitation email the mock would have sent.

@@ -37,6 +37,7 @@ const (
 	DefaultPublicURL       = lifecycle.DefaultPublicURL     // base of the links handed out
 	DefaultMaxBodyBytes    = vendor.DefaultMaxBodyBytes     // request bodies: 1 MiB
 	DefaultJournalSize     = journal.DefaultMax             // requests the journal keeps
+	DefaultJournalMaxBytes = journal.DefaultMaxBytes        // bytes the journal keeps
 	DefaultCallbackWorkers = delivery.DefaultWorkers        // concurrent callback attempts
 	DefaultCallbackTimeout = delivery.DefaultTimeout        // one callback attempt (real time)
 	DefaultCallbackJitter  = delivery.DefaultJitter         // spread of each retry delay
@@ -164,8 +165,12 @@ func WithFrozenClock(t time.Time) Option {
 // Default: none.
 func WithLogger(l *slog.Logger) Option { return func(s *settings) { s.opts.Logger = l } }
 
-// WithJournalSize sets how many requests the journal keeps (the newest).
+// WithJournalSize sets how many requests the journal keeps (the newest; default 10,000).
 func WithJournalSize(n int) Option { return func(s *settings) { s.opts.JournalSize = n } }
+
+// WithJournalMaxBytes bounds the journal in bytes too (default 64 MiB): the oldest entries go first.
+// Each body is kept up to 64 KiB, marked truncated with its real size beyond.
+func WithJournalMaxBytes(n int64) Option { return func(s *settings) { s.opts.JournalMaxBytes = n } }
 
 // WithMaxBodyBytes limits request bodies (413 beyond; default 1 MiB).
 func WithMaxBodyBytes(n int64) Option { return func(s *settings) { s.opts.MaxBodyBytes = n } }

@@ -57,8 +57,10 @@ type Options struct {
 	AdminToken string
 	// Callbacks tunes results deliveries (retries, timeout, workers).
 	Callbacks delivery.Config
-	// JournalSize bounds the request journal (journal.DefaultMax when 0).
-	JournalSize int
+	// JournalSize and JournalMaxBytes bound the request journal in entries and bytes (the
+	// journal's defaults when 0).
+	JournalSize     int
+	JournalMaxBytes int64
 }
 
 // DefaultTokenTTL is how long access tokens are valid unless Options say otherwise.
@@ -125,7 +127,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Store:    store.New(clk),
 		Clock:    clk,
 		Fixtures: fx,
-		Journal:  journal.New(opts.JournalSize),
+		Journal:  journal.New(opts.JournalSize, opts.JournalMaxBytes),
 		Faults:   fault.NewSet(uint64(opts.Seed)),
 	}
 	a.Auth = auth.New(signer, a.Store, fx, clk, opts.TokenTTL)
@@ -154,6 +156,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Results:    results.NewGenerator(fx, opts.Seed),
 		Links:      signer,
 		Deliveries: a.Callbacks,
+		Journal:    a.Journal,
 		Logger:     opts.Logger,
 	})
 	if err != nil {

@@ -28,6 +28,7 @@ type serveOptions struct {
 	signingKey      string
 	adminToken      string
 	journalSize     int
+	journalMaxBytes int64
 	callbacks       delivery.Config
 	autoComplete    time.Duration
 	allowHosts      listFlag
@@ -59,6 +60,8 @@ func serveFlags(env Env, stderr io.Writer) (*flagSet, *serveOptions) {
 	f.bindEnv("admin-token", "EQUALTURE_MOCK_ADMIN_TOKEN")
 	f.IntVar(&o.journalSize, "journal-size", mockserver.DefaultJournalSize, "how many requests the journal keeps (the newest)")
 	f.bindEnv("journal-size", "EQUALTURE_MOCK_JOURNAL_SIZE")
+	f.Int64Var(&o.journalMaxBytes, "journal-max-bytes", mockserver.DefaultJournalMaxBytes, "how many bytes the journal keeps (the newest entries; each body up to 64 KiB)")
+	f.bindEnv("journal-max-bytes", "EQUALTURE_MOCK_JOURNAL_MAX_BYTES")
 	f.IntVar(&o.callbacks.Workers, "callback-workers", mockserver.DefaultCallbackWorkers, "concurrent callback attempts")
 	f.bindEnv("callback-workers", "EQUALTURE_MOCK_CALLBACK_WORKERS")
 	f.DurationVar(&o.callbacks.Timeout, "callback-timeout", mockserver.DefaultCallbackTimeout, "timeout of one callback attempt (real time)")
@@ -185,6 +188,7 @@ func (o *serveOptions) mockOptions(log *slog.Logger) []mockserver.Option {
 		mockserver.WithSigningKey([]byte(o.signingKey)),
 		mockserver.WithAdminToken(o.adminToken),
 		mockserver.WithJournalSize(o.journalSize),
+		mockserver.WithJournalMaxBytes(o.journalMaxBytes),
 		mockserver.WithCallbackAllowHosts(o.allowHosts...),
 		mockserver.WithAutoCompleteAfter(o.autoComplete),
 		mockserver.WithCallbackWorkers(c.Workers),

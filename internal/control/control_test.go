@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -545,5 +546,79 @@ func TestCallbackHostAllowList(t *testing.T) {
 	testenv.WantStatus(t, r, 422)
 	if m := r.ErrorField(t, "callback_url"); len(m) == 0 || !strings.Contains(m[0], "not allowed") {
 		t.Fatalf("callback_url error = %v", m)
+	}
+}
+
+// The control API limits request bodies before anything reads them, like the vendor API: 413 in
+// the same error shape, whatever the route.
+func TestBodyLimitBeforeValidation(t *testing.T) {
+	h := testenv.New(t, func(o *app.Options) { o.AdminToken = "s3cret" })
+	big := `{"method":"GET","path":"/x","status":500,"body":"` + strings.Repeat("x", 3<<20) + `"}`
+	for _, path := range []string{"/_mock/faults", "/_mock/clock/advance", "/_mock/applications/" + testenv.UnknownUUID + "/complete", "/_mock/nowhere"} {
+		for name, auth := range map[string][]testenv.ReqOpt{"admin": {testenv.Bearer("s3cret")}, "no token": nil} {
+			r := h.Do(http.MethodPost, path, big, auth...)
+			testenv.WantStatus(t, r, http.StatusRequestEntityTooLarge)
+			if m := r.ErrorField(t, "detail"); len(m) != 1 || !strings.Contains(m[0], "too large") {
+				t.Fatalf("%s %s: %s", name, path, r.Body)
+			}
+		}
+	}
+}
+
+// Anonymizing erases the applicant everywhere the mock kept them and stops their results leaving:
+// the journal's bodies, the invitation email, the callbacks' payloads; the pending retry never
+// comes, and redelivering is refused with the reason.
+func TestAnonymizeErasesEverywhere(t *testing.T) {
+	h := testenv.New(t, func(o *app.Options) {
+		o.Callbacks.Schedule = []time.Duration{0, time.Minute}
+		o.Callbacks.Jitter = 0
+	})
+	var calls atomic.Int64
+	rcv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		calls.Add(1)
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(rcv.Close)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	body := strings.Replace(testenv.CreateBody(testenv.EngineerJob, ""), testenv.CallbackURL, rcv.URL+"/cb", 1)
+	r := h.Do(http.MethodPost, "/connect_ats/applications", body, testenv.Bearer(tok))
+	testenv.WantStatus(t, r, 201)
+	ref := r.JSON(t)["reference_id"].(string)
+	post(h, "/_mock/applications/"+ref+"/complete", "")
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/connect_ats/applications/"+ref+"/results", "", testenv.Bearer(tok)), 200)
+	if v := h.Do(http.MethodGet, "/_mock/settle", "").JSON(t); v["settled"] != true {
+		t.Fatalf("settle: %v", v)
+	}
+	testenv.WantStatus(t, h.Do(http.MethodDelete, "/connect_ats/applications/"+ref+"/anonymize_application", "", testenv.Bearer(tok)), 200)
+
+	journal := string(h.Do(http.MethodGet, "/_mock/journal?limit=1000", "").Body)
+	for _, personal := range []string{"Rembrandt", "rembrandt@example.com", "trait_code", `"fit"`} {
+		if strings.Contains(journal, personal) {
+			t.Errorf("the journal still holds %s after anonymizing: %.400s", personal, journal)
+		}
+	}
+	if n := strings.Count(journal, `"erased":"anonymized"`); n != 2 {
+		t.Errorf("%d journal entries marked erased, want 2 (create, results)", n)
+	}
+	outbox := string(h.Do(http.MethodGet, "/_mock/outbox?reference_id="+ref, "").Body)
+	if strings.Contains(outbox, "Rembrandt") || strings.Contains(outbox, "rembrandt@") {
+		t.Errorf("the outbox still holds the applicant: %s", outbox)
+	}
+	ds := h.Do(http.MethodGet, "/_mock/callbacks?reference_id="+ref, "").JSON(t)["deliveries"].([]any)
+	dl := ds[0].(map[string]any)
+	if dl["status"] != "cancelled" || dl["reason"] != "anonymized" || len(dl["payload"].(map[string]any)) != 0 {
+		t.Fatalf("delivery after anonymizing = %v", dl)
+	}
+	rd := post(h, "/_mock/callbacks/"+dl["id"].(string)+"/redeliver", "")
+	testenv.WantStatus(t, rd, 409)
+	if m := rd.ErrorField(t, "detail"); len(m) != 1 || !strings.Contains(m[0], "anonymized") {
+		t.Fatalf("redeliver refused with %s", rd.Body)
+	}
+	post(h, "/_mock/clock/advance", `{"by":"1h"}`)
+	if v := h.Do(http.MethodGet, "/_mock/settle", "").JSON(t); v["settled"] != true {
+		t.Fatalf("settle: %v", v)
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("the receiver got %d attempts; after anonymizing none may follow the first", n)
 	}
 }

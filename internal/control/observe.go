@@ -1,13 +1,17 @@
 package control
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/dispatch"
+	"github.com/equalture/equalture-mock/internal/notify"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/fault"
@@ -53,10 +57,43 @@ func journalFilter(r *http.Request) journal.Filter {
 	return f
 }
 
+// handleQueryJournal answers a page of matching entries, streamed one entry at a time: even a
+// page of large bodies is never built whole in memory a second time.
 func (h *Handler) handleQueryJournal(w http.ResponseWriter, c *dispatch.Call) error {
+	q := c.Request.URL.Query()
 	f := journalFilter(c.Request)
-	entries := waitList(c.Request, h.Journal.Changed(), func() []journal.Entry { return h.Journal.Find(f) })
-	writeJSON(w, http.StatusOK, map[string]any{"count": len(entries), "requests": entries})
+	after, _ := strconv.ParseInt(q.Get("cursor"), 10, 64)
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	wait, least := waitParams(c.Request)
+	page := notify.WaitFor(c.Request.Context(), h.Journal.Changed(), wait, func() (journal.Page, bool) {
+		p := h.Journal.Find(f, after, limit)
+		return p, len(p.Entries) >= least || p.Next != 0
+	})
+	w.Header().Set("Content-Type", apierr.ContentType)
+	w.WriteHeader(http.StatusOK)
+	bw := bufio.NewWriter(w)
+	fmt.Fprintf(bw, `{"count":%d,"requests":[`, len(page.Entries))
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	for i := range page.Entries {
+		if i > 0 {
+			_ = bw.WriteByte(',')
+		}
+		if err := enc.Encode(&page.Entries[i]); err != nil {
+			// Entries always encode (bodies that are not JSON become strings); a failure here is
+			// the connection's, and the answer is already under way.
+			h.Logger.Warn("journal answer cut", "err", err)
+			return nil
+		}
+	}
+	_, _ = bw.WriteString("]")
+	if page.Next != 0 {
+		fmt.Fprintf(bw, `,"next_cursor":"%d"`, page.Next)
+	}
+	_, _ = bw.WriteString("}\n")
+	if err := bw.Flush(); err != nil {
+		h.Logger.Warn("journal answer cut", "err", err)
+	}
 	return nil
 }
 

@@ -32,6 +32,8 @@ type Call struct {
 	Start time.Time
 	// Body is the request body, read once within the limit. Nobody modifies it: observers keep it.
 	Body []byte
+	// BodyCut says reading stopped at the limit: Body holds only the start of a longer body.
+	BodyCut bool
 	// Route is the contract's operation for the request; Op is its operationId ("" when no
 	// operation matched) and Params its path parameters.
 	Route  spec.Route
@@ -74,8 +76,10 @@ type Middleware func(next Handler) Handler
 type Result struct {
 	// Status is the answer's status; 0 when the connection was broken on purpose instead.
 	Status int
-	// Body is the start of the response body (up to Options.CaptureBytes), the observers' to keep.
+	// Body is the start of the response body (up to Options.CaptureBytes), the observers' to keep;
+	// Size is the whole body's size.
 	Body     []byte
+	Size     int64
 	Duration time.Duration
 }
 
@@ -173,7 +177,7 @@ func (d *Dispatcher) observe(c *Call, rec *recorder) {
 	if len(d.opts.Observers) == 0 {
 		return
 	}
-	res := Result{Status: rec.status, Body: rec.body, Duration: time.Since(c.Start)}
+	res := Result{Status: rec.status, Body: rec.body, Size: rec.size, Duration: time.Since(c.Start)}
 	for _, o := range d.opts.Observers {
 		o(c, res)
 	}
@@ -190,6 +194,7 @@ func (d *Dispatcher) readBody(w http.ResponseWriter, c *Call) error {
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
+			c.BodyCut = true
 			return apierr.New(apierr.TooLarge, "Request body too large (limit %d bytes)", tooLarge.Limit)
 		}
 		return apierr.New(apierr.BadRequest, "Cannot read the request body: %v", err)
@@ -234,6 +239,7 @@ type recorder struct {
 	capture int
 	status  int
 	body    []byte
+	size    int64
 }
 
 func (r *recorder) WriteHeader(status int) {
@@ -247,6 +253,7 @@ func (r *recorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
+	r.size += int64(len(b))
 	if room := r.capture - len(r.body); room > 0 {
 		r.body = append(r.body, b[:min(len(b), room)]...)
 	}

@@ -1,11 +1,14 @@
 // Package journal records the requests the APIs received, so tests can verify afterwards
-// what an integration sent ("the ATS called hire exactly once with start_date 2025-07-01"). It keeps
-// the newest entries up to a bound, and wakes ?wait= queries on every new entry.
+// what an integration sent ("the ATS called hire exactly once with start_date 2025-07-01"). It is
+// bounded twice: by entries and by bytes, each body cut at MaxBodyBytes (marked, with its real
+// size), so hostile input cannot grow it; it is read in pages, and it wakes ?wait= queries on every
+// new entry.
 package journal
 
 import (
 	"bytes"
 	"encoding/json"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -19,72 +22,165 @@ import (
 
 // Entry is one recorded request and the answer it got.
 type Entry struct {
-	ID           int64     `json:"id"`
-	Time         time.Time `json:"time"`
-	Method       string    `json:"method"`
-	Path         string    `json:"path"`
-	Query        string    `json:"query,omitempty"`
-	ClientID     string    `json:"client_id,omitempty"`
-	OperationID  string    `json:"operation_id,omitempty"`
-	Status       int       `json:"status"`
-	RequestBody  Body      `json:"request_body,omitempty"`
-	ResponseBody Body      `json:"response_body,omitempty"`
-	DurationMS   float64   `json:"duration_ms"`
-	Fault        string    `json:"fault,omitempty"`
+	ID          int64     `json:"id"`
+	Time        time.Time `json:"time"`
+	Method      string    `json:"method"`
+	Path        string    `json:"path"`
+	Query       string    `json:"query,omitempty"`
+	ClientID    string    `json:"client_id,omitempty"`
+	OperationID string    `json:"operation_id,omitempty"`
+	Status      int       `json:"status"`
+	RequestBody Body      `json:"request_body,omitempty"`
+	// RequestBodySize is the body's real size in bytes when RequestBody holds only its start.
+	RequestBodySize      int64 `json:"request_body_size,omitempty"`
+	RequestBodyTruncated bool  `json:"request_body_truncated,omitempty"`
+	ResponseBody         Body  `json:"response_body,omitempty"`
+	// ResponseBodySize is the answer's real size in bytes when ResponseBody holds only its start.
+	ResponseBodySize      int64   `json:"response_body_size,omitempty"`
+	ResponseBodyTruncated bool    `json:"response_body_truncated,omitempty"`
+	DurationMS            float64 `json:"duration_ms"`
+	Fault                 string  `json:"fault,omitempty"`
+	// Erased says why the bodies were erased ("anonymized").
+	Erased string `json:"erased,omitempty"`
 }
+
+// size is what e costs the journal's byte bound: its bodies and strings, and a fixed overhead.
+func (e *Entry) size() int64 {
+	return int64(len(e.RequestBody)+len(e.ResponseBody)+len(e.Method)+len(e.Path)+len(e.Query)+
+		len(e.ClientID)+len(e.OperationID)+len(e.Fault)+len(e.Erased)) + entryOverhead
+}
+
+// entryOverhead is what an entry costs besides its bodies and strings.
+const entryOverhead = 256
+
+// Defaults and bounds.
+const (
+	DefaultMax      = 10000    // entries a journal keeps by default
+	DefaultMaxBytes = 64 << 20 // bytes a journal keeps by default
+	MaxBodyBytes    = 64 << 10 // bytes kept of each request and response body
+)
 
 // Journal is a bounded, concurrency-safe request log.
 type Journal struct {
 	changed notify.Broadcaster
 
-	mu      sync.RWMutex
-	entries []Entry // ring buffer of at most max entries
-	start   int
-	nextID  int64
-	max     int
+	mu       sync.RWMutex
+	ring     []Entry // oldest at head; grows up to max
+	head, n  int
+	bytes    int64
+	nextID   int64
+	max      int
+	maxBytes int64
 }
 
-// DefaultMax is how many entries a journal keeps by default.
-const DefaultMax = 10000
-
-// New returns a journal keeping the newest max entries.
-func New(max int) *Journal {
+// New returns a journal keeping the newest entries, at most max of them and maxBytes bytes (the
+// defaults when 0).
+func New(max int, maxBytes int64) *Journal {
 	if max <= 0 {
 		max = DefaultMax
 	}
-	return &Journal{max: max}
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBytes
+	}
+	return &Journal{max: max, maxBytes: maxBytes}
 }
 
-// Changed returns a channel closed at the next recorded entry.
+// Changed wakes waiters at every recorded entry.
 func (j *Journal) Changed() *notify.Broadcaster { return &j.changed }
 
-// Record adds e (its ID is assigned) and returns it.
+// Record adds e (its ID is assigned), evicting the oldest entries until both bounds hold, and
+// returns it. Its bodies are cut at MaxBodyBytes, and copied when the slices they come in would
+// keep much more memory alive than they show.
 func (j *Journal) Record(e Entry) Entry {
+	e.RequestBody, e.RequestBodySize, e.RequestBodyTruncated = keep(e.RequestBody, e.RequestBodySize, e.RequestBodyTruncated)
+	e.ResponseBody, e.ResponseBodySize, e.ResponseBodyTruncated = keep(e.ResponseBody, e.ResponseBodySize, e.ResponseBodyTruncated)
+	size := e.size()
 	j.mu.Lock()
 	j.nextID++
 	e.ID = j.nextID
-	if len(j.entries) < j.max {
-		j.entries = append(j.entries, e)
-	} else {
-		j.entries[j.start] = e
-		j.start = (j.start + 1) % j.max
+	for j.n > 0 && (j.n >= j.max || j.bytes+size > j.maxBytes) {
+		old := &j.ring[j.head]
+		j.bytes -= old.size()
+		*old = Entry{}
+		j.head = (j.head + 1) % len(j.ring)
+		j.n--
 	}
+	if j.n == len(j.ring) {
+		j.grow()
+	}
+	j.ring[(j.head+j.n)%len(j.ring)] = e
+	j.n++
+	j.bytes += size
 	j.mu.Unlock()
 	j.changed.Notify()
 	return e
+}
+
+// grow doubles the ring (up to max), oldest first again.
+func (j *Journal) grow() {
+	ring := make([]Entry, min(max(2*len(j.ring), 64), j.max))
+	for i := range j.n {
+		ring[i] = j.ring[(j.head+i)%len(j.ring)]
+	}
+	j.ring, j.head = ring, 0
+}
+
+// keep cuts b at MaxBodyBytes; size and truncated say what b already lacks (a body cut before).
+func keep(b Body, size int64, truncated bool) (Body, int64, bool) {
+	if size < int64(len(b)) {
+		size = int64(len(b))
+	}
+	if len(b) > MaxBodyBytes {
+		return slices.Clone(b[:MaxBodyBytes]), size, true
+	}
+	if cap(b) > 2*len(b)+512 {
+		b = slices.Clone(b)
+	}
+	if !truncated {
+		size = 0 // the body is all there: its size is its length
+	}
+	return b, size, truncated
 }
 
 // Len returns how many entries are kept.
 func (j *Journal) Len() int {
 	j.mu.RLock()
 	defer j.mu.RUnlock()
-	return len(j.entries)
+	return j.n
+}
+
+// Bytes returns how many bytes the kept entries count for against the byte bound.
+func (j *Journal) Bytes() int64 {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	return j.bytes
 }
 
 // Reset drops every entry.
 func (j *Journal) Reset() {
 	j.mu.Lock()
-	j.entries, j.start = nil, 0
+	j.ring, j.head, j.n, j.bytes = nil, 0, 0, 0
+	j.mu.Unlock()
+	j.changed.Notify()
+}
+
+// Erase replaces the bodies of every entry about application ref (its path names it, or its
+// answer does, as a creation's does) and marks them erased for reason.
+func (j *Journal) Erase(ref, reason string) {
+	needle := []byte(ref)
+	j.mu.Lock()
+	for i := range j.n {
+		e := &j.ring[(j.head+i)%len(j.ring)]
+		if !strings.Contains(e.Path, ref) && !bytes.Contains(e.ResponseBody, needle) && !bytes.Contains(e.RequestBody, needle) {
+			continue
+		}
+		j.bytes -= e.size()
+		e.RequestBody, e.ResponseBody = nil, nil
+		e.RequestBodySize, e.ResponseBodySize = 0, 0
+		e.RequestBodyTruncated, e.ResponseBodyTruncated = false, false
+		e.Erased = reason
+		j.bytes += e.size()
+	}
 	j.mu.Unlock()
 	j.changed.Notify()
 }
@@ -99,18 +195,41 @@ type Filter struct {
 	Body        map[string]string // path in the request body (jsonpath.Lookup) → wanted value
 }
 
-// Find returns the entries f matches, oldest first.
-func (j *Journal) Find(f Filter) []Entry {
+// DefaultPage and MaxPage bound how many entries one Find returns.
+const (
+	DefaultPage = 100
+	MaxPage     = 1000
+)
+
+// Page is a run of entries, oldest first, and where the next run starts.
+type Page struct {
+	Entries []Entry
+	// Next is the cursor of the next page (Find's after) when more entries match, else 0.
+	Next int64
+}
+
+// Find returns up to limit (DefaultPage when 0, at most MaxPage) entries f matches whose ID is
+// above after, oldest first. The entries share their bodies with the journal: read, never modify.
+func (j *Journal) Find(f Filter, after int64, limit int) Page {
+	if limit <= 0 {
+		limit = DefaultPage
+	}
+	limit = min(limit, MaxPage)
 	j.mu.RLock()
 	defer j.mu.RUnlock()
-	out := []Entry{}
-	for i := range j.entries {
-		e := j.entries[(j.start+i)%len(j.entries)]
-		if f.matches(e) {
-			out = append(out, e)
+	p := Page{Entries: []Entry{}}
+	for i := range j.n {
+		e := &j.ring[(j.head+i)%len(j.ring)]
+		if e.ID <= after || !f.matches(*e) {
+			continue
 		}
+		if len(p.Entries) == limit {
+			p.Next = p.Entries[limit-1].ID
+			break
+		}
+		p.Entries = append(p.Entries, *e)
 	}
-	return out
+	return p
 }
 
 func (f Filter) matches(e Entry) bool {
@@ -152,19 +271,27 @@ func Text(v any) string {
 func (j *Journal) Observer(clk clock.Clock) dispatch.Observer {
 	return func(c *dispatch.Call, res dispatch.Result) {
 		r := c.Request
-		j.Record(Entry{
-			Time:         clk.Now(),
-			Method:       r.Method,
-			Path:         r.URL.Path,
-			Query:        r.URL.RawQuery,
-			ClientID:     c.Who(),
-			OperationID:  c.Op,
-			Status:       res.Status,
-			RequestBody:  c.Body,
-			ResponseBody: res.Body,
-			DurationMS:   float64(res.Duration.Microseconds()) / 1000,
-			Fault:        c.Fault,
-		})
+		e := Entry{
+			Time:                  clk.Now(),
+			Method:                r.Method,
+			Path:                  r.URL.Path,
+			Query:                 r.URL.RawQuery,
+			ClientID:              c.Who(),
+			OperationID:           c.Op,
+			Status:                res.Status,
+			RequestBody:           c.Body,
+			ResponseBody:          res.Body,
+			ResponseBodySize:      res.Size,
+			ResponseBodyTruncated: res.Size > int64(len(res.Body)),
+			DurationMS:            float64(res.Duration.Microseconds()) / 1000,
+			Fault:                 c.Fault,
+		}
+		if c.BodyCut {
+			// Reading stopped at the body limit: the real size is what the client announced,
+			// when it did.
+			e.RequestBodyTruncated, e.RequestBodySize = true, max(r.ContentLength, int64(len(c.Body)))
+		}
+		j.Record(e)
 	}
 }
 

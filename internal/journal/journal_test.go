@@ -1,17 +1,19 @@
 package journal
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/equalture/equalture-mock/internal/glob"
 )
 
 func TestRingKeepsNewest(t *testing.T) {
-	j := New(3)
+	j := New(3, 0)
 	for i := 1; i <= 5; i++ {
 		j.Record(Entry{Path: "/p", Status: 200 + i})
 	}
-	got := j.Find(Filter{})
+	got := j.Find(Filter{}, 0, 0).Entries
 	if len(got) != 3 || got[0].Status != 203 || got[2].Status != 205 || got[2].ID != 5 {
 		t.Fatalf("entries = %+v, want the newest three in order", got)
 	}
@@ -22,7 +24,7 @@ func TestRingKeepsNewest(t *testing.T) {
 }
 
 func TestFilter(t *testing.T) {
-	j := New(0)
+	j := New(0, 0)
 	j.Record(Entry{Method: "POST", Path: "/connect_ats/applications/1/hire_applicant", ClientID: "a", Status: 200,
 		RequestBody: Body(`{"add_to_team":true,"start_date":"2025-07-01","n":{"x":[1,2]}}`)})
 	j.Record(Entry{Method: "GET", Path: "/connect_ats/jobs", ClientID: "b", Status: 401, RequestBody: Body(`"not json object"`)})
@@ -44,9 +46,81 @@ func TestFilter(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := len(j.Find(tc.f)); got != tc.want {
+			if got := len(j.Find(tc.f, 0, 0).Entries); got != tc.want {
 				t.Fatalf("found %d, want %d", got, tc.want)
 			}
 		})
+	}
+}
+
+func TestBoundedInBytes(t *testing.T) {
+	j := New(1000, 10*(MaxBodyBytes+entryOverhead+100))
+	big := Body(strings.Repeat("x", 1<<20)) // 1 MiB: kept as its first 64 KiB
+	for i := range 50 {
+		e := j.Record(Entry{Method: "POST", Path: "/p", Status: 413, RequestBody: big, RequestBodySize: 5 << 20, RequestBodyTruncated: true})
+		if len(e.RequestBody) != MaxBodyBytes || !e.RequestBodyTruncated || e.RequestBodySize != 5<<20 || cap(e.RequestBody) > MaxBodyBytes {
+			t.Fatalf("entry %d kept %d bytes (cap %d), truncated %v, size %d", i, len(e.RequestBody), cap(e.RequestBody), e.RequestBodyTruncated, e.RequestBodySize)
+		}
+	}
+	if n, b := j.Len(), j.Bytes(); n != 10 || b > 10*(MaxBodyBytes+entryOverhead+100) {
+		t.Fatalf("kept %d entries, %d bytes: the byte bound allows 10", n, b)
+	}
+	small := j.Record(Entry{Method: "GET", Path: "/q", Status: 200, ResponseBody: Body(`{"ok":true}`)})
+	if small.ResponseBodyTruncated || small.ResponseBodySize != 0 {
+		t.Fatalf("a whole body was marked: %+v", small)
+	}
+	out, err := json.Marshal(j.Find(Filter{}, 0, 1).Entries[0])
+	if err != nil || !strings.Contains(string(out), `"request_body_truncated":true`) || !strings.Contains(string(out), `"request_body_size":5242880`) {
+		t.Fatalf("a truncated entry encodes as %.200s (%v)", out, err)
+	}
+}
+
+func TestPages(t *testing.T) {
+	j := New(0, 0)
+	for i := range 25 {
+		j.Record(Entry{Method: "GET", Path: "/p", Status: 200 + i%2})
+	}
+	var got []int64
+	after := int64(0)
+	for pages := 0; ; pages++ {
+		p := j.Find(Filter{Status: 200}, after, 5)
+		for _, e := range p.Entries {
+			got = append(got, e.ID)
+		}
+		if p.Next == 0 {
+			if pages != 2 {
+				t.Fatalf("%d pages, want 3 (13 matches in pages of 5)", pages+1)
+			}
+			break
+		}
+		after = p.Next
+	}
+	if len(got) != 13 || got[0] != 1 || got[12] != 25 {
+		t.Fatalf("paged through %v", got)
+	}
+	if p := j.Find(Filter{}, 0, MaxPage+50); len(p.Entries) != 25 {
+		t.Fatalf("a page over MaxPage: %d", len(p.Entries))
+	}
+}
+
+func TestErase(t *testing.T) {
+	j := New(0, 0)
+	ref := "8a3e2c8e-5b0f-4c55-9a1d-2f4b6c8d0e11"
+	j.Record(Entry{Method: "POST", Path: "/connect_ats/applications", RequestBody: Body(`{"applicant_details":{"email":"ada@example.com"}}`), ResponseBody: Body(`{"reference_id":"` + ref + `"}`)})
+	j.Record(Entry{Method: "GET", Path: "/connect_ats/applications/" + ref + "/results", ResponseBody: Body(`{"fit":"high"}`)})
+	j.Record(Entry{Method: "GET", Path: "/connect_ats/jobs", ResponseBody: Body(`[]`)})
+	before := j.Bytes()
+	j.Erase(ref, "anonymized")
+	es := j.Find(Filter{}, 0, 0).Entries
+	for i, e := range es[:2] {
+		if e.RequestBody != nil || e.ResponseBody != nil || e.Erased != "anonymized" {
+			t.Fatalf("entry %d about the application kept %s / %s", i, e.RequestBody, e.ResponseBody)
+		}
+	}
+	if es[2].Erased != "" || string(es[2].ResponseBody) != "[]" {
+		t.Fatalf("an unrelated entry was erased: %+v", es[2])
+	}
+	if j.Bytes() >= before {
+		t.Fatalf("erasing freed nothing: %d → %d bytes", before, j.Bytes())
 	}
 }

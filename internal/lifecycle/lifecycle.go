@@ -71,6 +71,13 @@ type Deliveries interface {
 	Cancel(referenceID, reason string)
 }
 
+// Journal is what anonymizing needs of the request journal: the bodies it kept of the
+// application's requests go.
+type Journal interface {
+	// Erase replaces the bodies of every entry about the application and marks them erased.
+	Erase(referenceID, reason string)
+}
+
 // Deps are the service's collaborators, built once and shared with the rest of the mock.
 type Deps struct {
 	Store    *store.Store
@@ -79,8 +86,9 @@ type Deps struct {
 	Results  *results.Generator
 	// Links signs the links handed out (the same Phoenix.Token signer as access tokens).
 	Links *phxtoken.Signer
-	// Deliveries is told about anonymizations (optional).
+	// Deliveries and Journal are told about anonymizations (optional).
 	Deliveries Deliveries
+	Journal    Journal
 	Logger     *slog.Logger
 }
 
@@ -289,8 +297,9 @@ func (s *Service) Hire(clientID, ref string, h Hiring) (store.Application, error
 }
 
 // Anonymize erases clientID's application ref's personal details and scores, from any state and
-// idempotently, and stops its results from leaving the mock: pending callbacks are cancelled and
-// the payloads kept of them erased.
+// idempotently, everywhere the mock kept them: the application, its invitation email, the request
+// journal's bodies, the callbacks' payloads. Its results stop leaving the mock: pending callbacks
+// are cancelled, and none can be redelivered.
 func (s *Service) Anonymize(clientID, ref string) (store.Application, error) {
 	app, err := s.deps.Store.Anonymize(clientID, ref)
 	if err != nil {
@@ -298,6 +307,9 @@ func (s *Service) Anonymize(clientID, ref string) (store.Application, error) {
 	}
 	if s.deps.Deliveries != nil {
 		s.deps.Deliveries.Cancel(ref, ReasonAnonymized)
+	}
+	if s.deps.Journal != nil {
+		s.deps.Journal.Erase(ref, ReasonAnonymized)
 	}
 	return app, nil
 }

@@ -316,6 +316,11 @@ func (s *Store) Anonymize(clientID, ref string) (Application, error) {
 		a.Status, a.AnonymizedAt = Anonymized, now
 		a.Applicant = Applicant{FirstName: "Anonymized", LastName: "Applicant", Email: ""}
 		a.Scores = nil
+		for i := range s.outbox {
+			if m := &s.outbox[i]; m.ReferenceID == ref {
+				m.To, m.Subject, m.Body = "", "(anonymized)", "(anonymized)"
+			}
+		}
 		return EventAnonymized, nil
 	})
 }
