@@ -10,10 +10,12 @@ LDFLAGS := -s -w -X github.com/equalture/equalture-mock/internal/version.Version
 run:
 	$(GO) run ./cmd/equalture-mock serve
 
-## test: everything CI runs: linter install, vet, the Go tests (race detector on), the image test
+## test: everything CI runs: linter install, vet, the Go tests (race detector on; then the memory
+## bounds without it, which measure the heap), the image test
 test: tools
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+	$(GO) test -count=1 -run 'MemoryBounded|HostileInput' ./internal/app
 	scripts/image-test
 
 ## tools: install what the tests need that Go does not bring (the OpenAPI linter)

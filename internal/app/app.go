@@ -197,6 +197,22 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	return a, nil
 }
 
+// HTTPServer returns the http.Server the mock runs in, its handler h: timeouts that stop slow or
+// idle clients from holding connections (headers within 10 s, a whole request within a minute),
+// and net/http's own complaints logged as warnings.
+func HTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
 // route sends each request to the face it belongs to.
 func (a *App) route(w http.ResponseWriter, r *http.Request) {
 	switch p := r.URL.Path; {

@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"version":     {"print the version", runVersion},
 		"contract":    {"run the contract suite (contract.test) against a target", runContract},
 		"scenario":    {"run, list or validate YAML scenarios", runScenario},
+		"receiver":    {"a callback endpoint that prints and checks what the mock PUTs", runReceiver},
 	}
 }
 

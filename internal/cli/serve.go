@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/version"
 	"github.com/equalture/equalture-mock/mockserver"
@@ -147,12 +148,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, ready chan<- 
 		_ = ln.Close()
 		return err
 	}
-	hs := &http.Server{
-		Handler:           srv,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	hs := app.HTTPServer(srv, log)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("equalture-mock listening", "addr", addr, "public_url", o.publicURL, "seed", o.seed,
@@ -217,7 +213,7 @@ func runHealthcheck(ctx context.Context, args []string, env Env, stdout, stderr 
 		url     string
 		timeout time.Duration
 	)
-	f.StringVar(&url, "url", "", "health URL (default http://127.0.0.1:<port of EQUALTURE_MOCK_ADDR>/healthz)")
+	f.StringVar(&url, "url", "", "the mock's base URL, or its health URL (default http://127.0.0.1:<port of EQUALTURE_MOCK_ADDR>)")
 	f.bindEnv("url", "EQUALTURE_MOCK_HEALTH_URL")
 	f.DurationVar(&timeout, "timeout", 3*time.Second, "how long to wait for the answer")
 	if code, ok := f.parseOrExit(args, stderr); !ok {
@@ -230,6 +226,7 @@ func runHealthcheck(ctx context.Context, args []string, env Env, stdout, stderr 
 		}
 		url = "http://127.0.0.1:" + port(addr) + "/healthz"
 	}
+	url = healthURL(url)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
@@ -249,6 +246,16 @@ func runHealthcheck(ctx context.Context, args []string, env Env, stdout, stderr 
 	}
 	fmt.Fprintf(stdout, "healthy: %s\n", strings.TrimSpace(url))
 	return exitOK
+}
+
+// healthURL is the health endpoint of a mock given by its base URL ("http://host:8080", or with a
+// base path) or by the health URL itself.
+func healthURL(u string) string {
+	u = strings.TrimRight(u, "/")
+	if strings.HasSuffix(u, "/healthz") {
+		return u
+	}
+	return u + "/healthz"
 }
 
 // listFlag is a comma-separated list of strings.

@@ -133,6 +133,11 @@ func TestServeAndHealthcheck(t *testing.T) {
 	if code := Main(context.Background(), []string{"healthcheck"}, env(map[string]string{"EQUALTURE_MOCK_ADDR": addr}), &out, io.Discard); code != 0 {
 		t.Fatalf("healthcheck against a running mock exited %d", code)
 	}
+	for _, u := range []string{"http://" + addr, "http://" + addr + "/", "http://" + addr + "/healthz"} {
+		if code := Main(context.Background(), []string{"healthcheck", "--url", u}, env(nil), &out, io.Discard); code != 0 {
+			t.Fatalf("healthcheck --url %s exited %d", u, code)
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

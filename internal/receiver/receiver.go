@@ -60,10 +60,12 @@ type Receiver struct {
 	addr     string
 	done     chan struct{}
 
-	mu      sync.Mutex
-	plans   map[string]plan
-	got     map[string][]Callback
-	arrived chan struct{} // closed and replaced on every callback
+	mu       sync.Mutex
+	plans    map[string]plan
+	fallback plan // for paths without a plan of their own
+	got      map[string][]Callback
+	arrived  chan struct{} // closed and replaced on every callback
+	watchers []func(Callback)
 }
 
 type plan struct {
@@ -119,6 +121,20 @@ func (r *Receiver) Set(path string, respond []Answer, delay time.Duration) {
 	r.plans[path] = plan{respond: respond, delay: delay}
 }
 
+// SetDefault makes every path without a plan of its own answer these in turn, as Set does.
+func (r *Receiver) SetDefault(respond []Answer, delay time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.fallback = plan{respond: respond, delay: delay}
+}
+
+// Watch calls fn with every callback from now on, once recorded and checked.
+func (r *Receiver) Watch(fn func(Callback)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.watchers = append(r.watchers, fn)
+}
+
 // ServeHTTP records a callback, checks it and answers from the path's plan.
 func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(req.Body, 4<<20))
@@ -129,14 +145,21 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	cb := Callback{Method: req.Method, Path: path, Header: req.Header.Clone(), Body: body, Answer: http.StatusOK}
 	cb.Violation = r.violation(req, body)
 	r.mu.Lock()
-	p := r.plans[path]
+	p, ok := r.plans[path]
+	if !ok {
+		p = r.fallback
+	}
 	if len(p.respond) > 0 {
 		cb.Answer = p.respond[min(len(r.got[path]), len(p.respond)-1)]
 	}
 	r.got[path] = append(r.got[path], cb)
 	close(r.arrived)
 	r.arrived = make(chan struct{})
+	watchers := r.watchers
 	r.mu.Unlock()
+	for _, fn := range watchers {
+		fn(cb)
+	}
 	if p.delay > 0 {
 		t := time.NewTimer(p.delay)
 		defer t.Stop()
