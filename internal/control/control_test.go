@@ -350,6 +350,8 @@ func TestWaitBlocksUntilMatch(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
+		// Likely after the wait below has started (if not, the wait answers at once and the test
+		// still holds): this orders a request, it proves no absence.
 		time.Sleep(150 * time.Millisecond)
 		resp, err := http.Post(h.URL+"/connect_ats/applications/"+ref+"/hire_applicant", "application/json", strings.NewReader(`{"add_to_team":false}`))
 		if err == nil {

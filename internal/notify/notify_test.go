@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -10,12 +11,18 @@ import (
 func TestWaitForReturnsOnChange(t *testing.T) {
 	var b Broadcaster
 	var n atomic.Int32
+	checked := make(chan struct{})
+	var once sync.Once
 	go func() {
-		time.Sleep(20 * time.Millisecond)
+		<-checked // WaitFor has looked once and found nothing: the change comes while it waits
 		n.Store(1)
 		b.Notify()
 	}()
-	got := WaitFor(context.Background(), &b, 5*time.Second, func() (int32, bool) { v := n.Load(); return v, v == 1 })
+	got := WaitFor(context.Background(), &b, 5*time.Second, func() (int32, bool) {
+		once.Do(func() { close(checked) })
+		v := n.Load()
+		return v, v == 1
+	})
 	if got != 1 {
 		t.Fatalf("WaitFor = %d, want 1", got)
 	}
