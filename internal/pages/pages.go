@@ -98,7 +98,7 @@ func (p *Pages) handleAssessment(w http.ResponseWriter, r *http.Request) {
 // handleAssessmentSubmit completes the assessment from its page, as finishing the games would.
 func (p *Pages) handleAssessmentSubmit(w http.ResponseWriter, r *http.Request) {
 	loc := fixtures.Locale(r.PathValue("locale"))
-	a, err := p.lifecycle.SubmitAssessment(r.PathValue("token"))
+	a, err := p.lifecycle.SubmitAssessment(r.PathValue("token"), nil)
 	if err != nil {
 		p.writeError(w, loc, err)
 		return
