@@ -6,7 +6,9 @@ package app
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -189,9 +191,25 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, errors.Join(err, a.Close(ctx))
 	}
-	a.Pages = pages.New(a.Lifecycle, opts.Logger)
+	sessions, err := phxtoken.NewSigner(subKey(key, "dashboard sessions"))
+	if err != nil {
+		return nil, errors.Join(err, a.Close(ctx))
+	}
+	a.Pages = pages.New(pages.Deps{
+		Lifecycle: a.Lifecycle,
+		Sessions:  auth.NewSessions(sessions, fx, clk, 0),
+		Logger:    opts.Logger,
+	})
 	a.Handler = http.HandlerFunc(a.route)
 	return a, nil
+}
+
+// subKey derives a key for one use from the signing key, so that what one signer signs (a
+// dashboard session, a console cookie) cannot pass for what another does (an access token).
+func subKey(key []byte, use string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(use))
+	return m.Sum(nil)
 }
 
 // route sends each request to the face it belongs to.
