@@ -113,6 +113,18 @@ func (j *Journal) Find(f Filter) []Entry {
 	return out
 }
 
+// Latest returns the newest n entries, newest first.
+func (j *Journal) Latest(n int) []Entry {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	n = min(n, len(j.entries))
+	out := make([]Entry, 0, n)
+	for i := len(j.entries) - 1; i >= len(j.entries)-n; i-- {
+		out = append(out, j.entries[(j.start+i)%len(j.entries)])
+	}
+	return out
+}
+
 func (f Filter) matches(e Entry) bool {
 	if f.Method != "" && !strings.EqualFold(f.Method, e.Method) ||
 		!f.Path.Match(e.Path) ||
