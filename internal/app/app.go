@@ -1,7 +1,7 @@
 // Package app assembles the whole mock from its parts, once: the contracts, the fixtures, the
-// clock, the store, the signer, the lifecycle service, the callback dispatcher and the three HTTP
-// faces (vendor API, control API, pages). The public mockserver package, the CLI through it, and
-// the tests all build it here, so they run the same thing.
+// clock, the store, the signer, the lifecycle service, the callback dispatcher and the HTTP faces
+// (vendor API, control API, operator console, pages). The public mockserver package, the CLI
+// through it, and the tests all build it here, so they run the same thing.
 package app
 
 import (
@@ -21,6 +21,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/console"
 	"github.com/equalture/equalture-mock/internal/control"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/fault"
@@ -81,6 +82,7 @@ type App struct {
 	Vendor    *vendor.API
 	Control   *control.Handler
 	Pages     *pages.Pages
+	Console   *console.Handler
 }
 
 // New builds the mock.
@@ -200,6 +202,21 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Sessions:  auth.NewSessions(sessions, fx, clk, 0),
 		Logger:    opts.Logger,
 	})
+	a.Console, err = console.New(console.Deps{
+		Lifecycle:  a.Lifecycle,
+		Store:      a.Store,
+		Fixtures:   fx,
+		Clock:      clk,
+		Journal:    a.Journal,
+		Faults:     a.Faults,
+		Callbacks:  a.Callbacks,
+		AdminToken: opts.AdminToken,
+		Key:        subKey(key, "console"),
+		Logger:     opts.Logger,
+	})
+	if err != nil {
+		return nil, errors.Join(err, a.Close(ctx))
+	}
 	a.Handler = http.HandlerFunc(a.route)
 	return a, nil
 }
@@ -217,6 +234,10 @@ func (a *App) route(w http.ResponseWriter, r *http.Request) {
 	switch p := r.URL.Path; {
 	case strings.HasPrefix(p, vendor.Prefix):
 		a.Vendor.ServeHTTP(w, r)
+	case console.Owns(p):
+		// The console is HTML for people under the control prefix, not an operation of
+		// control-openapi.yaml: it is routed here, before the control API's dispatcher.
+		a.Console.ServeHTTP(w, r)
 	case strings.HasPrefix(p, control.Prefix):
 		a.Control.ServeHTTP(w, r)
 	case p == "/healthz":

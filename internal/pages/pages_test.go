@@ -2,9 +2,7 @@ package pages_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
-	"net/http/cookiejar"
 	"net/url"
 	"reflect"
 	"regexp"
@@ -12,76 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/htmlcheck"
 	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
-
-// page is an HTML answer, checked for well-formedness.
-type page struct {
-	status   int
-	header   http.Header
-	body     string
-	location string
-}
-
-// browser sends requests like one: cookies kept, redirects not followed (a test checks them).
-type browser struct {
-	t      *testing.T
-	base   string
-	client *http.Client
-}
-
-func newBrowser(t *testing.T, base string) *browser {
-	t.Helper()
-	jar, err := cookiejar.New(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &browser{t: t, base: base, client: &http.Client{
-		Jar:           jar,
-		Timeout:       10 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}}
-}
-
-func (b *browser) do(method, path string, form url.Values, headers ...string) page {
-	b.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, err := http.NewRequest(method, b.base+path, body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	for i := 0; i+1 < len(headers); i += 2 {
-		req.Header.Set(headers[i], headers[i+1])
-	}
-	res, err := b.client.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer res.Body.Close()
-	raw, err := io.ReadAll(res.Body)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	p := page{status: res.StatusCode, header: res.Header, body: string(raw), location: res.Header.Get("Location")}
-	// Every page; not the one-line note net/http writes under a redirect, which no browser shows.
-	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") && res.StatusCode/100 != 3 {
-		if err := htmlcheck.Check(raw); err != nil {
-			b.t.Fatalf("%s %s: the page's HTML is not well formed:\n%v", method, path, err)
-		}
-	}
-	return p
-}
-
-func (b *browser) get(path string) page { b.t.Helper(); return b.do(http.MethodGet, path, nil) }
 
 // path is the request URI of a link the mock handed out.
 func path(t *testing.T, link string) string {
@@ -128,18 +60,6 @@ func publicLink(t *testing.T, h *testenv.Env, ref, locale string) string {
 		t.Fatal(err)
 	}
 	return path(t, pl.URL)
-}
-
-func wantPage(t *testing.T, p page, status int, contains ...string) {
-	t.Helper()
-	if p.status != status {
-		t.Fatalf("status = %d, want %d; page:\n%s", p.status, status, p.body)
-	}
-	for _, c := range contains {
-		if !strings.Contains(p.body, c) {
-			t.Errorf("the page does not say %q:\n%s", c, p.body)
-		}
-	}
 }
 
 func TestAssessmentPage(t *testing.T) {
@@ -197,14 +117,14 @@ func TestAssessmentPage(t *testing.T) {
 				link = "/" + tc.locale + strings.TrimPrefix(link, "/en")
 			}
 			if tc.method == http.MethodPost && tc.before == nil {
-				newBrowser(t, h.URL).get(link) // the applicant opens it first
+				testenv.NewBrowser(t, h.URL).Get(link) // the applicant opens it first
 			}
 			method := tc.method
 			if method == "" {
 				method = http.MethodGet
 			}
-			p := newBrowser(t, h.URL).do(method, link, tc.form)
-			wantPage(t, p, tc.status, tc.contains...)
+			p := testenv.NewBrowser(t, h.URL).Do(method, link, tc.form)
+			testenv.WantPage(t, p, tc.status, tc.contains...)
 			if tc.after != nil {
 				tc.after(t, h, app.ReferenceID)
 			}
@@ -213,8 +133,8 @@ func TestAssessmentPage(t *testing.T) {
 	t.Run("forged", func(t *testing.T) {
 		h := testenv.New(t)
 		link := path(t, invite(t, h, "Rembrandt").AssessmentURL)
-		p := newBrowser(t, h.URL).get(link[:len(link)-3] + "xyz")
-		wantPage(t, p, http.StatusNotFound, "This link is not valid")
+		p := testenv.NewBrowser(t, h.URL).Get(link[:len(link)-3] + "xyz")
+		testenv.WantPage(t, p, http.StatusNotFound, "This link is not valid")
 	})
 }
 
@@ -261,13 +181,13 @@ func TestPublicResultsPageStates(t *testing.T) {
 			if tc.before != nil {
 				tc.before(h, ref)
 			}
-			p := newBrowser(t, h.URL).get(link)
-			wantPage(t, p, tc.status, tc.contains...)
-			if p.status == 200 {
-				if n := len(chartCell.FindAllString(p.body, -1)); n != 5*5 {
+			p := testenv.NewBrowser(t, h.URL).Get(link)
+			testenv.WantPage(t, p, tc.status, tc.contains...)
+			if p.Status == 200 {
+				if n := len(chartCell.FindAllString(p.Body, -1)); n != 5*5 {
 					t.Errorf("%d chart cells, want 5 per trait for 5 traits", n)
 				}
-				if !strings.Contains(p.body, `data-trait="problem_solving_ability" data-score="4" data-in-range="true"`) {
+				if !strings.Contains(p.Body, `data-trait="problem_solving_ability" data-score="4" data-in-range="true"`) {
 					t.Error("the chart does not show problem solving ability's 4, in range")
 				}
 			}
@@ -287,53 +207,53 @@ func TestDashboard(t *testing.T) {
 	if candidate != "/dashboard/nl/candidates/"+ref {
 		t.Fatalf("results_url path %s", candidate)
 	}
-	b := newBrowser(t, h.URL)
+	b := testenv.NewBrowser(t, h.URL)
 
-	p := b.get(candidate)
-	if p.status != http.StatusSeeOther || p.location != "/dashboard/nl/sign_in?next="+url.QueryEscape(candidate) {
-		t.Fatalf("signed out: %d to %q", p.status, p.location)
+	p := b.Get(candidate)
+	if p.Status != http.StatusSeeOther || p.Location != "/dashboard/nl/sign_in?next="+url.QueryEscape(candidate) {
+		t.Fatalf("signed out: %d to %q", p.Status, p.Location)
 	}
-	wantPage(t, b.get(p.location), 200, "Inloggen", "Client-id", `name="next" value="/dashboard/nl/candidates/`+ref+`"`)
+	testenv.WantPage(t, b.Get(p.Location), 200, "Inloggen", "Client-id", `name="next" value="/dashboard/nl/candidates/`+ref+`"`)
 
-	signIn := func(id, secret, next string, headers ...string) page {
-		return b.do(http.MethodPost, "/dashboard/nl/sign_in", url.Values{"client_id": {id}, "client_secret": {secret}, "next": {next}}, headers...)
+	signIn := func(id, secret, next string, headers ...string) testenv.Page {
+		return b.Post("/dashboard/nl/sign_in", url.Values{"client_id": {id}, "client_secret": {secret}, "next": {next}}, headers...)
 	}
-	wantPage(t, signIn("demo-client", "wrong", candidate), http.StatusUnprocessableEntity, "Onbekende client-id of verkeerd geheim.", `value="demo-client"`)
-	if p := signIn("demo-client", "demo-secret", candidate, "Sec-Fetch-Site", "cross-site"); p.status != http.StatusForbidden {
-		t.Fatalf("a sign-in posted from another site: %d", p.status)
+	testenv.WantPage(t, signIn("demo-client", "wrong", candidate), http.StatusUnprocessableEntity, "Onbekende client-id of verkeerd geheim.", `value="demo-client"`)
+	if p := signIn("demo-client", "demo-secret", candidate, "Sec-Fetch-Site", "cross-site"); p.Status != http.StatusForbidden {
+		t.Fatalf("a sign-in posted from another site: %d", p.Status)
 	}
-	if p := signIn("demo-client", "demo-secret", candidate, "Origin", "http://localhost:3000"); p.status != http.StatusForbidden {
-		t.Fatalf("a sign-in posted from another origin: %d", p.status)
+	if p := signIn("demo-client", "demo-secret", candidate, "Origin", "http://localhost:3000"); p.Status != http.StatusForbidden {
+		t.Fatalf("a sign-in posted from another origin: %d", p.Status)
 	}
 	p = signIn("demo-client", "demo-secret", candidate)
-	if p.status != http.StatusSeeOther || p.location != candidate {
-		t.Fatalf("signing in: %d to %q", p.status, p.location)
+	if p.Status != http.StatusSeeOther || p.Location != candidate {
+		t.Fatalf("signing in: %d to %q", p.Status, p.Location)
 	}
-	if c := p.header.Get("Set-Cookie"); !strings.Contains(c, "HttpOnly") || !strings.Contains(c, "SameSite=Lax") || !strings.Contains(c, "Path=/dashboard/") {
+	if c := p.Header.Get("Set-Cookie"); !strings.Contains(c, "HttpOnly") || !strings.Contains(c, "SameSite=Lax") || !strings.Contains(c, "Path=/dashboard/") {
 		t.Fatalf("session cookie %q", c)
 	}
 
-	wantPage(t, b.get(candidate), 200, "Ingelogd als Demo ATS", "Rembrandt Van Rijn", "Tijdlijn", "Uitgenodigd", "Afgerond",
+	testenv.WantPage(t, b.Get(candidate), 200, "Ingelogd als Demo ATS", "Rembrandt Van Rijn", "Tijdlijn", "Uitgenodigd", "Afgerond",
 		"2026-11-28 12:00:00 UTC", "2026-11-28 12:01:00 UTC", "Match met de functie", `<svg class="scale-chart"`)
-	wantPage(t, b.get("/dashboard/en/candidates/"+ref), 200, "Signed in as Demo ATS", "Timeline", "Completed")
-	wantPage(t, b.get("/dashboard/en/candidates"), 200, "Candidates", "/dashboard/en/candidates/"+ref, "Rembrandt Van Rijn")
+	testenv.WantPage(t, b.Get("/dashboard/en/candidates/"+ref), 200, "Signed in as Demo ATS", "Timeline", "Completed")
+	testenv.WantPage(t, b.Get("/dashboard/en/candidates"), 200, "Candidates", "/dashboard/en/candidates/"+ref, "Rembrandt Van Rijn")
 
 	other, err := h.App.Lifecycle.Invite(testenv.OtherID, lifecycle.Invitation{JobID: testenv.OtherJob, CallbackURL: testenv.CallbackURL,
 		Applicant: store.Applicant{FirstName: "Judith", LastName: "Leyster", Email: "judith@example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantPage(t, b.get("/dashboard/en/candidates/"+other.ReferenceID), http.StatusNotFound, "Page not found")
-	if p := b.get("/dashboard/en/candidates"); strings.Contains(p.body, "Judith") {
+	testenv.WantPage(t, b.Get("/dashboard/en/candidates/"+other.ReferenceID), http.StatusNotFound, "Page not found")
+	if p := b.Get("/dashboard/en/candidates"); strings.Contains(p.Body, "Judith") {
 		t.Fatal("the list shows another client's applicant")
 	}
 
 	pending := invite(t, h, "Frans").ReferenceID
-	wantPage(t, b.get("/dashboard/en/candidates/"+pending), 200, "No results yet", "Invited")
+	testenv.WantPage(t, b.Get("/dashboard/en/candidates/"+pending), 200, "No results yet", "Invited")
 
-	p = b.do(http.MethodPost, "/dashboard/en/sign_out", url.Values{})
-	if p.status != http.StatusSeeOther || b.get(candidate).status != http.StatusSeeOther {
-		t.Fatalf("after signing out: %d, and the page still shows", p.status)
+	p = b.Post("/dashboard/en/sign_out", url.Values{})
+	if p.Status != http.StatusSeeOther || b.Get(candidate).Status != http.StatusSeeOther {
+		t.Fatalf("after signing out: %d, and the page still shows", p.Status)
 	}
 }
 
@@ -347,10 +267,10 @@ func TestSignInGoesOnlyToDashboardPages(t *testing.T) {
 		"https://evil.example/dashboard/": "/dashboard/en/candidates",
 		"/_mock/ui":                       "/dashboard/en/candidates",
 	} {
-		p := newBrowser(t, h.URL).do(http.MethodPost, "/dashboard/en/sign_in",
+		p := testenv.NewBrowser(t, h.URL).Post("/dashboard/en/sign_in",
 			url.Values{"client_id": {"demo-client"}, "client_secret": {"demo-secret"}, "next": {next}})
-		if p.status != http.StatusSeeOther || p.location != want {
-			t.Errorf("next %q: %d to %q, want %q", next, p.status, p.location, want)
+		if p.Status != http.StatusSeeOther || p.Location != want {
+			t.Errorf("next %q: %d to %q, want %q", next, p.Status, p.Location, want)
 		}
 	}
 }
@@ -360,31 +280,31 @@ func TestApplicantNamesAreEscaped(t *testing.T) {
 	h := testenv.New(t)
 	const name = `<script>alert(1)</script>`
 	app := invite(t, h, name)
-	b := newBrowser(t, h.URL)
+	b := testenv.NewBrowser(t, h.URL)
 	link := path(t, app.AssessmentURL)
-	for _, p := range []page{b.get(link), b.do(http.MethodPost, link, answers(nil))} {
-		if strings.Contains(p.body, name) || !strings.Contains(p.body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
-			t.Fatalf("the name is not escaped:\n%s", p.body)
+	for _, p := range []testenv.Page{b.Get(link), b.Post(link, answers(nil))} {
+		if strings.Contains(p.Body, name) || !strings.Contains(p.Body, "&lt;script&gt;alert(1)&lt;/script&gt;") {
+			t.Fatalf("the name is not escaped:\n%s", p.Body)
 		}
 	}
-	b.do(http.MethodPost, "/dashboard/en/sign_in", url.Values{"client_id": {"demo-client"}, "client_secret": {"demo-secret"}})
-	for _, p := range []page{b.get("/dashboard/en/candidates"), b.get("/dashboard/en/candidates/" + app.ReferenceID)} {
-		if p.status != 200 || strings.Contains(p.body, name) || !strings.Contains(p.body, "&lt;script&gt;") {
-			t.Fatalf("the dashboard does not escape the name (%d):\n%s", p.status, p.body)
+	b.Post("/dashboard/en/sign_in", url.Values{"client_id": {"demo-client"}, "client_secret": {"demo-secret"}})
+	for _, p := range []testenv.Page{b.Get("/dashboard/en/candidates"), b.Get("/dashboard/en/candidates/" + app.ReferenceID)} {
+		if p.Status != 200 || strings.Contains(p.Body, name) || !strings.Contains(p.Body, "&lt;script&gt;") {
+			t.Fatalf("the dashboard does not escape the name (%d):\n%s", p.Status, p.Body)
 		}
 	}
 }
 
 func TestPagesHeaders(t *testing.T) {
 	h := testenv.New(t)
-	p := newBrowser(t, h.URL).get(path(t, invite(t, h, "Rembrandt").AssessmentURL))
-	csp := p.header.Get("Content-Security-Policy")
+	p := testenv.NewBrowser(t, h.URL).Get(path(t, invite(t, h, "Rembrandt").AssessmentURL))
+	csp := p.Header.Get("Content-Security-Policy")
 	nonce := regexp.MustCompile(`script-src 'nonce-([^']+)'`).FindStringSubmatch(csp)
-	if nonce == nil || !strings.Contains(p.body, `<script nonce="`+nonce[1]+`">`) {
+	if nonce == nil || !strings.Contains(p.Body, `<script nonce="`+nonce[1]+`">`) {
 		t.Fatalf("CSP %q does not let the page's own script run", csp)
 	}
 	for k, want := range map[string]string{"Cache-Control": "no-store", "X-Frame-Options": "DENY", "Content-Type": "text/html; charset=utf-8"} {
-		if got := p.header.Get(k); got != want {
+		if got := p.Header.Get(k); got != want {
 			t.Errorf("%s = %q, want %q", k, got, want)
 		}
 	}

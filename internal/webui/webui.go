@@ -64,7 +64,8 @@ func Parse(name string, src ...string) *template.Template {
 func Headers(w http.ResponseWriter) (nonce string) {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	nonce = base64.RawURLEncoding.EncodeToString(b) // no "+": html/template would escape it in the attribute
+	// URL encoding: a "+" would be escaped by html/template in the nonce attribute.
+	nonce = base64.RawURLEncoding.EncodeToString(b)
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
