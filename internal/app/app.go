@@ -1,12 +1,14 @@
 // Package app assembles the whole mock from its parts, once: the contracts, the fixtures, the
-// clock, the store, the signer, the lifecycle service, the callback dispatcher and the three HTTP
-// faces (vendor API, control API, pages). The public mockserver package, the CLI through it, and
-// the tests all build it here, so they run the same thing.
+// clock, the store, the signer, the lifecycle service, the callback dispatcher and the HTTP faces
+// (vendor API, control API, operator console, pages). The public mockserver package, the CLI
+// through it, and the tests all build it here, so they run the same thing.
 package app
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -19,6 +21,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/console"
 	"github.com/equalture/equalture-mock/internal/control"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/fault"
@@ -81,6 +84,7 @@ type App struct {
 	Vendor    *vendor.API
 	Control   *control.Handler
 	Pages     *pages.Pages
+	Console   *console.Handler
 }
 
 // New builds the mock.
@@ -192,7 +196,30 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, errors.Join(err, a.Close(ctx))
 	}
-	a.Pages = pages.New(a.Lifecycle, opts.Logger)
+	sessions, err := phxtoken.NewSigner(subKey(key, "dashboard sessions"))
+	if err != nil {
+		return nil, errors.Join(err, a.Close(ctx))
+	}
+	a.Pages = pages.New(pages.Deps{
+		Lifecycle: a.Lifecycle,
+		Sessions:  auth.NewSessions(sessions, fx, clk, 0),
+		Logger:    opts.Logger,
+	})
+	a.Console, err = console.New(console.Deps{
+		Lifecycle:  a.Lifecycle,
+		Store:      a.Store,
+		Fixtures:   fx,
+		Clock:      clk,
+		Journal:    a.Journal,
+		Faults:     a.Faults,
+		Callbacks:  a.Callbacks,
+		AdminToken: opts.AdminToken,
+		Key:        subKey(key, "console"),
+		Logger:     opts.Logger,
+	})
+	if err != nil {
+		return nil, errors.Join(err, a.Close(ctx))
+	}
 	a.Handler = http.HandlerFunc(a.route)
 	return a, nil
 }
@@ -213,11 +240,23 @@ func HTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	}
 }
 
+// subKey derives a key for one use from the signing key, so that what one signer signs (a
+// dashboard session, a console cookie) cannot pass for what another does (an access token).
+func subKey(key []byte, use string) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte(use))
+	return m.Sum(nil)
+}
+
 // route sends each request to the face it belongs to.
 func (a *App) route(w http.ResponseWriter, r *http.Request) {
 	switch p := r.URL.Path; {
 	case strings.HasPrefix(p, vendor.Prefix):
 		a.Vendor.ServeHTTP(w, r)
+	case console.Owns(p):
+		// The console is HTML for people under the control prefix, not an operation of
+		// control-openapi.yaml: it is routed here, before the control API's dispatcher.
+		a.Console.ServeHTTP(w, r)
 	case strings.HasPrefix(p, control.Prefix):
 		a.Control.ServeHTTP(w, r)
 	case p == "/healthz":

@@ -80,16 +80,26 @@ func (a *Authenticator) basic(r *http.Request) (fixtures.Client, error) {
 	if !ok {
 		return fixtures.Client{}, basicChallenge("Missing client credentials: send HTTP Basic auth with client_id and client_secret")
 	}
-	client, known := a.fixtures.Client(id)
+	client, ok := CheckSecret(a.fixtures, id, secret)
+	if !ok {
+		return fixtures.Client{}, basicChallenge("Invalid client credentials")
+	}
+	return client, nil
+}
+
+// CheckSecret returns the client of fx with id if secret is its secret: the one check of client
+// credentials, for the vendor API's Basic auth and the dashboard's sign-in.
+func CheckSecret(fx *fixtures.Set, id, secret string) (fixtures.Client, bool) {
+	client, known := fx.Client(id)
 	// Compare against a secret even for an unknown id, so timing does not reveal which ids exist.
 	want := client.Secret
 	if !known {
 		want = "\x00unknown-client"
 	}
 	if subtle.ConstantTimeCompare([]byte(secret), []byte(want)) != 1 || !known {
-		return fixtures.Client{}, basicChallenge("Invalid client credentials")
+		return fixtures.Client{}, false
 	}
-	return client, nil
+	return client, true
 }
 
 func basicChallenge(detail string) *apierr.Error {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/app"
+	"github.com/equalture/equalture-mock/internal/console"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/version"
 	"github.com/equalture/equalture-mock/mockserver"
@@ -152,7 +153,8 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, ready chan<- 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	log.Info("equalture-mock listening", "addr", addr, "public_url", o.publicURL, "seed", o.seed,
-		"version", version.String(), "startup", time.Since(start).Round(time.Microsecond).String())
+		"version", version.String(), "startup", time.Since(start).Round(time.Microsecond).String(),
+		"console", o.publicURL+console.Prefix)
 	if ready != nil {
 		ready <- addr
 	}

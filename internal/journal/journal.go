@@ -232,6 +232,18 @@ func (j *Journal) Find(f Filter, after int64, limit int) Page {
 	return p
 }
 
+// Latest returns the newest n entries, newest first.
+func (j *Journal) Latest(n int) []Entry {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	n = min(n, j.n)
+	out := make([]Entry, 0, n)
+	for i := j.n - 1; i >= j.n-n; i-- {
+		out = append(out, j.ring[(j.head+i)%len(j.ring)])
+	}
+	return out
+}
+
 func (f Filter) matches(e Entry) bool {
 	if f.Method != "" && !strings.EqualFold(f.Method, e.Method) ||
 		!f.Path.Match(e.Path) ||

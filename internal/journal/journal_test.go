@@ -124,3 +124,23 @@ func TestErase(t *testing.T) {
 		t.Fatalf("erasing freed nothing: %d → %d bytes", before, j.Bytes())
 	}
 }
+
+func TestLatest(t *testing.T) {
+	j := New(3, 0)
+	if got := j.Latest(5); len(got) != 0 {
+		t.Fatalf("an empty journal's latest: %+v", got)
+	}
+	for i := 1; i <= 5; i++ {
+		j.Record(Entry{Status: 200 + i})
+	}
+	for n, want := range map[int][]int{0: {}, 2: {205, 204}, 3: {205, 204, 203}, 10: {205, 204, 203}} {
+		got := j.Latest(n)
+		statuses := []int{}
+		for _, e := range got {
+			statuses = append(statuses, e.Status)
+		}
+		if len(statuses) != len(want) || len(want) > 0 && (statuses[0] != want[0] || statuses[len(want)-1] != want[len(want)-1]) {
+			t.Errorf("Latest(%d) = %v, want %v", n, statuses, want)
+		}
+	}
+}

@@ -242,16 +242,21 @@ func (s *Service) ExpireInvitation(ref string) (store.Application, error) {
 }
 
 // Completion says how an assessment ends: with scores reaching a fit, with chosen scores (traits
-// left out are drawn), or, when both are empty, with drawn scores. Fit and scores exclude each other.
+// left out are drawn), with the scores the answers to the mock assessment give (every trait
+// answered), or, when all are empty, with drawn scores. Fit, scores and answers exclude each other.
 type Completion struct {
-	Fit    string
-	Scores map[string]int
+	Fit     string
+	Scores  map[string]int
+	Answers map[string][]int // trait code → one answer (1..5) per statement of the questionnaire
 }
 
 // Complete completes the assessment of ref; the store's completion event sends the results callback.
 func (s *Service) Complete(ref string, how Completion) (store.Application, error) {
-	if how.Fit != "" && len(how.Scores) > 0 {
+	switch {
+	case how.Fit != "" && len(how.Scores) > 0:
 		return store.Application{}, apierr.Field("fit", "give either fit or scores, not both")
+	case len(how.Answers) > 0 && (how.Fit != "" || len(how.Scores) > 0):
+		return store.Application{}, apierr.Field("answers", "give either answers or fit or scores")
 	}
 	app, err := s.deps.Store.Lookup(ref)
 	if err != nil {
@@ -260,6 +265,10 @@ func (s *Service) Complete(ref string, how Completion) (store.Application, error
 	job := s.job(app)
 	var scores map[string]int
 	switch {
+	case len(how.Answers) > 0:
+		if scores, err = s.deps.Results.ScoreAnswers(job, how.Answers); err != nil {
+			return store.Application{}, err
+		}
 	case how.Fit != "":
 		if scores, err = s.deps.Results.DrawForFit(ref, job, how.Fit); err != nil {
 			return store.Application{}, err

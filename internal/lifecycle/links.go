@@ -58,35 +58,72 @@ func (s *Service) dashboardURL(locale, ref string) string {
 	return fmt.Sprintf("%s/dashboard/%s/candidates/%s", s.cfg.PublicURL, locale, url.PathEscape(ref))
 }
 
+// Why a link cannot be used, beneath the apierr codes (404, 409, 410) the use cases return: pages
+// say it in the reader's language (errors.Is).
+var (
+	ErrLinkInvalid = errors.New("the link is not valid")                         // not ours, forged, another application's: 404
+	ErrLinkExpired = errors.New("the link has expired")                          // 410
+	ErrLinkUsed    = errors.New("the assessment has already been completed")     // 410 to open, 409 to submit again
+	ErrAnonymized  = errors.New("the application was anonymized")                // 410
+	ErrNotFinished = errors.New("the application has no results: not completed") // 409 (dashboard)
+)
+
+func reason(code apierr.Code, why error, format string, args ...any) error {
+	e := apierr.New(code, format, args...)
+	e.Err = why
+	return e
+}
+
 // verifyLink checks a link token for purpose on the clock and returns the application it names:
 // 404 for a token that is not ours, 410 for an expired link.
 func (s *Service) verifyLink(tok, purpose string) (store.Application, error) {
 	claims, err := s.deps.Links.Verify(tok, s.deps.Clock.Now())
 	switch {
 	case errors.Is(err, phxtoken.ErrExpired):
-		return store.Application{}, apierr.New(apierr.Gone, "This link has expired")
+		return store.Application{}, reason(apierr.Gone, ErrLinkExpired, "This link has expired")
 	case err != nil:
-		return store.Application{}, apierr.New(apierr.NotFound, "This link is not valid: %v", err)
+		return store.Application{}, reason(apierr.NotFound, ErrLinkInvalid, "This link is not valid: %v", err)
 	}
 	var d linkData
 	if err := json.Unmarshal(claims.Data, &d); err != nil || d.Purpose != purpose {
-		return store.Application{}, apierr.New(apierr.NotFound, "This link is not valid")
+		return store.Application{}, reason(apierr.NotFound, ErrLinkInvalid, "This link is not valid")
 	}
-	return s.deps.Store.Lookup(d.ReferenceID)
+	app, err := s.deps.Store.Lookup(d.ReferenceID)
+	if err != nil {
+		return app, reason(apierr.NotFound, ErrLinkInvalid, "This link is not valid: no such application")
+	}
+	return app, nil
 }
 
-// Assessment is an opened assessment link: the application and its job.
+// Assessment is an opened assessment link: the application, its job and the mock assessment.
 type Assessment struct {
 	Application store.Application
 	Job         fixtures.Job
 }
 
+// assessable says why app's assessment link cannot be used to take the assessment any more:
+// a lapsed invitation or an anonymized application is gone (410); a completed one is gone to
+// open and a conflict to submit again (used says which code).
+func assessable(app store.Application, used apierr.Code) error {
+	switch app.Status {
+	case store.Invited, store.Started:
+		return nil
+	case store.Expired:
+		return reason(apierr.Gone, ErrLinkExpired, "This invitation has expired")
+	case store.Anonymized:
+		return reason(apierr.Gone, ErrAnonymized, "This application was withdrawn")
+	default: // completed, hired
+		return reason(used, ErrLinkUsed, "The assessment cannot be taken again: the application is %s", app.Status)
+	}
+}
+
 // OpenAssessment is the applicant opening the invitation link tok: it starts the assessment of an
-// invited application. A lapsed invitation is 410, a link that is not ours 404.
+// invited application. A lapsed invitation, a used link and an anonymized application are 410, a
+// link that is not ours 404.
 func (s *Service) OpenAssessment(tok string) (Assessment, error) {
 	app, err := s.verifyLink(tok, purposeAssessment)
-	if err == nil && app.Status == store.Expired {
-		err = apierr.New(apierr.Gone, "This invitation has expired")
+	if err == nil {
+		err = assessable(app, apierr.Gone)
 	}
 	if err == nil && app.Status == store.Invited {
 		app, err = s.deps.Store.Start(app.ReferenceID)
@@ -97,12 +134,24 @@ func (s *Service) OpenAssessment(tok string) (Assessment, error) {
 	return Assessment{Application: app, Job: s.job(app)}, nil
 }
 
-// SubmitAssessment is the applicant finishing the assessment behind link tok: it completes the
-// application with drawn scores, which sends the results callback.
-func (s *Service) SubmitAssessment(tok string) (Assessment, error) {
+// Questionnaire returns the mock assessment of job in locale: a few statements per trait of its
+// competency profile.
+func (s *Service) Questionnaire(job fixtures.Job, locale string) []results.Section {
+	return s.deps.Results.Questionnaire(job, locale)
+}
+
+// SubmitAssessment is the applicant finishing the assessment behind link tok with answers (trait
+// code → one answer per statement): it completes the application with the scores the answers
+// give, which sends the results callback. No answers at all completes it with drawn scores (what
+// scripts that only POST to the link get). Submitting twice is a 409; an expired or anonymized
+// application is 410; answers that do not cover the questionnaire are a 422 naming each trait.
+func (s *Service) SubmitAssessment(tok string, answers map[string][]int) (Assessment, error) {
 	app, err := s.verifyLink(tok, purposeAssessment)
 	if err == nil {
-		app, err = s.Complete(app.ReferenceID, Completion{})
+		err = assessable(app, apierr.Conflict)
+	}
+	if err == nil {
+		app, err = s.Complete(app.ReferenceID, Completion{Answers: answers})
 	}
 	if err != nil {
 		return Assessment{}, err
@@ -116,7 +165,7 @@ func (s *Service) SubmitAssessment(tok string) (Assessment, error) {
 func (s *Service) PublicResults(ref, tok, locale string) (results.Results, error) {
 	app, err := s.verifyLink(tok, purposePublic)
 	if err == nil && app.ReferenceID != ref {
-		err = apierr.New(apierr.NotFound, "This link is not valid")
+		err = reason(apierr.NotFound, ErrLinkInvalid, "This link is not valid")
 	}
 	if err == nil {
 		err = store.ResultsAvailable(app, "Results")
@@ -124,7 +173,8 @@ func (s *Service) PublicResults(ref, tok, locale string) (results.Results, error
 	if err != nil {
 		var ae *apierr.Error
 		if errors.As(err, &ae) && ae.Code == apierr.Conflict {
-			err = apierr.New(apierr.Gone, "%s", ae.Detail)
+			// A public link is only handed out once results exist: they can only have gone since.
+			err = reason(apierr.Gone, ErrAnonymized, "%s", ae.Detail)
 		}
 		return results.Results{}, err
 	}

@@ -1,132 +1,194 @@
 // Package pages serves the web pages behind the links the mock hands out: the assessment an
-// invitation leads to, and the public results page. Opening, submitting and reading them are
-// lifecycle use cases; this package only renders.
+// invitation leads to, the public results page, and the dashboard's candidate view behind
+// results_url (with a sign-in as a fixture client). Opening, submitting and reading them are
+// lifecycle use cases and signing in is auth's; this package only decodes forms, calls them and
+// renders, in English or Dutch.
 package pages
 
 import (
+	"bytes"
+	"embed"
 	"errors"
-	"fmt"
 	"html/template"
 	"log/slog"
 	"net/http"
-	"strconv"
+	"strings"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/lifecycle"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/webui"
 )
+
+// Deps are the pages' collaborators.
+type Deps struct {
+	Lifecycle *lifecycle.Service
+	// Sessions signs clients in to the dashboard.
+	Sessions *auth.Sessions
+	Logger   *slog.Logger
+}
 
 // Pages is the pages' http.Handler; unknown paths get the API's JSON 404.
 type Pages struct {
 	lifecycle *lifecycle.Service
+	sessions  *auth.Sessions
 	log       *slog.Logger
-	mux       *http.ServeMux
+	handler   http.Handler
 }
 
 var _ http.Handler = (*Pages)(nil)
 
-// New returns the pages.
-func New(lc *lifecycle.Service, log *slog.Logger) *Pages {
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// tmpl holds one template set per page, each with the layout and the partials.
+var tmpl = func() map[string]*template.Template {
+	partials := read("partials.html")
+	out := map[string]*template.Template{}
+	for _, name := range []string{"assessment", "thanks", "message", "results", "signin", "candidates", "candidate"} {
+		out[name] = webui.Parse(name, partials, read(name+".html"))
 	}
-	p := &Pages{lifecycle: lc, log: log, mux: http.NewServeMux()}
-	p.mux.HandleFunc("GET /{locale}/assessments/{assessment}/token/{token}", p.handleAssessment)
-	p.mux.HandleFunc("POST /{locale}/assessments/{assessment}/token/{token}", p.handleAssessmentSubmit)
-	p.mux.HandleFunc("GET /{locale}/candidate_results/{ref}/summary", p.handlePublicResults)
-	p.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		apierr.Write(w, log, apierr.New(apierr.NotFound, "Not Found: no operation at %s %s", r.Method, r.URL.Path))
+	return out
+}()
+
+func read(name string) string {
+	b, err := templateFS.ReadFile("templates/" + name)
+	if err != nil {
+		panic(err) // embedded at build time: cannot happen
+	}
+	return string(b)
+}
+
+// New returns the pages.
+func New(d Deps) *Pages {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Pages{lifecycle: d.Lifecycle, sessions: d.Sessions, log: d.Logger}
+	notFound := func(w http.ResponseWriter, r *http.Request) {
+		apierr.Write(w, d.Logger, apierr.New(apierr.NotFound, "Not Found: no operation at %s %s", r.Method, r.URL.Path))
+	}
+	links := http.NewServeMux()
+	links.HandleFunc("GET /{locale}/assessments/{assessment}/token/{token}", p.handleAssessment)
+	links.HandleFunc("POST /{locale}/assessments/{assessment}/token/{token}", p.handleAssessmentSubmit)
+	links.HandleFunc("GET /{locale}/candidate_results/{ref}/summary", p.handlePublicResults)
+	links.HandleFunc("/", notFound)
+	// The dashboard has a mux of its own: its patterns and the links' overlap ("/dashboard/x/
+	// candidates/y" against "/{locale}/candidate_results/{ref}/summary" for some paths).
+	dashboard := http.NewServeMux()
+	dashboard.HandleFunc("GET /dashboard/{locale}/candidates", p.handleCandidates)
+	dashboard.HandleFunc("GET /dashboard/{locale}/candidates/{ref}", p.handleCandidate)
+	dashboard.HandleFunc("GET /dashboard/{locale}/sign_in", p.handleSignInForm)
+	dashboard.HandleFunc("POST /dashboard/{locale}/sign_in", p.handleSignIn)
+	dashboard.HandleFunc("POST /dashboard/{locale}/sign_out", p.handleSignOut)
+	dashboard.HandleFunc("/", notFound)
+	mux := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, dashboardRoot) {
+			dashboard.ServeHTTP(w, r)
+			return
+		}
+		links.ServeHTTP(w, r)
 	})
+	// The dashboard's forms (sign in, sign out) post only from the mock's own pages: a page on
+	// another origin — another port of localhost too, which SameSite cookies would let through —
+	// is refused by its Sec-Fetch-Site or Origin header. Requests without either (scripts, curl)
+	// pass, as the assessment's POST from scripts must.
+	p.handler = http.NewCrossOriginProtection().Handler(mux)
 	return p
 }
 
 // ServeHTTP serves a page.
-func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.mux.ServeHTTP(w, r) }
+func (p *Pages) ServeHTTP(w http.ResponseWriter, r *http.Request) { p.handler.ServeHTTP(w, r) }
 
-var pageTmpl = template.Must(template.New("page").Parse(`<!doctype html>
-<html lang="{{.Locale}}"><head><meta charset="utf-8"><title>{{.Title}} · equalture-mock</title>
-<style>body{font-family:system-ui,sans-serif;max-width:42rem;margin:2rem auto;padding:0 1rem}
-table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.4rem;text-align:left}
-.note{color:#666;font-size:.9rem}</style></head><body>
-<h1>{{.Title}}</h1>
-{{if .Message}}<p>{{.Message}}</p>{{end}}
-{{if .Action}}<form method="post" action="{{.Action}}"><button type="submit">Complete the assessment</button></form>{{end}}
-{{with .Results}}<p>Fit: <strong>{{.Fit}}</strong></p>
-<table><tr><th>Trait</th><th>Score</th><th>Priority</th><th>Accepted range</th></tr>
-{{range .DetailedScores}}<tr><td>{{.TraitName}}</td><td>{{.TraitBucketDescription}}</td><td>{{.CompetencyProfile.Priority}}</td><td>{{.CompetencyProfile.Range}}</td></tr>{{end}}
-</table>{{end}}
-<p class="note">Served by equalture-mock, a mock of the Equalture Open Assessment API.</p>
-</body></html>`))
-
-type page struct {
-	Locale, Title, Message string
-	Action                 string // where the "complete" button posts, when it shows
-	Results                any
+// view is what every page's template reads besides its own fields.
+type view struct {
+	Lang, Title, Nonce string
+	L                  *Labels
+	Switch             []langLink // the page in each locale
+	User, SignOut      string     // the dashboard's signed-in client and where signing out posts
 }
 
-func (p *Pages) write(w http.ResponseWriter, status int, pg page) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
+type langLink struct {
+	Code, Name, URL string
+	Current         bool
+}
+
+// newView returns the common part of a page in locale titled title; switchTo(loc) is the URL of
+// the same page in loc.
+func newView(locale, title string, switchTo func(loc string) string) view {
+	loc := fixtures.Locale(locale)
+	v := view{Lang: loc, Title: title, L: labelsFor(loc)}
+	for _, l := range fixtures.Locales {
+		v.Switch = append(v.Switch, langLink{Code: l, Name: labels[l].LangName, URL: switchTo(l), Current: l == loc})
+	}
+	return v
+}
+
+// localeSwitch returns a function giving r's URL with its locale path segment (segment i, from
+// 0) set to another locale, query kept.
+func localeSwitch(r *http.Request, i int) func(string) string {
+	return func(loc string) string {
+		parts := strings.Split(strings.TrimPrefix(r.URL.Path, "/"), "/")
+		if i < len(parts) {
+			parts[i] = loc
+		}
+		u := *r.URL
+		u.Path = "/" + strings.Join(parts, "/")
+		u.RawPath = ""
+		return u.RequestURI()
+	}
+}
+
+// render executes page with data, buffered, so a template error is a clean 500, not half a page.
+// setNonce receives the response's script nonce before the template runs.
+func (p *Pages) render(w http.ResponseWriter, status int, page string, data interface{ setNonce(string) }) {
+	nonce := webui.Headers(w)
+	data.setNonce(nonce)
+	var buf bytes.Buffer
+	if err := tmpl[page].ExecuteTemplate(&buf, "layout", data); err != nil {
+		p.log.Error("render page", "page", page, "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
 	w.WriteHeader(status)
-	if err := pageTmpl.Execute(w, pg); err != nil {
-		p.log.Error("render page", "err", err)
-	}
+	_, _ = w.Write(buf.Bytes())
 }
 
-func (p *Pages) writeError(w http.ResponseWriter, locale string, err error) {
-	var ae *apierr.Error
-	msg := "Something went wrong."
-	if errors.As(err, &ae) {
-		msg = ae.Detail
-	}
+func (v *view) setNonce(n string) { v.Nonce = n }
+
+// messageView is a page that only says something: a link that cannot be used, an error.
+type messageView struct {
+	view
+	Status                int
+	Heading, Text, Detail string
+}
+
+// writeError renders err as a page in the reader's language, with err's status: why a link
+// cannot be used comes from the lifecycle's reasons.
+func (p *Pages) writeError(w http.ResponseWriter, r *http.Request, locale string, localeAt int, err error) {
+	l := labelsFor(locale)
 	status := apierr.Status(apierr.CodeOf(err))
-	p.write(w, status, page{Locale: locale, Title: http.StatusText(status), Message: msg})
-}
-
-// handleAssessment is where an invitation link leads: opening it starts the assessment.
-func (p *Pages) handleAssessment(w http.ResponseWriter, r *http.Request) {
-	loc := fixtures.Locale(r.PathValue("locale"))
-	a, err := p.lifecycle.OpenAssessment(r.PathValue("token"))
-	if err != nil {
-		p.writeError(w, loc, err)
-		return
+	heading, text := l.ErrorTitle, l.ErrorText
+	switch {
+	case errors.Is(err, lifecycle.ErrLinkExpired):
+		heading, text = l.ExpiredTitle, l.ExpiredText
+	case errors.Is(err, lifecycle.ErrLinkUsed):
+		heading, text = l.UsedTitle, l.UsedText
+	case errors.Is(err, lifecycle.ErrAnonymized):
+		heading, text = l.AnonymizedTitle, l.AnonymizedText
+	case errors.Is(err, lifecycle.ErrLinkInvalid):
+		heading, text = l.InvalidTitle, l.InvalidText
+	case status == http.StatusNotFound:
+		heading, text = l.NotFoundTitle, l.NotFoundText
 	}
-	p.writeAssessment(w, r, loc, a)
-}
-
-// handleAssessmentSubmit completes the assessment from its page, as finishing the games would.
-func (p *Pages) handleAssessmentSubmit(w http.ResponseWriter, r *http.Request) {
-	loc := fixtures.Locale(r.PathValue("locale"))
-	a, err := p.lifecycle.SubmitAssessment(r.PathValue("token"))
-	if err != nil {
-		p.writeError(w, loc, err)
-		return
+	if status == http.StatusInternalServerError {
+		p.log.Error("page", "path", r.URL.Path, "err", err)
 	}
-	p.writeAssessment(w, r, loc, a)
-}
-
-func (p *Pages) writeAssessment(w http.ResponseWriter, r *http.Request, loc string, a lifecycle.Assessment) {
-	app := a.Application
-	pg := page{Locale: loc, Title: "Assessment: " + a.Job.Name,
-		Message: fmt.Sprintf("Welcome %s. Your assessment for %s is %s.", app.Applicant.FirstName, a.Job.Name, app.Status)}
-	if app.Status == store.Started {
-		pg.Action = r.URL.Path
-		pg.Message += " (This mock has no games: the button completes it with drawn scores and sends the results callback.)"
+	v := &messageView{view: newView(locale, heading, localeSwitch(r, localeAt)), Status: status, Heading: heading, Text: text}
+	var ae *apierr.Error
+	if errors.As(err, &ae) && status != http.StatusInternalServerError && ae.Detail != "" && fixtures.Locale(locale) == fixtures.Locales[0] {
+		v.Detail = ae.Detail // the API's own words, in English: useful to an integrator reading the page
 	}
-	p.write(w, http.StatusOK, pg)
-}
-
-// handlePublicResults is where a public link leads: the results, for 120 minutes, while the
-// application still shows results.
-func (p *Pages) handlePublicResults(w http.ResponseWriter, r *http.Request) {
-	loc := fixtures.Locale(r.PathValue("locale"))
-	res, err := p.lifecycle.PublicResults(r.PathValue("ref"), r.URL.Query().Get("token"), loc)
-	if err != nil {
-		p.writeError(w, loc, err)
-		return
-	}
-	ttl := strconv.Itoa(int(p.lifecycle.Config().PublicLinkTTL.Minutes()))
-	p.write(w, http.StatusOK, page{Locale: loc, Title: "Candidate results", Results: res,
-		Message: "Fit with the job's competency profile, by trait. Link valid for " + ttl + " minutes."})
+	p.render(w, status, "message", v)
 }

@@ -53,6 +53,13 @@ type Env struct {
 // New starts the mock; opts adjust its options.
 func New(t testing.TB, opts ...func(*app.Options)) *Env {
 	t.Helper()
+	return NewWrapped(t, nil, opts...)
+}
+
+// NewWrapped starts the mock behind wrap (a middleware that sees every request, e.g. to check
+// every page a browser gets; none when nil); opts adjust its options.
+func NewWrapped(t testing.TB, wrap func(http.Handler) http.Handler, opts ...func(*app.Options)) *Env {
+	t.Helper()
 	// The URL is known from the listener before the server starts: the handler is set before
 	// any connection can read it.
 	srv := httptest.NewUnstartedServer(nil)
@@ -73,6 +80,9 @@ func New(t testing.TB, opts ...func(*app.Options)) *Env {
 	}
 	t.Cleanup(func() { _ = a.Close(context.Background()) })
 	srv.Config.Handler = a.Handler
+	if wrap != nil {
+		srv.Config.Handler = wrap(a.Handler)
+	}
 	srv.Start()
 	t.Cleanup(srv.Close)
 	cs, err := spec.Load(context.Background(), equalturemock.ControlSpec)

@@ -1,0 +1,319 @@
+// Package console is the operator console at /_mock/ui: the mock's state at a glance for ATS
+// developers and QA — applications with their timelines, callback deliveries with every attempt,
+// the outbox, the newest journal entries, the clock and the fault rules — and buttons for the
+// control API's actions. It is HTML for people, not part of the control API's contract: its forms
+// post urlencoded to handlers here that decode them and call the same services the control API's
+// handlers call (lifecycle, dispatcher, clock, fault set), so every rule keeps its one home; then
+// they redirect back (POST-redirect-GET) with a message.
+//
+// Safety: every value is escaped by html/template; with an admin token the console needs a
+// sign-in (the token, once, then a signed cookie); every form carries a CSRF token bound to the
+// browser's console cookie, and cross-origin posts are refused by their Sec-Fetch-Site or Origin.
+package console
+
+import (
+	"bytes"
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"embed"
+	"encoding/base64"
+	"errors"
+	"html/template"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/fault"
+	"github.com/equalture/equalture-mock/internal/fixtures"
+	"github.com/equalture/equalture-mock/internal/journal"
+	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/webui"
+)
+
+// Prefix is the console's path: under the control API's prefix, routed before it.
+const Prefix = "/_mock/ui"
+
+// Owns reports whether path is the console's.
+func Owns(path string) bool { return path == Prefix || strings.HasPrefix(path, Prefix+"/") }
+
+// Deps are what the console shows and moves: the same services the control API uses.
+type Deps struct {
+	Lifecycle *lifecycle.Service
+	Store     *store.Store // read: applications, the outbox
+	Fixtures  *fixtures.Set
+	Clock     *clock.Virtual
+	Journal   *journal.Journal
+	Faults    *fault.Set
+	Callbacks *delivery.Dispatcher
+	// AdminToken, when set, must be given once on the sign-in form.
+	AdminToken string
+	// Key signs the console's cookie and derives its CSRF tokens (a key of its own, derived from
+	// the mock's signing key).
+	Key    []byte
+	Logger *slog.Logger
+}
+
+// Handler serves the console.
+type Handler struct {
+	Deps
+	handler http.Handler
+}
+
+var _ http.Handler = (*Handler)(nil)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+var tmpl = map[string]*template.Template{
+	"overview": parse("overview.html"),
+	"signin":   parse("signin.html"),
+}
+
+func parse(name string) *template.Template {
+	b, err := templateFS.ReadFile("templates/" + name)
+	if err != nil {
+		panic(err) // embedded at build time: cannot happen
+	}
+	return webui.Parse(name, string(b))
+}
+
+// New returns the console.
+func New(d Deps) (*Handler, error) {
+	if d.Lifecycle == nil || d.Store == nil || d.Fixtures == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil || len(d.Key) == 0 {
+		return nil, errors.New("console: missing dependency")
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	h := &Handler{Deps: d}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+Prefix, h.signedIn(h.handleOverview))
+	mux.HandleFunc("GET "+Prefix+"/{$}", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
+	})
+	mux.HandleFunc("GET "+Prefix+"/sign_in", h.handleSignInForm)
+	mux.HandleFunc("POST "+Prefix+"/sign_in", h.csrf(h.handleSignIn))
+	mux.HandleFunc("POST "+Prefix+"/sign_out", h.csrf(h.handleSignOut))
+	mux.HandleFunc("POST "+Prefix+"/clock/{action}", h.signedIn(h.csrf(h.handleClock)))
+	mux.HandleFunc("POST "+Prefix+"/applications/{ref}/{action}", h.signedIn(h.csrf(h.handleApplication)))
+	mux.HandleFunc("POST "+Prefix+"/callbacks/{id}/redeliver", h.signedIn(h.csrf(h.handleRedeliver)))
+	mux.HandleFunc("POST "+Prefix+"/faults", h.signedIn(h.csrf(h.handleAddFault)))
+	mux.HandleFunc("POST "+Prefix+"/faults/{id}/remove", h.signedIn(h.csrf(h.handleRemoveFault)))
+	mux.HandleFunc(Prefix+"/", func(w http.ResponseWriter, r *http.Request) {
+		h.page(w, r, http.StatusNotFound, "No console page at "+r.URL.Path)
+	})
+	// Cross-origin posts are refused by their headers before any form is read: another port of
+	// localhost (the ATS under test) is same-site, so SameSite cookies alone would not stop it.
+	h.handler = http.NewCrossOriginProtection().Handler(mux)
+	return h, nil
+}
+
+// ServeHTTP serves a console page or action.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.handler.ServeHTTP(w, r) }
+
+// The console's cookie: "<session id>.<signed in: 1 or 0>.<MAC>". The MAC covers the id, the flag
+// and the admin token's hash, so a cookie signed in under one admin token is not under another.
+const (
+	cookieName = "eqm_console"
+	flashName  = "eqm_console_flash"
+	csrfField  = "csrf"
+)
+
+type session struct {
+	id       string
+	signedIn bool
+}
+
+func (h *Handler) mac(parts ...string) string {
+	m := hmac.New(sha256.New, h.Key)
+	for _, p := range parts {
+		m.Write([]byte(p))
+		m.Write([]byte{0})
+	}
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
+}
+
+func (h *Handler) adminHash() string {
+	s := sha256.Sum256([]byte(h.AdminToken))
+	return base64.RawURLEncoding.EncodeToString(s[:])
+}
+
+func (h *Handler) cookieValue(s session) string {
+	flag := "0"
+	if s.signedIn {
+		flag = "1"
+	}
+	return s.id + "." + flag + "." + h.mac("session", s.id, flag, h.adminHash())
+}
+
+// session returns r's console session, if its cookie is one this console signed.
+func (h *Handler) session(r *http.Request) (session, bool) {
+	c, err := r.Cookie(cookieName)
+	if err != nil {
+		return session{}, false
+	}
+	id, rest, ok1 := strings.Cut(c.Value, ".")
+	flag, sig, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 || id == "" || (flag != "0" && flag != "1") {
+		return session{}, false
+	}
+	if !hmac.Equal([]byte(sig), []byte(h.mac("session", id, flag, h.adminHash()))) {
+		return session{}, false
+	}
+	return session{id: id, signedIn: flag == "1" || h.AdminToken == ""}, true
+}
+
+// ensureSession returns r's session, starting one (a cookie) when it has none.
+func (h *Handler) ensureSession(w http.ResponseWriter, r *http.Request) session {
+	if s, ok := h.session(r); ok {
+		return s
+	}
+	b := make([]byte, 18)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	s := session{id: base64.RawURLEncoding.EncodeToString(b), signedIn: h.AdminToken == ""}
+	h.setSession(w, r, s)
+	return s
+}
+
+func (h *Handler) setSession(w http.ResponseWriter, r *http.Request, s session) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: h.cookieValue(s), Path: Prefix,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+}
+
+// csrfToken is the token forms of session s carry.
+func (h *Handler) csrfToken(s session) string { return h.mac("csrf", s.id) }
+
+// signedIn lets the request through when the console needs no sign-in or its session is signed
+// in; otherwise it sends the browser to the sign-in form.
+func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if s, ok := h.session(r); h.AdminToken == "" || ok && s.signedIn {
+			next(w, r)
+			return
+		}
+		http.Redirect(w, r, Prefix+"/sign_in", http.StatusSeeOther)
+	}
+}
+
+// csrf lets a form through only with the CSRF token of the browser's session: a page elsewhere
+// cannot read it, so it cannot post a console form in the operator's name.
+func (h *Handler) csrf(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		if err := r.ParseForm(); err != nil {
+			h.page(w, r, http.StatusBadRequest, "The form could not be read: "+err.Error())
+			return
+		}
+		s, ok := h.session(r)
+		if !ok || subtle.ConstantTimeCompare([]byte(r.PostForm.Get(csrfField)), []byte(h.csrfToken(s))) != 1 {
+			h.page(w, r, http.StatusForbidden, "This form has expired or did not come from the console: reload the console and try again.")
+			return
+		}
+		next(w, r)
+	}
+}
+
+// flash is a message for the next page the browser loads (after an action's redirect).
+type flash struct {
+	Text string
+	Bad  bool
+}
+
+func (h *Handler) done(w http.ResponseWriter, r *http.Request, f flash, anchor string) {
+	v := "ok:" + f.Text
+	if f.Bad {
+		v = "bad:" + f.Text
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashName, Value: url.QueryEscape(v), Path: Prefix,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	back := Prefix
+	if q := r.PostForm.Get("back"); strings.HasPrefix(q, "?") && !strings.ContainsAny(q, "#\\") {
+		back += q // the filters the action was taken under
+	}
+	if anchor != "" {
+		back += "#" + anchor
+	}
+	http.Redirect(w, r, back, http.StatusSeeOther)
+}
+
+// takeFlash returns the message an action left, and clears it.
+func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
+	c, err := r.Cookie(flashName)
+	if err != nil {
+		return nil
+	}
+	http.SetCookie(w, &http.Cookie{Name: flashName, Value: "", Path: Prefix, MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	v, err := url.QueryUnescape(c.Value)
+	if err != nil {
+		return nil
+	}
+	kind, text, _ := strings.Cut(v, ":")
+	return &flash{Text: text, Bad: kind == "bad"}
+}
+
+// view is what both console templates read besides their own fields.
+type view struct {
+	Lang, Title, Nonce, CSRF string
+	SignedIn, NeedsSignIn    bool
+	Flash                    *flash
+}
+
+func (h *Handler) render(w http.ResponseWriter, status int, name string, data any, nonce *string) {
+	*nonce = webui.Headers(w)
+	var buf bytes.Buffer
+	if err := tmpl[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+		h.Logger.Error("render console", "page", name, "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+type signInView struct {
+	view
+	Failed bool
+}
+
+// page answers a console request that went wrong with a short page saying so.
+func (h *Handler) page(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	v := &signInView{view: view{Lang: "en", Title: http.StatusText(status), Flash: &flash{Text: msg, Bad: true}}}
+	h.render(w, status, "signin", v, &v.Nonce)
+}
+
+func (h *Handler) handleSignInForm(w http.ResponseWriter, r *http.Request) {
+	if h.AdminToken == "" {
+		http.Redirect(w, r, Prefix, http.StatusSeeOther)
+		return
+	}
+	s := h.ensureSession(w, r)
+	v := &signInView{view: view{Lang: "en", Title: "Sign in", CSRF: h.csrfToken(s), NeedsSignIn: true}}
+	h.render(w, http.StatusOK, "signin", v, &v.Nonce)
+}
+
+// handleSignIn checks the admin token and marks the session signed in; the token itself is not
+// kept in the cookie.
+func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request) {
+	s, _ := h.session(r) // csrf checked it
+	if h.AdminToken == "" || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("token")), []byte(h.AdminToken)) != 1 {
+		v := &signInView{view: view{Lang: "en", Title: "Sign in", CSRF: h.csrfToken(s), NeedsSignIn: h.AdminToken != ""}, Failed: true}
+		h.render(w, http.StatusUnprocessableEntity, "signin", v, &v.Nonce)
+		return
+	}
+	s.signedIn = true
+	h.setSession(w, r, s)
+	http.Redirect(w, r, Prefix, http.StatusSeeOther)
+}
+
+func (h *Handler) handleSignOut(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: Prefix, MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
+	http.Redirect(w, r, Prefix+"/sign_in", http.StatusSeeOther)
+}

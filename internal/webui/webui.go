@@ -1,0 +1,78 @@
+// Package webui is the look shared by the mock's HTML — the pages behind the links it hands out
+// and the operator console: one small embedded stylesheet, the page layout and a few template
+// functions. Pages are server-rendered with html/template, so every value is escaped for where it
+// lands; they work without JavaScript.
+package webui
+
+import (
+	"crypto/rand"
+	_ "embed"
+	"encoding/base64"
+	"html/template"
+	"net/http"
+	"time"
+)
+
+//go:embed style.css
+var stylesheet string
+
+// layout is every page's frame; a page's template set defines "content" (and "bar", the header's
+// right-hand side, when it has one). The data is the page's, with Lang and Title.
+const layout = `{{define "layout"}}<!doctype html>
+<html lang="{{.Lang}}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>{{.Title}} · equalture-mock</title>
+<style>{{stylesheet}}</style>
+</head>
+<body>
+<header class="bar"><span class="brand">Equalture</span> <span class="tag">mock</span><div class="end">{{block "bar" .}}{{end}}</div></header>
+{{template "content" .}}
+</body>
+</html>
+{{end}}`
+
+// Funcs are the functions every page template may call.
+var Funcs = template.FuncMap{
+	"stylesheet": func() template.CSS { return template.CSS(stylesheet) },
+	// when writes a time on the mock's clock the way every page shows it.
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	"inc": func(i int) int { return i + 1 },
+}
+
+// Parse returns a template set holding the layout and the page templates in src; execute it
+// with "layout".
+func Parse(name string, src ...string) *template.Template {
+	t := template.Must(template.New(name).Funcs(Funcs).Parse(layout))
+	for _, s := range src {
+		t = template.Must(t.Parse(s))
+	}
+	return t
+}
+
+// Headers sets what every HTML answer carries — its type, no caching (pages show live state), no
+// framing by other sites, and a Content-Security-Policy that lets only the page's own inline
+// scripts run: those carrying the nonce it returns (`<script nonce="{{.Nonce}}">`). Escaping keeps
+// user-supplied values out of the markup; the policy is the second line behind it.
+func Headers(w http.ResponseWriter) (nonce string) {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	// URL encoding: a "+" would be escaped by html/template in the nonce attribute.
+	nonce = base64.RawURLEncoding.EncodeToString(b)
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; style-src 'unsafe-inline'; "+
+		"img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+	return nonce
+}
