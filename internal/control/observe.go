@@ -42,6 +42,9 @@ func journalFilter(r *http.Request) journal.Filter {
 		OperationID: q.Get("operation_id"),
 	}
 	f.Status, _ = strconv.Atoi(q.Get("status"))
+	if v, err := strconv.ParseBool(q.Get("violations")); err == nil {
+		f.Violations = &v
+	}
 	for k, vs := range q {
 		if field, ok := strings.CutPrefix(k, "body."); ok && len(vs) > 0 {
 			if f.Body == nil {
@@ -53,12 +56,19 @@ func journalFilter(r *http.Request) journal.Filter {
 	return f
 }
 
-func (h *Handler) handleQueryJournal(w http.ResponseWriter, c *dispatch.Call) error {
-	f := journalFilter(c.Request)
-	entries := waitList(c.Request, h.Journal.Changed(), func() []journal.Entry { return h.Journal.Find(f) })
-	writeJSON(w, http.StatusOK, map[string]any{"count": len(entries), "requests": entries})
-	return nil
+// QueryJournal answers GET /_mock/journal (queryJournal) from j: the mock's control API and the
+// validating proxy serve their journals with it.
+func QueryJournal(j *journal.Journal) dispatch.Handler {
+	return func(w http.ResponseWriter, c *dispatch.Call) error {
+		f := journalFilter(c.Request)
+		entries := waitList(c.Request, j.Changed(), func() []journal.Entry { return j.Find(f) })
+		writeJSON(w, http.StatusOK, map[string]any{"count": len(entries), "requests": entries})
+		return nil
+	}
 }
+
+// ClearJournal answers DELETE /_mock/journal (clearJournal).
+func ClearJournal(j *journal.Journal) dispatch.Handler { return emptying(j.Reset) }
 
 func (h *Handler) handleListFaults(w http.ResponseWriter, c *dispatch.Call) error {
 	writeJSON(w, http.StatusOK, map[string]any{"faults": h.Faults.List()})

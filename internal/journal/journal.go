@@ -31,6 +31,8 @@ type Entry struct {
 	ResponseBody Body      `json:"response_body,omitempty"`
 	DurationMS   float64   `json:"duration_ms"`
 	Fault        string    `json:"fault,omitempty"`
+	// Violations are the ways the exchange broke the contract (the proxy's findings).
+	Violations []dispatch.Violation `json:"violations,omitempty"`
 }
 
 // Journal is a bounded, concurrency-safe request log.
@@ -97,6 +99,8 @@ type Filter struct {
 	OperationID string
 	Status      int
 	Body        map[string]string // path in the request body (jsonpath.Lookup) → wanted value
+	// Violations, when set, keeps only entries with (true) or without (false) violations.
+	Violations *bool
 }
 
 // Find returns the entries f matches, oldest first.
@@ -118,7 +122,8 @@ func (f Filter) matches(e Entry) bool {
 		!f.Path.Match(e.Path) ||
 		f.ClientID != "" && f.ClientID != e.ClientID ||
 		f.OperationID != "" && f.OperationID != e.OperationID ||
-		f.Status != 0 && f.Status != e.Status {
+		f.Status != 0 && f.Status != e.Status ||
+		f.Violations != nil && *f.Violations != (len(e.Violations) > 0) {
 		return false
 	}
 	if len(f.Body) == 0 {
@@ -148,7 +153,7 @@ func Text(v any) string {
 
 // Observer records every exchange of a dispatcher, at the time clk tells: the operation, the
 // client (authenticated, or as claimed), the request body, the status and the start of the
-// answer, and the fault rule that shaped it.
+// answer, the fault rule that shaped it and the violations found in it.
 func (j *Journal) Observer(clk clock.Clock) dispatch.Observer {
 	return func(c *dispatch.Call, res dispatch.Result) {
 		r := c.Request
@@ -164,6 +169,7 @@ func (j *Journal) Observer(clk clock.Clock) dispatch.Observer {
 			ResponseBody: res.Body,
 			DurationMS:   float64(res.Duration.Microseconds()) / 1000,
 			Fault:        c.Fault,
+			Violations:   c.Violations,
 		})
 	}
 }
