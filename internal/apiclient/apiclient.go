@@ -152,17 +152,26 @@ func (c *Client) Send(req *http.Request) (Response, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	ctx, cancel := context.WithTimeout(req.Context(), timeout)
+	parent := req.Context()
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	req = req.WithContext(ctx)
+	// failed names the operation and, when the client's own timeout ran out, says so.
+	failed := func(doing string, err error) (Response, error) {
+		op := c.operation(req)
+		if ctx.Err() != nil && parent.Err() == nil {
+			return Response{Operation: op}, fmt.Errorf("%s did not answer within %s (%s): %w", op, timeout, doing, err)
+		}
+		return Response{Operation: op}, fmt.Errorf("%s: %s: %w", op, doing, err)
+	}
 	resp, err := c.client().Do(req)
 	if err != nil {
-		return Response{Operation: c.operation(req)}, fmt.Errorf("%s: %w", c.operation(req), err)
+		return failed("sending the request", err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return Response{Operation: c.operation(req)}, fmt.Errorf("%s: reading the answer: %w", c.operation(req), err)
+		return failed("reading the answer", err)
 	}
 	r := Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 	r.Operation, r.Violation = c.Check(req, r.Status, r.Header, b)
