@@ -59,8 +59,9 @@ func Header(k, v string) Option { return func(r *http.Request) { r.Header.Set(k,
 
 // Response is an answer, already checked against the contract.
 type Response struct {
-	// Operation names the call: "listJobs (GET /connect_ats/jobs)", or "GET /path" when the
-	// contract has no operation for it.
+	// Operation names the call: "listJobs (GET /connect_ats/jobs)", "getResults (GET
+	// /connect_ats/applications/…/results?locale=nl)", or "GET /path" when the contract has no
+	// operation for it.
 	Operation string
 	Status    int
 	Header    http.Header
@@ -215,6 +216,9 @@ func (c *Client) resolve(req *http.Request) (string, *http.Request) {
 		return req.Method + " " + req.URL.String(), nil
 	}
 	operation := req.Method + " " + vreq.URL.Path
+	if req.URL.RawQuery != "" { // which locale, which filter: part of what was asked
+		operation += "?" + req.URL.RawQuery
+	}
 	route, err := c.Contract.FindRoute(vreq)
 	if err != nil {
 		return operation, nil
