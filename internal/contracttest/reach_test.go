@@ -384,3 +384,38 @@ func rewriteJSON(r *http.Request, fn func(map[string]any)) {
 	r.ContentLength = int64(len(b))
 	r.Header.Set("Content-Length", strconv.Itoa(len(b)))
 }
+
+// TestSuiteCatchesATargetThatAcceptsInvalidRequests: under the negative label, a target that
+// creates an application from an invalid body, or answers one with a 5xx, fails the suite.
+func TestSuiteCatchesATargetThatAcceptsInvalidRequests(t *testing.T) {
+	base := mock(t)
+	broken := proxy(t, base, nil, func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
+		if r.Method != http.MethodPost || r.URL.Path != "/connect_ats/applications" {
+			return false
+		}
+		if *status != http.StatusUnprocessableEntity {
+			return false
+		}
+		errs, _ := body["errors"].(map[string]any)
+		for field := range errs {
+			if strings.HasPrefix(field, "applicant_details") { // a 500 for these
+				*status = http.StatusInternalServerError
+				return true
+			}
+		}
+		*status = http.StatusCreated // and the others are accepted
+		delete(body, "errors")
+		body["reference_id"] = "d2c37d4d-b8d4-46a9-b230-42a246ad6153"
+		return true
+	})
+	code, out := runSuite(t, []string{"-ginkgo.no-color", "-ginkgo.label-filter=negative", "-ginkgo.focus=createApplication"}, targetEnv(broken, base+"/_mock"))
+	if code == 0 {
+		t.Fatalf("the suite passed a target that accepts invalid requests:\n%s", out)
+	}
+	for _, w := range []string{"the target created application d2c37d4d-b8d4-46a9-b230-42a246ad6153 from an invalid request (createApplication: body.",
+		"must get a 4xx", "createApplication (POST /connect_ats/applications) answered 500"} {
+		if !strings.Contains(out, w) {
+			t.Errorf("the failure does not say %q:\n%s", w, tail(out))
+		}
+	}
+}

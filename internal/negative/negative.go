@@ -360,6 +360,23 @@ func (g *gen) badStrings(sc *openapi3.Schema) []badString {
 // wrongTypes are values of each JSON type, for values the schema must refuse.
 var wrongTypes = []any{42.0, "text", true, []any{}, map[string]any{}, nil}
 
+// jsonType names the JSON Schema type of a decoded value.
+func jsonType(v any) string {
+	switch v.(type) {
+	case float64:
+		return openapi3.TypeNumber
+	case string:
+		return openapi3.TypeString
+	case bool:
+		return openapi3.TypeBoolean
+	case []any:
+		return openapi3.TypeArray
+	case map[string]any:
+		return openapi3.TypeObject
+	}
+	return openapi3.TypeNull
+}
+
 // body adds breakages of the request body and, walking its schema, of each field.
 func (g *gen) body(sc *openapi3.Schema, required bool) {
 	if required {
@@ -376,7 +393,7 @@ func (g *gen) value(sc *openapi3.Schema, path []string) {
 	}
 	var types []any
 	for _, v := range wrongTypes {
-		if v != nil && g.refused(sc, v) {
+		if v != nil && (sc.Type == nil || !sc.Type.Permits(jsonType(v))) && g.refused(sc, v) {
 			types = append(types, v)
 		}
 	}
