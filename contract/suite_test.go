@@ -198,7 +198,9 @@ func connect() {
 func call(method, path, body string, auth ...Auth) Response {
 	GinkgoHelper()
 	r, err := api.Do(context.Background(), method, path, []byte(body), auth...)
-	Expect(err).NotTo(HaveOccurred(), "calling %s %s", method, path)
+	if err != nil { // the error names the operation (and the timeout, when it ran out)
+		Fail(fmt.Sprintf("calling %s %s: %v", method, path, err))
+	}
 	Expect(r.Violation).To(BeEmpty(), "the answer to %s %s breaks openapi.yaml", method, path)
 	return r
 }
@@ -313,7 +315,9 @@ func control(method, path, body string) map[string]any {
 	GinkgoHelper()
 	requireControl()
 	r, err := ctl.Do(context.Background(), method, path, []byte(body))
-	Expect(err).NotTo(HaveOccurred())
+	if err != nil {
+		Fail(fmt.Sprintf("calling the control API, %s %s: %v", method, path, err))
+	}
 	Expect(r.Status).To(BeNumerically("<", 300), "control API: %s", r)
 	Expect(r.Violation).To(BeEmpty(), "the control API's answer to %s %s breaks control-openapi.yaml", method, path)
 	return r.JSON()

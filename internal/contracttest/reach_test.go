@@ -292,6 +292,7 @@ func TestSuiteBoundsEveryRequest(t *testing.T) {
 	if code == 0 {
 		t.Fatalf("the suite passed a target that never answers:\n%s", out)
 	}
+	t.Logf("caught: %s", failure(out))
 	if !strings.Contains(out, "listJobs (GET /connect_ats/jobs) did not answer within 1s") {
 		t.Errorf("the failure does not name the operation that timed out:\n%s", tail(out))
 	}
