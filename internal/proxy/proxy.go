@@ -76,7 +76,6 @@ type Options struct {
 // Proxy is the validating reverse proxy.
 type Proxy struct {
 	opts     Options
-	target   *url.URL
 	log      *slog.Logger
 	vendor   *dispatch.Dispatcher // the vendor API: every operation forwarded and judged
 	control  *dispatch.Dispatcher // /_mock: the journal served here, the rest forwarded
@@ -120,7 +119,7 @@ func New(o Options) (*Proxy, error) {
 	if o.Transport == nil {
 		o.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	p := &Proxy{opts: o, target: target, log: o.Logger, stats: newStats(o.Target, o.StrictRequests)}
+	p := &Proxy{opts: o, log: o.Logger, stats: newStats(o.Target, o.StrictRequests)}
 	p.upstream = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -182,9 +181,6 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.vendor.ServeHTTP(w, r)
 	}
 }
-
-// Journal is the proxy's journal.
-func (p *Proxy) Journal() *journal.Journal { return p.opts.Journal }
 
 // keepForwarded puts back the X-Forwarded-* headers ReverseProxy's Rewrite mode strips: the proxy
 // adds none and keeps the client's.
