@@ -406,7 +406,7 @@ func (p *Proxy) record(name string, status int, vs []dispatch.Violation) {
 		level := slog.LevelWarn
 		msg := "contract violation"
 		if !p.stats.counts(v.Kind) {
-			level, msg = slog.LevelInfo, "invalid request (not counted: --strict-requests is off)"
+			level, msg = slog.LevelInfo, "invalid request (noted, not counted: StrictRequests is off)"
 		}
 		p.log.Log(context.Background(), level, msg, "kind", v.Kind, "status", status, "problem", v.Message)
 	}
