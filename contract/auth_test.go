@@ -12,7 +12,7 @@ var _ = Describe("Access tokens", Label("readonly"), func() {
 	It("issues a Phoenix.Token for Basic client credentials (POST)", func() {
 		r := call(http.MethodPost, "/connect_ats/access_token", "", Basic(cfg.ClientID, cfg.ClientSecret))
 		expectStatus(r, http.StatusOK)
-		Expect(r.Field("access_token")).To(MatchRegexp(`^SFMyNTY\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`))
+		expectField(r, "access_token", MatchRegexp(`^SFMyNTY\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$`))
 	})
 
 	It("issues one with the legacy GET too", func() {
@@ -23,8 +23,8 @@ var _ = Describe("Access tokens", Label("readonly"), func() {
 		func(auth func() []Auth) {
 			r := call(http.MethodPost, "/connect_ats/access_token", "", auth()...)
 			expectStatus(r, http.StatusUnauthorized)
-			Expect(r.Header.Get("WWW-Authenticate")).To(HavePrefix("Basic"))
-			Expect(r.ErrorMessages("detail")).NotTo(BeEmpty())
+			expectHeader(r, "WWW-Authenticate", HavePrefix("Basic"))
+			expectErrors(r, "detail")
 		},
 		Entry("wrong secret", func() []Auth { return []Auth{Basic(cfg.ClientID, cfg.ClientSecret+"-wrong")} }),
 		Entry("unknown client", func() []Auth { return []Auth{Basic("contract-unknown-client", "x")} }),
@@ -36,14 +36,14 @@ var _ = Describe("Bearer authentication", Label("readonly"), func() {
 	It("refuses a request without a token with a Bearer challenge", func() {
 		r := call(http.MethodGet, "/connect_ats/jobs", "")
 		expectStatus(r, http.StatusUnauthorized)
-		Expect(r.Header.Get("WWW-Authenticate")).To(HavePrefix("Bearer"))
+		expectHeader(r, "WWW-Authenticate", HavePrefix("Bearer"))
 	})
 
 	DescribeTable("refuses a bad token as invalid_token",
 		func(tok func() string) {
 			r := call(http.MethodGet, "/connect_ats/jobs", "", Bearer(tok()))
 			expectStatus(r, http.StatusUnauthorized)
-			Expect(r.Header.Get("WWW-Authenticate")).To(And(HavePrefix("Bearer"), ContainSubstring(`error="invalid_token"`)))
+			expectHeader(r, "WWW-Authenticate", And(HavePrefix("Bearer"), ContainSubstring(`error="invalid_token"`)))
 		},
 		Entry("malformed", func() string { return "not-a-token" }),
 		Entry("the seed's truncated sample", func() string { return "SFMyNTY.dncndjkek" }),
@@ -61,6 +61,6 @@ var _ = Describe("Bearer authentication", Label("readonly"), func() {
 		DeferCleanup(func() { control(http.MethodPost, "/clock/advance", `{"by":"-15m1s"}`) })
 		r := call(http.MethodGet, "/connect_ats/jobs", "", Bearer(tok))
 		expectStatus(r, http.StatusUnauthorized)
-		Expect(r.Header.Get("WWW-Authenticate")).To(ContainSubstring("expired"))
+		expectHeader(r, "WWW-Authenticate", ContainSubstring("expired"))
 	})
 })

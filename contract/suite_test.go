@@ -6,7 +6,9 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -16,6 +18,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"github.com/onsi/gomega/types"
 
 	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/apiclient"
@@ -47,6 +50,9 @@ var (
 	receiver *callback.Receiver
 	jobID    string
 	seq      atomic.Int64
+	// setupProblem says how the shared set-up (a token, the job to apply to) broke: the specs that
+	// need it skip, and the suite reports it once, after the last spec.
+	setupProblem string
 )
 
 func init() { contracttest.RegisterFlags(flag.CommandLine, &cfg) }
@@ -67,7 +73,7 @@ func TestContract(t *testing.T) {
 }
 
 // target is what process 1 settles and shares with every parallel process.
-type target struct{ BaseURL, ControlURL, JobID string }
+type target struct{ BaseURL, ControlURL, JobID, SetupProblem string }
 
 var _ = SynchronizedBeforeSuite(func() []byte {
 	configure()
@@ -77,22 +83,15 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	}
 	connect()
 	jobID = cfg.JobID
-	if jobID == "" {
-		jobs := call(http.MethodGet, "/connect_ats/jobs", "", Bearer(token()))
-		var list []struct{ ID string }
-		Expect(json.Unmarshal(jobs.Body, &list)).To(Succeed())
-		if len(list) > 0 {
-			jobID = list[0].ID
-		}
-	}
-	b, err := json.Marshal(target{cfg.BaseURL, cfg.ControlURL, jobID})
+	problem := checkSetup()
+	b, err := json.Marshal(target{cfg.BaseURL, cfg.ControlURL, jobID, problem})
 	Expect(err).NotTo(HaveOccurred())
 	return b
 }, func(b []byte) {
 	var t target
 	Expect(json.Unmarshal(b, &t)).To(Succeed())
 	configure()
-	cfg.BaseURL, cfg.ControlURL, jobID = t.BaseURL, t.ControlURL, t.JobID
+	cfg.BaseURL, cfg.ControlURL, jobID, setupProblem = t.BaseURL, t.ControlURL, t.JobID, t.SetupProblem
 	connect()
 	suiteConfig, _ := GinkgoConfiguration()
 	if err := cfg.ForProcess(suiteConfig.ParallelProcess, suiteConfig.ParallelTotal); err != nil {
@@ -105,12 +104,67 @@ var _ = SynchronizedBeforeSuite(func() []byte {
 	By(fmt.Sprintf("target %s, control API %q, receiver %s, job %q", cfg.BaseURL, cfg.ControlURL, receiver.URL, jobID))
 })
 
-// Callbacks nobody waits for (those of specs about something else) are checked too.
-var _ = AfterSuite(func() {
+var _ = SynchronizedAfterSuite(func() {
+	// Callbacks nobody waits for (those of specs about something else) are checked too.
 	if receiver != nil {
 		Expect(receiver.Violations()).To(BeEmpty(), "callbacks the suite received broke openapi.yaml")
 	}
+}, func() {
+	// Once, in process 1: a broken set-up is one failure, not one per spec.
+	if setupProblem != "" {
+		Fail("the shared set-up is broken, so every spec that needs a token or a job was skipped:\n" + setupProblem)
+	}
 })
+
+// checkSetup gets what most specs share — a token, and the job to apply to when none is
+// configured — and says how it broke ("" when it did not).
+func checkSetup() string {
+	ctx := context.Background()
+	r, err := api.Do(ctx, http.MethodPost, "/connect_ats/access_token", nil, Basic(cfg.ClientID, cfg.ClientSecret))
+	switch {
+	case err != nil:
+		return "cannot get a token: " + err.Error()
+	case r.Violation != "":
+		return "the token answer breaks openapi.yaml: " + r.Violation + "\n" + r.String()
+	case r.Status != http.StatusOK || r.Field("access_token") == "":
+		return "no token for " + cfg.ClientID + ": " + r.String()
+	}
+	if jobID != "" {
+		return ""
+	}
+	jobs, err := api.Do(ctx, http.MethodGet, "/connect_ats/jobs", nil, Bearer(r.Field("access_token")))
+	var list []struct{ ID string }
+	switch {
+	case err != nil:
+		return "cannot list the jobs: " + err.Error()
+	case jobs.Violation != "":
+		return "the jobs answer breaks openapi.yaml: " + jobs.Violation + "\n" + jobs.String()
+	case jobs.Status != http.StatusOK || json.Unmarshal(jobs.Body, &list) != nil:
+		return "cannot list the jobs: " + jobs.String()
+	}
+	if len(list) > 0 {
+		jobID = list[0].ID
+	}
+	return ""
+}
+
+// requireSetup skips a spec that needs the shared set-up when it is broken (reported once).
+func requireSetup() {
+	GinkgoHelper()
+	if setupProblem != "" {
+		first, _, _ := strings.Cut(setupProblem, "\n")
+		Skip("the shared set-up is broken (reported once, after the last spec): " + first)
+	}
+}
+
+// requireJob skips a spec that needs a job to apply to when there is none.
+func requireJob() {
+	GinkgoHelper()
+	requireSetup()
+	if jobID == "" {
+		Skip("the client has no job to apply to: set EQUALTURE_CONTRACT_JOB_ID")
+	}
+}
 
 // configure checks the settings, failing the suite with what is missing.
 func configure() {
@@ -125,13 +179,15 @@ func connect() {
 	GinkgoHelper()
 	vendor, err := spec.Load(context.Background(), equalturemock.VendorSpec)
 	Expect(err).NotTo(HaveOccurred())
-	httpc := &http.Client{Timeout: 30 * time.Second}
-	api = &apiclient.Client{Base: cfg.BaseURL, Contract: vendor, HTTP: httpc}
+	// Each request is bounded by the client's Timeout, which names the operation that ran out.
+	httpc := &http.Client{}
+	timeout := cfg.Parsed.RequestTimeout
+	api = &apiclient.Client{Base: cfg.BaseURL, Contract: vendor, HTTP: httpc, Timeout: timeout}
 	ctl = nil
 	if cfg.ControlURL != "" {
 		control, err := spec.Load(context.Background(), equalturemock.ControlSpec)
 		Expect(err).NotTo(HaveOccurred())
-		ctl = &apiclient.Client{Base: cfg.ControlURL, Contract: control, HTTP: httpc, Prefix: "/_mock"}
+		ctl = &apiclient.Client{Base: cfg.ControlURL, Contract: control, HTTP: httpc, Prefix: "/_mock", Timeout: timeout}
 		if cfg.ControlToken != "" {
 			ctl.Options = []Auth{Bearer(cfg.ControlToken)}
 		}
@@ -142,7 +198,9 @@ func connect() {
 func call(method, path, body string, auth ...Auth) Response {
 	GinkgoHelper()
 	r, err := api.Do(context.Background(), method, path, []byte(body), auth...)
-	Expect(err).NotTo(HaveOccurred())
+	if err != nil { // the error names the operation (and the timeout, when it ran out)
+		Fail(fmt.Sprintf("calling %s %s: %v", method, path, err))
+	}
 	Expect(r.Violation).To(BeEmpty(), "the answer to %s %s breaks openapi.yaml", method, path)
 	return r
 }
@@ -153,8 +211,41 @@ func expectStatus(r Response, want int) {
 	Expect(r.Status).To(Equal(want), "%s", r)
 }
 
+// expectField fails the spec unless the top-level field of r's body matches m; the failure names
+// the operation, the field and the answer.
+func expectField(r Response, field string, m types.GomegaMatcher) {
+	GinkgoHelper()
+	Expect(r.JSON()[field]).To(m, "field %q of the answer: %s", field, r)
+}
+
+// expectHeader is expectField for a response header.
+func expectHeader(r Response, name string, m types.GomegaMatcher) {
+	GinkgoHelper()
+	Expect(r.Header.Get(name)).To(m, "header %s of the answer: %s", name, r)
+}
+
+// expectErrors fails the spec unless r's error body holds messages for field ("detail" too).
+func expectErrors(r Response, field string) {
+	GinkgoHelper()
+	Expect(r.ErrorMessages(field)).NotTo(BeEmpty(), "errors.%s of the answer: %s", field, r)
+}
+
+// expectAbsoluteURL fails the spec unless field of r is an absolute http(s) URL.
+func expectAbsoluteURL(r Response, field string) {
+	GinkgoHelper()
+	expectField(r, field, WithTransform(absoluteURL, BeTrue()))
+}
+
+// absoluteURL reports whether v is an absolute http(s) URL.
+func absoluteURL(v any) bool {
+	s, _ := v.(string)
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
 func token() string {
 	GinkgoHelper()
+	requireSetup()
 	r := call(http.MethodPost, "/connect_ats/access_token", "", Basic(cfg.ClientID, cfg.ClientSecret))
 	expectStatus(r, http.StatusOK)
 	return r.Field("access_token")
@@ -196,14 +287,15 @@ func callbackPath(kind string) string {
 	return fmt.Sprintf("/contract/%s/%d/%d", kind, GinkgoParallelProcess(), seq.Add(1))
 }
 
-// awaitCallbacks waits for the first n callbacks to path and fails the spec if one breaks the
-// contract's callback schema.
+// awaitCallbacks waits for the first n callbacks to path (up to the callback timeout) and fails
+// the spec if one breaks the contract's callback schema.
 func awaitCallbacks(path string, n int) []callback.Callback {
 	GinkgoHelper()
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), cfg.Parsed.CallbackTimeout)
 	defer cancel()
 	got, err := receiver.Wait(ctx, path, n)
-	Expect(err).NotTo(HaveOccurred(), "waiting for %d callback(s) at %s, got %d", n, receiver.URL+path, len(got))
+	Expect(err).NotTo(HaveOccurred(), "waiting %s for %d callback(s) at %s (EQUALTURE_CONTRACT_CALLBACK_TIMEOUT), got %d",
+		cfg.Parsed.CallbackTimeout, n, receiver.URL+path, len(got))
 	for i, cb := range got {
 		Expect(cb.Violation).To(BeEmpty(), "callback %d to %s", i+1, path)
 	}
@@ -223,10 +315,63 @@ func control(method, path, body string) map[string]any {
 	GinkgoHelper()
 	requireControl()
 	r, err := ctl.Do(context.Background(), method, path, []byte(body))
-	Expect(err).NotTo(HaveOccurred())
+	if err != nil {
+		Fail(fmt.Sprintf("calling the control API, %s %s: %v", method, path, err))
+	}
 	Expect(r.Status).To(BeNumerically("<", 300), "control API: %s", r)
 	Expect(r.Violation).To(BeEmpty(), "the control API's answer to %s %s breaks control-openapi.yaml", method, path)
 	return r.JSON()
+}
+
+// completedRefs returns applications that are completed (or hired) on the target: the configured
+// ones, or else one completed now through the control API; without either the spec is skipped.
+func completedRefs() []string {
+	GinkgoHelper()
+	if refs := cfg.Parsed.CompletedRefs; len(refs) > 0 {
+		return refs
+	}
+	if ctl == nil {
+		Skip("needs applications already completed on the target: set EQUALTURE_CONTRACT_COMPLETED_REF to their reference ids (comma-separated)")
+	}
+	return []string{completeOne()}
+}
+
+// hireableRef returns a completed, not yet hired application: the configured one, or one completed
+// now through the control API; without either the spec is skipped.
+func hireableRef() string {
+	GinkgoHelper()
+	if cfg.HireableRef != "" {
+		return cfg.HireableRef
+	}
+	if ctl == nil {
+		Skip("needs a completed application the suite may hire: set EQUALTURE_CONTRACT_HIREABLE_REF")
+	}
+	return completeOne()
+}
+
+// completeOne creates an application and completes it through the mock's control API.
+func completeOne() string {
+	GinkgoHelper()
+	requireJob()
+	ref := create(token(), "email", callbackPath("completed"))
+	control(http.MethodPost, "/applications/"+ref+"/complete", "")
+	return ref
+}
+
+// documentedLocales are the locales the contract documents for the locale parameter (its examples).
+func documentedLocales() []string {
+	GinkgoHelper()
+	p := api.Contract.Doc.Components.Parameters["Locale"]
+	Expect(p).NotTo(BeNil(), "openapi.yaml documents no Locale parameter")
+	var out []string
+	for _, ex := range p.Value.Examples {
+		if s, ok := ex.Value.Value.(string); ok {
+			out = append(out, s)
+		}
+	}
+	Expect(out).NotTo(BeEmpty(), "openapi.yaml documents no locale (examples of the Locale parameter)")
+	sort.Strings(out)
+	return out
 }
 
 func appPath(ref, action string) string {

@@ -59,8 +59,9 @@ func Header(k, v string) Option { return func(r *http.Request) { r.Header.Set(k,
 
 // Response is an answer, already checked against the contract.
 type Response struct {
-	// Operation names the call: "listJobs (GET /connect_ats/jobs)", or "GET /path" when the
-	// contract has no operation for it.
+	// Operation names the call: "listJobs (GET /connect_ats/jobs)", "getResults (GET
+	// /connect_ats/applications/…/results?locale=nl)", or "GET /path" when the contract has no
+	// operation for it.
 	Operation string
 	Status    int
 	Header    http.Header
@@ -152,17 +153,26 @@ func (c *Client) Send(req *http.Request) (Response, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	ctx, cancel := context.WithTimeout(req.Context(), timeout)
+	parent := req.Context()
+	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	req = req.WithContext(ctx)
+	// failed names the operation and, when the client's own timeout ran out, says so.
+	failed := func(doing string, err error) (Response, error) {
+		op := c.operation(req)
+		if ctx.Err() != nil && parent.Err() == nil {
+			return Response{Operation: op}, fmt.Errorf("%s did not answer within %s (%s): %w", op, timeout, doing, err)
+		}
+		return Response{Operation: op}, fmt.Errorf("%s: %s: %w", op, doing, err)
+	}
 	resp, err := c.client().Do(req)
 	if err != nil {
-		return Response{Operation: c.operation(req)}, fmt.Errorf("%s: %w", c.operation(req), err)
+		return failed("sending the request", err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
-		return Response{Operation: c.operation(req)}, fmt.Errorf("%s: reading the answer: %w", c.operation(req), err)
+		return failed("reading the answer", err)
 	}
 	r := Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
 	r.Operation, r.Violation = c.Check(req, r.Status, r.Header, b)
@@ -206,6 +216,9 @@ func (c *Client) resolve(req *http.Request) (string, *http.Request) {
 		return req.Method + " " + req.URL.String(), nil
 	}
 	operation := req.Method + " " + vreq.URL.Path
+	if req.URL.RawQuery != "" { // which locale, which filter: part of what was asked
+		operation += "?" + req.URL.RawQuery
+	}
 	route, err := c.Contract.FindRoute(vreq)
 	if err != nil {
 		return operation, nil

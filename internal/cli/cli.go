@@ -1,5 +1,5 @@
-// Package cli is the equalture-mock command line: `serve`, `healthcheck`, `version` and the
-// subcommands of later features. It is a function of its arguments, environment and output
+// Package cli is the equalture-mock command line: `serve`, `healthcheck`, `version`, `scenario`,
+// `contract` and `proxy`. It is a function of its arguments, environment and output
 // streams, so tests call it exactly as main does.
 package cli
 
@@ -38,6 +38,7 @@ func commands() map[string]command {
 		"contract":    {"run the contract suite (contract.test) against a target", runContract},
 		"scenario":    {"run, list or validate YAML scenarios", runScenario},
 		"receiver":    {"a callback endpoint that prints and checks what the mock PUTs", runReceiver},
+		"proxy":       {"forward to a target, validating every exchange (and relayed callbacks) against openapi.yaml", runProxy},
 	}
 }
 

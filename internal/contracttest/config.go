@@ -10,8 +10,11 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Config says what the suite talks to.
@@ -26,7 +29,36 @@ type Config struct {
 	ControlToken  string // the control API's admin token, when the mock requires one
 	ReceiverAddr  string // where the suite listens for callbacks
 	ReceiverURL   string // how the target reaches that listener
+	// CompletedRef lists reference ids (comma-separated) of applications already completed (or
+	// hired) on the target, for the specs of completed applications against a real account.
+	CompletedRef string
+	// HireableRef is a completed, not yet hired application the suite may hire (once).
+	HireableRef     string
+	RequestTimeout  string // how long one request may take (a Go duration; default 10s)
+	CallbackTimeout string // how long a callback spec waits for its callback (default 15s)
+	NegativeCount   string // invalid requests per operation under the negative label (default 20)
+	NegativeSeed    string // seed of the invalid-request generator (default 1)
+
+	// Parsed holds the settings above that are not plain strings, as Complete reads them.
+	Parsed Parsed
 }
+
+// Parsed are the typed settings.
+type Parsed struct {
+	CompletedRefs   []string
+	RequestTimeout  time.Duration
+	CallbackTimeout time.Duration
+	NegativeCount   int
+	NegativeSeed    uint64
+}
+
+// Defaults of the typed settings.
+const (
+	DefaultRequestTimeout  = 10 * time.Second
+	DefaultCallbackTimeout = 15 * time.Second
+	DefaultNegativeCount   = 20
+	DefaultNegativeSeed    = 1
+)
 
 // Setting is one configuration knob: its environment variable, its flag and what it means.
 type Setting struct {
@@ -48,6 +80,12 @@ var settings = []Setting{
 	{"EQUALTURE_CONTRACT_CONTROL_TOKEN", "control-token", "admin token of the mock's control API, when it has one", func(c *Config) *string { return &c.ControlToken }},
 	{"EQUALTURE_CONTRACT_RECEIVER_ADDR", "receiver-addr", "listen address of the callback receiver (default 127.0.0.1:0)", func(c *Config) *string { return &c.ReceiverAddr }},
 	{"EQUALTURE_CONTRACT_RECEIVER_URL", "receiver-url", "URL at which the target reaches the receiver (default http://<receiver-addr>)", func(c *Config) *string { return &c.ReceiverURL }},
+	{"EQUALTURE_CONTRACT_COMPLETED_REF", "completed-ref", "reference ids (comma-separated) of applications already completed on the target (readonly specs of results, public links)", func(c *Config) *string { return &c.CompletedRef }},
+	{"EQUALTURE_CONTRACT_HIREABLE_REF", "hireable-ref", "a completed, not yet hired application the suite may hire once (destructive)", func(c *Config) *string { return &c.HireableRef }},
+	{"EQUALTURE_CONTRACT_REQUEST_TIMEOUT", "request-timeout", "how long one request may take (default 10s)", func(c *Config) *string { return &c.RequestTimeout }},
+	{"EQUALTURE_CONTRACT_CALLBACK_TIMEOUT", "callback-timeout", "how long a callback spec waits for its callback (default 15s; against the real service, as long as a person needs to complete an assessment)", func(c *Config) *string { return &c.CallbackTimeout }},
+	{"EQUALTURE_CONTRACT_NEGATIVE_COUNT", "negative-count", "invalid requests per operation under the negative label (default 20)", func(c *Config) *string { return &c.NegativeCount }},
+	{"EQUALTURE_CONTRACT_NEGATIVE_SEED", "negative-seed", "seed of the invalid-request generator (default 1; every parallel process must use the same)", func(c *Config) *string { return &c.NegativeSeed }},
 }
 
 // Settings lists every setting, in the order the documentation gives them.
@@ -118,7 +156,71 @@ func (c *Config) Complete(local bool) error {
 	if _, _, err := net.SplitHostPort(c.ReceiverAddr); err != nil {
 		errs = append(errs, fmt.Errorf("EQUALTURE_CONTRACT_RECEIVER_ADDR %q must be host:port: %v", c.ReceiverAddr, err))
 	}
+	c.Parsed.CompletedRefs = nil
+	for _, ref := range strings.Split(c.CompletedRef, ",") {
+		if ref = strings.TrimSpace(ref); ref != "" {
+			c.Parsed.CompletedRefs = append(c.Parsed.CompletedRefs, ref)
+		}
+	}
+	for _, ref := range slices.Concat(c.Parsed.CompletedRefs, []string{c.HireableRef}) {
+		if ref != "" && !uuidRE.MatchString(ref) {
+			errs = append(errs, fmt.Errorf("reference id %q (EQUALTURE_CONTRACT_COMPLETED_REF or _HIREABLE_REF) is not a UUID", ref))
+		}
+	}
+	if c.HireableRef != "" && slices.Contains(c.Parsed.CompletedRefs, c.HireableRef) {
+		errs = append(errs, errors.New("EQUALTURE_CONTRACT_HIREABLE_REF must not be one of EQUALTURE_CONTRACT_COMPLETED_REF: hiring it changes what the readonly specs read"))
+	}
+	for _, d := range []struct {
+		env, v string
+		def    time.Duration
+		into   *time.Duration
+	}{
+		{"EQUALTURE_CONTRACT_REQUEST_TIMEOUT", c.RequestTimeout, DefaultRequestTimeout, &c.Parsed.RequestTimeout},
+		{"EQUALTURE_CONTRACT_CALLBACK_TIMEOUT", c.CallbackTimeout, DefaultCallbackTimeout, &c.Parsed.CallbackTimeout},
+	} {
+		*d.into = d.def
+		if d.v == "" {
+			continue
+		}
+		v, err := time.ParseDuration(d.v)
+		if err != nil || v <= 0 {
+			errs = append(errs, fmt.Errorf("%s %q must be a positive duration like 30s or 45m", d.env, d.v))
+			continue
+		}
+		*d.into = v
+	}
+	var err error
+	if c.Parsed.NegativeCount, c.Parsed.NegativeSeed, err = c.Negatives(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+var uuidRE = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// Negatives returns how many invalid requests per operation the negative label generates, and
+// the generator's seed; defaults where a setting is empty or broken (the error says which). The
+// suite needs them while it builds its tree, before Complete runs.
+func (c *Config) Negatives() (count int, seed uint64, err error) {
+	count, seed = DefaultNegativeCount, DefaultNegativeSeed
+	var errs []error
+	if c.NegativeCount != "" {
+		n, err := strconv.Atoi(c.NegativeCount)
+		if err != nil || n < 0 {
+			errs = append(errs, fmt.Errorf("EQUALTURE_CONTRACT_NEGATIVE_COUNT %q must be a number ≥ 0", c.NegativeCount))
+		} else {
+			count = n
+		}
+	}
+	if c.NegativeSeed != "" {
+		n, err := strconv.ParseUint(c.NegativeSeed, 10, 64)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("EQUALTURE_CONTRACT_NEGATIVE_SEED %q must be a number ≥ 0", c.NegativeSeed))
+		} else {
+			seed = n
+		}
+	}
+	return count, seed, errors.Join(errs...)
 }
 
 // ForProcess gives parallel process n (1-based) of total its own callback receiver. On port 0

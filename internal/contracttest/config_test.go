@@ -2,9 +2,11 @@ package contracttest
 
 import (
 	"flag"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigFlagBeatsEnvironment(t *testing.T) {
@@ -57,6 +59,27 @@ func TestConfigComplete(t *testing.T) {
 		"a complete target": {
 			cfg: Config{BaseURL: "https://app.equalture.com/", ClientID: "a", ClientSecret: "b"},
 		},
+		"a completed reference that is no UUID": {
+			cfg:  Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", CompletedRef: "d2c37d4d-b8d4-46a9-b230-42a246ad6153, 1234-1234-4567-1111"},
+			want: `"1234-1234-4567-1111"`,
+		},
+		"the hireable one among the completed ones": {
+			cfg: Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", CompletedRef: "d2c37d4d-b8d4-46a9-b230-42a246ad6153",
+				HireableRef: "d2c37d4d-b8d4-46a9-b230-42a246ad6153"},
+			want: "EQUALTURE_CONTRACT_HIREABLE_REF must not be one of",
+		},
+		"a request timeout that is no duration": {
+			cfg:  Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", RequestTimeout: "10"},
+			want: "EQUALTURE_CONTRACT_REQUEST_TIMEOUT",
+		},
+		"a negative callback timeout": {
+			cfg:  Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", CallbackTimeout: "-1m"},
+			want: "EQUALTURE_CONTRACT_CALLBACK_TIMEOUT",
+		},
+		"a negative count that is no number": {
+			cfg:  Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", NegativeCount: "many"},
+			want: "EQUALTURE_CONTRACT_NEGATIVE_COUNT",
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -73,6 +96,27 @@ func TestConfigComplete(t *testing.T) {
 	c := Config{BaseURL: "https://app.equalture.com/"}
 	if err := c.Complete(true); err != nil || c.ClientID != "demo-client" || c.Client2ID != "other-client" || c.ReceiverAddr != "127.0.0.1:0" {
 		t.Fatalf("defaults: %+v, %v", c, err)
+	}
+}
+
+func TestConfigParsesTypedSettings(t *testing.T) {
+	c := Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b"}
+	if err := c.Complete(false); err != nil {
+		t.Fatal(err)
+	}
+	want := Parsed{RequestTimeout: 10 * time.Second, CallbackTimeout: 15 * time.Second, NegativeCount: 20, NegativeSeed: 1}
+	if !reflect.DeepEqual(c.Parsed, want) {
+		t.Fatalf("defaults %+v, want %+v", c.Parsed, want)
+	}
+	c = Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", RequestTimeout: "2s", CallbackTimeout: "45m",
+		NegativeCount: "5", NegativeSeed: "42", CompletedRef: " d2c37d4d-b8d4-46a9-b230-42a246ad6153 ,,0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01"}
+	if err := c.Complete(false); err != nil {
+		t.Fatal(err)
+	}
+	want = Parsed{RequestTimeout: 2 * time.Second, CallbackTimeout: 45 * time.Minute, NegativeCount: 5, NegativeSeed: 42,
+		CompletedRefs: []string{"d2c37d4d-b8d4-46a9-b230-42a246ad6153", "0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01"}}
+	if !reflect.DeepEqual(c.Parsed, want) {
+		t.Fatalf("parsed %+v, want %+v", c.Parsed, want)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -46,6 +47,9 @@ func journalFilter(r *http.Request) journal.Filter {
 		OperationID: q.Get("operation_id"),
 	}
 	f.Status, _ = strconv.Atoi(q.Get("status"))
+	if v, err := strconv.ParseBool(q.Get("violations")); err == nil {
+		f.Violations = &v
+	}
 	for k, vs := range q {
 		if field, ok := strings.CutPrefix(k, "body."); ok && len(vs) > 0 {
 			if f.Body == nil {
@@ -57,45 +61,51 @@ func journalFilter(r *http.Request) journal.Filter {
 	return f
 }
 
-// handleQueryJournal answers a page of matching entries, streamed one entry at a time: even a
-// page of large bodies is never built whole in memory a second time.
-func (h *Handler) handleQueryJournal(w http.ResponseWriter, c *dispatch.Call) error {
-	q := c.Request.URL.Query()
-	f := journalFilter(c.Request)
-	after, _ := strconv.ParseInt(q.Get("cursor"), 10, 64)
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	wait, least := waitParams(c.Request)
-	page := notify.WaitFor(c.Request.Context(), h.Journal.Changed(), wait, func() (journal.Page, bool) {
-		p := h.Journal.Find(f, after, limit)
-		return p, len(p.Entries) >= least || p.Next != 0
-	})
-	w.Header().Set("Content-Type", apierr.ContentType)
-	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriter(w)
-	fmt.Fprintf(bw, `{"count":%d,"requests":[`, len(page.Entries))
-	enc := json.NewEncoder(bw)
-	enc.SetEscapeHTML(false)
-	for i := range page.Entries {
-		if i > 0 {
-			_ = bw.WriteByte(',')
+// QueryJournal answers GET /_mock/journal (queryJournal) from j — the mock's control API and the
+// validating proxy serve their journals with it: a page of matching entries, streamed one entry at
+// a time, so even a page of large bodies is never built whole in memory a second time.
+func QueryJournal(j *journal.Journal, log *slog.Logger) dispatch.Handler {
+	return func(w http.ResponseWriter, c *dispatch.Call) error {
+		q := c.Request.URL.Query()
+		f := journalFilter(c.Request)
+		after, _ := strconv.ParseInt(q.Get("cursor"), 10, 64)
+		limit, _ := strconv.Atoi(q.Get("limit"))
+		wait, least := waitParams(c.Request)
+		page := notify.WaitFor(c.Request.Context(), j.Changed(), wait, func() (journal.Page, bool) {
+			p := j.Find(f, after, limit)
+			return p, len(p.Entries) >= least || p.Next != 0
+		})
+		w.Header().Set("Content-Type", apierr.ContentType)
+		w.WriteHeader(http.StatusOK)
+		bw := bufio.NewWriter(w)
+		fmt.Fprintf(bw, `{"count":%d,"requests":[`, len(page.Entries))
+		enc := json.NewEncoder(bw)
+		enc.SetEscapeHTML(false)
+		for i := range page.Entries {
+			if i > 0 {
+				_ = bw.WriteByte(',')
+			}
+			if err := enc.Encode(&page.Entries[i]); err != nil {
+				// Entries always encode (bodies that are not JSON become strings); a failure here
+				// is the connection's, and the answer is already under way.
+				log.Warn("journal answer cut", "err", err)
+				return nil
+			}
 		}
-		if err := enc.Encode(&page.Entries[i]); err != nil {
-			// Entries always encode (bodies that are not JSON become strings); a failure here is
-			// the connection's, and the answer is already under way.
-			h.Logger.Warn("journal answer cut", "err", err)
-			return nil
+		_, _ = bw.WriteString("]")
+		if page.Next != 0 {
+			fmt.Fprintf(bw, `,"next_cursor":"%d"`, page.Next)
 		}
+		_, _ = bw.WriteString("}\n")
+		if err := bw.Flush(); err != nil {
+			log.Warn("journal answer cut", "err", err)
+		}
+		return nil
 	}
-	_, _ = bw.WriteString("]")
-	if page.Next != 0 {
-		fmt.Fprintf(bw, `,"next_cursor":"%d"`, page.Next)
-	}
-	_, _ = bw.WriteString("}\n")
-	if err := bw.Flush(); err != nil {
-		h.Logger.Warn("journal answer cut", "err", err)
-	}
-	return nil
 }
+
+// ClearJournal answers DELETE /_mock/journal (clearJournal).
+func ClearJournal(j *journal.Journal) dispatch.Handler { return emptying(j.Reset) }
 
 func (h *Handler) handleListFaults(w http.ResponseWriter, c *dispatch.Call) error {
 	writeJSON(w, http.StatusOK, map[string]any{"faults": h.Faults.List()})

@@ -4,6 +4,10 @@
 // authenticate it with kin-openapi, and dispatch to the handler bound to the operationId. Observers
 // (the journal, the request log) see every exchange after its answer, errors included.
 //
+// The mock refuses what the contract refuses. The proxy sets two options instead: ReportInvalid
+// (an invalid request still reaches its handler, the problem noted on the Call) and Fallback (what
+// no bound handler takes is handed to one handler rather than answered 404/405).
+//
 // What the pipeline learns about a request is written in one place, its *Call; handlers return
 // errors as values, and one writer turns them into the contract's JSON error body.
 package dispatch
@@ -43,6 +47,12 @@ type Call struct {
 	Principal string
 	// Fault is the id of the fault rule that shaped the answer, if one did.
 	Fault string
+	// Invalid is why the request breaks the contract (an *apierr.Error, as the mock would answer
+	// it), when Options.ReportInvalid let it through to its handler; nil otherwise.
+	Invalid error
+	// Violations are the ways the exchange broke the contract that handlers found and let pass (the
+	// proxy's findings); observers see them with the answer.
+	Violations []Violation
 
 	routeErr error
 	identify func(*http.Request) string
@@ -63,6 +73,29 @@ func (c *Call) Who() string {
 		c.claimed = &who
 	}
 	return *c.claimed
+}
+
+// Violation is one way an exchange broke the contract.
+type Violation struct {
+	// Kind says whose fault it is: KindRequest, KindResponse, KindAccepted, KindCallback or
+	// KindUpstream.
+	Kind string `json:"kind"`
+	// Message names the operation, the status and the field, with the offending value.
+	Message string `json:"message"`
+}
+
+// The kinds of violations.
+const (
+	KindRequest  = "request"  // the request breaks the contract
+	KindResponse = "response" // the answer breaks the contract
+	KindAccepted = "accepted" // the target accepted (2xx) a request the contract refuses
+	KindCallback = "callback" // a callback the target sent breaks the contract
+	KindUpstream = "upstream" // the target did not answer
+)
+
+// Violate notes a violation of the exchange for the observers.
+func (c *Call) Violate(kind, format string, args ...any) {
+	c.Violations = append(c.Violations, Violation{Kind: kind, Message: fmt.Sprintf(format, args...)})
 }
 
 // Handler answers a call, or returns the error to answer.
@@ -94,8 +127,19 @@ type Authenticator func(r *http.Request, scheme string) (principal string, err e
 type Options struct {
 	// Spec is the contract: routes, validation, the operations handlers bind to.
 	Spec *spec.Spec
-	// Handlers binds an operationId to its handler; every operation of the contract needs one.
+	// Handlers binds an operationId to its handler; every operation of the contract needs one
+	// unless Fallback is set.
 	Handlers map[string]Handler
+	// Fallback, when set, takes every request no bound handler takes — a path or method the
+	// contract lacks (instead of a 404 or 405), or an operation Handlers leaves out — without
+	// validation; New then accepts handlers for some operations only. The proxy forwards these
+	// upstream. Nil for the mock, which answers them 404/405 and binds every operation.
+	Fallback Handler
+	// ReportInvalid makes validation report instead of refuse: a request that breaks the contract
+	// (a missing credential, a bad parameter or body) still reaches its handler, with the error the
+	// mock would have answered in Call.Invalid. The body limit (413) still refuses. The proxy sets
+	// it to forward what the client sent and judge the target's answer; the mock leaves it false.
+	ReportInvalid bool
 	// MaxBodyBytes limits request bodies (413 beyond).
 	MaxBodyBytes int64
 	// Authenticate checks the security schemes operations require (none needed when nil).
@@ -135,8 +179,17 @@ func New(o Options) (*Dispatcher, error) {
 	for id := range o.Handlers {
 		ids = append(ids, id)
 	}
-	if err := o.Spec.CheckHandlers(ids); err != nil {
-		return nil, fmt.Errorf("dispatch: %w", err)
+	if o.Fallback == nil {
+		if err := o.Spec.CheckHandlers(ids); err != nil {
+			return nil, fmt.Errorf("dispatch: %w", err)
+		}
+	} else {
+		ops := o.Spec.Operations()
+		for _, id := range ids {
+			if _, ok := ops[id]; !ok {
+				return nil, fmt.Errorf("dispatch: handler %q names no operation of the contract", id)
+			}
+		}
 	}
 	d := &Dispatcher{opts: o}
 	d.chain = d.serve
@@ -209,7 +262,12 @@ func (d *Dispatcher) readBody(w http.ResponseWriter, c *Call) error {
 
 // serve is the end of the pipeline: a route, a valid and authenticated request, its handler.
 func (d *Dispatcher) serve(w http.ResponseWriter, c *Call) error {
-	if c.routeErr != nil {
+	handler, bound := d.opts.Handlers[c.Op]
+	switch {
+	case c.routeErr == nil && bound:
+	case d.opts.Fallback != nil:
+		return d.opts.Fallback(w, c)
+	default:
 		return c.routeErr
 	}
 	var auth openapi3filter.AuthenticationFunc = openapi3filter.NoopAuthenticationFunc
@@ -223,9 +281,12 @@ func (d *Dispatcher) serve(w http.ResponseWriter, c *Call) error {
 		}
 	}
 	if err := d.opts.Spec.ValidateRequest(c.Request.Context(), c.Request, c.Route, auth); err != nil {
-		return err
+		if !d.opts.ReportInvalid {
+			return err
+		}
+		c.Invalid = err
 	}
-	return d.opts.Handlers[c.Op](w, c)
+	return handler(w, c)
 }
 
 // WriteError answers err in the contract's error shape (internal causes are logged, not sent).

@@ -256,3 +256,99 @@ func TestNewRefusesDrift(t *testing.T) {
 		}
 	}
 }
+
+// TestProxyOptions: with ReportInvalid an invalid request reaches its handler with the problem on
+// the Call; with Fallback what no bound handler takes goes to one handler; the body limit stands.
+func TestProxyOptions(t *testing.T) {
+	sp, err := spec.Load(context.Background(), []byte(contract))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		mu   sync.Mutex
+		last *dispatch.Call
+	)
+	answer := func(by string, status int) dispatch.Handler {
+		return func(rw http.ResponseWriter, c *dispatch.Call) error {
+			mu.Lock()
+			last = c
+			mu.Unlock()
+			apierr.WriteJSON(rw, status, map[string]any{"by": by, "op": c.Op})
+			return nil
+		}
+	}
+	d, err := dispatch.New(dispatch.Options{
+		Spec:          sp,
+		Handlers:      map[string]dispatch.Handler{"createThing": answer("createThing", http.StatusCreated)}, // getThing left out
+		Fallback:      answer("fallback", http.StatusOK),
+		ReportInvalid: true,
+		MaxBodyBytes:  64,
+		Authenticate: func(r *http.Request, scheme string) (string, error) {
+			if r.Header.Get("Authorization") != "Bearer good" {
+				return "", apierr.New(apierr.Unauthorized, "bad token")
+			}
+			return "alice", nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{srv: httptest.NewServer(d)}
+	t.Cleanup(w.srv.Close)
+	tests := map[string]struct {
+		method, path, body string
+		header             []string
+		status             int
+		by                 string
+		invalid            apierr.Code // "" for a valid request
+	}{
+		"valid":                 {"POST", "/things", `{"name":"a"}`, []string{"Authorization", "Bearer good"}, 201, "createThing", ""},
+		"invalid body":          {"POST", "/things", `{"name":""}`, []string{"Authorization", "Bearer good"}, 201, "createThing", apierr.Invalid},
+		"malformed JSON":        {"POST", "/things", `{"name":`, []string{"Authorization", "Bearer good"}, 201, "createThing", apierr.BadRequest},
+		"unauthenticated":       {"POST", "/things", `{"name":"a"}`, nil, 201, "createThing", apierr.Unauthorized},
+		"an unbound operation":  {"GET", "/things/7", "", nil, 200, "fallback", ""},
+		"an unknown path":       {"GET", "/nowhere", "", nil, 200, "fallback", ""},
+		"a method not in it":    {"DELETE", "/things", "", nil, 200, "fallback", ""},
+		"the body limit stands": {"POST", "/things", `{"name":"` + strings.Repeat("x", 100) + `"}`, []string{"Authorization", "Bearer good"}, 413, "", ""},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			mu.Lock()
+			last = nil
+			mu.Unlock()
+			status, _, body := w.do(t, tc.method, tc.path, tc.body, tc.header...)
+			if status != tc.status {
+				t.Fatalf("status %d, want %d: %v", status, tc.status, body)
+			}
+			if tc.by == "" {
+				return
+			}
+			if got := body["by"]; got != tc.by {
+				t.Fatalf("answered by %v, want %s", got, tc.by)
+			}
+			mu.Lock()
+			c := last
+			mu.Unlock()
+			if got := apierr.CodeOf(c.Invalid); tc.invalid == "" && c.Invalid != nil || tc.invalid != "" && got != tc.invalid {
+				t.Fatalf("Call.Invalid = %v, want code %q", c.Invalid, tc.invalid)
+			}
+			if string(c.Body) != tc.body {
+				t.Fatalf("the handler got body %q, want it as sent: %q", c.Body, tc.body)
+			}
+		})
+	}
+}
+
+func TestFallbackBindsOnlyOperationsOfTheContract(t *testing.T) {
+	sp, err := spec.Load(context.Background(), []byte(contract))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ok := func(http.ResponseWriter, *dispatch.Call) error { return nil }
+	if _, err := dispatch.New(dispatch.Options{Spec: sp, Handlers: map[string]dispatch.Handler{"deleteThing": ok}, Fallback: ok, MaxBodyBytes: 1}); err == nil {
+		t.Error("New accepted a handler for no operation")
+	}
+	if _, err := dispatch.New(dispatch.Options{Spec: sp, Handlers: map[string]dispatch.Handler{"getThing": ok}, Fallback: ok, MaxBodyBytes: 1}); err != nil {
+		t.Errorf("New refused a partial set with a fallback: %v", err)
+	}
+}

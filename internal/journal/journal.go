@@ -42,12 +42,18 @@ type Entry struct {
 	Fault                 string  `json:"fault,omitempty"`
 	// Erased says why the bodies were erased ("anonymized").
 	Erased string `json:"erased,omitempty"`
+	// Violations are the ways the exchange broke the contract (the proxy's findings).
+	Violations []dispatch.Violation `json:"violations,omitempty"`
 }
 
 // size is what e costs the journal's byte bound: its bodies and strings, and a fixed overhead.
 func (e *Entry) size() int64 {
-	return int64(len(e.RequestBody)+len(e.ResponseBody)+len(e.Method)+len(e.Path)+len(e.Query)+
-		len(e.ClientID)+len(e.OperationID)+len(e.Fault)+len(e.Erased)) + entryOverhead
+	n := len(e.RequestBody) + len(e.ResponseBody) + len(e.Method) + len(e.Path) + len(e.Query) +
+		len(e.ClientID) + len(e.OperationID) + len(e.Fault) + len(e.Erased)
+	for _, v := range e.Violations {
+		n += len(v.Kind) + len(v.Message) + entryOverhead/4
+	}
+	return int64(n) + entryOverhead
 }
 
 // entryOverhead is what an entry costs besides its bodies and strings.
@@ -193,6 +199,8 @@ type Filter struct {
 	OperationID string
 	Status      int
 	Body        map[string]string // path in the request body (jsonpath.Lookup) → wanted value
+	// Violations, when set, keeps only entries with (true) or without (false) violations.
+	Violations *bool
 }
 
 // DefaultPage and MaxPage bound how many entries one Find returns.
@@ -249,7 +257,8 @@ func (f Filter) matches(e Entry) bool {
 		!f.Path.Match(e.Path) ||
 		f.ClientID != "" && f.ClientID != e.ClientID ||
 		f.OperationID != "" && f.OperationID != e.OperationID ||
-		f.Status != 0 && f.Status != e.Status {
+		f.Status != 0 && f.Status != e.Status ||
+		f.Violations != nil && *f.Violations != (len(e.Violations) > 0) {
 		return false
 	}
 	if len(f.Body) == 0 {
@@ -279,7 +288,7 @@ func Text(v any) string {
 
 // Observer records every exchange of a dispatcher, at the time clk tells: the operation, the
 // client (authenticated, or as claimed), the request body, the status and the start of the
-// answer, and the fault rule that shaped it.
+// answer, the fault rule that shaped it and the violations found in it.
 func (j *Journal) Observer(clk clock.Clock) dispatch.Observer {
 	return func(c *dispatch.Call, res dispatch.Result) {
 		r := c.Request
@@ -297,6 +306,7 @@ func (j *Journal) Observer(clk clock.Clock) dispatch.Observer {
 			ResponseBodyTruncated: res.Size > int64(len(res.Body)),
 			DurationMS:            float64(res.Duration.Microseconds()) / 1000,
 			Fault:                 c.Fault,
+			Violations:            c.Violations,
 		}
 		if c.BodyCut {
 			// Reading stopped at the body limit: the real size is what the client announced,

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/glob"
 )
 
@@ -27,7 +28,9 @@ func TestFilter(t *testing.T) {
 	j := New(0, 0)
 	j.Record(Entry{Method: "POST", Path: "/connect_ats/applications/1/hire_applicant", ClientID: "a", Status: 200,
 		RequestBody: Body(`{"add_to_team":true,"start_date":"2025-07-01","n":{"x":[1,2]}}`)})
-	j.Record(Entry{Method: "GET", Path: "/connect_ats/jobs", ClientID: "b", Status: 401, RequestBody: Body(`"not json object"`)})
+	j.Record(Entry{Method: "GET", Path: "/connect_ats/jobs", ClientID: "b", Status: 401, RequestBody: Body(`"not json object"`),
+		Violations: []dispatch.Violation{{Kind: dispatch.KindResponse, Message: "no WWW-Authenticate"}}})
+	yes, no := true, false
 	tests := map[string]struct {
 		f    Filter
 		want int
@@ -43,6 +46,8 @@ func TestFilter(t *testing.T) {
 		"body bracket index": {Filter{Body: map[string]string{"n.x[1]": "2"}}, 1},
 		"body mismatch":      {Filter{Body: map[string]string{"start_date": "2025-07-02"}}, 0},
 		"body missing":       {Filter{Body: map[string]string{"nope": ""}}, 0},
+		"with violations":    {Filter{Violations: &yes}, 1},
+		"without violations": {Filter{Violations: &no}, 1},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

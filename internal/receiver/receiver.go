@@ -5,7 +5,6 @@ package receiver
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -16,8 +15,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/getkin/kin-openapi/openapi3"
 
 	"github.com/equalture/equalture-mock/internal/spec"
 )
@@ -54,7 +51,6 @@ type Receiver struct {
 	URL string
 
 	contract *spec.Spec
-	schema   *openapi3.Schema
 	base     string // the path of URL, which a proxy in front may or may not strip
 	srv      *http.Server
 	addr     string
@@ -76,8 +72,7 @@ type plan struct {
 // New listens on addr; publicURL (default http://<the address listened on>) is how the
 // target reaches it.
 func New(addr, publicURL string, contract *spec.Spec) (*Receiver, error) {
-	schema, err := contract.CallbackSchema("createApplication", "applicationResults")
-	if err != nil {
+	if _, err := contract.CallbackSchema("createApplication", "applicationResults"); err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -93,7 +88,7 @@ func New(addr, publicURL string, contract *spec.Spec) (*Receiver, error) {
 		return nil, fmt.Errorf("receiver URL %q is not an absolute URL", publicURL)
 	}
 	r := &Receiver{
-		URL: strings.TrimRight(publicURL, "/"), base: strings.TrimRight(u.Path, "/"), contract: contract, schema: schema, done: make(chan struct{}),
+		URL: strings.TrimRight(publicURL, "/"), base: strings.TrimRight(u.Path, "/"), contract: contract, done: make(chan struct{}),
 		addr: ln.Addr().String(), plans: map[string]plan{}, got: map[string][]Callback{}, arrived: make(chan struct{}),
 	}
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
@@ -181,20 +176,10 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(int(cb.Answer))
 }
 
-// violation says how a callback breaks the contract: PUT, JSON, the callback schema.
+// violation says how a callback breaks the contract (method, Content-Type, payload schema).
 func (r *Receiver) violation(req *http.Request, body []byte) string {
-	if req.Method != http.MethodPut {
-		return "callback arrived as " + req.Method + "; the contract says PUT"
-	}
-	if ct := req.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
-		return "callback Content-Type is " + ct + "; the contract says application/json"
-	}
-	var v any
-	if err := json.Unmarshal(body, &v); err != nil {
-		return "callback body is not JSON: " + err.Error()
-	}
-	if err := r.contract.ValidateValue(r.schema, v); err != nil {
-		return "callback payload breaks the contract (applicationResults): " + err.Error()
+	if err := r.contract.ValidateCallback("createApplication", "applicationResults", req.Method, req.Header, body); err != nil {
+		return err.Error()
 	}
 	return ""
 }

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"mime"
@@ -228,13 +229,31 @@ func typeName(sc *openapi3.Schema) string {
 	return strings.Join(names, " or ")
 }
 
-// Describe lists a validation error's problems one per field, without kin-openapi's schema dumps.
+// shown renders a value for a message: as JSON, cut to a readable length.
+func shown(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	if r := []rune(string(b)); len(r) > 80 {
+		return string(r[:77]) + "…"
+	}
+	return string(b)
+}
+
+// Describe lists a validation error's problems one per field, each with the offending value, without
+// kin-openapi's schema dumps. (Messages for API error bodies use Message, which never echoes a value.)
 func Describe(err error) string {
 	var schemaErrs []*openapi3.SchemaError
 	collectSchemaErrors(err, &schemaErrs)
 	var lines []string
 	for _, se := range schemaErrs {
-		lines = append(lines, fmt.Sprintf("field %q %s (%s)", FieldPath("", se), Message(se), se.Reason))
+		// The offending value, except where it is the parent object of a missing property.
+		detail := "got " + shown(se.Value)
+		if se.SchemaField == "required" {
+			detail = se.Reason
+		}
+		lines = append(lines, fmt.Sprintf("field %q %s (%s)", FieldPath("", se), Message(se), detail))
 	}
 	var plain []error
 	flatten(err, &plain)

@@ -307,10 +307,25 @@ func (s *Spec) ValidateResponse(ctx context.Context, req *http.Request, status i
 	}
 	in.SetBodyBytes(body)
 	if err := openapi3filter.ValidateResponse(ctx, in); err != nil {
+		problem := Describe(err)
+		if responses := route.Operation.Responses; responses.Status(status) == nil && responses.Default() == nil {
+			problem = fmt.Sprintf("status is not supported: %d is not among the statuses the contract documents for %s (%s)",
+				status, route.Operation.OperationID, strings.Join(documentedStatuses(responses), ", "))
+		}
 		return fmt.Errorf("operation %s (%s %s) answered %d against the contract: %s",
-			route.Operation.OperationID, req.Method, route.Path, status, Describe(err))
+			route.Operation.OperationID, req.Method, route.Path, status, problem)
 	}
 	return nil
+}
+
+// documentedStatuses lists the statuses (and ranges, and "default") responses documents, sorted.
+func documentedStatuses(responses *openapi3.Responses) []string {
+	codes := make([]string, 0, responses.Len())
+	for code := range responses.Map() {
+		codes = append(codes, code)
+	}
+	sort.Strings(codes)
+	return codes
 }
 
 // CallbackSchema returns the request-body schema of callback name on operationID.
@@ -333,6 +348,65 @@ func (s *Spec) CallbackSchema(operationID, name string) (*openapi3.Schema, error
 		}
 	}
 	return nil, fmt.Errorf("spec: callback %q of %q has no JSON request body", name, operationID)
+}
+
+// ValidateCallback checks a callback the service sends — callback name of operationID, e.g.
+// createApplication's applicationResults — against the contract: a method the callback documents,
+// a Content-Type its request body declares, and the body against its schema. The error says what
+// is wrong, naming the callback and every offending field with its value.
+func (s *Spec) ValidateCallback(operationID, name, method string, header http.Header, body []byte) error {
+	op, ok := s.Operations()[operationID]
+	if !ok {
+		return fmt.Errorf("spec: no operation %q", operationID)
+	}
+	cb := op.Callbacks[name]
+	if cb == nil || cb.Value == nil {
+		return fmt.Errorf("spec: operation %q has no callback %q", operationID, name)
+	}
+	var (
+		cop     *openapi3.Operation
+		methods []string
+	)
+	for _, item := range cb.Value.Map() {
+		for m, o := range item.Operations() {
+			methods = append(methods, m)
+			if strings.EqualFold(m, method) {
+				cop = o
+			}
+		}
+	}
+	sort.Strings(methods)
+	if cop == nil {
+		return fmt.Errorf("callback arrived as %s; the contract says %s", method, strings.Join(methods, " or "))
+	}
+	if cop.RequestBody == nil || cop.RequestBody.Value == nil {
+		return nil
+	}
+	rb := cop.RequestBody.Value
+	if ct := header.Get("Content-Type"); !declares(rb, ct) {
+		return fmt.Errorf("callback Content-Type is %s; the contract says %s", ct, strings.Join(mediaTypes(rb), " or "))
+	}
+	mt := rb.Content.Get("application/json")
+	if mt == nil || mt.Schema == nil || mt.Schema.Value == nil {
+		return nil
+	}
+	var v any
+	if err := json.Unmarshal(body, &v); err != nil {
+		return fmt.Errorf("callback body is not JSON: %v", err)
+	}
+	if err := s.ValidateValue(mt.Schema.Value, v); err != nil {
+		return fmt.Errorf("callback payload breaks the contract (%s): %v", name, err)
+	}
+	return nil
+}
+
+func mediaTypes(rb *openapi3.RequestBody) []string {
+	out := make([]string, 0, len(rb.Content))
+	for mt := range rb.Content {
+		out = append(out, mt)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // ValidateValue validates a decoded JSON value (maps, slices, float64...) against schema as a

@@ -104,13 +104,15 @@ func TestValidateResponseNamesTheProblem(t *testing.T) {
 		"wrong type": {http.MethodGet, "/connect_ats/jobs", 200, jsonHeader, `[{"id":"0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01","name":3}]`,
 			[]string{"listJobs", `"0.name"`, "must be a string"}},
 		"unknown status value": {http.MethodGet, "/connect_ats/applications/d2c37d4d-b8d4-46a9-b230-42a246ad6153/status", 200, jsonHeader, `{"status":"pending"}`,
-			[]string{"getStatus", `"status"`, "must be one of invited"}},
+			[]string{"getStatus", `"status"`, "must be one of invited", `(got "pending")`}},
+		"a number where the contract wants an enum string": {http.MethodGet, "/connect_ats/applications/d2c37d4d-b8d4-46a9-b230-42a246ad6153/status", 200, jsonHeader, `{"status":3}`,
+			[]string{"getStatus", `field "status" is invalid`, "(got 3)"}},
 		"bad uuid format": {http.MethodGet, "/connect_ats/jobs", 200, jsonHeader, `[{"id":"42","name":"x"}]`,
 			[]string{"listJobs", `"0.id"`, "UUID"}},
 		"bad uri format": {http.MethodPost, "/connect_ats/applications", 201, jsonHeader, `{"reference_id":"d2c37d4d-b8d4-46a9-b230-42a246ad6153","assessment_url":"/en/assessments/1"}`,
 			[]string{"createApplication", `field "assessment_url" is invalid: must be an absolute URL`}},
 		"undocumented status": {http.MethodGet, "/connect_ats/jobs", 418, jsonHeader, `{}`,
-			[]string{"listJobs", "418", "status is not supported"}},
+			[]string{"listJobs", "418", "status is not supported", "documents for listJobs (200, 400, 401, 413, 429, 500, 503)"}},
 		"401 without WWW-Authenticate": {http.MethodGet, "/connect_ats/jobs", 401, jsonHeader, `{"errors":{"detail":"no"}}`,
 			[]string{"listJobs", "401", "WWW-Authenticate"}},
 		"wrong error shape": {http.MethodGet, "/connect_ats/applications/d2c37d4d-b8d4-46a9-b230-42a246ad6153/results", 404, jsonHeader, `{"error":"Not Found"}`,
@@ -161,6 +163,48 @@ func TestCallbackSchema(t *testing.T) {
 	err = s.ValidateValue(schema, v)
 	if err == nil || !strings.Contains(err.Error(), `"fit"`) || !strings.Contains(err.Error(), `"detailed_scores.0.trait_bucket_score"`) {
 		t.Fatalf("broken payload: %v", err)
+	}
+}
+
+func TestValidateCallback(t *testing.T) {
+	s := load(t, equalturemock.VendorSpec)
+	valid := `{"results_url":"https://dashboard.equalture.com/a","scores":{},"fit":"low","detailed_scores":[]}`
+	jsonHeader := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
+	tests := map[string]struct {
+		method string
+		header http.Header
+		body   string
+		want   []string // substrings of the error; none for a valid callback
+	}{
+		"valid":              {http.MethodPut, jsonHeader, valid, nil},
+		"a POST":             {http.MethodPost, jsonHeader, valid, []string{"callback arrived as POST", "the contract says PUT"}},
+		"not JSON":           {http.MethodPut, http.Header{"Content-Type": {"text/plain"}}, valid, []string{"Content-Type is text/plain", "application/json"}},
+		"malformed":          {http.MethodPut, jsonHeader, `{"fit":`, []string{"callback body is not JSON"}},
+		"missing fit":        {http.MethodPut, jsonHeader, strings.Replace(valid, `"fit":"low",`, "", 1), []string{"applicationResults", `field "fit" can't be blank`}},
+		"fit out of enum":    {http.MethodPut, jsonHeader, strings.Replace(valid, `"low"`, `"great"`, 1), []string{`field "fit" is invalid: must be one of low, medium, high`, `(got "great")`}},
+		"relative dashboard": {http.MethodPut, jsonHeader, strings.Replace(valid, "https://dashboard.equalture.com/a", "/a", 1), []string{`"results_url"`, "absolute URL", `(got "/a")`}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			err := s.ValidateCallback("createApplication", "applicationResults", tc.method, tc.header, []byte(tc.body))
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("valid callback refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("invalid callback accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+	if err := s.ValidateCallback("createApplication", "nope", http.MethodPut, jsonHeader, []byte(valid)); err == nil {
+		t.Error("an unknown callback is accepted")
 	}
 }
 

@@ -1,0 +1,438 @@
+// Package proxy is the validating reverse proxy behind `equalture-mock proxy`: an ATS points at it
+// instead of the Equalture service, and it forwards every exchange unchanged while judging it
+// against openapi.yaml with the mock's own code — routing and request validation through
+// internal/dispatch, answers through spec.ValidateResponse (what apiclient.Check calls), callbacks
+// through spec.ValidateCallback. Violations are logged, kept in a journal served under the control
+// API's /_mock/journal, counted per operation and reported as JSON or JUnit.
+//
+// With a relay URL it also relays results callbacks: the callback_url of createApplication is
+// rewritten to an endpoint of the proxy (the only change it ever makes to a body), and each PUT the
+// target sends there is validated and forwarded unchanged to the original callback_url, whose
+// answer goes back to the target.
+package proxy
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/auth"
+	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/control"
+	"github.com/equalture/equalture-mock/internal/dispatch"
+	"github.com/equalture/equalture-mock/internal/journal"
+	"github.com/equalture/equalture-mock/internal/spec"
+)
+
+// DefaultMaxBodyBytes limits request bodies (and relayed callbacks) when Options say nothing.
+const DefaultMaxBodyBytes = 1 << 20
+
+// maxValidated is the largest answer the proxy validates; a longer one is streamed through
+// unjudged, with a warning.
+const maxValidated = 4 << 20
+
+// journalCapture is how much of each answer the journal keeps (as the mock's does).
+const journalCapture = 64 << 10
+
+// Options configure a Proxy.
+type Options struct {
+	// Target is the service to forward to: an absolute http(s) URL, optionally with a base path.
+	Target string
+	// Contract is openapi.yaml; ControlContract is control-openapi.yaml, whose journal operations the
+	// proxy serves.
+	Contract, ControlContract *spec.Spec
+	// Journal keeps the exchanges (journal.New(0, 0) when nil).
+	Journal *journal.Journal
+	// Clock stamps journal entries (a running clock when nil).
+	Clock clock.Clock
+	// MaxBodyBytes limits request and callback bodies: 413 beyond, nothing forwarded.
+	MaxBodyBytes int64
+	// RelayURL, when set, turns the callback relay on: the base URL at which the target reaches
+	// this proxy (callbacks come to RelayURL/_relay/…).
+	RelayURL string
+	// RelaySecret signs relay URLs, so the relay forwards only to callback_urls that went through
+	// the proxy (random when empty: relay URLs then die with the process).
+	RelaySecret []byte
+	// StrictRequests counts requests that break the contract as violations; by default they are
+	// noted and only the target's handling of them is judged (a documented 4xx is fine, a 2xx is a
+	// violation), so a client may send invalid requests on purpose.
+	StrictRequests bool
+	// Transport sends requests to the target and to callback URLs (a clone of
+	// http.DefaultTransport when nil).
+	Transport http.RoundTripper
+	Logger    *slog.Logger
+}
+
+// Proxy is the validating reverse proxy.
+type Proxy struct {
+	opts     Options
+	log      *slog.Logger
+	vendor   *dispatch.Dispatcher // the vendor API: every operation forwarded and judged
+	control  *dispatch.Dispatcher // /_mock: the journal served here, the rest forwarded
+	upstream *httputil.ReverseProxy
+	relay    *relay // nil when off
+	stats    *stats
+}
+
+var _ http.Handler = (*Proxy)(nil)
+
+// ParseTarget checks a target URL: absolute http(s) with a host.
+func ParseTarget(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
+		return nil, fmt.Errorf("%q is not an absolute http(s) URL (like https://api.example.com)", raw)
+	}
+	return u, nil
+}
+
+// New builds a proxy.
+func New(o Options) (*Proxy, error) {
+	if o.Contract == nil || o.ControlContract == nil {
+		return nil, errors.New("proxy: no contract")
+	}
+	target, err := ParseTarget(o.Target)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: target %w", err)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Journal == nil {
+		o.Journal = journal.New(0, 0)
+	}
+	if o.Clock == nil {
+		o.Clock = clock.NewVirtual()
+	}
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.Transport == nil {
+		o.Transport = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	p := &Proxy{opts: o, log: o.Logger, stats: newStats(o.Target, o.StrictRequests)}
+	p.upstream = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(target)
+			keepForwarded(pr)
+		},
+		Transport:      o.Transport,
+		FlushInterval:  -1, // stream: every write reaches the client at once
+		ModifyResponse: capture,
+		ErrorHandler:   p.upstreamError,
+		ErrorLog:       slog.NewLogLogger(o.Logger.Handler(), slog.LevelDebug),
+	}
+	if o.RelayURL != "" {
+		if p.relay, err = newRelay(p, o.RelayURL, o.RelaySecret); err != nil {
+			return nil, err
+		}
+	}
+	handlers := make(map[string]dispatch.Handler)
+	for id := range o.Contract.Operations() {
+		handlers[id] = p.forward
+	}
+	if p.vendor, err = dispatch.New(dispatch.Options{
+		Spec:          o.Contract,
+		Handlers:      handlers,
+		Fallback:      p.passThrough,
+		ReportInvalid: true,
+		MaxBodyBytes:  o.MaxBodyBytes,
+		Authenticate:  presence(o.Contract),
+		Identify:      auth.Identify,
+		Observers:     []dispatch.Observer{dispatch.LogRequests(o.Logger), p.observe, o.Journal.Observer(o.Clock)},
+		CaptureBytes:  journalCapture,
+		Logger:        o.Logger,
+	}); err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	if p.control, err = dispatch.New(dispatch.Options{
+		Spec: o.ControlContract,
+		Handlers: map[string]dispatch.Handler{
+			"queryJournal": control.QueryJournal(o.Journal, o.Logger),
+			"clearJournal": control.ClearJournal(o.Journal),
+		},
+		Fallback:     p.forwardControl,
+		MaxBodyBytes: o.MaxBodyBytes,
+		Logger:       o.Logger,
+	}); err != nil {
+		return nil, fmt.Errorf("proxy: %w", err)
+	}
+	return p, nil
+}
+
+// ServeHTTP sends relayed callbacks to the relay, the control API's paths to the journal (or on to
+// the target), and everything else through the vendor API's pipeline.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch path := r.URL.Path; {
+	case p.relay != nil && strings.HasPrefix(path, relayPrefix):
+		p.relay.ServeHTTP(w, r)
+	case strings.HasPrefix(path, control.Prefix):
+		p.control.ServeHTTP(w, r)
+	default:
+		p.vendor.ServeHTTP(w, r)
+	}
+}
+
+// keepForwarded puts back the X-Forwarded-* headers ReverseProxy's Rewrite mode strips: the proxy
+// adds none and keeps the client's.
+func keepForwarded(pr *httputil.ProxyRequest) {
+	for _, h := range []string{"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto"} {
+		if v, ok := pr.In.Header[h]; ok {
+			pr.Out.Header[h] = v
+		}
+	}
+}
+
+// presence is the proxy's authentication: it cannot verify credentials, only that the request
+// carries one of the kind the operation's security scheme asks for; the target judges the rest.
+func presence(sp *spec.Spec) dispatch.Authenticator {
+	kinds := make(map[string]string)
+	for name, ref := range sp.Doc.Components.SecuritySchemes {
+		if ref != nil && ref.Value != nil {
+			kinds[name] = strings.ToLower(ref.Value.Scheme)
+		}
+	}
+	return func(r *http.Request, scheme string) (string, error) {
+		switch kinds[scheme] {
+		case "basic":
+			if _, _, ok := r.BasicAuth(); !ok {
+				return "", apierr.New(apierr.Unauthorized, "no Basic credentials (security scheme %s)", scheme)
+			}
+		case "bearer":
+			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || strings.TrimSpace(tok) == "" {
+				return "", apierr.New(apierr.Unauthorized, "no Bearer token (security scheme %s)", scheme)
+			}
+		}
+		return auth.Identify(r), nil
+	}
+}
+
+// exchange is what the proxy learns of one forwarded answer.
+type exchange struct {
+	err       error // the target did not answer
+	status    int
+	header    http.Header
+	body      bytes.Buffer // the answer, up to maxValidated
+	done      bool         // the answer was read to its end
+	truncated bool         // it was longer than maxValidated
+	readErr   error        // reading the answer from the target failed
+}
+
+type exchangeKey struct{}
+
+// capture is the upstream ModifyResponse: it notes the status and headers and tees the body as it
+// streams to the client.
+func capture(resp *http.Response) error {
+	ex, _ := resp.Request.Context().Value(exchangeKey{}).(*exchange)
+	if ex == nil {
+		return nil
+	}
+	ex.status, ex.header = resp.StatusCode, resp.Header.Clone()
+	resp.Body = &tee{ReadCloser: resp.Body, ex: ex}
+	return nil
+}
+
+// tee copies what is read from an answer into its exchange, up to maxValidated.
+type tee struct {
+	io.ReadCloser
+	ex *exchange
+}
+
+func (t *tee) Read(b []byte) (int, error) {
+	n, err := t.ReadCloser.Read(b)
+	room := maxValidated - t.ex.body.Len()
+	t.ex.body.Write(b[:min(n, max(room, 0))])
+	t.ex.truncated = t.ex.truncated || n > room
+	switch {
+	case errors.Is(err, io.EOF):
+		t.ex.done = true
+	case err != nil:
+		t.ex.readErr = err
+	}
+	return n, err
+}
+
+// upstreamError answers 502 when the target could not be reached (and says nothing when the client
+// went away first).
+func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, context.Canceled) && r.Context().Err() != nil {
+		return
+	}
+	if ex, _ := r.Context().Value(exchangeKey{}).(*exchange); ex != nil {
+		ex.err = err
+	}
+	apierr.WriteJSON(w, http.StatusBadGateway, map[string]any{"errors": map[string]any{"detail": "Bad Gateway: the target did not answer: " + err.Error()}})
+}
+
+// send forwards r with body to the target, noting what came back in ex; the answer streams to w.
+func (p *Proxy) send(w http.ResponseWriter, r *http.Request, body []byte, ex *exchange) {
+	out := r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
+	if len(body) > 0 {
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.ContentLength = int64(len(body))
+		out.Header = r.Header.Clone()
+		out.Header.Set("Content-Length", strconv.Itoa(len(body)))
+	} else {
+		out.Body = http.NoBody
+	}
+	p.upstream.ServeHTTP(w, out)
+}
+
+// forward is the handler of every operation: the request goes to the target as the client sent
+// it (but for a relayed callback_url), the answer streams back, then the exchange is judged.
+func (p *Proxy) forward(w http.ResponseWriter, c *dispatch.Call) error {
+	body := c.Body
+	if p.relay != nil && c.Op == "createApplication" {
+		body = p.relay.rewrite(body)
+	}
+	ex := &exchange{}
+	// Deferred: an answer that breaks off midway makes ReverseProxy panic (http.ErrAbortHandler).
+	defer p.judge(c, ex)
+	p.send(w, c.Request, body, ex)
+	return nil
+}
+
+// operation names a call for messages: "createApplication (POST /connect_ats/applications)".
+func operation(c *dispatch.Call) string {
+	if c.Op == "" {
+		return c.Request.Method + " " + c.Request.URL.Path
+	}
+	return fmt.Sprintf("%s (%s %s)", c.Op, c.Request.Method, c.Route.Path)
+}
+
+// judge notes how the exchange broke the contract: the request, the answer, and an invalid request
+// the target accepted.
+func (p *Proxy) judge(c *dispatch.Call, ex *exchange) {
+	op := operation(c)
+	if c.Invalid != nil {
+		c.Violate(dispatch.KindRequest, "%s: the request breaks the contract: %s", op, Problem(c.Invalid))
+	}
+	switch {
+	case ex.err != nil:
+		c.Violate(dispatch.KindUpstream, "%s: the target did not answer: %v", op, ex.err)
+		return
+	case ex.status == 0: // the client went away before the target answered
+		return
+	case ex.readErr != nil:
+		c.Violate(dispatch.KindUpstream, "%s: the target's answer broke off: %v", op, ex.readErr)
+		return
+	}
+	if c.Invalid != nil && ex.status >= 200 && ex.status < 300 {
+		c.Violate(dispatch.KindAccepted, "%s answered %d to a request the contract refuses (%s)", op, ex.status, Problem(c.Invalid))
+	}
+	body, ok := p.decoded(ex)
+	if !ok {
+		return
+	}
+	if err := p.opts.Contract.ValidateResponse(c.Request.Context(), c.Request, ex.status, ex.header, body); err != nil {
+		c.Violate(dispatch.KindResponse, "%s; body: %s", err.Error(), clip(body))
+	}
+}
+
+// decoded is the answer's body as the contract describes it (gunzipped when it came gzipped), or
+// false when it cannot be judged: too long, or in an encoding the proxy does not read.
+func (p *Proxy) decoded(ex *exchange) ([]byte, bool) {
+	switch {
+	case ex.truncated:
+		p.log.Warn("answer not validated: longer than the proxy reads", "limit_bytes", maxValidated)
+		return nil, false
+	case !ex.done: // the client went away: the rest was never read
+		return nil, false
+	}
+	switch enc := strings.ToLower(ex.header.Get("Content-Encoding")); enc {
+	case "", "identity":
+		return ex.body.Bytes(), true
+	case "gzip":
+		zr, err := gzip.NewReader(bytes.NewReader(ex.body.Bytes()))
+		if err != nil {
+			p.log.Warn("answer not validated: bad gzip", "err", err)
+			return nil, false
+		}
+		b, err := io.ReadAll(io.LimitReader(zr, maxValidated))
+		if err != nil {
+			p.log.Warn("answer not validated: bad gzip", "err", err)
+			return nil, false
+		}
+		return b, true
+	default:
+		p.log.Warn("answer not validated: unknown Content-Encoding", "encoding", enc)
+		return nil, false
+	}
+}
+
+// passThrough forwards what the contract has no operation for, unvalidated, with a warning.
+func (p *Proxy) passThrough(w http.ResponseWriter, c *dispatch.Call) error {
+	p.log.Warn("not in the contract: passed through unvalidated", "method", c.Request.Method, "path", c.Request.URL.Path)
+	ex := &exchange{}
+	p.send(w, c.Request, c.Body, ex)
+	if ex.err != nil {
+		c.Violate(dispatch.KindUpstream, "%s: the target did not answer: %v", operation(c), ex.err)
+	}
+	return nil
+}
+
+// forwardControl forwards the control API's requests the proxy does not serve itself (to a mock
+// behind it; the real service has none).
+func (p *Proxy) forwardControl(w http.ResponseWriter, c *dispatch.Call) error {
+	p.log.Debug("control API request passed through", "method", c.Request.Method, "path", c.Request.URL.Path)
+	p.send(w, c.Request, c.Body, &exchange{})
+	return nil
+}
+
+// observe logs the exchange's violations and counts it.
+func (p *Proxy) observe(c *dispatch.Call, res dispatch.Result) {
+	name := ""
+	if c.Op != "" {
+		name = fmt.Sprintf("%s (%s %s)", c.Op, c.Request.Method, c.Route.Path)
+	}
+	p.record(name, res.Status, c.Violations)
+}
+
+// record counts one exchange of operation name ("" for one the contract lacks) and logs its
+// violations.
+func (p *Proxy) record(name string, status int, vs []dispatch.Violation) {
+	p.stats.add(name, vs)
+	for _, v := range vs {
+		level := slog.LevelWarn
+		msg := "contract violation"
+		if !p.stats.counts(v.Kind) {
+			level, msg = slog.LevelInfo, "invalid request (noted, not counted: StrictRequests is off)"
+		}
+		p.log.Log(context.Background(), level, msg, "kind", v.Kind, "status", status, "problem", v.Message)
+	}
+}
+
+// Problem renders a request error (an *apierr.Error, as the mock would answer it) in one line:
+// "field "applicant_details.email": can't be blank".
+func Problem(err error) string {
+	var e *apierr.Error
+	if !errors.As(err, &e) {
+		return err.Error()
+	}
+	var parts []string
+	if e.Detail != "" && (len(e.Fields) == 0 || e.Detail != http.StatusText(apierr.Status(e.Code))) {
+		parts = append(parts, e.Detail)
+	}
+	for _, f := range e.FieldNames() {
+		parts = append(parts, fmt.Sprintf("field %q %s", f, strings.Join(e.Fields[f], ", ")))
+	}
+	return fmt.Sprintf("%d %s", apierr.Status(e.Code), strings.Join(parts, "; "))
+}
+
+// clip cuts a body for a message.
+func clip(b []byte) string {
+	if r := []rune(string(b)); len(r) > 300 {
+		return string(r[:300]) + "…"
+	}
+	return string(b)
+}
