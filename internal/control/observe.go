@@ -115,10 +115,13 @@ func (h *Handler) handleSettle(w http.ResponseWriter, c *dispatch.Call) error {
 
 func (h *Handler) handleReset(w http.ResponseWriter, _ *dispatch.Call) error {
 	h.Callbacks.Reset()
-	h.Lifecycle.Reset()
+	err := h.Lifecycle.Reset()
 	h.Journal.Reset()
 	h.Faults.Reset()
 	h.Clock.Reset()
+	if err != nil {
+		return err
+	}
 	noContent(w)
 	return nil
 }

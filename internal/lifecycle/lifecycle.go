@@ -113,10 +113,10 @@ func (s *Service) Config() Config { return s.cfg }
 func (s *Service) Close() { s.queue.Close() }
 
 // Reset forgets every application, email and token generation, and every automatic completion
-// still to come.
-func (s *Service) Reset() {
+// still to come. The error is a failed write-through of a durable store.
+func (s *Service) Reset() error {
 	s.queue.Reset()
-	s.deps.Store.Reset()
+	return s.deps.Store.Reset()
 }
 
 // Settled returns once every automatic completion due at the clock's time has run (or ctx is done).
@@ -166,7 +166,10 @@ func (s *Service) Invite(clientID string, in Invitation) (store.Application, err
 	if in.InvitationType == store.InviteEmail {
 		mail = s.invitationEmail(client, job, app)
 	}
-	app = s.deps.Store.Create(app, s.cfg.InvitationTTL, mail)
+	app, err = s.deps.Store.Create(app, s.cfg.InvitationTTL, mail)
+	if err != nil {
+		return store.Application{}, err
+	}
 	after := s.cfg.AutoCompleteAfter
 	if job.AutoCompleteAfter > 0 {
 		after = time.Duration(job.AutoCompleteAfter)
