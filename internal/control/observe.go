@@ -2,6 +2,7 @@ package control
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -114,8 +115,7 @@ func (h *Handler) handleSettle(w http.ResponseWriter, c *dispatch.Call) error {
 }
 
 func (h *Handler) handleReset(w http.ResponseWriter, _ *dispatch.Call) error {
-	h.Callbacks.Reset()
-	err := h.Lifecycle.Reset()
+	err := errors.Join(h.Callbacks.Reset(), h.Lifecycle.Reset())
 	h.Journal.Reset()
 	h.Faults.Reset()
 	h.Clock.Reset()

@@ -67,8 +67,9 @@ func (c *Config) setDefaults() {
 // Deliveries is what anonymizing needs of the callback dispatcher: no results leave the mock for
 // an anonymized applicant any more.
 type Deliveries interface {
-	// Cancel stops every pending delivery of the application and erases the payloads kept of it.
-	Cancel(referenceID, reason string)
+	// Cancel stops every pending delivery of the application and erases the payloads kept of it;
+	// the error is a failed write-through.
+	Cancel(referenceID, reason string) error
 }
 
 // Deps are the service's collaborators, built once and shared with the rest of the mock.
@@ -300,7 +301,9 @@ func (s *Service) Anonymize(clientID, ref string) (store.Application, error) {
 		return app, err
 	}
 	if s.deps.Deliveries != nil {
-		s.deps.Deliveries.Cancel(ref, ReasonAnonymized)
+		if err := s.deps.Deliveries.Cancel(ref, ReasonAnonymized); err != nil {
+			return app, err
+		}
 	}
 	return app, nil
 }
