@@ -72,6 +72,17 @@ type Deliveries interface {
 	Cancel(referenceID, reason string) error
 }
 
+// IDReservations keeps, across restarts, how many reference ids may have been drawn from the
+// seeded generator, so that a restarted mock with the same seed never issues one of them again.
+type IDReservations interface {
+	// ReserveIDs durably records that up to n ids may have been drawn.
+	ReserveIDs(n uint64) error
+}
+
+// IDBlock is how many reference ids are reserved at a time: one durable write per block, and a
+// restart skips at most this many ids that were never issued.
+const IDBlock = 1024
+
 // Deps are the service's collaborators, built once and shared with the rest of the mock.
 type Deps struct {
 	Store    *store.Store
@@ -83,6 +94,10 @@ type Deps struct {
 	// Deliveries is told about anonymizations (optional).
 	Deliveries Deliveries
 	Logger     *slog.Logger
+	// IDs, when set, reserves reference ids ahead of their draws; IDsReserved is what it held at
+	// start-up: that many draws of the seeded generator are skipped.
+	IDs         IDReservations
+	IDsReserved uint64
 }
 
 // Service runs the use cases.
@@ -91,8 +106,10 @@ type Service struct {
 	deps  Deps
 	queue *schedule.Queue // automatic completions
 
-	idMu sync.Mutex
-	ids  *gofakeit.Faker
+	idMu     sync.Mutex
+	ids      *gofakeit.Faker
+	drawn    uint64 // reference ids drawn from ids, including those skipped at start-up
+	reserved uint64 // how many deps.IDs allows to draw before it is told of more
 }
 
 // New returns the service; Close stops its automatic completions.
@@ -104,7 +121,36 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.setDefaults()
-	return &Service{cfg: cfg, deps: deps, queue: schedule.New(deps.Clock), ids: gofakeit.New(cfg.Seed)}, nil
+	s := &Service{cfg: cfg, deps: deps, queue: schedule.New(deps.Clock), ids: gofakeit.New(cfg.Seed)}
+	for range deps.IDsReserved {
+		s.ids.UUID()
+	}
+	s.drawn, s.reserved = deps.IDsReserved, deps.IDsReserved
+	return s, nil
+}
+
+// Resume schedules the automatic completions of the applications a durable store restored (those
+// due already run at once), with the settings in force now. Call it once the mock is assembled:
+// completing sends callbacks.
+func (s *Service) Resume() {
+	n := 0
+	for _, app := range s.deps.Store.List("") {
+		if app.Status != store.Invited && app.Status != store.Started {
+			continue
+		}
+		job, ok := s.deps.Fixtures.Job(app.ClientID, app.JobID)
+		if !ok {
+			continue // the fixtures changed since: nothing to complete it with
+		}
+		if after := s.autoCompleteAfter(job); after > 0 {
+			ref := app.ReferenceID
+			s.queue.At(app.CreatedAt.Add(after), func() { s.autoComplete(ref) })
+			n++
+		}
+	}
+	if n > 0 {
+		s.deps.Logger.Info("automatic completions resumed after a restart", "applications", n)
+	}
 }
 
 // Config returns the settings in force (defaults applied).
@@ -149,7 +195,10 @@ func (s *Service) Invite(clientID string, in Invitation) (store.Application, err
 	if in.InvitationType == "" {
 		in.InvitationType = store.InviteEmail
 	}
-	ref := s.newReferenceID()
+	ref, err := s.newReferenceID()
+	if err != nil {
+		return store.Application{}, err
+	}
 	link, err := s.assessmentURL(job, ref)
 	if err != nil {
 		return store.Application{}, err
@@ -171,14 +220,18 @@ func (s *Service) Invite(clientID string, in Invitation) (store.Application, err
 	if err != nil {
 		return store.Application{}, err
 	}
-	after := s.cfg.AutoCompleteAfter
-	if job.AutoCompleteAfter > 0 {
-		after = time.Duration(job.AutoCompleteAfter)
-	}
-	if after > 0 {
+	if after := s.autoCompleteAfter(job); after > 0 {
 		s.queue.At(app.CreatedAt.Add(after), func() { s.autoComplete(ref) })
 	}
 	return app, nil
+}
+
+// autoCompleteAfter is how long after creation job's applications complete themselves (0: never).
+func (s *Service) autoCompleteAfter(job fixtures.Job) time.Duration {
+	if job.AutoCompleteAfter > 0 {
+		return time.Duration(job.AutoCompleteAfter)
+	}
+	return s.cfg.AutoCompleteAfter
 }
 
 // applicableJob returns clientID's published job jobID, or a 422 on job_id.
@@ -193,11 +246,19 @@ func (s *Service) applicableJob(clientID, jobID string) (fixtures.Job, error) {
 	return job, nil
 }
 
-// newReferenceID draws the next application id from the seeded faker.
-func (s *Service) newReferenceID() string {
+// newReferenceID draws the next application id from the seeded faker, reserving a block of ids
+// first when the reservation is used up.
+func (s *Service) newReferenceID() (string, error) {
 	s.idMu.Lock()
 	defer s.idMu.Unlock()
-	return s.ids.UUID()
+	if s.deps.IDs != nil && s.drawn >= s.reserved {
+		if err := s.deps.IDs.ReserveIDs(s.drawn + IDBlock); err != nil {
+			return "", fmt.Errorf("lifecycle: reserving reference ids: %w", err)
+		}
+		s.reserved = s.drawn + IDBlock
+	}
+	s.drawn++
+	return s.ids.UUID(), nil
 }
 
 func (s *Service) invitationEmail(client fixtures.Client, job fixtures.Job, a store.Application) *store.Email {
