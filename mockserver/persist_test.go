@@ -8,8 +8,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -330,5 +333,133 @@ func TestOneServerPerDataDir(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "locked by another process") {
 		t.Fatalf("error = %v", err)
+	}
+}
+
+// BenchmarkCreate measures creations (POST /connect_ats/applications through the whole handler:
+// validated, authenticated, stored, journaled) from 50 concurrent callers, in memory and with a
+// data dir, where each creation is on disk before it is answered.
+func BenchmarkCreate(b *testing.B) {
+	body := `{"job_id":"` + engineerJob + `","callback_url":"http://127.0.0.1:9/cb","invitation_type":"one_time_link",` +
+		`"applicant_details":{"first_name":"Bench","last_name":"Mark","email":"bench@example.com"}}`
+	for _, name := range []string{"memory", "data dir"} {
+		b.Run(name, func(b *testing.B) {
+			opts := []mockserver.Option{mockserver.WithSeed(1), mockserver.WithSigningKey([]byte("k")), mockserver.WithJournalSize(1)}
+			if name == "data dir" {
+				opts = append(opts, mockserver.WithDataDir(b.TempDir()))
+			}
+			mock, err := mockserver.New(opts...)
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer mock.Close(context.Background())
+			req := httptest.NewRequest(http.MethodPost, "/connect_ats/access_token", nil)
+			req.SetBasicAuth("demo-client", "demo-secret")
+			rec := httptest.NewRecorder()
+			mock.ServeHTTP(rec, req)
+			var tok struct {
+				AccessToken string `json:"access_token"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil {
+				b.Fatal(err)
+			}
+			b.SetParallelism(25) // 50 callers on 2 cores, like scripts/load's 50 connections
+			b.ResetTimer()
+			start := time.Now()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					req := httptest.NewRequest(http.MethodPost, "/connect_ats/applications", strings.NewReader(body))
+					req.Header.Set("Content-Type", "application/json")
+					req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+					rec := httptest.NewRecorder()
+					mock.ServeHTTP(rec, req)
+					if rec.Code != http.StatusCreated {
+						b.Errorf("create: %d %s", rec.Code, rec.Body)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "creations/s")
+
+		})
+	}
+}
+
+// BenchmarkStartupDataDir measures building the mock on a data dir holding 10,000 applications,
+// 2,000 of them completed with their callbacks pending (the receiver refuses connections):
+// opening and checking the file, reading it back, resuming the retries.
+func BenchmarkStartupDataDir(b *testing.B) {
+	dir := b.TempDir()
+	mock, err := mockserver.New(mockserver.WithDataDir(dir), mockserver.WithSigningKey([]byte("k")), mockserver.WithJournalSize(1))
+	if err != nil {
+		b.Fatal(err)
+	}
+	do := func(method, path, auth, body string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest(method, path, strings.NewReader(body))
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
+		if auth != "" {
+			req.Header.Set("Authorization", "Bearer "+auth)
+		}
+		rec := httptest.NewRecorder()
+		mock.ServeHTTP(rec, req)
+		return rec
+	}
+	req := httptest.NewRequest(http.MethodPost, "/connect_ats/access_token", nil)
+	req.SetBasicAuth("demo-client", "demo-secret")
+	rec := httptest.NewRecorder()
+	mock.ServeHTTP(rec, req)
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &tok); err != nil {
+		b.Fatal(err)
+	}
+	const apps, completions = 10_000, 2_000
+	refs := make([]string, apps)
+	var wg sync.WaitGroup
+	for w := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < apps; i += 50 {
+				rec := do(http.MethodPost, "/connect_ats/applications", tok.AccessToken, fmt.Sprintf(
+					`{"job_id":%q,"callback_url":"http://127.0.0.1:9/cb","applicant_details":{"first_name":"A","last_name":"%d","email":"a%d@example.com"}}`,
+					engineerJob, i, i))
+				var app struct {
+					ReferenceID string `json:"reference_id"`
+				}
+				if rec.Code != http.StatusCreated || json.Unmarshal(rec.Body.Bytes(), &app) != nil {
+					b.Errorf("create: %d %s", rec.Code, rec.Body)
+					return
+				}
+				refs[i] = app.ReferenceID
+				if i < completions {
+					if rec := do(http.MethodPost, "/_mock/applications/"+app.ReferenceID+"/complete", "", ""); rec.Code != http.StatusOK {
+						b.Errorf("complete: %d %s", rec.Code, rec.Body)
+						return
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	do(http.MethodGet, "/_mock/settle", "", "")
+	if err := mock.Close(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if b.Failed() {
+		return
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "equalture-mock.db")); err == nil {
+		b.ReportMetric(float64(fi.Size())/(1<<20), "MiB-file")
+	}
+	for b.Loop() {
+		s, err := mockserver.New(mockserver.WithDataDir(dir), mockserver.WithJournalSize(1))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = s.Close(context.Background())
 	}
 }

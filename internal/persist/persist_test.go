@@ -307,9 +307,15 @@ func TestRefusedFiles(t *testing.T) {
 	ours := func(t *testing.T, path string) {
 		t.Helper()
 		db, _ := open(t, filepath.Dir(path))
+		var wg sync.WaitGroup
 		for i := range 300 {
-			must(t, db.WriteStore(store.Change{Rev: uint64(i + 1), Application: app(fmt.Sprintf("ref-%04d", i), store.Invited), Created: true}))
+			wg.Go(func() {
+				if err := db.WriteStore(store.Change{Rev: uint64(i + 1), Application: app(fmt.Sprintf("ref-%04d", i), store.Invited), Created: true}); err != nil {
+					t.Error(err)
+				}
+			})
 		}
+		wg.Wait()
 		must(t, db.Close())
 	}
 	tests := map[string]struct {

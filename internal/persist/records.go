@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -218,31 +220,36 @@ func (db *DB) load() (State, error) {
 }
 
 func loadStore(tx *bolt.Tx, snap *store.Snapshot) error {
-	apps := make(map[string]store.Application)
-	err := tx.Bucket(bucketApps).ForEach(func(k, v []byte) error {
-		var a store.Application
-		rev, err := decode(bucketApps, k, v, &a)
-		if err != nil {
+	appRecs := records(tx.Bucket(bucketApps))
+	apps := make([]store.Application, len(appRecs))
+	revs := make([]uint64, len(appRecs))
+	err := decodeAll(len(appRecs), func(i int) (err error) {
+		r := appRecs[i]
+		if revs[i], err = decode(bucketApps, r.key, r.value, &apps[i]); err != nil {
 			return err
 		}
-		if a.ReferenceID != string(k) {
-			return fmt.Errorf("record %s/%q: it holds application %q", bucketApps, k, a.ReferenceID)
+		if apps[i].ReferenceID != string(r.key) {
+			return fmt.Errorf("record %s/%q: it holds application %q", bucketApps, r.key, apps[i].ReferenceID)
 		}
-		apps[a.ReferenceID] = a
-		snap.Rev = max(snap.Rev, rev)
 		return nil
 	})
 	if err != nil {
 		return err
 	}
+	byRef := make(map[string]int, len(apps))
+	for i, a := range apps {
+		byRef[a.ReferenceID] = i
+		snap.Rev = max(snap.Rev, revs[i])
+	}
+	snap.Applications = make([]store.Application, 0, len(apps))
 	err = tx.Bucket(bucketOrder).ForEach(func(k, v []byte) error {
 		if len(k) != 8 {
 			return fmt.Errorf("record %s/%q: the key is not a revision", bucketOrder, k)
 		}
 		snap.Rev = max(snap.Rev, revOfKey(k, nil))
-		if a, ok := apps[string(v)]; ok {
-			snap.Applications = append(snap.Applications, a)
-			delete(apps, string(v))
+		if i, ok := byRef[string(v)]; ok {
+			snap.Applications = append(snap.Applications, apps[i])
+			delete(byRef, string(v))
 		}
 		return nil
 	})
@@ -251,27 +258,30 @@ func loadStore(tx *bolt.Tx, snap *store.Snapshot) error {
 	}
 	// An application whose creation never reached the disk (its write failed) but whose later
 	// change did: after the others, oldest first.
-	rest := make([]store.Application, 0, len(apps))
-	for _, a := range apps {
-		rest = append(rest, a)
+	rest := make([]store.Application, 0, len(byRef))
+	for _, i := range byRef {
+		rest = append(rest, apps[i])
 	}
 	slices.SortFunc(rest, func(a, b store.Application) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	snap.Applications = append(snap.Applications, rest...)
 
-	err = tx.Bucket(bucketOutbox).ForEach(func(k, v []byte) error {
-		if len(k) != 8 {
-			return fmt.Errorf("record %s/%q: the key is not a revision", bucketOutbox, k)
+	mails := records(tx.Bucket(bucketOutbox))
+	snap.Outbox = make([]store.Email, len(mails))
+	err = decodeAll(len(mails), func(i int) error {
+		r := mails[i]
+		if len(r.key) != 8 {
+			return fmt.Errorf("record %s/%q: the key is not a revision", bucketOutbox, r.key)
 		}
-		var m store.Email
-		if err := json.Unmarshal(v, &m); err != nil {
-			return fmt.Errorf("record %s/%x: %w", bucketOutbox, k, err)
+		if err := json.Unmarshal(r.value, &snap.Outbox[i]); err != nil {
+			return fmt.Errorf("record %s/%x: %w", bucketOutbox, r.key, err)
 		}
-		snap.Outbox = append(snap.Outbox, m)
-		snap.Rev = max(snap.Rev, revOfKey(k, nil))
 		return nil
 	})
 	if err != nil {
 		return err
+	}
+	if len(mails) > 0 {
+		snap.Rev = max(snap.Rev, revOfKey(mails[len(mails)-1].key, nil))
 	}
 	snap.Tokens = make(map[string]store.TokenGeneration)
 	return tx.Bucket(bucketTokens).ForEach(func(k, v []byte) error {
@@ -287,22 +297,70 @@ func loadStore(tx *bolt.Tx, snap *store.Snapshot) error {
 }
 
 func loadDeliveries(tx *bolt.Tx, r *delivery.Restored) error {
-	err := tx.Bucket(bucketDeliveries).ForEach(func(k, v []byte) error {
-		var doc deliveryDoc
-		rev, err := decode(bucketDeliveries, k, v, &doc)
+	recs := records(tx.Bucket(bucketDeliveries))
+	docs := make([]deliveryDoc, len(recs))
+	revs := make([]uint64, len(recs))
+	err := decodeAll(len(recs), func(i int) (err error) {
+		if revs[i], err = decode(bucketDeliveries, recs[i].key, recs[i].value, &docs[i]); err != nil {
+			return err
+		}
+		if docs[i].Delivery.ID != string(recs[i].key) {
+			return fmt.Errorf("record %s/%q: it holds delivery %q", bucketDeliveries, recs[i].key, docs[i].Delivery.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.Deliveries = make([]delivery.Saved, len(docs))
+	for i, doc := range docs {
+		r.Deliveries[i] = delivery.Saved{Delivery: doc.Delivery, Series: doc.Series, Seq: doc.Seq}
+		r.Rev = max(r.Rev, revs[i])
+		r.LastSeq = max(r.LastSeq, doc.Seq)
+	}
+	slices.SortFunc(r.Deliveries, func(a, b delivery.Saved) int { return a.Seq - b.Seq })
+	return nil
+}
+
+// record is a key and value as bbolt holds them: valid while its transaction is open.
+type record struct{ key, value []byte }
+
+func records(b *bolt.Bucket) []record {
+	var out []record
+	_ = b.ForEach(func(k, v []byte) error {
+		out = append(out, record{k, v})
+		return nil
+	})
+	return out
+}
+
+// decodeAll runs decode(i) for every i in [0, n) on every core (JSON decoding is most of a
+// start-up), each worker guarded like the reads of its caller, and returns the first error.
+func decodeAll(n int, decode func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	errs := make([]error, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[w] = guard(func() error {
+				for i := w; i < n; i += workers {
+					if err := decode(i); err != nil {
+						return err
+					}
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return err
 		}
-		if doc.Delivery.ID != string(k) {
-			return fmt.Errorf("record %s/%q: it holds delivery %q", bucketDeliveries, k, doc.Delivery.ID)
-		}
-		r.Deliveries = append(r.Deliveries, delivery.Saved{Delivery: doc.Delivery, Series: doc.Series, Seq: doc.Seq})
-		r.Rev = max(r.Rev, rev)
-		r.LastSeq = max(r.LastSeq, doc.Seq)
-		return nil
-	})
-	slices.SortFunc(r.Deliveries, func(a, b delivery.Saved) int { return a.Seq - b.Seq })
-	return err
+	}
+	return nil
 }
 
 // versioned encodes a record: its revision (8 bytes, big-endian), then v as JSON.
