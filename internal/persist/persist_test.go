@@ -116,6 +116,19 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+func TestEmptyFileIsANewDataFile(t *testing.T) {
+	dir := t.TempDir()
+	must(t, os.WriteFile(filepath.Join(dir, persist.FileName), nil, 0o600)) // e.g. a crash before the first write
+	db, st := open(t, dir)
+	if len(st.Store.Applications) != 0 || st.Clock != nil {
+		t.Fatalf("an empty file holds %+v", st)
+	}
+	must(t, db.ReserveIDs(3))
+	if _, st = reopen(t, db); st.IDsReserved != 3 {
+		t.Fatalf("reserved %d after a restart, want 3", st.IDsReserved)
+	}
+}
+
 func TestNewFileIsEmpty(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "not", "yet")
 	db, st := open(t, dir)
