@@ -135,8 +135,10 @@ func openError(path string, err error) error {
 		return fmt.Errorf("data file %s is locked by another process (one data dir serves one mock at a time)", path)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrVersionMismatch), errors.Is(err, berrors.ErrChecksum):
 		return fmt.Errorf("data file %s is not an equalture-mock data file, or is damaged: %w", path, err)
-	default:
+	case errors.As(err, new(*panicked)):
 		return fmt.Errorf("data file %s is damaged: %w", path, err)
+	default: // the file system's own word: permission denied, read-only, ...
+		return fmt.Errorf("data file %s: %w", path, err)
 	}
 }
 
@@ -264,11 +266,16 @@ func guard(fn func() error) (err error) {
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("bbolt panicked: %v", p)
+			err = &panicked{p}
 		}
 	}()
 	return fn()
 }
+
+// panicked is a panic guard recovered.
+type panicked struct{ value any }
+
+func (p *panicked) Error() string { return fmt.Sprintf("bbolt panicked: %v", p.value) }
 
 // Close waits for the writes already made, then closes the file and releases its lock. Writes
 // after Close fail with ErrClosed.
