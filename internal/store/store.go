@@ -173,8 +173,9 @@ func New(c clock.Clock) *Store {
 }
 
 // Open returns a store on clock c holding snap (what p gave back at start-up) that writes every
-// change through to p before the method making it returns. A method whose write fails returns the
-// error; the change stays in memory (and its event is published) but may not survive a restart.
+// change through to p before the method making it returns (a nil p writes nothing). A method whose
+// write fails returns the error; the change stays in memory (and its event is published) but may
+// not survive a restart.
 func Open(c clock.Clock, p Persistence, snap Snapshot) *Store {
 	s := New(c)
 	s.durable = p
