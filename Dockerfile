@@ -1,6 +1,7 @@
 # equalture-mock: a static binary on scratch, run as a non-root user. The vendor contract, the control
 # contract and the default fixtures are embedded in the binary; to replace the fixtures, mount a
-# directory and point EQUALTURE_MOCK_FIXTURES at it.
+# directory and point EQUALTURE_MOCK_FIXTURES at it. To keep the state across restarts, mount a
+# volume at /data (empty, owned by the image's user 65532) and set EQUALTURE_MOCK_DATA_DIR=/data.
 #
 #   docker build -t equalture-mock .                              # the mock (default target, ~14 MiB)
 #   docker build --target contract -t equalture-mock:contract .   # the mock + the contract suite binary
@@ -28,7 +29,8 @@ RUN go build -trimpath -buildvcs=false \
  && mkdir -p /out/etc/ssl/certs \
  && cp /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/ \
  && echo 'nonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin' > /out/etc/passwd \
- && echo 'nonroot:x:65532:' > /out/etc/group
+ && echo 'nonroot:x:65532:' > /out/etc/group \
+ && mkdir -p /volumes && mkdir -m 0700 /volumes/data
 
 # What both images share: the mock, CA certificates and a non-root user.
 FROM scratch AS runtime
@@ -39,6 +41,9 @@ LABEL org.opencontainers.image.source="https://github.com/equalture/equalture-mo
       org.opencontainers.image.version="${VERSION}" \
       org.opencontainers.image.revision="${COMMIT}"
 COPY --from=build /out/ /
+# Where a volume for --data-dir goes: a new named volume takes this directory's owner, so the
+# image's user can write to it.
+COPY --from=build --chown=65532:65532 /volumes/ /
 USER 65532:65532
 EXPOSE 8080
 ENV PATH=/usr/local/bin EQUALTURE_MOCK_ADDR=:8080

@@ -112,10 +112,20 @@ func WithSeed(seed int64) Option { return func(s *settings) { s.opts.Seed = seed
 func WithFixturesDir(dir string) Option { return func(s *settings) { s.opts.FixturesDir = dir } }
 
 // WithSigningKey sets the secret that signs access tokens and links, so tokens outlive a restart.
-// Default: a random key per Server.
+// Default: a random key per Server, or with WithDataDir the key its data file holds (a key given
+// here replaces that one).
 func WithSigningKey(key []byte) Option {
 	return func(s *settings) { s.opts.SigningKey = append([]byte(nil), key...) }
 }
+
+// WithDataDir keeps the mock's state in a file in dir (created when missing), so that it survives
+// a restart, a crash or a kill -9: applications, the outbox, token generations, deliveries with
+// their pending retries, the clock's course, the signing key and how many reference ids were
+// drawn. A change is on disk before the mock answers the request that made it. One Server at a
+// time may use a dir; a file that is not the mock's, or is damaged, makes New fail. A data dir
+// that holds a clock keeps it: WithStartTime and WithFrozenClock then apply only to a new one.
+// The journal and fault rules stay in memory. Default: everything in memory.
+func WithDataDir(dir string) Option { return func(s *settings) { s.opts.DataDir = dir } }
 
 // WithAdminToken makes the control API require "Authorization: Bearer <token>".
 func WithAdminToken(token string) Option { return func(s *settings) { s.opts.AdminToken = token } }

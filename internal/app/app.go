@@ -5,6 +5,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/rand"
@@ -29,6 +30,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/pages"
+	"github.com/equalture/equalture-mock/internal/persist"
 	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/spec"
@@ -51,8 +53,13 @@ type Options struct {
 	// FixturesDir overrides the embedded fixtures when set.
 	FixturesDir string
 	// SigningKey signs tokens and links; random when empty (tokens die with the process, as a
-	// restarted real service's would not, but a mock's state does too).
+	// restarted real service's would not, but a mock's state does too), or with DataDir the key
+	// the data file holds.
 	SigningKey []byte
+	// DataDir, when set, keeps the state in a file there, restored at start-up: applications,
+	// the outbox, token generations, deliveries, the clock's course, the signing key and how many
+	// reference ids were drawn. Without it everything lives in memory.
+	DataDir string
 	// Clock is the clock everything expires on; a running virtual clock when nil.
 	Clock  *clock.Virtual
 	Logger *slog.Logger
@@ -85,6 +92,9 @@ type App struct {
 	Control   *control.Handler
 	Pages     *pages.Pages
 	Console   *console.Handler
+
+	db        *persist.DB // nil in memory
+	stopClock func()      // stops writing the clock's changes through
 }
 
 // New builds the mock.
@@ -111,28 +121,78 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	key := opts.SigningKey
-	if len(key) == 0 {
-		key = make([]byte, 32)
-		if _, err := rand.Read(key); err != nil {
-			return nil, fmt.Errorf("app: signing key: %w", err)
-		}
-	}
-	signer, err := phxtoken.NewSigner(key)
-	if err != nil {
-		return nil, err
-	}
 	clk := opts.Clock
 	if clk == nil {
 		clk = clock.NewVirtual()
 	}
 	a := &App{
-		Spec:     sp,
-		Store:    store.New(clk),
 		Clock:    clk,
+		Spec:     sp,
 		Fixtures: fx,
 		Journal:  journal.New(opts.JournalSize, opts.JournalMaxBytes),
 		Faults:   fault.NewSet(uint64(opts.Seed)),
+	}
+	var saved persist.State
+	if opts.DataDir != "" {
+		if a.db, saved, err = persist.Open(opts.DataDir); err != nil {
+			return nil, err
+		}
+	}
+	if err := a.build(opts, saved, controlSpec); err != nil {
+		return nil, errors.Join(err, a.Close(ctx))
+	}
+	// Restored work starts once everything is in place: callbacks render with the lifecycle,
+	// automatic completions send callbacks.
+	a.Callbacks.Resume()
+	a.Lifecycle.Resume()
+	return a, nil
+}
+
+// build assembles the parts on a.Clock, from saved when the mock has a data dir.
+func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) error {
+	key, err := a.signingKey(opts, saved.SigningKey)
+	if err != nil {
+		return err
+	}
+	signer, err := phxtoken.NewSigner(key)
+	if err != nil {
+		return err
+	}
+	clk, fx := a.Clock, a.Fixtures
+	callbacks := delivery.Deps{
+		Clock:     clk,
+		Fixtures:  fx,
+		Payload:   func(app store.Application) any { return a.Lifecycle.Render(app, "en") },
+		UserAgent: "equalture-mock/" + version.Version,
+		Logger:    opts.Logger,
+	}
+	lc := opts.Lifecycle
+	lc.Seed = opts.Seed
+	lifecycleDeps := lifecycle.Deps{
+		Clock:    clk,
+		Fixtures: fx,
+		Results:  results.NewGenerator(fx, opts.Seed),
+		Links:    signer,
+		Logger:   opts.Logger,
+	}
+	if a.db == nil {
+		a.Store = store.New(clk)
+	} else {
+		if saved.Clock != nil {
+			clk.Restore(*saved.Clock, saved.ClockRev)
+		} else if err := a.db.WriteClock(clk.State(), 0); err != nil {
+			return err
+		}
+		a.stopClock = clk.Watch(func(st clock.State, rev uint64) {
+			if err := a.db.WriteClock(st, rev); err != nil {
+				opts.Logger.Error("the clock's change was not saved", "err", err)
+			}
+		})
+		a.Store = store.Open(clk, a.db, saved.Store)
+		callbacks.Persistence, callbacks.Restored = a.db, saved.Deliveries
+		lifecycleDeps.IDs, lifecycleDeps.IDsReserved = a.db, saved.IDsReserved
+		opts.Logger.Info("data file opened", "path", a.db.Path(), "applications", len(saved.Store.Applications),
+			"deliveries", len(saved.Deliveries.Deliveries), "clock", clk.Now().UTC(), "frozen", clk.State().Frozen)
 	}
 	a.Auth = auth.New(signer, a.Store, fx, clk, opts.TokenTTL)
 	if opts.Callbacks.Seed == 0 {
@@ -140,34 +200,16 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	// The dispatcher renders payloads with the lifecycle, which cancels its deliveries when an
 	// application is anonymized: the closure reads a.Lifecycle once it is set, before any event.
-	a.Callbacks, err = delivery.New(opts.Callbacks, delivery.Deps{
-		Clock:     clk,
-		Store:     a.Store,
-		Fixtures:  fx,
-		Payload:   func(app store.Application) any { return a.Lifecycle.Render(app, "en") },
-		UserAgent: "equalture-mock/" + version.Version,
-		Logger:    opts.Logger,
-	})
-	if err != nil {
-		return nil, err
+	callbacks.Store = a.Store
+	if a.Callbacks, err = delivery.New(opts.Callbacks, callbacks); err != nil {
+		return err
 	}
-	lc := opts.Lifecycle
-	lc.Seed = opts.Seed
-	a.Lifecycle, err = lifecycle.New(lc, lifecycle.Deps{
-		Store:      a.Store,
-		Clock:      clk,
-		Fixtures:   fx,
-		Results:    results.NewGenerator(fx, opts.Seed),
-		Links:      signer,
-		Deliveries: a.Callbacks,
-		Journal:    a.Journal,
-		Logger:     opts.Logger,
-	})
-	if err != nil {
-		return nil, errors.Join(err, a.Callbacks.Close(ctx))
+	lifecycleDeps.Store, lifecycleDeps.Deliveries, lifecycleDeps.Journal = a.Store, a.Callbacks, a.Journal
+	if a.Lifecycle, err = lifecycle.New(lc, lifecycleDeps); err != nil {
+		return err
 	}
 	a.Vendor, err = vendor.New(vendor.Deps{
-		Spec:         sp,
+		Spec:         a.Spec,
 		Lifecycle:    a.Lifecycle,
 		Auth:         a.Auth,
 		Fixtures:     fx,
@@ -194,11 +236,11 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		})
 	}
 	if err != nil {
-		return nil, errors.Join(err, a.Close(ctx))
+		return err
 	}
 	sessions, err := phxtoken.NewSigner(subKey(key, "dashboard sessions"))
 	if err != nil {
-		return nil, errors.Join(err, a.Close(ctx))
+		return err
 	}
 	a.Pages = pages.New(pages.Deps{
 		Lifecycle: a.Lifecycle,
@@ -218,10 +260,36 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Logger:     opts.Logger,
 	})
 	if err != nil {
-		return nil, errors.Join(err, a.Close(ctx))
+		return err
 	}
 	a.Handler = http.HandlerFunc(a.route)
-	return a, nil
+	return nil
+}
+
+// signingKey is the key in force: the one given (which replaces a different one the data file
+// holds: tokens and links it signed stop verifying), else the data file's, else a new random
+// one, which the data file keeps.
+func (a *App) signingKey(opts Options, saved []byte) ([]byte, error) {
+	key := opts.SigningKey
+	switch {
+	case len(key) == 0 && len(saved) > 0:
+		return saved, nil
+	case len(key) == 0:
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("app: signing key: %w", err)
+		}
+	case bytes.Equal(key, saved):
+		return key, nil
+	case len(saved) > 0:
+		opts.Logger.Warn("the signing key given replaces the data file's: tokens and links issued before no longer verify", "data_file", a.db.Path())
+	}
+	if a.db != nil {
+		if err := a.db.WriteSigningKey(key); err != nil {
+			return nil, err
+		}
+	}
+	return key, nil
 }
 
 // HTTPServer returns the http.Server the mock runs in, its handler h: timeouts that stop slow or
@@ -287,10 +355,21 @@ func (a *App) Settled(ctx context.Context) error {
 	return a.Callbacks.Settled(ctx)
 }
 
-// Close stops the app's background work: callback attempts in flight get until ctx is done.
+// Close stops the app's background work — callback attempts in flight get until ctx is done —
+// then closes the data file.
 func (a *App) Close(ctx context.Context) error {
 	if a.Lifecycle != nil {
 		a.Lifecycle.Close()
 	}
-	return a.Callbacks.Close(ctx)
+	var err error
+	if a.Callbacks != nil {
+		err = a.Callbacks.Close(ctx)
+	}
+	if a.stopClock != nil {
+		a.stopClock()
+	}
+	if a.db != nil {
+		err = errors.Join(err, a.db.Close())
+	}
+	return err
 }

@@ -198,7 +198,9 @@ func (a *Authenticator) Invalidate(reason, clientID string) ([]string, error) {
 			ids = append(ids, c.ID)
 		}
 	}
-	a.store.InvalidateTokens(reason, ids...)
+	if err := a.store.InvalidateTokens(reason, ids...); err != nil {
+		return nil, err
+	}
 	return ids, nil
 }
 

@@ -28,6 +28,7 @@ type serveOptions struct {
 	invitationTTL   time.Duration
 	publicLinkTTL   time.Duration
 	signingKey      string
+	dataDir         string
 	adminToken      string
 	journalSize     int
 	journalMaxBytes int64
@@ -56,8 +57,10 @@ func serveFlags(env Env, stderr io.Writer) (*flagSet, *serveOptions) {
 	f.bindEnv("invitation-ttl", "EQUALTURE_MOCK_INVITATION_TTL")
 	f.DurationVar(&o.publicLinkTTL, "public-link-ttl", mockserver.DefaultPublicLinkTTL, "public results link lifetime")
 	f.bindEnv("public-link-ttl", "EQUALTURE_MOCK_PUBLIC_LINK_TTL")
-	f.StringVar(&o.signingKey, "signing-key", "", "secret that signs tokens and links (default: random per start)")
+	f.StringVar(&o.signingKey, "signing-key", "", "secret that signs tokens and links (default: random per start, or the data dir's)")
 	f.bindEnv("signing-key", "EQUALTURE_MOCK_SIGNING_KEY")
+	f.StringVar(&o.dataDir, "data-dir", "", "directory whose file keeps the state across restarts (default: in memory only)")
+	f.bindEnv("data-dir", "EQUALTURE_MOCK_DATA_DIR")
 	f.StringVar(&o.adminToken, "admin-token", "", "when set, the control API (/_mock) needs Authorization: Bearer <admin token>")
 	f.bindEnv("admin-token", "EQUALTURE_MOCK_ADMIN_TOKEN")
 	f.IntVar(&o.journalSize, "journal-size", mockserver.DefaultJournalSize, "how many requests the journal keeps (the newest)")
@@ -184,6 +187,7 @@ func (o *serveOptions) mockOptions(log *slog.Logger) []mockserver.Option {
 		mockserver.WithPublicLinkTTL(o.publicLinkTTL),
 		mockserver.WithFixturesDir(o.fixturesDir),
 		mockserver.WithSigningKey([]byte(o.signingKey)),
+		mockserver.WithDataDir(o.dataDir),
 		mockserver.WithAdminToken(o.adminToken),
 		mockserver.WithJournalSize(o.journalSize),
 		mockserver.WithJournalMaxBytes(o.journalMaxBytes),

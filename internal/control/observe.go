@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -161,11 +162,13 @@ func (h *Handler) handleSettle(w http.ResponseWriter, c *dispatch.Call) error {
 }
 
 func (h *Handler) handleReset(w http.ResponseWriter, _ *dispatch.Call) error {
-	h.Callbacks.Reset()
-	h.Lifecycle.Reset()
+	err := errors.Join(h.Callbacks.Reset(), h.Lifecycle.Reset())
 	h.Journal.Reset()
 	h.Faults.Reset()
 	h.Clock.Reset()
+	if err != nil {
+		return err
+	}
 	noContent(w)
 	return nil
 }

@@ -3,6 +3,9 @@
 // Standard-Webhooks-like schedule timed on the mock's clock (a schedule.Queue), optional Bearer
 // token and signature, and a log of every attempt. Deliveries of an anonymized application are
 // cancelled and their payloads erased.
+//
+// With a Persistence, every change of a delivery is written through before the dispatcher moves on
+// (a planned attempt starts only once its plan is durable), and Resume picks up after a restart.
 package delivery
 
 import (
@@ -71,6 +74,7 @@ type Delivery struct {
 	Payload       json.RawMessage `json:"payload"`
 
 	series int // attempts in the current series (redelivery starts a new one)
+	seq    int // the delivery's number: its place in the log and in its id
 }
 
 func (d *Delivery) clone() Delivery {
@@ -152,6 +156,35 @@ func (c *Config) setDefaults() error {
 	return nil
 }
 
+// Persistence is where a durable dispatcher writes its deliveries. WriteDeliveries must be durable
+// when it returns, and must ignore a delivery older (by Rev) than what it holds of it, and any
+// write older than the last reset.
+type Persistence interface {
+	WriteDeliveries(Write) error
+}
+
+// Write is one change of the delivery log, as of revision Rev.
+type Write struct {
+	Rev        uint64
+	Deliveries []Saved
+	// Reset empties the log: every delivery written before Rev is gone (their numbers stay used).
+	Reset bool
+}
+
+// Saved is a delivery as it is written through and given back at start-up.
+type Saved struct {
+	Delivery Delivery
+	Series   int // attempts made in the current series
+	Seq      int // the delivery's number (creation order)
+}
+
+// Restored is what a Persistence gave back at start-up.
+type Restored struct {
+	Deliveries []Saved // in creation order
+	LastSeq    int     // the highest delivery number ever given, reset ones included
+	Rev        uint64  // the newest write's revision
+}
+
 // Deps are the dispatcher's collaborators.
 type Deps struct {
 	Clock    clock.Clock
@@ -164,6 +197,10 @@ type Deps struct {
 	// UserAgent identifies the mock to receivers.
 	UserAgent string
 	Logger    *slog.Logger
+	// Persistence, when set, receives every change of a delivery; Restored is what it gave back
+	// at start-up (Resume starts the deliveries a restart interrupted).
+	Persistence Persistence
+	Restored    Restored
 }
 
 // Dispatcher delivers results callbacks.
@@ -175,14 +212,15 @@ type Dispatcher struct {
 	ctx     context.Context // cancelled by Close when its wait runs out
 	cancel  context.CancelFunc
 
-	mu       sync.Mutex
-	work     *sync.Cond // signalled when ready gains items or the dispatcher closes
-	all      map[string]*Delivery
-	order    []string
-	ready    []string // deliveries whose attempt is due, FIFO
-	inFlight int
-	closing  bool
-	nextID   int
+	mu      sync.Mutex
+	work    *sync.Cond // signalled when ready gains items or the dispatcher closes
+	all     map[string]*Delivery
+	order   []string
+	ready   []string // deliveries whose attempt is due, FIFO
+	busy    int      // attempts in flight, and plans being written before they are armed
+	closing bool
+	nextID  int
+	rev     uint64 // counts writes through to persistence; orders them
 
 	workers sync.WaitGroup
 }
@@ -216,6 +254,15 @@ func New(cfg Config, deps Deps) (*Dispatcher, error) {
 		all:   make(map[string]*Delivery),
 	}
 	d.work = sync.NewCond(&d.mu)
+	for _, s := range deps.Restored.Deliveries {
+		dl := s.Delivery.clone()
+		dl.series, dl.seq = s.Series, s.Seq
+		d.all[dl.ID] = &dl
+		d.order = append(d.order, dl.ID)
+		d.nextID = max(d.nextID, s.Seq)
+	}
+	d.nextID = max(d.nextID, deps.Restored.LastSeq)
+	d.rev = deps.Restored.Rev
 	deps.Store.Subscribe(d.onEvent)
 	for i := 0; i < cfg.Workers; i++ {
 		d.workers.Add(1)
@@ -257,15 +304,21 @@ func (d *Dispatcher) enqueue(app store.Application, now time.Time) {
 		Attempts:    []Attempt{},
 		CreatedAt:   now,
 		Payload:     body,
+		seq:         d.nextID,
 	}
 	d.all[dl.ID] = dl
 	d.order = append(d.order, dl.ID)
 	d.planLocked(dl, now)
+	d.busy++
+	w := d.writeLocked(dl)
 	d.mu.Unlock()
-	d.changed.Notify()
+	if err := d.saveAndArm(dl, w, now); err != nil {
+		d.deps.Logger.Error("callback not saved", "delivery", dl.ID, "reference_id", app.ReferenceID, "err", err)
+	}
 }
 
-// planLocked schedules dl's next attempt of its series, or marks it failed when the series is spent.
+// planLocked plans dl's next attempt of its series, or marks it failed when the series is spent.
+// armLocked hands the attempt on, once the plan is saved.
 func (d *Dispatcher) planLocked(dl *Delivery, now time.Time) {
 	if dl.series >= d.cfg.MaxAttempts {
 		dl.Status, dl.NextAttemptAt = Failed, nil
@@ -279,12 +332,58 @@ func (d *Dispatcher) planLocked(dl *Delivery, now time.Time) {
 	}
 	at := now.Add(delay)
 	dl.Status, dl.NextAttemptAt = Pending, &at
-	if delay <= 0 {
+}
+
+// armLocked hands dl's planned attempt to the workers when it is due at now, else to the queue.
+func (d *Dispatcher) armLocked(dl *Delivery, now time.Time) {
+	if !dl.NextAttemptAt.After(now) {
 		d.readyLocked(dl.ID)
 		return
 	}
 	id, series := dl.ID, dl.series
-	d.queue.At(at, func() { d.due(id, series) })
+	d.queue.At(*dl.NextAttemptAt, func() { d.due(id, series) })
+}
+
+// writeLocked is the write of dls as they stand, stamped with the next revision; nil without
+// persistence.
+func (d *Dispatcher) writeLocked(dls ...*Delivery) *Write {
+	if d.deps.Persistence == nil {
+		return nil
+	}
+	d.rev++
+	w := &Write{Rev: d.rev, Deliveries: make([]Saved, len(dls))}
+	for i, dl := range dls {
+		w.Deliveries[i] = Saved{Delivery: dl.clone(), Series: dl.series, Seq: dl.seq}
+	}
+	return w
+}
+
+// save makes w durable (nothing when w is nil).
+func (d *Dispatcher) save(w *Write) error {
+	if w == nil {
+		return nil
+	}
+	if err := d.deps.Persistence.WriteDeliveries(*w); err != nil {
+		return fmt.Errorf("delivery: saving the log: %w", err)
+	}
+	return nil
+}
+
+// saveAndArm writes w, then arms dl's planned attempt if dl still stands as planned (not reset,
+// cancelled or finished meanwhile): an attempt never starts before its plan is durable, so a crash
+// cannot send a callback the log does not hold. It releases the busy hold its caller took, so
+// Settled does not see an idle dispatcher between the plan and its arming. A failed write still
+// arms: the delivery goes on in memory.
+func (d *Dispatcher) saveAndArm(dl *Delivery, w *Write, now time.Time) error {
+	err := d.save(w)
+	d.mu.Lock()
+	d.busy--
+	if d.all[dl.ID] == dl && dl.Status == Pending && !d.closing {
+		d.armLocked(dl, now)
+	}
+	d.mu.Unlock()
+	d.changed.Notify()
+	return err
 }
 
 // due hands delivery id's attempt to the workers, unless it moved on since it was planned
@@ -365,19 +464,22 @@ func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
 	dl.series, dl.Reason = 0, ""
 	now := d.deps.Clock.Now()
 	dl.Status, dl.NextAttemptAt = Pending, &now
-	d.readyLocked(id)
 	out := dl.clone()
+	d.busy++
+	w := d.writeLocked(dl)
 	d.mu.Unlock()
-	d.changed.Notify()
-	return out, nil
+	return out, d.saveAndArm(dl, w, now)
 }
 
 // Cancel cancels every delivery of application ref that has not succeeded, for reason, and
 // erases the payloads kept of all of them: nothing more of its results leaves the mock, and the
-// log no longer shows them. An attempt in flight finishes, unrecorded as a success.
-func (d *Dispatcher) Cancel(ref, reason string) {
+// log no longer shows them. An attempt in flight finishes, unrecorded as a success. The error is a
+// failed write-through.
+func (d *Dispatcher) Cancel(ref, reason string) error {
 	d.mu.Lock()
-	for _, dl := range d.all {
+	var touched []*Delivery
+	for _, id := range d.order {
+		dl := d.all[id]
 		if dl.ReferenceID != ref {
 			continue
 		}
@@ -385,19 +487,72 @@ func (d *Dispatcher) Cancel(ref, reason string) {
 		if dl.Status != Delivered {
 			dl.Status, dl.Reason, dl.NextAttemptAt = Cancelled, reason, nil
 		}
+		touched = append(touched, dl)
+	}
+	var w *Write
+	if len(touched) > 0 {
+		w = d.writeLocked(touched...)
 	}
 	d.mu.Unlock()
 	d.changed.Notify()
+	return d.save(w)
 }
 
-// Reset forgets every delivery; attempts in flight finish unrecorded.
-func (d *Dispatcher) Reset() {
+// Reset forgets every delivery; attempts in flight finish unrecorded. The error is a failed
+// write-through.
+func (d *Dispatcher) Reset() error {
 	d.mu.Lock()
 	d.all = make(map[string]*Delivery)
 	d.order, d.ready = nil, nil
+	w := d.writeLocked()
+	if w != nil {
+		w.Reset = true
+	}
 	d.mu.Unlock()
 	d.queue.Reset()
 	d.changed.Notify()
+	return d.save(w)
+}
+
+// Resume starts what a restart interrupted. Restored deliveries that were pending get their next
+// attempt as planned, at once when it is due; one in flight at the crash was saved as pending, so
+// its attempt is made again (callbacks are at least once: receivers de-duplicate on the delivery
+// id). Completed applications whose delivery a crash lost before it was saved get one. Call it
+// once the mock is assembled: payloads are rendered by the lifecycle. Without persistence it does
+// nothing.
+func (d *Dispatcher) Resume() {
+	if d.deps.Persistence == nil {
+		return
+	}
+	now := d.deps.Clock.Now()
+	d.mu.Lock()
+	have := make(map[string]bool, len(d.order))
+	resumed := 0
+	for _, id := range d.order {
+		dl := d.all[id]
+		have[dl.ReferenceID] = true
+		if dl.Status != Pending && dl.Status != Delivering {
+			continue
+		}
+		dl.Status = Pending
+		if dl.NextAttemptAt == nil {
+			dl.NextAttemptAt = &now
+		}
+		d.armLocked(dl, now)
+		resumed++
+	}
+	d.mu.Unlock()
+	d.changed.Notify()
+	lost := 0
+	for _, app := range d.deps.Store.List("") {
+		if !app.CompletedAt.IsZero() && app.Status != store.Anonymized && !have[app.ReferenceID] {
+			d.enqueue(app, now)
+			lost++
+		}
+	}
+	if resumed+lost > 0 {
+		d.deps.Logger.Info("callbacks resumed after a restart", "pending", resumed, "recreated", lost)
+	}
 }
 
 // Settled returns once every attempt due at the clock's time has been made and recorded, or ctx
@@ -409,7 +564,7 @@ func (d *Dispatcher) Settled(ctx context.Context) error {
 			return err
 		}
 		d.mu.Lock()
-		idle := len(d.ready) == 0 && d.inFlight == 0 || d.closing
+		idle := len(d.ready) == 0 && d.busy == 0 || d.closing
 		d.mu.Unlock()
 		if idle {
 			return nil

@@ -39,7 +39,7 @@ const (
 )
 
 // world is a store, a frozen clock and a dispatcher, with the demo client given a callback token
-// and a webhook secret.
+// and a webhook secret. opts adjust the dispatcher's dependencies (a durable store, persistence).
 type world struct {
 	t     *testing.T
 	clock *clock.Virtual
@@ -50,7 +50,7 @@ type world struct {
 	n     int
 }
 
-func newWorld(t *testing.T, cfg delivery.Config) *world {
+func newWorld(t *testing.T, cfg delivery.Config, opts ...func(*world, *delivery.Deps)) *world {
 	t.Helper()
 	embedded := equalturemock.Fixtures()
 	clients, _ := fs.ReadFile(embedded, "clients.yaml")
@@ -66,7 +66,7 @@ func newWorld(t *testing.T, cfg delivery.Config) *world {
 	if cfg.Schedule == nil {
 		cfg.Schedule = []time.Duration{0, 5 * time.Second, 5 * time.Minute}
 	}
-	w.d, err = delivery.New(cfg, delivery.Deps{
+	deps := delivery.Deps{
 		Clock:    w.clock,
 		Store:    w.store,
 		Fixtures: fx,
@@ -74,7 +74,12 @@ func newWorld(t *testing.T, cfg delivery.Config) *world {
 			job, _ := fx.Job(a.ClientID, a.JobID)
 			return w.gen.Render(job, a.Scores, "en", "https://dashboard.example/applications/"+a.ReferenceID)
 		},
-	})
+	}
+	for _, o := range opts {
+		o(w, &deps)
+	}
+	w.store = deps.Store
+	w.d, err = delivery.New(cfg, deps)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,7 +25,7 @@ func (d *Dispatcher) worker() {
 		dl.series++
 		n := len(dl.Attempts) + 1
 		snap := dl.clone()
-		d.inFlight++
+		d.busy++
 		d.mu.Unlock()
 		d.changed.Notify()
 
@@ -42,17 +42,19 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// finish records an attempt and decides what follows it.
+// finish records an attempt and decides what follows it; the next attempt, if any, is armed once
+// the record is saved.
 func (d *Dispatcher) finish(id string, a Attempt) {
 	d.mu.Lock()
-	d.inFlight--
 	dl := d.all[id]
 	if dl == nil { // reset while in flight
+		d.busy--
 		d.mu.Unlock()
 		d.changed.Notify()
 		return
 	}
 	dl.Attempts = append(dl.Attempts, a)
+	now := d.deps.Clock.Now()
 	switch {
 	case dl.Status == Cancelled: // anonymized while in flight: it stays cancelled
 	case a.Error == "" && d.success(a.StatusCode):
@@ -60,12 +62,16 @@ func (d *Dispatcher) finish(id string, a Attempt) {
 	case a.StatusCode == http.StatusGone:
 		dl.Status, dl.Reason = Failed, ReasonGone
 	default:
-		d.planLocked(dl, d.deps.Clock.Now())
+		d.planLocked(dl, now)
 	}
 	outcome := dl.Status // read under the lock: once it is released, another worker may move dl on
+	w := d.writeLocked(dl)
 	d.mu.Unlock()
-	d.changed.Notify()
+	err := d.saveAndArm(dl, w, now)
 	d.deps.Logger.Info("callback attempt", "delivery", id, "attempt", a.N, "status", a.StatusCode, "error", a.Error, "outcome", string(outcome))
+	if err != nil {
+		d.deps.Logger.Error("callback attempt not saved", "delivery", id, "attempt", a.N, "err", err)
+	}
 }
 
 func (d *Dispatcher) success(code int) bool {

@@ -67,8 +67,9 @@ func (c *Config) setDefaults() {
 // Deliveries is what anonymizing needs of the callback dispatcher: no results leave the mock for
 // an anonymized applicant any more.
 type Deliveries interface {
-	// Cancel stops every pending delivery of the application and erases the payloads kept of it.
-	Cancel(referenceID, reason string)
+	// Cancel stops every pending delivery of the application and erases the payloads kept of it;
+	// the error is a failed write-through.
+	Cancel(referenceID, reason string) error
 }
 
 // Journal is what anonymizing needs of the request journal: the bodies it kept of the
@@ -77,6 +78,17 @@ type Journal interface {
 	// Erase replaces the bodies of every entry about the application and marks them erased.
 	Erase(referenceID, reason string)
 }
+
+// IDReservations keeps, across restarts, how many reference ids may have been drawn from the
+// seeded generator, so that a restarted mock with the same seed never issues one of them again.
+type IDReservations interface {
+	// ReserveIDs durably records that up to n ids may have been drawn.
+	ReserveIDs(n uint64) error
+}
+
+// IDBlock is how many reference ids are reserved at a time: one durable write per block, and a
+// restart skips at most this many ids that were never issued.
+const IDBlock = 1024
 
 // Deps are the service's collaborators, built once and shared with the rest of the mock.
 type Deps struct {
@@ -90,6 +102,10 @@ type Deps struct {
 	Deliveries Deliveries
 	Journal    Journal
 	Logger     *slog.Logger
+	// IDs, when set, reserves reference ids ahead of their draws; IDsReserved is what it held at
+	// start-up: that many draws of the seeded generator are skipped.
+	IDs         IDReservations
+	IDsReserved uint64
 }
 
 // Service runs the use cases.
@@ -98,8 +114,10 @@ type Service struct {
 	deps  Deps
 	queue *schedule.Queue // automatic completions
 
-	idMu sync.Mutex
-	ids  *gofakeit.Faker
+	idMu     sync.Mutex
+	ids      *gofakeit.Faker
+	drawn    uint64 // reference ids drawn from ids, including those skipped at start-up
+	reserved uint64 // how many deps.IDs allows to draw before it is told of more
 }
 
 // New returns the service; Close stops its automatic completions.
@@ -111,7 +129,36 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.setDefaults()
-	return &Service{cfg: cfg, deps: deps, queue: schedule.New(deps.Clock), ids: gofakeit.New(cfg.Seed)}, nil
+	s := &Service{cfg: cfg, deps: deps, queue: schedule.New(deps.Clock), ids: gofakeit.New(cfg.Seed)}
+	for range deps.IDsReserved {
+		s.ids.UUID()
+	}
+	s.drawn, s.reserved = deps.IDsReserved, deps.IDsReserved
+	return s, nil
+}
+
+// Resume schedules the automatic completions of the applications a durable store restored (those
+// due already run at once), with the settings in force now. Call it once the mock is assembled:
+// completing sends callbacks.
+func (s *Service) Resume() {
+	n := 0
+	for _, app := range s.deps.Store.List("") {
+		if app.Status != store.Invited && app.Status != store.Started {
+			continue
+		}
+		job, ok := s.deps.Fixtures.Job(app.ClientID, app.JobID)
+		if !ok {
+			continue // the fixtures changed since: nothing to complete it with
+		}
+		if after := s.autoCompleteAfter(job); after > 0 {
+			ref := app.ReferenceID
+			s.queue.At(app.CreatedAt.Add(after), func() { s.autoComplete(ref) })
+			n++
+		}
+	}
+	if n > 0 {
+		s.deps.Logger.Info("automatic completions resumed after a restart", "applications", n)
+	}
 }
 
 // Config returns the settings in force (defaults applied).
@@ -121,10 +168,10 @@ func (s *Service) Config() Config { return s.cfg }
 func (s *Service) Close() { s.queue.Close() }
 
 // Reset forgets every application, email and token generation, and every automatic completion
-// still to come.
-func (s *Service) Reset() {
+// still to come. The error is a failed write-through of a durable store.
+func (s *Service) Reset() error {
 	s.queue.Reset()
-	s.deps.Store.Reset()
+	return s.deps.Store.Reset()
 }
 
 // Settled returns once every automatic completion due at the clock's time has run (or ctx is done).
@@ -156,7 +203,10 @@ func (s *Service) Invite(clientID string, in Invitation) (store.Application, err
 	if in.InvitationType == "" {
 		in.InvitationType = store.InviteEmail
 	}
-	ref := s.newReferenceID()
+	ref, err := s.newReferenceID()
+	if err != nil {
+		return store.Application{}, err
+	}
 	link, err := s.assessmentURL(job, ref)
 	if err != nil {
 		return store.Application{}, err
@@ -174,15 +224,22 @@ func (s *Service) Invite(clientID string, in Invitation) (store.Application, err
 	if in.InvitationType == store.InviteEmail {
 		mail = s.invitationEmail(client, job, app)
 	}
-	app = s.deps.Store.Create(app, s.cfg.InvitationTTL, mail)
-	after := s.cfg.AutoCompleteAfter
-	if job.AutoCompleteAfter > 0 {
-		after = time.Duration(job.AutoCompleteAfter)
+	app, err = s.deps.Store.Create(app, s.cfg.InvitationTTL, mail)
+	if err != nil {
+		return store.Application{}, err
 	}
-	if after > 0 {
+	if after := s.autoCompleteAfter(job); after > 0 {
 		s.queue.At(app.CreatedAt.Add(after), func() { s.autoComplete(ref) })
 	}
 	return app, nil
+}
+
+// autoCompleteAfter is how long after creation job's applications complete themselves (0: never).
+func (s *Service) autoCompleteAfter(job fixtures.Job) time.Duration {
+	if job.AutoCompleteAfter > 0 {
+		return time.Duration(job.AutoCompleteAfter)
+	}
+	return s.cfg.AutoCompleteAfter
 }
 
 // applicableJob returns clientID's published job jobID, or a 422 on job_id.
@@ -197,11 +254,19 @@ func (s *Service) applicableJob(clientID, jobID string) (fixtures.Job, error) {
 	return job, nil
 }
 
-// newReferenceID draws the next application id from the seeded faker.
-func (s *Service) newReferenceID() string {
+// newReferenceID draws the next application id from the seeded faker, reserving a block of ids
+// first when the reservation is used up.
+func (s *Service) newReferenceID() (string, error) {
 	s.idMu.Lock()
 	defer s.idMu.Unlock()
-	return s.ids.UUID()
+	if s.deps.IDs != nil && s.drawn >= s.reserved {
+		if err := s.deps.IDs.ReserveIDs(s.drawn + IDBlock); err != nil {
+			return "", fmt.Errorf("lifecycle: reserving reference ids: %w", err)
+		}
+		s.reserved = s.drawn + IDBlock
+	}
+	s.drawn++
+	return s.ids.UUID(), nil
 }
 
 func (s *Service) invitationEmail(client fixtures.Client, job fixtures.Job, a store.Application) *store.Email {
@@ -315,7 +380,9 @@ func (s *Service) Anonymize(clientID, ref string) (store.Application, error) {
 		return app, err
 	}
 	if s.deps.Deliveries != nil {
-		s.deps.Deliveries.Cancel(ref, ReasonAnonymized)
+		if err := s.deps.Deliveries.Cancel(ref, ReasonAnonymized); err != nil {
+			return app, err
+		}
 	}
 	if s.deps.Journal != nil {
 		s.deps.Journal.Erase(ref, ReasonAnonymized)

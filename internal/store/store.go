@@ -3,9 +3,14 @@
 // pointer into shared state, and every state transition happens inside a method here. Transitions
 // are published as events to subscribers (the callback dispatcher, later webhooks) after the lock
 // is released.
+//
+// A store built with Open writes every change through to a Persistence before the method that made
+// it returns (so before an HTTP handler answers), outside the lock; each change carries a revision
+// so that writes racing to the disk cannot put an older state over a newer one.
 package store
 
 import (
+	"fmt"
 	"maps"
 	"sync"
 	"time"
@@ -114,6 +119,7 @@ type Event struct {
 type Store struct {
 	clock   clock.Clock
 	changed notify.Broadcaster
+	durable Persistence // nil: in memory only
 
 	mu        sync.RWMutex
 	apps      map[string]*Application
@@ -121,6 +127,40 @@ type Store struct {
 	outbox    []Email
 	tokenGens map[string]TokenGeneration
 	listeners []func(Event)
+	rev       uint64 // counts changes; orders the writes to persistence
+}
+
+// Persistence is where a durable store writes its changes. WriteStore must be durable when it
+// returns, and must ignore a change older (by Rev) than what it holds of the same application or
+// client, and any change older than the last reset.
+type Persistence interface {
+	WriteStore(Change) error
+}
+
+// Change is what one store method changed, as of revision Rev.
+type Change struct {
+	Rev uint64
+	// Application is the application as stored (its status as set, not as seen on the clock).
+	Application *Application
+	// Created says Application is new: it comes after every earlier one in creation order.
+	Created bool
+	// Email joins the outbox.
+	Email *Email
+	// Erased are outbox emails as they stand once erased (an application's, when it is
+	// anonymized): they replace the emails of the same application.
+	Erased []Email
+	// Tokens are clients' new token generations.
+	Tokens map[string]TokenGeneration
+	// Reset empties the store: everything written before Rev is gone.
+	Reset bool
+}
+
+// Snapshot is a store's whole state, as a Persistence gives it back at start-up.
+type Snapshot struct {
+	Applications []Application // in creation order
+	Outbox       []Email       // oldest first
+	Tokens       map[string]TokenGeneration
+	Rev          uint64 // the newest change's revision
 }
 
 // TokenGeneration is a client's token epoch: tokens carry the generation they were issued in, and
@@ -130,9 +170,48 @@ type TokenGeneration struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-// New returns an empty store on clock c.
+// New returns an empty store on clock c, in memory only.
 func New(c clock.Clock) *Store {
 	return &Store{clock: c, apps: make(map[string]*Application), tokenGens: make(map[string]TokenGeneration)}
+}
+
+// Open returns a store on clock c holding snap (what p gave back at start-up) that writes every
+// change through to p before the method making it returns (a nil p writes nothing). A method whose
+// write fails returns the error; the change stays in memory (and its event is published) but may
+// not survive a restart.
+func Open(c clock.Clock, p Persistence, snap Snapshot) *Store {
+	s := New(c)
+	s.durable = p
+	s.rev = snap.Rev
+	for _, a := range snap.Applications {
+		stored := a.clone()
+		s.apps[a.ReferenceID] = &stored
+		s.order = append(s.order, a.ReferenceID)
+	}
+	s.outbox = append(s.outbox, snap.Outbox...)
+	maps.Copy(s.tokenGens, snap.Tokens)
+	return s
+}
+
+// changeLocked stamps ch with the next revision; it returns nil when nothing is written through.
+func (s *Store) changeLocked(ch Change) *Change {
+	if s.durable == nil {
+		return nil
+	}
+	s.rev++
+	ch.Rev = s.rev
+	return &ch
+}
+
+// write makes ch durable (nothing when ch is nil).
+func (s *Store) write(ch *Change) error {
+	if ch == nil {
+		return nil
+	}
+	if err := s.durable.WriteStore(*ch); err != nil {
+		return fmt.Errorf("store: saving the change: %w", err)
+	}
+	return nil
 }
 
 // Subscribe registers fn for every event. fn runs after the store's lock is released, in the
@@ -159,8 +238,9 @@ func (s *Store) publish(events ...Event) {
 }
 
 // Create stores a new invited application; an email invitation is recorded in the outbox.
-// ReferenceID, ClientID and the rest come from a; the store stamps times and status.
-func (s *Store) Create(a Application, invitationTTL time.Duration, mail *Email) Application {
+// ReferenceID, ClientID and the rest come from a; the store stamps times and status. The error is
+// a failed write-through (the application stays in memory).
+func (s *Store) Create(a Application, invitationTTL time.Duration, mail *Email) (Application, error) {
 	now := s.clock.Now()
 	a.Status = Invited
 	a.CreatedAt = now
@@ -169,15 +249,19 @@ func (s *Store) Create(a Application, invitationTTL time.Duration, mail *Email) 
 	stored := a.clone()
 	s.apps[a.ReferenceID] = &stored
 	s.order = append(s.order, a.ReferenceID)
+	var m *Email
 	if mail != nil {
-		m := *mail
-		m.SentAt = now
-		s.outbox = append(s.outbox, m)
+		sent := *mail
+		sent.SentAt = now
+		s.outbox = append(s.outbox, sent)
+		m = &sent
 	}
 	out := stored.clone()
+	ch := s.changeLocked(Change{Application: &out, Created: true, Email: m})
 	s.mu.Unlock()
+	err := s.write(ch)
 	s.publish(Event{Type: EventCreated, Application: out, At: now})
-	return out
+	return out, err
 }
 
 // Get returns clientID's application ref; another client's application is NotFound, like an
@@ -230,9 +314,19 @@ func (s *Store) Count() int {
 	return len(s.apps)
 }
 
-// transition applies fn to application ref of clientID ("" for any) under the lock, and publishes
-// the event fn names (none when fn returns "").
+// transition applies fn to application ref of clientID ("" for any) under the lock, writes the
+// application through unless fn failed (a repeated start or anonymization writes the same state
+// again: harmless, and rare), and publishes the event fn names (none when fn returns "").
 func (s *Store) transition(clientID, ref string, fn func(a *Application, now time.Time) (EventType, error)) (Application, error) {
+	return s.transitionErasing(clientID, ref, func(a *Application, now time.Time) (EventType, []Email, error) {
+		ev, err := fn(a, now)
+		return ev, nil, err
+	})
+}
+
+// transitionErasing is transition for a change that also erases outbox emails (fn returns them
+// as they now stand), written through with it.
+func (s *Store) transitionErasing(clientID, ref string, fn func(a *Application, now time.Time) (EventType, []Email, error)) (Application, error) {
 	now := s.clock.Now()
 	s.mu.Lock()
 	a, err := s.getLocked(clientID, ref)
@@ -240,16 +334,22 @@ func (s *Store) transition(clientID, ref string, fn func(a *Application, now tim
 		s.mu.Unlock()
 		return Application{}, err
 	}
-	ev, err := fn(a, now)
+	ev, erased, err := fn(a, now)
 	out := s.view(a)
+	var ch *Change
+	if err == nil {
+		stored := a.clone()
+		ch = s.changeLocked(Change{Application: &stored, Erased: erased})
+	}
 	s.mu.Unlock()
 	if err != nil {
 		return out, err
 	}
+	werr := s.write(ch)
 	if ev != "" {
 		s.publish(Event{Type: ev, Application: out, At: now})
 	}
-	return out, nil
+	return out, werr
 }
 
 // Start marks the applicant as having opened the assessment.
@@ -309,19 +409,21 @@ func (s *Store) Hire(clientID, ref string, h Hire) (Application, error) {
 // Anonymize anonymizes clientID's application ref from any state, idempotently: the applicant's
 // personal details and scores are erased.
 func (s *Store) Anonymize(clientID, ref string) (Application, error) {
-	return s.transition(clientID, ref, func(a *Application, now time.Time) (EventType, error) {
+	return s.transitionErasing(clientID, ref, func(a *Application, now time.Time) (EventType, []Email, error) {
 		if a.Status == Anonymized {
-			return "", nil
+			return "", nil, nil
 		}
 		a.Status, a.AnonymizedAt = Anonymized, now
 		a.Applicant = Applicant{FirstName: "Anonymized", LastName: "Applicant", Email: ""}
 		a.Scores = nil
+		var erased []Email
 		for i := range s.outbox {
 			if m := &s.outbox[i]; m.ReferenceID == ref {
 				m.To, m.Subject, m.Body = "", "(anonymized)", "(anonymized)"
+				erased = append(erased, *m)
 			}
 		}
-		return EventAnonymized, nil
+		return EventAnonymized, erased, nil
 	})
 }
 
@@ -368,23 +470,29 @@ func (s *Store) TokenGeneration(clientID string) TokenGeneration {
 }
 
 // InvalidateTokens makes every token issued so far to the clients invalid, for reason ("expired"
-// or "revoked").
-func (s *Store) InvalidateTokens(reason string, clientIDs ...string) {
+// or "revoked"). The error is a failed write-through.
+func (s *Store) InvalidateTokens(reason string, clientIDs ...string) error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	gens := make(map[string]TokenGeneration, len(clientIDs))
 	for _, id := range clientIDs {
 		g := s.tokenGens[id]
 		s.tokenGens[id] = TokenGeneration{Gen: g.Gen + 1, Reason: reason}
+		gens[id] = s.tokenGens[id]
 	}
+	ch := s.changeLocked(Change{Tokens: gens})
+	s.mu.Unlock()
+	return s.write(ch)
 }
 
-// Reset empties the store (subscribers stay).
-func (s *Store) Reset() {
+// Reset empties the store (subscribers stay). The error is a failed write-through.
+func (s *Store) Reset() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.apps = make(map[string]*Application)
 	s.order = nil
 	s.outbox = nil
 	s.tokenGens = make(map[string]TokenGeneration)
+	ch := s.changeLocked(Change{Reset: true})
+	s.mu.Unlock()
 	s.changed.Notify()
+	return s.write(ch)
 }
