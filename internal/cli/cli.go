@@ -9,9 +9,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"sort"
 	"strings"
+	"time"
 
+	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/version"
 )
 
@@ -155,4 +158,35 @@ func (f *flagSet) parseOrExit(args []string, stderr io.Writer) (int, bool) {
 		fmt.Fprintf(stderr, "equalture-mock %s: %v\n", f.Name(), err)
 		return exitUsage, false
 	}
+}
+
+// serverOptions are the settings every long-running command shares: its journal's bounds, its log
+// and how long shutdown waits.
+type serverOptions struct {
+	journalSize     int
+	journalMaxBytes int64
+	logFormat       string
+	logLevel        string
+	shutdownTimeout time.Duration
+}
+
+// register declares the flags on f; the journal's variables start with envPrefix (serve's and
+// proxy's journals are configured apart), the log's and shutdown's are common. what names what
+// the journal records.
+func (o *serverOptions) register(f *flagSet, envPrefix, what string) {
+	f.IntVar(&o.journalSize, "journal-size", journal.DefaultMax, "how many "+what+" the journal (/_mock/journal) keeps (the newest)")
+	f.bindEnv("journal-size", envPrefix+"JOURNAL_SIZE")
+	f.Int64Var(&o.journalMaxBytes, "journal-max-bytes", journal.DefaultMaxBytes, "how many bytes the journal keeps (the newest "+what+"; each body up to 64 KiB)")
+	f.bindEnv("journal-max-bytes", envPrefix+"JOURNAL_MAX_BYTES")
+	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
+	f.bindEnv("log-format", "EQUALTURE_MOCK_LOG_FORMAT")
+	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.bindEnv("log-level", "EQUALTURE_MOCK_LOG_LEVEL")
+	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for work in flight")
+	f.bindEnv("shutdown-timeout", "EQUALTURE_MOCK_SHUTDOWN_TIMEOUT")
+}
+
+// logger is the log the options ask for, on w.
+func (o *serverOptions) logger(w io.Writer) (*slog.Logger, error) {
+	return newLogger(o.logFormat, o.logLevel, w)
 }

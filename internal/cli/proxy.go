@@ -30,11 +30,7 @@ type proxyOptions struct {
 	publicURL       string
 	relaySecret     string
 	maxBodyBytes    int64
-	journalSize     int
-	journalMaxBytes int64
-	logFormat       string
-	logLevel        string
-	shutdownTimeout time.Duration
+	serverOptions
 }
 
 func proxyFlags(env Env, stderr io.Writer) (*flagSet, *proxyOptions) {
@@ -60,16 +56,7 @@ func proxyFlags(env Env, stderr io.Writer) (*flagSet, *proxyOptions) {
 	f.bindEnv("relay-secret", "EQUALTURE_MOCK_PROXY_RELAY_SECRET")
 	f.Int64Var(&o.maxBodyBytes, "max-body-bytes", proxy.DefaultMaxBodyBytes, "largest request or callback body forwarded (413 beyond)")
 	f.bindEnv("max-body-bytes", "EQUALTURE_MOCK_PROXY_MAX_BODY_BYTES")
-	f.IntVar(&o.journalSize, "journal-size", journal.DefaultMax, "how many exchanges the journal (/_mock/journal) keeps (the newest)")
-	f.bindEnv("journal-size", "EQUALTURE_MOCK_PROXY_JOURNAL_SIZE")
-	f.Int64Var(&o.journalMaxBytes, "journal-max-bytes", journal.DefaultMaxBytes, "how many bytes the journal keeps (the newest exchanges; each body up to 64 KiB)")
-	f.bindEnv("journal-max-bytes", "EQUALTURE_MOCK_PROXY_JOURNAL_MAX_BYTES")
-	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
-	f.bindEnv("log-format", "EQUALTURE_MOCK_LOG_FORMAT")
-	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	f.bindEnv("log-level", "EQUALTURE_MOCK_LOG_LEVEL")
-	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for exchanges in flight")
-	f.bindEnv("shutdown-timeout", "EQUALTURE_MOCK_SHUTDOWN_TIMEOUT")
+	o.serverOptions.register(f, "EQUALTURE_MOCK_PROXY_", "exchanges")
 	return f, o
 }
 
@@ -106,7 +93,7 @@ func runProxy(ctx context.Context, args []string, env Env, _, stderr io.Writer) 
 		fmt.Fprintf(stderr, "equalture-mock proxy: %v\n", err)
 		return exitUsage
 	}
-	log, err := newLogger(o.logFormat, o.logLevel, stderr)
+	log, err := o.logger(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "equalture-mock proxy: %v\n", err)
 		return exitUsage

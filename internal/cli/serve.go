@@ -20,24 +20,20 @@ import (
 
 // serveOptions are serve's settings.
 type serveOptions struct {
-	addr            string
-	publicURL       string
-	fixturesDir     string
-	seed            int64
-	tokenTTL        time.Duration
-	invitationTTL   time.Duration
-	publicLinkTTL   time.Duration
-	signingKey      string
-	dataDir         string
-	adminToken      string
-	journalSize     int
-	journalMaxBytes int64
-	callbacks       delivery.Config
-	autoComplete    time.Duration
-	allowHosts      listFlag
-	logFormat       string
-	logLevel        string
-	shutdownTimeout time.Duration
+	addr          string
+	publicURL     string
+	fixturesDir   string
+	seed          int64
+	tokenTTL      time.Duration
+	invitationTTL time.Duration
+	publicLinkTTL time.Duration
+	signingKey    string
+	dataDir       string
+	adminToken    string
+	callbacks     delivery.Config
+	autoComplete  time.Duration
+	allowHosts    listFlag
+	serverOptions
 }
 
 func serveFlags(env Env, stderr io.Writer) (*flagSet, *serveOptions) {
@@ -63,10 +59,6 @@ func serveFlags(env Env, stderr io.Writer) (*flagSet, *serveOptions) {
 	f.bindEnv("data-dir", "EQUALTURE_MOCK_DATA_DIR")
 	f.StringVar(&o.adminToken, "admin-token", "", "when set, the control API (/_mock) needs Authorization: Bearer <admin token>")
 	f.bindEnv("admin-token", "EQUALTURE_MOCK_ADMIN_TOKEN")
-	f.IntVar(&o.journalSize, "journal-size", mockserver.DefaultJournalSize, "how many requests the journal keeps (the newest)")
-	f.bindEnv("journal-size", "EQUALTURE_MOCK_JOURNAL_SIZE")
-	f.Int64Var(&o.journalMaxBytes, "journal-max-bytes", mockserver.DefaultJournalMaxBytes, "how many bytes the journal keeps (the newest entries; each body up to 64 KiB)")
-	f.bindEnv("journal-max-bytes", "EQUALTURE_MOCK_JOURNAL_MAX_BYTES")
 	f.IntVar(&o.callbacks.Workers, "callback-workers", mockserver.DefaultCallbackWorkers, "concurrent callback attempts")
 	f.bindEnv("callback-workers", "EQUALTURE_MOCK_CALLBACK_WORKERS")
 	f.DurationVar(&o.callbacks.Timeout, "callback-timeout", mockserver.DefaultCallbackTimeout, "timeout of one callback attempt (real time)")
@@ -86,12 +78,7 @@ func serveFlags(env Env, stderr io.Writer) (*flagSet, *serveOptions) {
 	f.bindEnv("callback-allow-hosts", "EQUALTURE_MOCK_CALLBACK_ALLOW_HOSTS")
 	f.DurationVar(&o.autoComplete, "auto-complete-after", 0, "complete every application this long after creation, on the mock's clock (0: never; jobs can set their own)")
 	f.bindEnv("auto-complete-after", "EQUALTURE_MOCK_AUTO_COMPLETE_AFTER")
-	f.StringVar(&o.logFormat, "log-format", "text", "log format: text or json")
-	f.bindEnv("log-format", "EQUALTURE_MOCK_LOG_FORMAT")
-	f.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
-	f.bindEnv("log-level", "EQUALTURE_MOCK_LOG_LEVEL")
-	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for in-flight work")
-	f.bindEnv("shutdown-timeout", "EQUALTURE_MOCK_SHUTDOWN_TIMEOUT")
+	o.serverOptions.register(f, "EQUALTURE_MOCK_", "requests")
 	return f, o
 }
 
@@ -120,7 +107,7 @@ func runServe(ctx context.Context, args []string, env Env, _, stderr io.Writer) 
 		fmt.Fprintf(stderr, "equalture-mock serve: callbacks: %v\n", err)
 		return exitUsage
 	}
-	log, err := newLogger(o.logFormat, o.logLevel, stderr)
+	log, err := o.logger(stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "equalture-mock serve: %v\n", err)
 		return exitUsage
