@@ -351,17 +351,24 @@ func TestSuiteCatchesBrokenAnswers(t *testing.T) {
 	base := mock(t)
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			code, out := run(t, proxy(t, base, tc.inject, tc.mutate), base+"/_mock", tc.focus)
-			if code == 0 {
-				t.Fatalf("the suite passed a mock with %s:\n%s", name, out)
-			}
-			t.Logf("caught: %s", failure(out))
-			for _, w := range tc.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("the failure does not say %q:\n%s", w, tail(out))
-				}
-			}
+			expectCaught(t, name, proxy(t, base, tc.inject, tc.mutate), base+"/_mock", tc.focus, tc.want)
 		})
+	}
+}
+
+// expectCaught runs the specs focus selects against a broken target and fails the test unless
+// the suite fails, naming each of want.
+func expectCaught(t *testing.T, name, target, control, focus string, want []string) {
+	t.Helper()
+	code, out := run(t, target, control, focus)
+	if code == 0 {
+		t.Fatalf("the suite passed a mock with %s:\n%s", name, out)
+	}
+	t.Logf("caught: %s", failure(out))
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("the failure does not say %q:\n%s", w, tail(out))
+		}
 	}
 }
 
