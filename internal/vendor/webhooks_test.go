@@ -1,14 +1,18 @@
 package vendor_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/equalture/equalture-mock/internal/app"
+	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/receiver"
 	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
@@ -164,5 +168,71 @@ func TestWebhookLimit(t *testing.T) {
 	testenv.WantStatus(t, r, http.StatusConflict)
 	if m := r.ErrorField(t, "detail"); len(m) != 1 || !strings.Contains(m[0], "at most 25") {
 		t.Fatalf("refused with %s", r.Body)
+	}
+}
+
+// Done when: a webhook registered over HTTP gets assessment_started when the applicant opens the
+// link and assessment_finished when they submit the assessment, in that order, signed, each
+// judged against openapi.yaml by the receiver the contract suite uses; the results PUT to
+// callback_url still comes.
+func TestWebhookEventsFromInvitationToCompletion(t *testing.T) {
+	h := testenv.New(t)
+	rcv, err := receiver.New("127.0.0.1:0", "", h.App.Spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rcv.Close() })
+	rcv.SetSecret("/hooks/ats", ownSecret)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	testenv.WantStatus(t, h.Do(http.MethodPut, "/connect_ats/webhooks/ats", `{"url":"`+rcv.URL+`/hooks/ats","secret":"`+ownSecret+`"}`, testenv.Bearer(tok)), http.StatusCreated)
+
+	body := strings.Replace(testenv.CreateBody(testenv.EngineerJob, "one_time_link"), testenv.CallbackURL, rcv.URL+"/applications/1", 1)
+	r := h.Do(http.MethodPost, "/connect_ats/applications", body, testenv.Bearer(tok))
+	testenv.WantStatus(t, r, http.StatusCreated)
+	ref, link := r.JSON(t)["reference_id"].(string), r.JSON(t)["assessment_url"].(string)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	page(t, http.MethodGet, link) // the applicant opens the assessment
+	got, err := rcv.Wait(ctx, "/hooks/ats", 1)
+	if err != nil {
+		t.Fatalf("no assessment_started: %v", err)
+	}
+	page(t, http.MethodPost, link) // and submits it
+	if got, err = rcv.Wait(ctx, "/hooks/ats", 2); err != nil {
+		t.Fatalf("no assessment_finished: %v", err)
+	}
+	for i, want := range []string{"assessment_started", "assessment_finished"} {
+		cb, e := got[i], got[i].Envelope()
+		if cb.Violation != "" || cb.Event != want || e.Type != want || e.Data.ReferenceID != ref || cb.Header.Get("webhook-id") != e.ID {
+			t.Fatalf("event %d: %s %s %s (%s)", i+1, cb.Method, cb.Header, cb.Body, cb.Violation)
+		}
+		if _, err := delivery.Verify(ownSecret, cb.Header, cb.Body); err != nil {
+			t.Fatalf("event %d: %v", i+1, err)
+		}
+	}
+	if d := got[0].Envelope().Data.ApplicationStartDate; d != "2026-11-28T12:00:00" {
+		t.Fatalf("application_start_date = %q, want the mock's clock, naive", d)
+	}
+	results, err := rcv.Wait(ctx, "/applications/1", 1)
+	if err != nil || results[0].Method != http.MethodPut || results[0].Violation != "" {
+		t.Fatalf("the results callback: %+v, %v", results, err)
+	}
+}
+
+// page opens an assessment link as a browser would (a POST submits it without answers).
+func page(t *testing.T, method, link string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, link, strings.NewReader(""))
+	if method == http.MethodPost {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s %s: %d", method, link, resp.StatusCode)
 	}
 }
