@@ -100,7 +100,7 @@ type Delivery struct {
 
 func (d *Delivery) clone() Delivery {
 	c := *d
-	c.Attempts = append([]Attempt(nil), d.Attempts...)
+	c.Attempts = append(make([]Attempt, 0, len(d.Attempts)), d.Attempts...) // [] before the first, not null
 	if d.NextAttemptAt != nil {
 		t := *d.NextAttemptAt
 		c.NextAttemptAt = &t
