@@ -139,3 +139,17 @@ func TestTriggerEventAndTheDeliveryLog(t *testing.T) {
 	testenv.WantStatus(t, h.Do(http.MethodDelete, "/connect_ats/applications/"+ref+"/anonymize_application", "", testenv.Bearer(tok)), http.StatusOK)
 	testenv.WantStatus(t, post(h, "/_mock/applications/"+ref+"/events", `{"type":"assessment_finished"}`), http.StatusConflict)
 }
+
+// The control API's fault rules act on the webhook operations like on every vendor operation.
+func TestFaultRulesOnWebhookOperations(t *testing.T) {
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	testenv.WantStatus(t, post(h, "/_mock/faults", `{"method":"PUT","path":"/connect_ats/webhooks/*","status":503,"headers":{"Retry-After":"1"},"times":1}`), http.StatusCreated)
+	put := func() testenv.Response {
+		return h.Do(http.MethodPut, "/connect_ats/webhooks/ats", `{"url":"https://ats.example/h"}`, testenv.Bearer(tok))
+	}
+	if r := put(); r.Status != http.StatusServiceUnavailable || r.Header.Get("X-Mock-Fault") == "" {
+		t.Fatalf("with the rule: %d %v", r.Status, r.Header)
+	}
+	testenv.WantStatus(t, put(), http.StatusCreated)
+}
