@@ -334,6 +334,10 @@ func (d *Dispatcher) enqueue(app store.Application, now time.Time) {
 		d.deps.Logger.Warn("callback not sent: shutting down", "reference_id", app.ReferenceID)
 		return
 	}
+	if d.anonymized(app.ReferenceID) { // since it completed: Cancel ran before this was made
+		d.mu.Unlock()
+		return
+	}
 	dl := d.newLocked(app, KindResults, now, body)
 	dl.Method, dl.URL = http.MethodPut, app.CallbackURL
 	d.planLocked(dl, now)
@@ -505,8 +509,7 @@ func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
 	if err != nil {
 		return Delivery{}, err
 	}
-	// Read before the dispatcher's lock: the store's lock is never taken under it.
-	if app, err := d.deps.Store.Lookup(cur.ReferenceID); err == nil && app.Status == store.Anonymized {
+	if d.anonymized(cur.ReferenceID) {
 		return Delivery{}, apierr.New(apierr.Conflict, "Delivery %s is of an anonymized application: nothing of it may be sent again", id)
 	}
 	var hook store.Webhook

@@ -63,14 +63,18 @@ func (d *Dispatcher) Raise(app store.Application, typ string) (string, error) {
 // (drawn from the seed and the first delivery's number: reproducible, never the same twice), and
 // saves them before it returns.
 func (d *Dispatcher) raise(app store.Application, typ string, now time.Time) (string, error) {
-	hooks := d.deps.Store.Webhooks(app.ClientID)
-	if len(hooks) == 0 {
-		return "", nil
-	}
 	d.mu.Lock()
 	if d.closing {
 		d.mu.Unlock()
 		d.deps.Logger.Warn("event not sent: shutting down", "reference_id", app.ReferenceID, "event", typ)
+		return "", nil
+	}
+	// Read under the dispatcher's lock (the store never calls into it while holding its own): a
+	// webhook deleted or updated meanwhile is cancelled or retargeted after these are made, and
+	// an application anonymized meanwhile gets none.
+	hooks := d.deps.Store.Webhooks(app.ClientID)
+	if len(hooks) == 0 || d.anonymized(app.ReferenceID) {
+		d.mu.Unlock()
 		return "", nil
 	}
 	id := eventID(d.cfg.Seed, d.nextID+1)
@@ -95,6 +99,12 @@ func (d *Dispatcher) raise(app store.Application, typ string, now time.Time) (st
 		d.deps.Logger.Error("event not saved", "event", id, "type", typ, "reference_id", app.ReferenceID, "err", err)
 	}
 	return id, err
+}
+
+// anonymized reports whether application ref is anonymized by now: nothing more of it leaves.
+func (d *Dispatcher) anonymized(ref string) bool {
+	app, err := d.deps.Store.Lookup(ref)
+	return err == nil && app.Status == store.Anonymized
 }
 
 // eventID is the UUID (version 4 in form) of the event whose first delivery is number seq.

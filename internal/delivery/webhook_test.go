@@ -305,6 +305,15 @@ func TestAnAnonymizedApplicationGetsNoMoreEvents(t *testing.T) {
 			t.Fatalf("redelivering %s of an anonymized application = %v", id, err)
 		}
 	}
+	// An event or results whose transition raced the anonymization are not made at all.
+	app, _ := w.store.Lookup(ref)
+	app.Status = store.Started
+	if id, err := w.d.Raise(app, delivery.EventStarted); err != nil || id != "" {
+		t.Fatalf("an event raised for an anonymized application: %q, %v", id, err)
+	}
+	if n := len(w.d.List(delivery.Filter{ReferenceID: ref})); n != 3 {
+		t.Fatalf("%d deliveries, want the 3 made before anonymizing (started, finished, results)", n)
+	}
 	w.clock.Advance(time.Hour)
 	w.settle()
 	if n := rcv.counter.Load(); n != 2 {
