@@ -70,6 +70,7 @@ func TestWebhooksSurviveARestart(t *testing.T) {
 	}
 	sink.code.Store(http.StatusOK)
 	b.call(http.MethodPost, "/_mock/clock/advance", "", map[string]string{"by": "5s"}, nil)
+	b.call(http.MethodGet, "/_mock/settle", "", nil, nil)
 	if got := b.deliveries("kind=webhook&status=delivered&wait=10s"); len(got) != 1 || len(got[0].Attempts) != 2 {
 		t.Fatalf("the pending event after the restart: %+v", got)
 	}

@@ -21,9 +21,7 @@ import (
 // from the fixtures (webhook-id: the delivery id), when it has one; an event always, with its
 // webhook's secret (webhook-id: the event id, Standard Webhooks' idempotency key).
 func (d *Dispatcher) send(dl Delivery, attempt int, at time.Time) (int, time.Duration, error) {
-	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, dl.Method, dl.URL, bytes.NewReader(dl.Payload))
+	req, err := http.NewRequestWithContext(d.ctx, dl.Method, dl.URL, bytes.NewReader(dl.Payload))
 	if err != nil {
 		return 0, 0, fmt.Errorf("bad callback URL: %w", err)
 	}
@@ -48,8 +46,12 @@ func (d *Dispatcher) send(dl Delivery, attempt int, at time.Time) (int, time.Dur
 			}
 		}
 	}
+	// The timeout bounds the exchange, and the latency measures it: both start here, after the
+	// signing.
 	start := time.Now()
-	resp, err := d.deps.Client.Do(req)
+	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.Timeout)
+	defer cancel()
+	resp, err := d.deps.Client.Do(req.WithContext(ctx))
 	if err != nil {
 		latency := time.Since(start)
 		if errors.Is(err, context.DeadlineExceeded) {

@@ -208,6 +208,7 @@ func TestEventsRetryOnTheClockAndStopOnGone(t *testing.T) {
 		t.Fatalf("%d attempts before the retry was due", n)
 	}
 	w.clock.Advance(time.Second)
+	w.settle()
 	w.waitFor(delivery.Filter{Kind: delivery.KindWebhook, Status: delivery.Delivered}, func(ds []delivery.Delivery) bool { return len(ds) == 1 })
 	first, body1 := flaky.request(0)
 	second, body2 := flaky.request(1)
@@ -261,6 +262,7 @@ func TestUpdatingAWebhookRetargetsWhatIsPending(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.clock.Advance(5 * time.Second)
+	w.settle()
 	ds := w.waitFor(delivery.Filter{Kind: delivery.KindWebhook}, all(1, delivery.Delivered))
 	req, body := moved.request(0)
 	event(t, req, body, secretB, t0.Add(5*time.Second))
@@ -440,6 +442,7 @@ func TestWebhookDeliveriesSurviveARestart(t *testing.T) {
 	}
 	w2.d.Resume()
 	w2.clock.Advance(5 * time.Second)
+	w2.settle()
 	w2.waitFor(delivery.Filter{Kind: delivery.KindWebhook}, all(1, delivery.Delivered))
 	req, body := rcv.request(1)
 	if e := event(t, req, body, secretA, t0.Add(5*time.Second)); e.ID != dl.EventID {
