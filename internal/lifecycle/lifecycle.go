@@ -38,7 +38,8 @@ type Config struct {
 	PublicLinkTTL time.Duration
 	// Seed makes reference ids reproducible (scores are seeded by the results generator).
 	Seed int64
-	// CallbackAllowHosts, when set, limits callback_url hosts ("ats.example.com", "*.example.com").
+	// CallbackAllowHosts, when set, limits callback_url and webhook url hosts ("ats.example.com",
+	// "*.example.com").
 	CallbackAllowHosts []string
 	// AutoCompleteAfter completes applications this long after creation unless their job says
 	// otherwise (0: never).
