@@ -18,7 +18,8 @@ import (
 // break the contract in one place. The target must refuse each with a 4xx the operation documents,
 // in the documented error shape, never a 5xx, and create nothing. Every request is checked to be
 // invalid before it is sent; those that could change something if a target wrongly accepted them
-// (POST, DELETE) are also destructive, and aim at an id nobody has where the path takes one.
+// (POST, PUT, DELETE) are also destructive, and aim at an id nobody has (an application, a webhook
+// label) where the path takes one.
 var _ = Describe("Invalid requests", Label("negative"), func() {
 	sp, err := spec.Load(context.Background(), equalturemock.VendorSpec)
 	if err != nil {
@@ -46,6 +47,11 @@ var _ = Describe("Invalid requests", Label("negative"), func() {
 			if _, ok := valid.PathParams["reference_id"]; ok {
 				valid.PathParams["reference_id"] = unknownRef
 			}
+			var hook string // the label of a webhook that must not exist
+			if _, ok := valid.PathParams["label"]; ok {
+				hook = webhookLabel()
+				valid.PathParams["label"] = hook
+			}
 			var marker string // the callback_url of an application that must not exist
 			if c.Operation == "createApplication" {
 				requireJob()
@@ -64,6 +70,10 @@ var _ = Describe("Invalid requests", Label("negative"), func() {
 			Expect(r.Status).To(And(BeNumerically(">=", 400), BeNumerically("<", 500)),
 				"%s: the invalid request %s %s %s must get a 4xx: %s", c.Name(), c.Method, target, body, r)
 			expectField(r, "errors", BeAssignableToTypeOf(map[string]any{}))
+			if hook != "" && c.Method == http.MethodPut {
+				list, raw := listWebhooks(tok)
+				Expect(labels(list)).NotTo(ContainElement(hook), "webhook %s was registered from an invalid request (%s): %s", hook, c.Name(), raw)
+			}
 			if marker != "" && ctl != nil {
 				var list struct {
 					Applications []struct {

@@ -272,16 +272,21 @@ func (s *Server) Advance(d time.Duration) (time.Time, error) {
 	return c.Now, err
 }
 
-// Delivery is a results callback: the PUT of an application's results to its callback URL, with
-// every attempt.
+// Delivery is a results callback — the PUT of an application's results to its callback URL — or
+// a webhook event POSTed to one of the client's webhooks, with every attempt.
 type Delivery struct {
-	ID          string          `json:"id"`
-	ReferenceID string          `json:"reference_id"`
-	URL         string          `json:"url"`
-	Status      string          `json:"status"` // pending, delivering, delivered, failed, cancelled
-	Reason      string          `json:"reason"`
-	Attempts    []Attempt       `json:"attempts"`
-	Payload     json.RawMessage `json:"payload"` // the results as PUT
+	ID          string `json:"id"`
+	ReferenceID string `json:"reference_id"`
+	Kind        string `json:"kind"` // results or webhook
+	// EventType, EventID and Webhook (its label) describe a webhook event.
+	EventType string          `json:"event_type"`
+	EventID   string          `json:"event_id"`
+	Webhook   string          `json:"webhook"`
+	URL       string          `json:"url"`
+	Status    string          `json:"status"` // pending, delivering, delivered, failed, cancelled
+	Reason    string          `json:"reason"`
+	Attempts  []Attempt       `json:"attempts"`
+	Payload   json.RawMessage `json:"payload"` // the results as PUT, or the event as POSTed
 }
 
 // Attempt is one try at delivering.
@@ -298,7 +303,14 @@ type deliveries struct {
 
 // Deliveries returns the results callbacks of ref so far.
 func (s *Server) Deliveries(ref string) ([]Delivery, error) {
-	d, err := call[deliveries](s, http.MethodGet, "/callbacks?reference_id="+url.QueryEscape(ref), nil)
+	d, err := call[deliveries](s, http.MethodGet, "/callbacks?kind=results&reference_id="+url.QueryEscape(ref), nil)
+	return d.Deliveries, err
+}
+
+// Events returns the webhook events about ref sent so far (assessment_started,
+// assessment_finished), one delivery per event and webhook of its client.
+func (s *Server) Events(ref string) ([]Delivery, error) {
+	d, err := call[deliveries](s, http.MethodGet, "/callbacks?kind=webhook&reference_id="+url.QueryEscape(ref), nil)
 	return d.Deliveries, err
 }
 
@@ -306,7 +318,27 @@ func (s *Server) Deliveries(ref string) ([]Delivery, error) {
 // answered as the mock requires), or ctx is done: then the error says what the deliveries went
 // through. Retries wait on the mock's clock: advance it when the receiver failed first.
 func (s *Server) WaitForCallback(ctx context.Context, ref string) (Delivery, error) {
-	q := "/callbacks?status=delivered&reference_id=" + url.QueryEscape(ref) + "&wait="
+	return s.waitDelivered(ctx, "kind=results&reference_id="+url.QueryEscape(ref), func() error {
+		all, _ := s.Deliveries(ref)
+		return fmt.Errorf("equaltest: no delivered callback for %s before the deadline (deliveries so far: %s)", ref, describe(all))
+	})
+}
+
+// WaitForEvent waits until event eventType (assessment_started or assessment_finished) about ref
+// was delivered to a webhook of its client (registered with PUT /connect_ats/webhooks/{label}),
+// or ctx is done: then the error says what the events went through.
+func (s *Server) WaitForEvent(ctx context.Context, ref, eventType string) (Delivery, error) {
+	q := "kind=webhook&event_type=" + url.QueryEscape(eventType) + "&reference_id=" + url.QueryEscape(ref)
+	return s.waitDelivered(ctx, q, func() error {
+		all, _ := s.Events(ref)
+		return fmt.Errorf("equaltest: no %s about %s delivered before the deadline (events so far: %s)", eventType, ref, describe(all))
+	})
+}
+
+// waitDelivered waits for a delivered delivery the callbacks query matches; when ctx ends first it
+// returns failed's error.
+func (s *Server) waitDelivered(ctx context.Context, query string, failed func() error) (Delivery, error) {
+	q := "/callbacks?status=delivered&" + query + "&wait="
 	const margin = 100 * time.Millisecond // for the answer to come back before ctx ends
 	for {
 		wait := 10 * time.Second
@@ -321,15 +353,14 @@ func (s *Server) WaitForCallback(ctx context.Context, ref string) (Delivery, err
 			return d.Deliveries[0], nil
 		}
 		if wait == 0 || ctx.Err() != nil {
-			all, _ := s.Deliveries(ref)
-			return Delivery{}, fmt.Errorf("equaltest: no delivered callback for %s before the deadline (deliveries so far: %s)", ref, describe(all))
+			return Delivery{}, failed()
 		}
 	}
 }
 
 func describe(ds []Delivery) string {
 	if len(ds) == 0 {
-		return "none: has it been completed?"
+		return "none: has it been completed (for events: has its client a webhook, has the applicant started)?"
 	}
 	var parts []string
 	for _, d := range ds {

@@ -2,6 +2,7 @@ package equaltest_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -102,5 +103,63 @@ func TestClocks(t *testing.T) {
 	later, err := running.Now()
 	if err != nil || !later.After(first) || later.Sub(time.Now()).Abs() > time.Minute {
 		t.Fatalf("running clock read %v then %v (now %v)", first, later, time.Now())
+	}
+}
+
+// Results and events are told apart: a webhook's events are neither callbacks nor the other way.
+func TestCallbacksAndEventsApart(t *testing.T) {
+	rcv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(rcv.Close)
+	mock := equaltest.Start(t)
+	tok, err := mock.Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []struct{ method, path, body string }{
+		{http.MethodPut, "/connect_ats/webhooks/ats", `{"url":"` + rcv.URL + `/events"}`},
+		{http.MethodPost, "/connect_ats/applications", `{"job_id":"` + mock.JobIDs[0] + `","callback_url":"` + rcv.URL + `/results","applicant_details":{"first_name":"A","last_name":"B","email":"a@example.com"}}`},
+	} {
+		req, _ := http.NewRequest(r.method, mock.URL+r.path, strings.NewReader(r.body))
+		req.Header.Set("Authorization", "Bearer "+tok)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	apps, err := mock.Journal("createApplication")
+	if err != nil || len(apps) != 1 {
+		t.Fatalf("journal: %v, %v", apps, err)
+	}
+	var created struct {
+		ReferenceID string `json:"reference_id"`
+	}
+	if err := json.Unmarshal(apps[0].ResponseBody, &created); err != nil {
+		t.Fatal(err)
+	}
+	ref := created.ReferenceID
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if _, err := mock.WaitForEvent(ctx, ref, "assessment_started"); err == nil || !strings.Contains(err.Error(), "has the applicant started") {
+		t.Fatalf("waiting for an event that did not happen: %v", err)
+	}
+	if _, err := mock.Complete(ref); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dl, err := mock.WaitForCallback(ctx, ref)
+	if err != nil || dl.Kind != "results" || dl.URL != rcv.URL+"/results" {
+		t.Fatalf("WaitForCallback = %+v, %v", dl, err)
+	}
+	ev, err := mock.WaitForEvent(ctx, ref, "assessment_finished")
+	if err != nil || ev.Kind != "webhook" || ev.EventType != "assessment_finished" || ev.EventID == "" {
+		t.Fatalf("WaitForEvent = %+v, %v", ev, err)
+	}
+	results, _ := mock.Deliveries(ref)
+	events, _ := mock.Events(ref)
+	if len(results) != 1 || len(events) != 2 {
+		t.Fatalf("%d results deliveries and %d events, want 1 and 2 (started and finished)", len(results), len(events))
 	}
 }

@@ -142,3 +142,46 @@ func ExampleServer_Advance() {
 	// now: 200
 	// 9:15AM: 401
 }
+
+// An ATS that registers a webhook hears when its applicants start and finish: the mock POSTs
+// assessment_started and assessment_finished to it, signed with the webhook's secret.
+func ExampleServer_WaitForEvent() {
+	mock, err := equaltest.NewServer(equaltest.WithSeed(1))
+	if err != nil {
+		panic(err)
+	}
+	defer mock.Close()
+	events := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer events.Close()
+
+	client := ats{base: mock.URL, id: mock.ClientID, secret: mock.ClientSecret}
+	req, _ := http.NewRequest(http.MethodPut, mock.URL+"/connect_ats/webhooks/ats", strings.NewReader(`{"url":"`+events.URL+`/events"}`))
+	req.Header.Set("Authorization", "Bearer "+client.token())
+	req.Header.Set("Content-Type", "application/json")
+	var hook struct {
+		Secret string `json:"secret"`
+	}
+	client.do(req, &hook) // the generated secret, shown this once: keep it to verify signatures
+	ref := client.invite(mock.JobIDs[0], "ada@example.com", events.URL+"/applications/42")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := mock.StartAssessment(ref); err != nil {
+		panic(err)
+	}
+	if _, err := mock.CompleteWithFit(ref, "high"); err != nil {
+		panic(err)
+	}
+	for _, event := range []string{"assessment_started", "assessment_finished"} {
+		dl, err := mock.WaitForEvent(ctx, ref, event)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(dl.EventType, "to webhook", dl.Webhook+":", dl.Status)
+	}
+	fmt.Println("secret:", strings.HasPrefix(hook.Secret, "whsec_"))
+	// Output:
+	// assessment_started to webhook ats: delivered
+	// assessment_finished to webhook ats: delivered
+	// secret: true
+}

@@ -185,8 +185,8 @@ func WithJournalMaxBytes(n int64) Option { return func(s *settings) { s.opts.Jou
 // WithMaxBodyBytes limits request bodies (413 beyond; default 1 MiB).
 func WithMaxBodyBytes(n int64) Option { return func(s *settings) { s.opts.MaxBodyBytes = n } }
 
-// WithCallbackAllowHosts accepts only callback URLs on these hosts ("ats.example.com" or
-// "*.example.com"); others are refused with a 422 naming the host.
+// WithCallbackAllowHosts accepts only callback URLs and webhook URLs on these hosts
+// ("ats.example.com" or "*.example.com"); others are refused with a 422 naming the host.
 func WithCallbackAllowHosts(hosts ...string) Option {
 	return func(s *settings) { s.opts.Lifecycle.CallbackAllowHosts = append([]string(nil), hosts...) }
 }

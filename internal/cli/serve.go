@@ -74,7 +74,7 @@ func serveFlags(env Env, stderr io.Writer) (*flagSet, *serveOptions) {
 	f.bindEnv("callback-jitter", "EQUALTURE_MOCK_CALLBACK_JITTER")
 	f.StringVar(&o.callbacks.Success, "callback-success", "200", "what a receiver must answer: 200 or 2xx")
 	f.bindEnv("callback-success", "EQUALTURE_MOCK_CALLBACK_SUCCESS")
-	f.Var(&o.allowHosts, "callback-allow-hosts", "if set, the only callback_url hosts accepted, comma-separated (host or *.domain)")
+	f.Var(&o.allowHosts, "callback-allow-hosts", "if set, the only callback_url and webhook url hosts accepted, comma-separated (host or *.domain)")
 	f.bindEnv("callback-allow-hosts", "EQUALTURE_MOCK_CALLBACK_ALLOW_HOSTS")
 	f.DurationVar(&o.autoComplete, "auto-complete-after", 0, "complete every application this long after creation, on the mock's clock (0: never; jobs can set their own)")
 	f.bindEnv("auto-complete-after", "EQUALTURE_MOCK_AUTO_COMPLETE_AFTER")

@@ -206,7 +206,7 @@ func TestScenarioCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("the library against a separately started serve exited %d:\n%s", code, out.String())
 	}
-	if !strings.Contains(out.String(), "14 passed, 0 failed") {
+	if !strings.Contains(out.String(), "16 passed, 0 failed") {
 		t.Fatalf("summary: %s", out.String()[max(0, out.Len()-300):])
 	}
 	if _, err := os.Stat(report); err != nil {
@@ -218,7 +218,7 @@ func TestScenarioCommand(t *testing.T) {
 		wantCode int
 		wantOut  string
 	}{
-		"validate the library": {[]string{"scenario", "validate", "../../scenarios"}, 0, "14 valid, 0 invalid"},
+		"validate the library": {[]string{"scenario", "validate", "../../scenarios"}, 0, "16 valid, 0 invalid"},
 		"list":                 {[]string{"scenario", "list", "../../scenarios/wrong-credentials.yaml"}, 0, "Wrong credentials"},
 		"no such path":         {[]string{"scenario", "run", "nope/"}, exitUsage, "no such file"},
 		"unknown subcommand":   {[]string{"scenario", "dance", "../../scenarios"}, exitUsage, "unknown subcommand"},

@@ -1,10 +1,10 @@
 // Package console is the operator console at /_mock/ui: the mock's state at a glance for ATS
-// developers and QA — applications with their timelines, callback deliveries with every attempt,
-// the outbox, the newest journal entries, the clock and the fault rules — and buttons for the
-// control API's actions. It is HTML for people, not part of the control API's contract: its forms
-// post urlencoded to handlers here that decode them and call the same services the control API's
-// handlers call (lifecycle, dispatcher, clock, fault set), so every rule keeps its one home; then
-// they redirect back (POST-redirect-GET) with a message.
+// developers and QA — applications with their timelines, deliveries (results and webhook events)
+// with every attempt, every client's webhooks, the outbox, the newest journal entries, the clock
+// and the fault rules — and buttons for the control API's actions. It is HTML for people, not part
+// of the control API's contract: its forms post urlencoded to handlers here that decode them and
+// call the same services the control API's handlers call (lifecycle, dispatcher, clock, fault set),
+// so every rule keeps its one home; then they redirect back (POST-redirect-GET) with a message.
 //
 // Safety: every value is escaped by html/template; with an admin token the console needs a
 // sign-in (the token, once, then a signed cookie); every form carries a CSRF token bound to the

@@ -312,3 +312,34 @@ func TestUserValuesAreEscaped(t *testing.T) {
 		t.Fatalf("%d script elements, want only the console's own", n)
 	}
 }
+
+// The console shows every client's webhooks (never a secret) and which deliveries are events.
+func TestOverviewShowsWebhooksAndEvents(t *testing.T) {
+	const secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+	h := testenv.New(t)
+	rcv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	t.Cleanup(rcv.Close)
+	if _, err := h.App.Lifecycle.RegisterWebhook(testenv.DemoID, lifecycle.WebhookRegistration{Label: "ats-prod", URL: rcv.URL + "/events", Secret: secret}); err != nil {
+		t.Fatal(err)
+	}
+	app := invite(t, h, "Judith", rcv.URL+"/results")
+	if _, err := h.App.Lifecycle.Start(app.ReferenceID); err != nil {
+		t.Fatal(err)
+	}
+	settle(t, h)
+	b := testenv.NewBrowser(t, h.URL)
+	p := b.Get("/_mock/ui")
+	testenv.WantPage(t, p, 200, `<a href="#webhooks">Webhooks</a>`, "ats-prod", rcv.URL+"/events", "whsec_MfKQ…",
+		"event <strong>assessment_started</strong> · webhook ats-prod", "POST "+rcv.URL+"/events")
+	if strings.Contains(p.Body, secret) {
+		t.Fatal("the console shows a webhook's secret")
+	}
+	if p := b.Get("/_mock/ui?client=other-client"); strings.Contains(p.Body, "ats-prod") || !strings.Contains(p.Body, "No webhooks of this client") {
+		t.Fatal("filtering by client shows another client's webhook")
+	}
+	h.Clock.Advance(time.Minute)
+	if _, err := h.App.Lifecycle.RegisterWebhook(testenv.DemoID, lifecycle.WebhookRegistration{Label: "ats-prod", URL: rcv.URL + "/moved"}); err != nil {
+		t.Fatal(err)
+	}
+	testenv.WantPage(t, b.Get("/_mock/ui"), 200, rcv.URL+"/moved", "updated 2026-11-28 12:01:00 UTC")
+}

@@ -30,6 +30,7 @@ type overviewView struct {
 	Client, Status, Back string
 	Apps                 []appRow
 	Deliveries           []delivery.Delivery
+	Webhooks             []webhookRow
 	Emails               []store.Email
 	Journal              []journalRow
 	JournalTotal         int
@@ -42,6 +43,12 @@ type appRow struct {
 	store.Application
 	Job      string
 	Timeline []lifecycle.Moment
+}
+
+// webhookRow is a webhook as the console shows it: never its secret.
+type webhookRow struct {
+	ClientID, Label, URL, SecretHint string
+	CreatedAt, UpdatedAt             time.Time
 }
 
 type journalRow struct {
@@ -83,6 +90,9 @@ func (h *Handler) handleOverview(w http.ResponseWriter, r *http.Request) {
 	}
 	v.Deliveries = h.Callbacks.List(delivery.Filter{ClientID: v.Client})
 	slices.Reverse(v.Deliveries)
+	for _, w := range h.Lifecycle.Webhooks(v.Client) {
+		v.Webhooks = append(v.Webhooks, webhookRow{ClientID: w.ClientID, Label: w.Label, URL: w.URL, SecretHint: lifecycle.SecretHint(w.Secret), CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt})
+	}
 	v.Emails = h.Store.Outbox(v.Client)
 	slices.Reverse(v.Emails)
 	for _, e := range h.Journal.Latest(JournalShown) {

@@ -1,5 +1,6 @@
 // Package control is the mock's control API under /_mock: levers for tests and QA that the real
-// service does not have (clock, lifecycle, tokens, faults, callbacks, outbox, journal, reset). Like
+// service does not have (clock, lifecycle, tokens, faults, callbacks and webhooks, outbox,
+// journal, reset). Like
 // the vendor API it is served by the dispatcher from its own contract (control-openapi.yaml):
 // routes, body limit, validation and handler binding come from it; its use cases are the
 // lifecycle service's.
@@ -91,6 +92,8 @@ func New(d Deps) (*Handler, error) {
 		"listCallbacks":       h.handleListCallbacks,
 		"getCallback":         h.handleGetCallback,
 		"redeliverCallback":   h.handleRedeliverCallback,
+		"listAllWebhooks":     h.handleListWebhooks,
+		"triggerEvent":        h.handleTriggerEvent,
 		"listOutbox":          h.handleListOutbox,
 		"queryJournal":        QueryJournal(d.Journal, d.Logger),
 		"clearJournal":        ClearJournal(d.Journal),

@@ -1,8 +1,11 @@
-// Package delivery PUTs application results to consumers' callback URLs the way the real service
-// does, and more visibly: a bounded worker pool fed by a queue that never drops, retries on a
-// Standard-Webhooks-like schedule timed on the mock's clock (a schedule.Queue), optional Bearer
-// token and signature, and a log of every attempt. Deliveries of an anonymized application are
-// cancelled and their payloads erased.
+// Package delivery sends what leaves the mock for a consumer, the way the real service does and
+// more visibly: an application's results, PUT to its callback URL, and the vendor webhook events
+// (assessment_started, assessment_finished), POSTed to every webhook of the application's client
+// and signed Standard-Webhooks style with that webhook's secret. Both kinds are deliveries of one
+// machinery: a bounded worker pool fed by a queue that never drops, retries on a
+// Standard-Webhooks-like schedule timed on the mock's clock (a schedule.Queue), 410 handling,
+// redelivery, and a log of every attempt. Deliveries of an anonymized application are cancelled
+// and their payloads erased; those to a deleted webhook are cancelled.
 //
 // With a Persistence, every change of a delivery is written through before the dispatcher moves on
 // (a planned attempt starts only once its plan is durable), and Resume picks up after a restart.
@@ -38,7 +41,16 @@ const (
 	Delivering Status = "delivering" // an attempt is in flight
 	Delivered  Status = "delivered"
 	Failed     Status = "failed"    // attempts exhausted, or the receiver answered 410
-	Cancelled  Status = "cancelled" // the application was anonymized: its results leave no more
+	Cancelled  Status = "cancelled" // the application was anonymized, or the webhook deleted
+)
+
+// Kind says what a delivery carries.
+type Kind string
+
+// Delivery kinds.
+const (
+	KindResults Kind = "results" // an application's results, PUT to its callback_url
+	KindWebhook Kind = "webhook" // an event, POSTed to a webhook of the application's client
 )
 
 // ReasonGone is a failed delivery's reason when the receiver answered 410 Gone: no more attempts
@@ -60,11 +72,19 @@ type Attempt struct {
 	LatencyMS  float64   `json:"latency_ms"`
 }
 
-// Delivery is a results PUT to one application's callback URL, with every attempt.
+// Delivery is a results PUT to one application's callback URL, or one event POSTed to one webhook,
+// with every attempt.
 type Delivery struct {
-	ID            string          `json:"id"`
-	ReferenceID   string          `json:"reference_id"`
-	ClientID      string          `json:"client_id"`
+	ID          string `json:"id"`
+	ReferenceID string `json:"reference_id"`
+	ClientID    string `json:"client_id"`
+	Kind        Kind   `json:"kind"`
+	Method      string `json:"method"`
+	// EventType, EventID and Webhook (its label) describe a webhook delivery; an event sent to
+	// several webhooks has one id, its deliveries one each.
+	EventType     string          `json:"event_type,omitempty"`
+	EventID       string          `json:"event_id,omitempty"`
+	Webhook       string          `json:"webhook,omitempty"`
 	URL           string          `json:"url"`
 	Status        Status          `json:"status"`
 	Reason        string          `json:"reason,omitempty"`
@@ -73,13 +93,14 @@ type Delivery struct {
 	NextAttemptAt *time.Time      `json:"next_attempt_at,omitempty"`
 	Payload       json.RawMessage `json:"payload"`
 
-	series int // attempts in the current series (redelivery starts a new one)
-	seq    int // the delivery's number: its place in the log and in its id
+	series int    // attempts in the current series (redelivery starts a new one)
+	seq    int    // the delivery's number: its place in the log and in its id
+	secret string // signs a webhook delivery; never shown
 }
 
 func (d *Delivery) clone() Delivery {
 	c := *d
-	c.Attempts = append([]Attempt(nil), d.Attempts...)
+	c.Attempts = append(make([]Attempt, 0, len(d.Attempts)), d.Attempts...) // [] before the first, not null
 	if d.NextAttemptAt != nil {
 		t := *d.NextAttemptAt
 		c.NextAttemptAt = &t
@@ -174,8 +195,9 @@ type Write struct {
 // Saved is a delivery as it is written through and given back at start-up.
 type Saved struct {
 	Delivery Delivery
-	Series   int // attempts made in the current series
-	Seq      int // the delivery's number (creation order)
+	Series   int    // attempts made in the current series
+	Seq      int    // the delivery's number (creation order)
+	Secret   string // the webhook secret that signs it
 }
 
 // Restored is what a Persistence gave back at start-up.
@@ -212,15 +234,19 @@ type Dispatcher struct {
 	ctx     context.Context // cancelled by Close when its wait runs out
 	cancel  context.CancelFunc
 
-	mu      sync.Mutex
-	work    *sync.Cond // signalled when ready gains items or the dispatcher closes
-	all     map[string]*Delivery
-	order   []string
-	ready   []string // deliveries whose attempt is due, FIFO
-	busy    int      // attempts in flight, and plans being written before they are armed
-	closing bool
-	nextID  int
-	rev     uint64 // counts writes through to persistence; orders them
+	mu    sync.Mutex
+	work  *sync.Cond // signalled when ready gains items or the dispatcher closes
+	all   map[string]*Delivery
+	order []string
+	ready []string // deliveries whose attempt is due, FIFO
+	// inflight holds the lanes with an attempt in flight; parked, the due deliveries waiting for
+	// it: the events of one application reach one webhook in the order they happened.
+	inflight map[string]bool
+	parked   map[string][]string
+	busy     int // attempts in flight, and plans being written before they are armed
+	closing  bool
+	nextID   int
+	rev      uint64 // counts writes through to persistence; orders them
 
 	workers sync.WaitGroup
 }
@@ -250,13 +276,17 @@ func New(cfg Config, deps Deps) (*Dispatcher, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Dispatcher{
 		cfg: cfg, deps: deps, ctx: ctx, cancel: cancel,
-		queue: schedule.New(deps.Clock),
-		all:   make(map[string]*Delivery),
+		queue:    schedule.New(deps.Clock),
+		all:      make(map[string]*Delivery),
+		inflight: make(map[string]bool), parked: make(map[string][]string),
 	}
 	d.work = sync.NewCond(&d.mu)
 	for _, s := range deps.Restored.Deliveries {
 		dl := s.Delivery.clone()
-		dl.series, dl.seq = s.Series, s.Seq
+		dl.series, dl.seq, dl.secret = s.Series, s.Seq, s.Secret
+		if dl.Kind == "" { // written before deliveries had kinds
+			dl.Kind, dl.Method = KindResults, http.MethodPut
+		}
 		d.all[dl.ID] = &dl
 		d.order = append(d.order, dl.ID)
 		d.nextID = max(d.nextID, s.Seq)
@@ -274,14 +304,24 @@ func New(cfg Config, deps Deps) (*Dispatcher, error) {
 // Changed wakes waiters on every change of any delivery.
 func (d *Dispatcher) Changed() *notify.Broadcaster { return &d.changed }
 
-// onEvent turns completions into deliveries. It only takes the dispatcher's lock: the store's
-// caller (an HTTP handler) never waits for a receiver.
+// onEvent turns the store's transitions into deliveries: a start into assessment_started, a
+// completion into assessment_finished (after assessment_started when the application completed
+// without being opened: it started then too) and the results callback. It only takes the
+// dispatcher's lock: the store's caller (an HTTP handler) never waits for a receiver.
 func (d *Dispatcher) onEvent(e store.Event) {
-	if e.Type == store.EventCompleted {
+	switch e.Type {
+	case store.EventStarted:
+		d.raise(e.Application, EventStarted, e.At)
+	case store.EventCompleted:
+		if e.From == store.Invited {
+			d.raise(e.Application, EventStarted, e.At)
+		}
+		d.raise(e.Application, EventFinished, e.At)
 		d.enqueue(e.Application, e.At)
 	}
 }
 
+// enqueue starts the results delivery of app.
 func (d *Dispatcher) enqueue(app store.Application, now time.Time) {
 	body, err := json.Marshal(d.deps.Payload(app))
 	if err != nil {
@@ -294,27 +334,38 @@ func (d *Dispatcher) enqueue(app store.Application, now time.Time) {
 		d.deps.Logger.Warn("callback not sent: shutting down", "reference_id", app.ReferenceID)
 		return
 	}
+	if d.anonymized(app.ReferenceID) { // since it completed: Cancel ran before this was made
+		d.mu.Unlock()
+		return
+	}
+	dl := d.newLocked(app, KindResults, now, body)
+	dl.Method, dl.URL = http.MethodPut, app.CallbackURL
+	d.planLocked(dl, now)
+	d.busy++
+	w := d.writeLocked(dl)
+	d.mu.Unlock()
+	if err := d.saveAndArm(w, now, dl); err != nil {
+		d.deps.Logger.Error("callback not saved", "delivery", dl.ID, "reference_id", app.ReferenceID, "err", err)
+	}
+}
+
+// newLocked adds a pending delivery of kind for app to the log, with the next number.
+func (d *Dispatcher) newLocked(app store.Application, kind Kind, now time.Time, payload []byte) *Delivery {
 	d.nextID++
 	dl := &Delivery{
 		ID:          fmt.Sprintf("dlv_%06d_%s", d.nextID, app.ReferenceID[:min(8, len(app.ReferenceID))]),
 		ReferenceID: app.ReferenceID,
 		ClientID:    app.ClientID,
-		URL:         app.CallbackURL,
+		Kind:        kind,
 		Status:      Pending,
 		Attempts:    []Attempt{},
 		CreatedAt:   now,
-		Payload:     body,
+		Payload:     payload,
 		seq:         d.nextID,
 	}
 	d.all[dl.ID] = dl
 	d.order = append(d.order, dl.ID)
-	d.planLocked(dl, now)
-	d.busy++
-	w := d.writeLocked(dl)
-	d.mu.Unlock()
-	if err := d.saveAndArm(dl, w, now); err != nil {
-		d.deps.Logger.Error("callback not saved", "delivery", dl.ID, "reference_id", app.ReferenceID, "err", err)
-	}
+	return dl
 }
 
 // planLocked plans dl's next attempt of its series, or marks it failed when the series is spent.
@@ -328,7 +379,7 @@ func (d *Dispatcher) planLocked(dl *Delivery, now time.Time) {
 	delay := d.cfg.Schedule[min(dl.series, len(d.cfg.Schedule)-1)]
 	delay = time.Duration(float64(delay) * d.cfg.TimeScale)
 	if d.cfg.Jitter > 0 && delay > 0 {
-		delay += time.Duration(d.spread(dl.ReferenceID, len(dl.Attempts)) * d.cfg.Jitter * float64(delay))
+		delay += time.Duration(d.spread(dl.jitterKey(), len(dl.Attempts)) * d.cfg.Jitter * float64(delay))
 	}
 	at := now.Add(delay)
 	dl.Status, dl.NextAttemptAt = Pending, &at
@@ -353,7 +404,7 @@ func (d *Dispatcher) writeLocked(dls ...*Delivery) *Write {
 	d.rev++
 	w := &Write{Rev: d.rev, Deliveries: make([]Saved, len(dls))}
 	for i, dl := range dls {
-		w.Deliveries[i] = Saved{Delivery: dl.clone(), Series: dl.series, Seq: dl.seq}
+		w.Deliveries[i] = Saved{Delivery: dl.clone(), Series: dl.series, Seq: dl.seq, Secret: dl.secret}
 	}
 	return w
 }
@@ -369,17 +420,19 @@ func (d *Dispatcher) save(w *Write) error {
 	return nil
 }
 
-// saveAndArm writes w, then arms dl's planned attempt if dl still stands as planned (not reset,
-// cancelled or finished meanwhile): an attempt never starts before its plan is durable, so a crash
-// cannot send a callback the log does not hold. It releases the busy hold its caller took, so
-// Settled does not see an idle dispatcher between the plan and its arming. A failed write still
-// arms: the delivery goes on in memory.
-func (d *Dispatcher) saveAndArm(dl *Delivery, w *Write, now time.Time) error {
+// saveAndArm writes w, then arms the planned attempt of each of dls that still stands as planned
+// (not reset, cancelled or finished meanwhile): an attempt never starts before its plan is
+// durable, so a crash cannot send a callback the log does not hold. It releases the busy hold its
+// caller took, so Settled does not see an idle dispatcher between the plan and its arming. A failed
+// write still arms: the deliveries go on in memory.
+func (d *Dispatcher) saveAndArm(w *Write, now time.Time, dls ...*Delivery) error {
 	err := d.save(w)
 	d.mu.Lock()
 	d.busy--
-	if d.all[dl.ID] == dl && dl.Status == Pending && !d.closing {
-		d.armLocked(dl, now)
+	for _, dl := range dls {
+		if d.all[dl.ID] == dl && dl.Status == Pending && !d.closing {
+			d.armLocked(dl, now)
+		}
 	}
 	d.mu.Unlock()
 	d.changed.Notify()
@@ -414,6 +467,14 @@ func (d *Dispatcher) readyLocked(id string) {
 type Filter struct {
 	ReferenceID, ClientID string
 	Status                Status
+	Kind                  Kind
+	EventType, EventID    string
+}
+
+func (f Filter) matches(dl *Delivery) bool {
+	return (f.ReferenceID == "" || dl.ReferenceID == f.ReferenceID) && (f.ClientID == "" || dl.ClientID == f.ClientID) &&
+		(f.Status == "" || dl.Status == f.Status) && (f.Kind == "" || dl.Kind == f.Kind) &&
+		(f.EventType == "" || dl.EventType == f.EventType) && (f.EventID == "" || dl.EventID == f.EventID)
 }
 
 // List returns the deliveries f matches, oldest first.
@@ -422,8 +483,7 @@ func (d *Dispatcher) List(f Filter) []Delivery {
 	defer d.mu.Unlock()
 	out := []Delivery{}
 	for _, id := range d.order {
-		dl := d.all[id]
-		if (f.ReferenceID == "" || dl.ReferenceID == f.ReferenceID) && (f.ClientID == "" || dl.ClientID == f.ClientID) && (f.Status == "" || dl.Status == f.Status) {
+		if dl := d.all[id]; f.matches(dl) {
 			out = append(out, dl.clone())
 		}
 	}
@@ -441,8 +501,23 @@ func (d *Dispatcher) Get(id string) (Delivery, error) {
 	return dl.clone(), nil
 }
 
-// Redeliver starts a new series of attempts for a finished delivery (409 while one is running).
+// Redeliver starts a new series of attempts for a finished delivery (409 while one is running,
+// for a cancelled one, one of an anonymized application, and one to a webhook deleted since). A
+// webhook delivery goes where the webhook points now, signed with its secret now.
 func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
+	cur, err := d.Get(id)
+	if err != nil {
+		return Delivery{}, err
+	}
+	if d.anonymized(cur.ReferenceID) {
+		return Delivery{}, apierr.New(apierr.Conflict, "Delivery %s is of an anonymized application: nothing of it may be sent again", id)
+	}
+	var hook store.Webhook
+	if cur.Kind == KindWebhook {
+		if hook, err = d.deps.Store.Webhook(cur.ClientID, cur.Webhook); err != nil {
+			return Delivery{}, apierr.New(apierr.Conflict, "Delivery %s was to webhook %q of %s, which is deleted: register it again to receive new events", id, cur.Webhook, cur.ClientID)
+		}
+	}
 	d.mu.Lock()
 	dl, ok := d.all[id]
 	if !ok {
@@ -455,11 +530,14 @@ func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
 	}
 	if dl.Status == Cancelled {
 		d.mu.Unlock()
-		return Delivery{}, apierr.New(apierr.Conflict, "Delivery %s was cancelled (%s): its results may not be sent again", id, dl.Reason)
+		return Delivery{}, apierr.New(apierr.Conflict, "Delivery %s was cancelled (%s): it may not be sent again", id, dl.Reason)
 	}
 	if d.closing {
 		d.mu.Unlock()
 		return Delivery{}, apierr.New(apierr.Unavailable, "Shutting down")
+	}
+	if dl.Kind == KindWebhook {
+		dl.URL, dl.secret = hook.URL, hook.Secret
 	}
 	dl.series, dl.Reason = 0, ""
 	now := d.deps.Clock.Now()
@@ -468,7 +546,7 @@ func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
 	d.busy++
 	w := d.writeLocked(dl)
 	d.mu.Unlock()
-	return out, d.saveAndArm(dl, w, now)
+	return out, d.saveAndArm(w, now, dl)
 }
 
 // Cancel cancels every delivery of application ref that has not succeeded, for reason, and
@@ -504,6 +582,7 @@ func (d *Dispatcher) Reset() error {
 	d.mu.Lock()
 	d.all = make(map[string]*Delivery)
 	d.order, d.ready = nil, nil
+	d.inflight, d.parked = make(map[string]bool), make(map[string][]string)
 	w := d.writeLocked()
 	if w != nil {
 		w.Reset = true
@@ -517,9 +596,10 @@ func (d *Dispatcher) Reset() error {
 // Resume starts what a restart interrupted. Restored deliveries that were pending get their next
 // attempt as planned, at once when it is due; one in flight at the crash was saved as pending, so
 // its attempt is made again (callbacks are at least once: receivers de-duplicate on the delivery
-// id). Completed applications whose delivery a crash lost before it was saved get one. Call it
-// once the mock is assembled: payloads are rendered by the lifecycle. Without persistence it does
-// nothing.
+// id, events on their id). Completed applications whose results delivery a crash lost before it
+// was saved get one (an event lost so is not raised again: who was subscribed then is not known).
+// Call it once the mock is assembled: payloads are rendered by the lifecycle. Without persistence
+// it does nothing.
 func (d *Dispatcher) Resume() {
 	if d.deps.Persistence == nil {
 		return
@@ -530,7 +610,9 @@ func (d *Dispatcher) Resume() {
 	resumed := 0
 	for _, id := range d.order {
 		dl := d.all[id]
-		have[dl.ReferenceID] = true
+		if dl.Kind == KindResults {
+			have[dl.ReferenceID] = true
+		}
 		if dl.Status != Pending && dl.Status != Delivering {
 			continue
 		}

@@ -16,11 +16,12 @@ import (
 	"time"
 )
 
-// send makes one attempt: PUT the payload with the delivery's headers, within the timeout.
+// send makes one attempt: the delivery's method (PUT for results, POST for an event) with its
+// payload and headers, within the timeout. Results are signed with the client's webhook_secret
+// from the fixtures (webhook-id: the delivery id), when it has one; an event always, with its
+// webhook's secret (webhook-id: the event id, Standard Webhooks' idempotency key).
 func (d *Dispatcher) send(dl Delivery, attempt int, at time.Time) (int, time.Duration, error) {
-	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPut, dl.URL, bytes.NewReader(dl.Payload))
+	req, err := http.NewRequestWithContext(d.ctx, dl.Method, dl.URL, bytes.NewReader(dl.Payload))
 	if err != nil {
 		return 0, 0, fmt.Errorf("bad callback URL: %w", err)
 	}
@@ -28,23 +29,29 @@ func (d *Dispatcher) send(dl Delivery, attempt int, at time.Time) (int, time.Dur
 	req.Header.Set("User-Agent", d.deps.UserAgent)
 	req.Header.Set(HeaderID, dl.ID)
 	req.Header.Set(HeaderAttempt, strconv.Itoa(attempt))
-	if client, ok := d.deps.Fixtures.Client(dl.ClientID); ok {
-		if client.CallbackToken != "" {
-			req.Header.Set("Authorization", "Bearer "+client.CallbackToken)
+	switch dl.Kind {
+	case KindWebhook:
+		if err := sign(req.Header, dl.secret, dl.EventID, at, dl.Payload); err != nil {
+			return 0, 0, err
 		}
-		if client.WebhookSecret != "" {
-			ts := strconv.FormatInt(at.Unix(), 10)
-			sig, err := Sign(client.WebhookSecret, dl.ID, ts, dl.Payload)
-			if err != nil {
-				return 0, 0, err
+	default:
+		if client, ok := d.deps.Fixtures.Client(dl.ClientID); ok {
+			if client.CallbackToken != "" {
+				req.Header.Set("Authorization", "Bearer "+client.CallbackToken)
 			}
-			req.Header.Set("webhook-id", dl.ID)
-			req.Header.Set("webhook-timestamp", ts)
-			req.Header.Set("webhook-signature", sig)
+			if client.WebhookSecret != "" {
+				if err := sign(req.Header, client.WebhookSecret, dl.ID, at, dl.Payload); err != nil {
+					return 0, 0, err
+				}
+			}
 		}
 	}
+	// The timeout bounds the exchange, and the latency measures it: both start here, after the
+	// signing.
 	start := time.Now()
-	resp, err := d.deps.Client.Do(req)
+	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.Timeout)
+	defer cancel()
+	resp, err := d.deps.Client.Do(req.WithContext(ctx))
 	if err != nil {
 		latency := time.Since(start)
 		if errors.Is(err, context.DeadlineExceeded) {
@@ -59,6 +66,45 @@ func (d *Dispatcher) send(dl Delivery, attempt int, at time.Time) (int, time.Dur
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
 	return resp.StatusCode, time.Since(start), nil
+}
+
+// sign sets the Standard Webhooks headers of a message id sent at (on the mock's clock).
+func sign(h http.Header, secret, id string, at time.Time, body []byte) error {
+	ts := strconv.FormatInt(at.Unix(), 10)
+	sig, err := Sign(secret, id, ts, body)
+	if err != nil {
+		return err
+	}
+	h.Set("webhook-id", id)
+	h.Set("webhook-timestamp", ts)
+	h.Set("webhook-signature", sig)
+	return nil
+}
+
+// Verify checks a delivery's Standard Webhooks headers against secret, as a receiver does: one of
+// the space-separated "v1,<signature>" values of webhook-signature must be Sign's for webhook-id,
+// webhook-timestamp and the body, compared in constant time. It returns the time webhook-timestamp
+// names, for the receiver to judge against its own clock (Standard Webhooks suggests refusing
+// more than five minutes off; the mock's timestamps are on the mock's clock).
+func Verify(secret string, h http.Header, body []byte) (time.Time, error) {
+	id, ts, sigs := h.Get("webhook-id"), h.Get("webhook-timestamp"), h.Get("webhook-signature")
+	if id == "" || ts == "" || sigs == "" {
+		return time.Time{}, errors.New("missing webhook-id, webhook-timestamp or webhook-signature")
+	}
+	sec, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("webhook-timestamp %q is not a Unix time in seconds", ts)
+	}
+	want, err := Sign(secret, id, ts, body)
+	if err != nil {
+		return time.Time{}, err
+	}
+	for _, s := range strings.Fields(sigs) {
+		if hmac.Equal([]byte(s), []byte(want)) {
+			return time.Unix(sec, 0), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("no webhook-signature matches the secret (got %q)", sigs)
 }
 
 // Sign returns the Standard Webhooks signature header value for a delivery: "v1," followed by

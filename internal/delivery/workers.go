@@ -21,6 +21,14 @@ func (d *Dispatcher) worker() {
 			d.mu.Unlock()
 			continue
 		}
+		if lane := dl.lane(); lane != "" {
+			if d.inflight[lane] { // an earlier event of the application is on its way to the webhook
+				d.parked[lane] = append(d.parked[lane], id)
+				d.mu.Unlock()
+				continue
+			}
+			d.inflight[lane] = true
+		}
 		dl.Status, dl.NextAttemptAt = Delivering, nil
 		dl.series++
 		n := len(dl.Attempts) + 1
@@ -54,6 +62,14 @@ func (d *Dispatcher) finish(id string, a Attempt) {
 		return
 	}
 	dl.Attempts = append(dl.Attempts, a)
+	if lane := dl.lane(); lane != "" && d.inflight[lane] {
+		delete(d.inflight, lane)
+		if waiting := d.parked[lane]; len(waiting) > 0 { // next in line, before anything due later
+			delete(d.parked, lane)
+			d.ready = append(waiting, d.ready...)
+			d.work.Broadcast()
+		}
+	}
 	now := d.deps.Clock.Now()
 	switch {
 	case dl.Status == Cancelled: // anonymized while in flight: it stays cancelled
@@ -67,7 +83,7 @@ func (d *Dispatcher) finish(id string, a Attempt) {
 	outcome := dl.Status // read under the lock: once it is released, another worker may move dl on
 	w := d.writeLocked(dl)
 	d.mu.Unlock()
-	err := d.saveAndArm(dl, w, now)
+	err := d.saveAndArm(w, now, dl)
 	d.deps.Logger.Info("callback attempt", "delivery", id, "attempt", a.N, "status", a.StatusCode, "error", a.Error, "outcome", string(outcome))
 	if err != nil {
 		d.deps.Logger.Error("callback attempt not saved", "delivery", id, "attempt", a.N, "err", err)

@@ -1,9 +1,10 @@
-// Package lifecycle owns the application use cases: invite (create, with its link and email),
-// start, complete, expire the invitation, hire, anonymize, and complete automatically after a
-// while on the mock's clock. Every entry point calls it — the vendor API, the control API, the
-// pages behind the links, the scenario runner and the tests — so each rule has one home; the
-// HTTP layers only decode, call a use case and encode. State lives in the store, time on the
-// clock; results are drawn and rendered by the results generator.
+// Package lifecycle owns the use cases: invite (create, with its link and email), start, complete,
+// expire the invitation, hire, anonymize, complete automatically after a while on the mock's
+// clock, and register, list and delete a client's webhooks (and send one of their events again).
+// Every entry point calls it — the vendor API, the control API, the pages behind the links, the
+// scenario runner and the tests — so each rule has one home; the HTTP layers only decode, call a
+// use case and encode. State lives in the store, time on the clock; results are drawn and
+// rendered by the results generator, events sent by the callback dispatcher.
 package lifecycle
 
 import (
@@ -37,7 +38,8 @@ type Config struct {
 	PublicLinkTTL time.Duration
 	// Seed makes reference ids reproducible (scores are seeded by the results generator).
 	Seed int64
-	// CallbackAllowHosts, when set, limits callback_url hosts ("ats.example.com", "*.example.com").
+	// CallbackAllowHosts, when set, limits callback_url and webhook url hosts ("ats.example.com",
+	// "*.example.com").
 	CallbackAllowHosts []string
 	// AutoCompleteAfter completes applications this long after creation unless their job says
 	// otherwise (0: never).
@@ -64,12 +66,19 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Deliveries is what anonymizing needs of the callback dispatcher: no results leave the mock for
-// an anonymized applicant any more.
+// Deliveries is what the use cases need of the callback dispatcher: no results or events leave
+// the mock for an anonymized applicant any more, deliveries follow their webhook when it is
+// updated or deleted, and an event can be sent again. Each error is a failed write-through.
 type Deliveries interface {
-	// Cancel stops every pending delivery of the application and erases the payloads kept of it;
-	// the error is a failed write-through.
+	// Cancel stops every pending delivery of the application and erases the payloads kept of it.
 	Cancel(referenceID, reason string) error
+	// CancelWebhook stops the unfinished deliveries to clientID's webhook label.
+	CancelWebhook(clientID, label, reason string) error
+	// RetargetWebhook points the unfinished deliveries to a webhook at its URL and secret now.
+	RetargetWebhook(store.Webhook) error
+	// Raise sends event typ about app to its client's webhooks and returns the event's id ("" when
+	// there are none).
+	Raise(app store.Application, typ string) (string, error)
 }
 
 // Journal is what anonymizing needs of the request journal: the bodies it kept of the

@@ -17,9 +17,14 @@
 //	application_order  revision of the creation → reference id
 //	outbox             revision of the creation → JSON email
 //	token_generations  client id → revision + JSON generation
-//	deliveries         delivery id → revision + JSON {seq, series, delivery}
+//	deliveries         delivery id → revision + JSON {seq, series, secret, delivery}
+//	webhooks           client id, NUL, label → revision + JSON {webhook} or {webhook, deleted}
 //	state              store_reset, deliveries_reset, delivery_last_seq, ids_reserved (8-byte
 //	                   counters), clock (revision + JSON), signing_key (bytes)
+//
+// The webhooks bucket came after the first files of version 1 were written: a file without it is
+// read as one without webhooks, and the bucket is made by the first webhook written. (An older
+// equalture-mock ignores it; its webhook records older than the last reset are not read back.)
 package persist
 
 import (
@@ -63,8 +68,11 @@ var (
 	bucketTokens     = []byte("token_generations")
 	bucketDeliveries = []byte("deliveries")
 	bucketState      = []byte("state")
+	bucketWebhooks   = []byte("webhooks")
 
+	// allBuckets are in every data file of version 1; laidOut are those a new file gets.
 	allBuckets = [][]byte{bucketMeta, bucketApps, bucketOrder, bucketOutbox, bucketTokens, bucketDeliveries, bucketState}
+	laidOut    = append(allBuckets[:len(allBuckets):len(allBuckets)], bucketWebhooks)
 
 	keyFormat  = []byte("format")
 	keyVersion = []byte("version")
@@ -209,15 +217,15 @@ func (db *DB) open() (State, error) {
 	if err = errors.Join(err, damage); err != nil {
 		return State{}, fmt.Errorf("data file %s is damaged: %w", db.path, err)
 	}
-	// Version 1 has all its buckets from the start; creating the missing ones is also how a
-	// later version would add its own.
+	// Buckets added later (webhooks) are made by their first write, not here: a file is only
+	// written to once it has been read back whole.
 	return st, nil
 }
 
 // layOut makes a new file the mock's: its buckets, its format and version.
 func (db *DB) layOut() error {
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		for _, name := range allBuckets {
+		for _, name := range laidOut {
 			if _, err := tx.CreateBucket(name); err != nil {
 				return err
 			}

@@ -45,8 +45,19 @@ type State struct {
 type deliveryDoc struct {
 	Seq      int               `json:"seq"`
 	Series   int               `json:"series"`
+	Secret   string            `json:"secret,omitempty"`
 	Delivery delivery.Delivery `json:"delivery"`
 }
+
+// webhookDoc is a webhook's record; a deleted one stays as a tombstone (until a reset drops it),
+// so that a write that lost the race to the disk cannot bring it back.
+type webhookDoc struct {
+	Webhook store.Webhook `json:"webhook"`
+	Deleted bool          `json:"deleted,omitempty"`
+}
+
+// webhookKey is a webhook record's key: its client id and label, NUL between them.
+func webhookKey(w store.Webhook) []byte { return []byte(w.ClientID + "\x00" + w.Label) }
 
 // clockDoc is the clock's course: frozen at Now, or running Offset ahead of real time.
 type clockDoc struct {
@@ -60,7 +71,19 @@ func (db *DB) WriteStore(c store.Change) error {
 	var app, mail []byte
 	erased := make(map[string][]byte, len(c.Erased)) // reference id → the email as it now stands
 	gens := make(map[string][]byte, len(c.Tokens))
+	hooks := make(map[string][]byte, len(c.Unhooked)+1) // key → record
 	err := func() (err error) {
+		if w := c.Webhook; w != nil {
+			if hooks[string(webhookKey(*w))], err = versioned(c.Rev, webhookDoc{Webhook: *w}); err != nil {
+				return err
+			}
+		}
+		for _, w := range c.Unhooked {
+			tomb := store.Webhook{ClientID: w.ClientID, Label: w.Label}
+			if hooks[string(webhookKey(w))], err = versioned(c.Rev, webhookDoc{Webhook: tomb, Deleted: true}); err != nil {
+				return err
+			}
+		}
 		if c.Application != nil {
 			if app, err = versioned(c.Rev, c.Application); err != nil {
 				return err
@@ -93,11 +116,16 @@ func (db *DB) WriteStore(c store.Change) error {
 			return nil // undone by a later reset
 		}
 		if c.Reset {
+			var hooks error
+			if b := tx.Bucket(bucketWebhooks); b != nil {
+				hooks = dropOlder(b, c.Rev, revOfValue)
+			}
 			return errors.Join(
 				dropOlder(tx.Bucket(bucketApps), c.Rev, revOfValue),
 				dropOlder(tx.Bucket(bucketOrder), c.Rev, revOfKey),
 				dropOlder(tx.Bucket(bucketOutbox), c.Rev, revOfKey),
 				dropOlder(tx.Bucket(bucketTokens), c.Rev, revOfValue),
+				hooks,
 				putCounter(state, keyStoreReset, c.Rev),
 			)
 		}
@@ -127,6 +155,17 @@ func (db *DB) WriteStore(c store.Change) error {
 				return err
 			}
 		}
+		if len(hooks) > 0 {
+			b, err := tx.CreateBucketIfNotExists(bucketWebhooks)
+			if err != nil {
+				return err
+			}
+			for key, doc := range hooks {
+				if err := putNewer(b, []byte(key), c.Rev, doc); err != nil {
+					return err
+				}
+			}
+		}
 		return nil
 	})
 }
@@ -136,7 +175,7 @@ func (db *DB) WriteDeliveries(w delivery.Write) error {
 	docs := make([][]byte, len(w.Deliveries))
 	for i, s := range w.Deliveries {
 		var err error
-		if docs[i], err = versioned(w.Rev, deliveryDoc{Seq: s.Seq, Series: s.Series, Delivery: s.Delivery}); err != nil {
+		if docs[i], err = versioned(w.Rev, deliveryDoc{Seq: s.Seq, Series: s.Series, Secret: s.Secret, Delivery: s.Delivery}); err != nil {
 			return fmt.Errorf("persist: encoding delivery %s: %w", s.Delivery.ID, err)
 		}
 	}
@@ -295,7 +334,7 @@ func loadStore(tx *bolt.Tx, snap *store.Snapshot) error {
 		snap.Rev = max(snap.Rev, revOfKey(mails[len(mails)-1].key, nil))
 	}
 	snap.Tokens = make(map[string]store.TokenGeneration)
-	return tx.Bucket(bucketTokens).ForEach(func(k, v []byte) error {
+	err = tx.Bucket(bucketTokens).ForEach(func(k, v []byte) error {
 		var g store.TokenGeneration
 		rev, err := decode(bucketTokens, k, v, &g)
 		if err != nil {
@@ -303,6 +342,35 @@ func loadStore(tx *bolt.Tx, snap *store.Snapshot) error {
 		}
 		snap.Tokens[string(k)] = g
 		snap.Rev = max(snap.Rev, rev)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return loadWebhooks(tx, snap)
+}
+
+// loadWebhooks reads the webhooks back: not the tombstones, nor records an older equalture-mock's
+// reset left behind (it did not know the bucket).
+func loadWebhooks(tx *bolt.Tx, snap *store.Snapshot) error {
+	b := tx.Bucket(bucketWebhooks)
+	if b == nil {
+		return nil
+	}
+	reset := counter(tx.Bucket(bucketState), keyStoreReset)
+	return b.ForEach(func(k, v []byte) error {
+		var doc webhookDoc
+		rev, err := decode(bucketWebhooks, k, v, &doc)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(k, webhookKey(doc.Webhook)) {
+			return fmt.Errorf("record %s/%q: it holds webhook %q of %q", bucketWebhooks, k, doc.Webhook.Label, doc.Webhook.ClientID)
+		}
+		snap.Rev = max(snap.Rev, rev)
+		if !doc.Deleted && rev > reset {
+			snap.Webhooks = append(snap.Webhooks, doc.Webhook)
+		}
 		return nil
 	})
 }
@@ -325,7 +393,7 @@ func loadDeliveries(tx *bolt.Tx, r *delivery.Restored) error {
 	}
 	r.Deliveries = make([]delivery.Saved, len(docs))
 	for i, doc := range docs {
-		r.Deliveries[i] = delivery.Saved{Delivery: doc.Delivery, Series: doc.Series, Seq: doc.Seq}
+		r.Deliveries[i] = delivery.Saved{Delivery: doc.Delivery, Series: doc.Series, Seq: doc.Seq, Secret: doc.Secret}
 		r.Rev = max(r.Rev, revs[i])
 		r.LastSeq = max(r.LastSeq, doc.Seq)
 	}

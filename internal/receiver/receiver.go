@@ -1,22 +1,35 @@
 // Package receiver is a callback endpoint for tests: it answers each path from a plan (statuses in
 // turn, a delay, or dropping the connection), records every callback and checks it against the
-// contract's callback schema. The contract suite and the scenario runner both use it.
+// contract — a results PUT against createApplication's applicationResults, a webhook event (a POST
+// whose JSON has a type) against registerWebhook's callback of that name, and its Standard
+// Webhooks signature when it knows the path's secret. The contract suite and the scenario runner
+// both use it.
 package receiver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/spec"
+)
+
+// The operations whose callbacks the receiver gets: the results, and the webhook events.
+const (
+	ResultsOperation = "createApplication"
+	ResultsCallback  = "applicationResults"
+	WebhookOperation = "registerWebhook"
 )
 
 // Callback is a request the receiver got.
@@ -27,8 +40,18 @@ type Callback struct {
 	Body   []byte
 	// Answer is what the receiver answered (Down: it dropped the connection).
 	Answer Answer
-	// Violation says how the callback breaks the contract ("" when it honours it).
+	// Event is a webhook event's type ("" for a results callback).
+	Event string
+	// Violation says how the callback breaks the contract ("" when it honours it): its method,
+	// headers or payload, or a signature that does not verify with the path's secret.
 	Violation string
+}
+
+// Envelope decodes a webhook event's body (zero for anything else).
+func (cb Callback) Envelope() delivery.Envelope {
+	var e delivery.Envelope
+	_ = json.Unmarshal(cb.Body, &e)
+	return e
 }
 
 // Answer is a status the receiver answers, or Down (0): drop the connection without answering.
@@ -58,7 +81,8 @@ type Receiver struct {
 
 	mu       sync.Mutex
 	plans    map[string]plan
-	fallback plan // for paths without a plan of their own
+	secrets  map[string]string // path → the webhook secret its events are signed with ("": any path)
+	fallback plan              // for paths without a plan of their own
 	got      map[string][]Callback
 	arrived  chan struct{} // closed and replaced on every callback
 	watchers []func(Callback)
@@ -72,8 +96,11 @@ type plan struct {
 // New listens on addr; publicURL (default http://<the address listened on>) is how the
 // target reaches it.
 func New(addr, publicURL string, contract *spec.Spec) (*Receiver, error) {
-	if _, err := contract.CallbackSchema("createApplication", "applicationResults"); err != nil {
+	if _, err := contract.CallbackSchema(ResultsOperation, ResultsCallback); err != nil {
 		return nil, err
+	}
+	if len(contract.Callbacks(WebhookOperation)) == 0 {
+		return nil, fmt.Errorf("receiver: the contract has no webhook events (callbacks of %s)", WebhookOperation)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -89,7 +116,7 @@ func New(addr, publicURL string, contract *spec.Spec) (*Receiver, error) {
 	}
 	r := &Receiver{
 		URL: strings.TrimRight(publicURL, "/"), base: strings.TrimRight(u.Path, "/"), contract: contract, done: make(chan struct{}),
-		addr: ln.Addr().String(), plans: map[string]plan{}, got: map[string][]Callback{}, arrived: make(chan struct{}),
+		addr: ln.Addr().String(), plans: map[string]plan{}, secrets: map[string]string{}, got: map[string][]Callback{}, arrived: make(chan struct{}),
 	}
 	r.srv = &http.Server{Handler: r, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
@@ -123,6 +150,17 @@ func (r *Receiver) SetDefault(respond []Answer, delay time.Duration) {
 	r.fallback = plan{respond: respond, delay: delay}
 }
 
+// SetSecret makes the receiver verify the signature of every event to path with secret (a
+// Standard Webhooks "whsec_…" secret); one that does not verify is a violation.
+func (r *Receiver) SetSecret(path, secret string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secrets[path] = secret
+}
+
+// SetDefaultSecret is SetSecret for every path without a secret of its own.
+func (r *Receiver) SetDefaultSecret(secret string) { r.SetSecret("", secret) }
+
 // Watch calls fn with every callback from now on, once recorded and checked.
 func (r *Receiver) Watch(fn func(Callback)) {
 	r.mu.Lock()
@@ -138,7 +176,13 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		path = strings.TrimPrefix(path, r.base)
 	}
 	cb := Callback{Method: req.Method, Path: path, Header: req.Header.Clone(), Body: body, Answer: http.StatusOK}
-	cb.Violation = r.violation(req, body)
+	r.mu.Lock()
+	secret, ok := r.secrets[path]
+	if !ok {
+		secret = r.secrets[""]
+	}
+	r.mu.Unlock()
+	cb.Event, cb.Violation = r.judge(req, body, secret)
 	r.mu.Lock()
 	p, ok := r.plans[path]
 	if !ok {
@@ -176,21 +220,48 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	w.WriteHeader(int(cb.Answer))
 }
 
-// violation says how a callback breaks the contract (method, Content-Type, payload schema).
-func (r *Receiver) violation(req *http.Request, body []byte) string {
-	if err := r.contract.ValidateCallback("createApplication", "applicationResults", req.Method, req.Header, body); err != nil {
-		return err.Error()
+// judge says which event a callback is ("" for results) and how it breaks the contract (method,
+// headers, Content-Type, payload schema; the signature, when secret is set).
+func (r *Receiver) judge(req *http.Request, body []byte, secret string) (event, violation string) {
+	var env struct {
+		Type *string `json:"type"`
 	}
-	return ""
+	if req.Method != http.MethodPost || json.Unmarshal(body, &env) != nil || env.Type == nil {
+		if err := r.contract.ValidateCallback(ResultsOperation, ResultsCallback, req.Method, req.Header, body); err != nil {
+			return "", err.Error()
+		}
+		return "", ""
+	}
+	event = *env.Type
+	if events := r.contract.Callbacks(WebhookOperation); !slices.Contains(events, event) {
+		return event, fmt.Sprintf("event type %q is not one the contract documents (%s)", event, strings.Join(events, ", "))
+	}
+	if err := r.contract.ValidateCallback(WebhookOperation, event, req.Method, req.Header, body); err != nil {
+		return event, err.Error()
+	}
+	if secret != "" {
+		if _, err := delivery.Verify(secret, req.Header, body); err != nil {
+			return event, "the signature does not verify with the webhook's secret: " + err.Error()
+		}
+	}
+	return event, ""
 }
 
 // Wait returns the callbacks path has received once there are at least n, or what there is when
 // ctx ends (with ctx's error).
 func (r *Receiver) Wait(ctx context.Context, path string, n int) ([]Callback, error) {
+	return r.WaitMatch(ctx, path, n, nil)
+}
+
+// WaitMatch is Wait counting only the callbacks match accepts (all when match is nil).
+func (r *Receiver) WaitMatch(ctx context.Context, path string, n int, match func(Callback) bool) ([]Callback, error) {
 	for {
 		r.mu.Lock()
 		got, arrived := append([]Callback(nil), r.got[path]...), r.arrived
 		r.mu.Unlock()
+		if match != nil {
+			got = slices.DeleteFunc(got, func(cb Callback) bool { return !match(cb) })
+		}
 		if len(got) >= n {
 			return got, nil
 		}

@@ -264,10 +264,13 @@ func (a *Answer) decodeNode(d *decoder, n *yaml.Node, path string) {
 func (a Answer) String() string { return receiver.Answer(a).String() }
 
 // CallbackWait waits until the runner's receiver has got Count callbacks (default 1) on Path and
-// checks the Count-th.
+// checks the Count-th. With Type it counts only the webhook events of that type; with Secret it
+// verifies the signature of every event it counts with that webhook secret.
 type CallbackWait struct {
 	Path    string            `yaml:"path"`
 	Count   int               `yaml:"count"`
+	Type    string            `yaml:"type"`
+	Secret  string            `yaml:"secret"`
 	Timeout duration.Duration `yaml:"timeout"`
 }
 
@@ -326,6 +329,8 @@ func (st Step) Label() string {
 		return st.Control.describe()
 	case st.Receiver != nil:
 		return "receiver " + st.Receiver.Path
+	case st.Callback != nil && st.Callback.Type != "":
+		return st.Callback.Type + " at " + st.Callback.Path
 	case st.Callback != nil:
 		return "callback at " + st.Callback.Path
 	case st.Wait != nil:

@@ -8,12 +8,16 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v4"
+
+	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/lifecycle"
 )
 
 // Builtins are the variables every scenario has before its first step.
@@ -333,11 +337,20 @@ func (s *Scenario) checkStep(at reporter, st Step) {
 			at(p+".receiver", "a receiver step only sets the receiver up; it has nothing to expect or capture")
 		}
 	case st.Callback != nil:
-		if !strings.HasPrefix(st.Callback.Path, "/") {
-			at(p+".callback.path", "want the receiver path the callback_url ends with (/applications/1), got %q", st.Callback.Path)
+		cb := st.Callback
+		if !strings.HasPrefix(cb.Path, "/") {
+			at(p+".callback.path", "want the receiver path the callback_url or the webhook's url ends with (/applications/1), got %q", cb.Path)
 		}
-		if st.Callback.Count < 0 {
+		if cb.Count < 0 {
 			at(p+".callback.count", "must be 1 or more")
+		}
+		if cb.Type != "" && !strings.Contains(cb.Type, "${") && !slices.Contains(delivery.EventTypes, cb.Type) {
+			at(p+".callback.type", "%q: want an event type, one of %s", cb.Type, strings.Join(delivery.EventTypes, ", "))
+		}
+		if cb.Secret != "" && !strings.Contains(cb.Secret, "${") {
+			if err := lifecycle.CheckSecret(cb.Secret); err != nil {
+				at(p+".callback.secret", "the webhook's secret %v", err)
+			}
 		}
 	case st.Wait != nil:
 		w := st.Wait

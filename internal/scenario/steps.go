@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/jsonpath"
 	"github.com/equalture/equalture-mock/internal/receiver"
 )
@@ -379,7 +380,8 @@ func (r *run) receiver(st Step) (string, error) {
 	return what, nil
 }
 
-// callback waits for callbacks at the runner's receiver and checks the Count-th.
+// callback waits for callbacks at the runner's receiver — of one event type, with `type` — and
+// checks the Count-th; with `secret`, the signature of each it counted.
 func (r *run) callback(st Step) (string, error) {
 	cb := st.Callback
 	n := max(cb.Count, 1)
@@ -391,20 +393,49 @@ func (r *run) callback(st Step) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	typ, err := r.vars.text(cb.Type)
+	if err != nil {
+		return "", err
+	}
+	secret, err := r.vars.text(cb.Secret)
+	if err != nil {
+		return "", err
+	}
+	var match func(receiver.Callback) bool
+	noun := "callback"
+	if typ != "" {
+		match, noun = func(c receiver.Callback) bool { return c.Event == typ }, typ+" event"
+	}
 	ctx, cancel := context.WithTimeout(r.ctx, timeout)
 	defer cancel()
-	got, err := r.Receiver.Wait(ctx, r.prefix+p, n)
+	got, err := r.Receiver.WaitMatch(ctx, r.prefix+p, n, match)
 	if err != nil {
-		return "", fmt.Errorf("expected callback %d at %s within %s, the receiver got %d\n(is the application's callback_url ${receiver}%s, and has it been completed? Retries wait for the mock's clock: advance it)",
-			n, p, timeout, len(got), p)
+		hint := fmt.Sprintf("is the application's callback_url ${receiver}%s, and has it been completed?", p)
+		if typ != "" {
+			hint = fmt.Sprintf("is a webhook registered with the url ${receiver}%s, and has the application had the event?", p)
+		}
+		return "", fmt.Errorf("expected %s %d at %s within %s, the receiver got %d\n(%s Retries wait for the mock's clock: advance it)",
+			noun, n, p, timeout, len(got), hint)
 	}
 	for i, c := range got[:n] {
 		if c.Violation != "" {
-			return "", fmt.Errorf("callback %d to %s: %s\npayload: %s", i+1, p, c.Violation, clip(c.Body))
+			return "", fmt.Errorf("%s %d to %s: %s\npayload: %s", noun, i+1, p, c.Violation, clip(c.Body))
+		}
+		if secret == "" {
+			continue
+		}
+		if c.Event == "" {
+			return "", fmt.Errorf("%s %d to %s is no webhook event, so it has no signature to check with the secret: %s %s", noun, i+1, p, c.Method, clip(c.Body))
+		}
+		if _, err := delivery.Verify(secret, c.Header, c.Body); err != nil {
+			return "", fmt.Errorf("%s %d to %s: the signature does not verify with the secret: %v", noun, i+1, p, err)
 		}
 	}
 	c := got[n-1]
-	what := fmt.Sprintf("callback %d at %s, answered %s", n, p, c.Answer)
+	what := fmt.Sprintf("%s %d at %s, answered %s", noun, n, p, c.Answer)
+	if secret != "" {
+		what += ", signed"
+	}
 	a := answer{status: int(c.Answer), header: c.Header, body: c.Body}
 	return what, r.check(st, a, false, func(e *Expect) []string {
 		if e.Attempts != nil && *e.Attempts != len(got) {

@@ -124,7 +124,7 @@ func (q *Queue) loop() {
 		q.running = len(ready) > 0
 		var timer clock.Timer
 		if !q.running && len(q.due) > 0 {
-			timer = q.clock.NewTimer(q.due[0].at.Sub(now))
+			timer = q.arm(q.due[0].at, now)
 		}
 		q.mu.Unlock()
 		if len(ready) > 0 {
@@ -154,6 +154,33 @@ func (q *Queue) loop() {
 			return
 		}
 	}
+}
+
+// drift is how far the clock may move between reading it and arming a timer before the timer is
+// armed again: a running clock moves on by microseconds, a moved one by what it was moved.
+const drift = time.Millisecond
+
+// arm returns a timer for t, read against now. A timer counts from the clock's time when it is
+// made, which another goroutine moving the clock may have changed since now was read: it would
+// fire late by the move, after t. So the clock is read again and the timer made again from there
+// while the two readings differ by more than drift (a few times at most); when t is due by then,
+// there is no timer, and the loop is poked to run the task.
+func (q *Queue) arm(t, now time.Time) clock.Timer {
+	for range 4 {
+		timer := q.clock.NewTimer(t.Sub(now))
+		after := q.clock.Now()
+		if !t.After(after) {
+			timer.Stop()
+			q.poke()
+			return nil
+		}
+		if after.Sub(now) <= drift {
+			return timer
+		}
+		timer.Stop()
+		now = after
+	}
+	return q.clock.NewTimer(t.Sub(q.clock.Now()))
 }
 
 type task struct {

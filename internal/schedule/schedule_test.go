@@ -146,3 +146,53 @@ func TestFollowsARunningClock(t *testing.T) {
 		t.Fatal("a task due in 20ms of real time never ran")
 	}
 }
+
+// racingClock moves itself forward while a timer is being made, as another goroutine's Advance
+// may between the queue's reading of the clock and its arming: a timer counted from the clock
+// after the move would fire late by it.
+type racingClock struct {
+	*clock.Virtual
+	move atomic.Int64 // nanoseconds to advance during the next NewTimer
+}
+
+func (c *racingClock) NewTimer(d time.Duration) clock.Timer {
+	c.Virtual.Advance(time.Duration(c.move.Swap(0)))
+	return c.Virtual.NewTimer(d)
+}
+
+func TestAMoveWhileArmingDoesNotDelayATask(t *testing.T) {
+	tests := map[string]struct {
+		move, then time.Duration // the move while arming, then the move after
+		fires      bool          // the timer has fired (or there is none: the task is due)
+	}{
+		"a move short of the task, then to it":     {2 * time.Minute, 3 * time.Minute, true},
+		"a move short of the task, then short":     {2 * time.Minute, 3*time.Minute - time.Second, false},
+		"a move past the task":                     {6 * time.Minute, 0, true},
+		"no move, then to the task":                {0, 5 * time.Minute, true},
+		"no move, then a second short of the task": {0, 5*time.Minute - time.Second, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			clk := &racingClock{Virtual: clock.NewFrozen(t0)}
+			q := &Queue{clock: clk, wake: make(chan struct{}, 1)}
+			clk.move.Store(int64(tc.move))
+			timer := q.arm(t0.Add(5*time.Minute), t0) // as the loop does, having read t0
+			clk.Advance(tc.then)                      // a frozen clock fires its timers as it moves
+			fired := timer == nil
+			if timer != nil {
+				select {
+				case <-timer.C():
+					fired = true
+				default:
+				}
+				timer.Stop()
+			}
+			if fired != tc.fires {
+				t.Fatalf("at %v the timer for 5m has fired: %v, want %v", clk.Now().Sub(t0), fired, tc.fires)
+			}
+			if timer == nil && len(q.wake) == 0 {
+				t.Fatal("a task due while arming, and the loop not poked to run it")
+			}
+		})
+	}
+}

@@ -350,10 +350,25 @@ func (s *Spec) CallbackSchema(operationID, name string) (*openapi3.Schema, error
 	return nil, fmt.Errorf("spec: callback %q of %q has no JSON request body", name, operationID)
 }
 
+// Callbacks returns the names of operationID's callbacks, sorted (none for an unknown operation).
+func (s *Spec) Callbacks(operationID string) []string {
+	op, ok := s.Operations()[operationID]
+	if !ok {
+		return nil
+	}
+	names := make([]string, 0, len(op.Callbacks))
+	for name := range op.Callbacks {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // ValidateCallback checks a callback the service sends — callback name of operationID, e.g.
 // createApplication's applicationResults — against the contract: a method the callback documents,
-// a Content-Type its request body declares, and the body against its schema. The error says what
-// is wrong, naming the callback and every offending field with its value.
+// the header parameters it requires (present, and valid against their schemas), a Content-Type
+// its request body declares, and the body against its schema. The error says what is wrong,
+// naming the callback and every offending field with its value.
 func (s *Spec) ValidateCallback(operationID, name, method string, header http.Header, body []byte) error {
 	op, ok := s.Operations()[operationID]
 	if !ok {
@@ -378,6 +393,21 @@ func (s *Spec) ValidateCallback(operationID, name, method string, header http.He
 	sort.Strings(methods)
 	if cop == nil {
 		return fmt.Errorf("callback arrived as %s; the contract says %s", method, strings.Join(methods, " or "))
+	}
+	for _, ref := range cop.Parameters {
+		p := ref.Value
+		if p == nil || p.In != openapi3.ParameterInHeader {
+			continue
+		}
+		v := header.Values(p.Name)
+		switch {
+		case len(v) == 0 && p.Required:
+			return fmt.Errorf("callback header %s missing (%s)", p.Name, name)
+		case len(v) > 0 && p.Schema != nil && p.Schema.Value != nil:
+			if err := s.ValidateValue(p.Schema.Value, strings.Join(v, ", ")); err != nil {
+				return fmt.Errorf("callback header %s breaks the contract (%s): %v", p.Name, name, err)
+			}
+		}
 	}
 	if cop.RequestBody == nil || cop.RequestBody.Value == nil {
 		return nil

@@ -381,3 +381,64 @@ func TestValidateRequestUnauthorized(t *testing.T) {
 		t.Errorf("WWW-Authenticate = %q, want %q", got, want)
 	}
 }
+
+// The webhook events are callbacks of registerWebhook named by their type, judged like the
+// results callback plus the Standard Webhooks headers they require.
+func TestValidateWebhookEvents(t *testing.T) {
+	s := load(t, equalturemock.VendorSpec)
+	if got, want := strings.Join(s.Callbacks("registerWebhook"), " "), "assessment_finished assessment_started"; got != want {
+		t.Fatalf("callbacks of registerWebhook = %q, want %q", got, want)
+	}
+	signed := func(drop string, set ...string) http.Header {
+		h := http.Header{"Content-Type": {"application/json"}, "Webhook-Id": {"5f0c6f5e-2b1a-4c3d-9e8f-7a6b5c4d3e2f"},
+			"Webhook-Timestamp": {"1764331200"}, "Webhook-Signature": {"v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="}}
+		h.Del(drop)
+		for i := 0; i+1 < len(set); i += 2 {
+			h.Set(set[i], set[i+1])
+		}
+		return h
+	}
+	const (
+		started  = `{"id":"5f0c6f5e-2b1a-4c3d-9e8f-7a6b5c4d3e2f","type":"assessment_started","data":{"reference_id":"d2c37d4d-b8d4-46a9-b230-42a246ad6153","application_start_date":"2025-02-17T11:58:11"}}`
+		finished = `{"id":"5f0c6f5e-2b1a-4c3d-9e8f-7a6b5c4d3e2f","type":"assessment_finished","data":{"reference_id":"d2c37d4d-b8d4-46a9-b230-42a246ad6153"}}`
+	)
+	tests := map[string]struct {
+		event, method string
+		header        http.Header
+		body          string
+		want          []string // substrings of the error; none for a valid event
+	}{
+		"started":                      {"assessment_started", http.MethodPost, signed(""), started, nil},
+		"finished":                     {"assessment_finished", http.MethodPost, signed(""), finished, nil},
+		"a start date with a zone":     {"assessment_started", http.MethodPost, signed(""), strings.Replace(started, `11:58:11"`, `11:58:11.5+01:00"`, 1), nil},
+		"two signatures":               {"assessment_started", http.MethodPost, signed("", "Webhook-Signature", "v1,Zm9v v1,YmFy"), started, nil},
+		"a PUT":                        {"assessment_started", http.MethodPut, signed(""), started, []string{"callback arrived as PUT", "the contract says POST"}},
+		"unsigned":                     {"assessment_started", http.MethodPost, signed("Webhook-Signature"), started, []string{"header webhook-signature missing"}},
+		"no webhook-id":                {"assessment_finished", http.MethodPost, signed("Webhook-Id"), finished, []string{"header webhook-id missing"}},
+		"a timestamp in milliseconds?": {"assessment_finished", http.MethodPost, signed("", "Webhook-Timestamp", "1764331200.5"), finished, []string{"header webhook-timestamp breaks the contract"}},
+		"a signature of another kind":  {"assessment_finished", http.MethodPost, signed("", "Webhook-Signature", "sha256=abc"), finished, []string{"header webhook-signature breaks the contract"}},
+		"the other type":               {"assessment_started", http.MethodPost, signed(""), finished, []string{`field "type" is invalid`}},
+		"no start date":                {"assessment_started", http.MethodPost, signed(""), strings.Replace(started, `,"application_start_date":"2025-02-17T11:58:11"`, "", 1), []string{`"data.application_start_date" can't be blank`}},
+		"a start date that is a date":  {"assessment_started", http.MethodPost, signed(""), strings.Replace(started, `T11:58:11"`, `"`, 1), []string{`"data.application_start_date"`, "2025-02-17T11:58:11"}},
+		"an id that is no UUID":        {"assessment_finished", http.MethodPost, signed(""), strings.Replace(finished, `5f0c6f5e-2b1a-4c3d-9e8f-7a6b5c4d3e2f`, "evt_1", 1), []string{`field "id"`, "UUID"}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			err := s.ValidateCallback("registerWebhook", tc.event, tc.method, tc.header, []byte(tc.body))
+			if tc.want == nil {
+				if err != nil {
+					t.Fatalf("valid event refused: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatal("invalid event accepted")
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}

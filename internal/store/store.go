@@ -1,8 +1,8 @@
-// Package store is the mock's one state: applications and their lifecycle, the invitation outbox and
-// token generations. It owns its lock; every method takes and returns values, so no caller holds a
-// pointer into shared state, and every state transition happens inside a method here. Transitions
-// are published as events to subscribers (the callback dispatcher, later webhooks) after the lock
-// is released.
+// Package store is the mock's one state: applications and their lifecycle, the invitation outbox,
+// token generations and the clients' webhooks. It owns its lock; every method takes and returns
+// values, so no caller holds a pointer into shared state, and every state transition happens inside
+// a method here. Transitions are published as events to subscribers (the callback dispatcher, which
+// also raises the webhook events) after the lock is released.
 //
 // A store built with Open writes every change through to a Persistence before the method that made
 // it returns (so before an HTTP handler answers), outside the lock; each change carries a revision
@@ -113,6 +113,9 @@ type Event struct {
 	Type        EventType
 	Application Application
 	At          time.Time
+	// From is the application's status (as seen on the clock) before the transition: a
+	// completion From Invited never had its own start.
+	From Status
 }
 
 // Store holds the state.
@@ -126,6 +129,7 @@ type Store struct {
 	order     []string
 	outbox    []Email
 	tokenGens map[string]TokenGeneration
+	hooks     map[string]map[string]Webhook // client id → label → webhook
 	listeners []func(Event)
 	rev       uint64 // counts changes; orders the writes to persistence
 }
@@ -151,6 +155,10 @@ type Change struct {
 	Erased []Email
 	// Tokens are clients' new token generations.
 	Tokens map[string]TokenGeneration
+	// Webhook is a client's webhook as registered or updated.
+	Webhook *Webhook
+	// Unhooked are webhooks deleted (their client and label say which).
+	Unhooked []Webhook
 	// Reset empties the store: everything written before Rev is gone.
 	Reset bool
 }
@@ -160,6 +168,7 @@ type Snapshot struct {
 	Applications []Application // in creation order
 	Outbox       []Email       // oldest first
 	Tokens       map[string]TokenGeneration
+	Webhooks     []Webhook
 	Rev          uint64 // the newest change's revision
 }
 
@@ -172,7 +181,7 @@ type TokenGeneration struct {
 
 // New returns an empty store on clock c, in memory only.
 func New(c clock.Clock) *Store {
-	return &Store{clock: c, apps: make(map[string]*Application), tokenGens: make(map[string]TokenGeneration)}
+	return &Store{clock: c, apps: make(map[string]*Application), tokenGens: make(map[string]TokenGeneration), hooks: make(map[string]map[string]Webhook)}
 }
 
 // Open returns a store on clock c holding snap (what p gave back at start-up) that writes every
@@ -190,6 +199,9 @@ func Open(c clock.Clock, p Persistence, snap Snapshot) *Store {
 	}
 	s.outbox = append(s.outbox, snap.Outbox...)
 	maps.Copy(s.tokenGens, snap.Tokens)
+	for _, w := range snap.Webhooks {
+		s.hookLocked(w)
+	}
 	return s
 }
 
@@ -334,6 +346,7 @@ func (s *Store) transitionErasing(clientID, ref string, fn func(a *Application, 
 		s.mu.Unlock()
 		return Application{}, err
 	}
+	from := effective(a, now)
 	ev, erased, err := fn(a, now)
 	out := s.view(a)
 	var ch *Change
@@ -347,7 +360,7 @@ func (s *Store) transitionErasing(clientID, ref string, fn func(a *Application, 
 	}
 	werr := s.write(ch)
 	if ev != "" {
-		s.publish(Event{Type: ev, Application: out, At: now})
+		s.publish(Event{Type: ev, Application: out, At: now, From: from})
 	}
 	return out, werr
 }
@@ -484,13 +497,14 @@ func (s *Store) InvalidateTokens(reason string, clientIDs ...string) error {
 	return s.write(ch)
 }
 
-// Reset empties the store (subscribers stay). The error is a failed write-through.
+// Reset empties the store, webhooks included (subscribers stay). The error is a failed write-through.
 func (s *Store) Reset() error {
 	s.mu.Lock()
 	s.apps = make(map[string]*Application)
 	s.order = nil
 	s.outbox = nil
 	s.tokenGens = make(map[string]TokenGeneration)
+	s.hooks = make(map[string]map[string]Webhook)
 	ch := s.changeLocked(Change{Reset: true})
 	s.mu.Unlock()
 	s.changed.Notify()

@@ -95,6 +95,10 @@ func New(deps Deps) (*API, error) {
 			"getPublicLink":        a.handleGetPublicLink,
 			"getResults":           a.handleGetResults,
 			"getStatus":            a.handleGetStatus,
+			"registerWebhook":      a.handleRegisterWebhook,
+			"listWebhooks":         a.handleListWebhooks,
+			"deleteWebhooks":       a.handleDeleteWebhooks,
+			"deleteWebhook":        a.handleDeleteWebhooks,
 		},
 		MaxBodyBytes: deps.MaxBodyBytes,
 		Authenticate: func(r *http.Request, scheme string) (string, error) {
