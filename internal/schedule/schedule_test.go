@@ -84,8 +84,8 @@ func TestRunsTasksWhenTheClockGetsThereInOrder(t *testing.T) {
 			t.Fatalf("at %v ran %v, want %v", clk.Now().Sub(t0), got, tc.want)
 		}
 	}
-	if got := clk.most.Load(); got != 1 {
-		t.Fatalf("the queue held %d timers on the clock at once, want 1", got)
+	if got := clk.most.Load(); got > 1 {
+		t.Fatalf("the queue held %d timers on the clock at once, want at most 1", got)
 	}
 	if q.Len() != 0 {
 		t.Fatalf("%d tasks left", q.Len())
