@@ -24,7 +24,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/notify"
@@ -175,36 +174,6 @@ func (c *Config) setDefaults() error {
 		c.Success = "200"
 	}
 	return nil
-}
-
-// Persistence is where a durable dispatcher writes its deliveries. WriteDeliveries must be durable
-// when it returns, and must ignore a delivery older (by Rev) than what it holds of it, and any
-// write older than the last reset.
-type Persistence interface {
-	WriteDeliveries(Write) error
-}
-
-// Write is one change of the delivery log, as of revision Rev.
-type Write struct {
-	Rev        uint64
-	Deliveries []Saved
-	// Reset empties the log: every delivery written before Rev is gone (their numbers stay used).
-	Reset bool
-}
-
-// Saved is a delivery as it is written through and given back at start-up.
-type Saved struct {
-	Delivery Delivery
-	Series   int    // attempts made in the current series
-	Seq      int    // the delivery's number (creation order)
-	Secret   string // the webhook secret that signs it
-}
-
-// Restored is what a Persistence gave back at start-up.
-type Restored struct {
-	Deliveries []Saved // in creation order
-	LastSeq    int     // the highest delivery number ever given, reset ones included
-	Rev        uint64  // the newest write's revision
 }
 
 // Deps are the dispatcher's collaborators.
@@ -395,50 +364,6 @@ func (d *Dispatcher) armLocked(dl *Delivery, now time.Time) {
 	d.queue.At(*dl.NextAttemptAt, func() { d.due(id, series) })
 }
 
-// writeLocked is the write of dls as they stand, stamped with the next revision; nil without
-// persistence.
-func (d *Dispatcher) writeLocked(dls ...*Delivery) *Write {
-	if d.deps.Persistence == nil {
-		return nil
-	}
-	d.rev++
-	w := &Write{Rev: d.rev, Deliveries: make([]Saved, len(dls))}
-	for i, dl := range dls {
-		w.Deliveries[i] = Saved{Delivery: dl.clone(), Series: dl.series, Seq: dl.seq, Secret: dl.secret}
-	}
-	return w
-}
-
-// save makes w durable (nothing when w is nil).
-func (d *Dispatcher) save(w *Write) error {
-	if w == nil {
-		return nil
-	}
-	if err := d.deps.Persistence.WriteDeliveries(*w); err != nil {
-		return fmt.Errorf("delivery: saving the log: %w", err)
-	}
-	return nil
-}
-
-// saveAndArm writes w, then arms the planned attempt of each of dls that still stands as planned
-// (not reset, cancelled or finished meanwhile): an attempt never starts before its plan is
-// durable, so a crash cannot send a callback the log does not hold. It releases the busy hold its
-// caller took, so Settled does not see an idle dispatcher between the plan and its arming. A failed
-// write still arms: the deliveries go on in memory.
-func (d *Dispatcher) saveAndArm(w *Write, now time.Time, dls ...*Delivery) error {
-	err := d.save(w)
-	d.mu.Lock()
-	d.busy--
-	for _, dl := range dls {
-		if d.all[dl.ID] == dl && dl.Status == Pending && !d.closing {
-			d.armLocked(dl, now)
-		}
-	}
-	d.mu.Unlock()
-	d.changed.Notify()
-	return err
-}
-
 // due hands delivery id's attempt to the workers, unless it moved on since it was planned
 // (delivered by a redelivery, reset, cancelled).
 func (d *Dispatcher) due(id string, series int) {
@@ -461,180 +386,6 @@ func (d *Dispatcher) spread(ref string, attempt int) float64 {
 func (d *Dispatcher) readyLocked(id string) {
 	d.ready = append(d.ready, id)
 	d.work.Signal()
-}
-
-// Filter selects deliveries; empty fields match everything.
-type Filter struct {
-	ReferenceID, ClientID string
-	Status                Status
-	Kind                  Kind
-	EventType, EventID    string
-}
-
-func (f Filter) matches(dl *Delivery) bool {
-	return (f.ReferenceID == "" || dl.ReferenceID == f.ReferenceID) && (f.ClientID == "" || dl.ClientID == f.ClientID) &&
-		(f.Status == "" || dl.Status == f.Status) && (f.Kind == "" || dl.Kind == f.Kind) &&
-		(f.EventType == "" || dl.EventType == f.EventType) && (f.EventID == "" || dl.EventID == f.EventID)
-}
-
-// List returns the deliveries f matches, oldest first.
-func (d *Dispatcher) List(f Filter) []Delivery {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	out := []Delivery{}
-	for _, id := range d.order {
-		if dl := d.all[id]; f.matches(dl) {
-			out = append(out, dl.clone())
-		}
-	}
-	return out
-}
-
-// Get returns delivery id, or a 404.
-func (d *Dispatcher) Get(id string) (Delivery, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	dl, ok := d.all[id]
-	if !ok {
-		return Delivery{}, apierr.New(apierr.NotFound, "No delivery %q", id)
-	}
-	return dl.clone(), nil
-}
-
-// Redeliver starts a new series of attempts for a finished delivery (409 while one is running,
-// for a cancelled one, one of an anonymized application, and one to a webhook deleted since). A
-// webhook delivery goes where the webhook points now, signed with its secret now.
-func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
-	cur, err := d.Get(id)
-	if err != nil {
-		return Delivery{}, err
-	}
-	if d.anonymized(cur.ReferenceID) {
-		return Delivery{}, apierr.New(apierr.Conflict, "Delivery %s is of an anonymized application: nothing of it may be sent again", id)
-	}
-	var hook store.Webhook
-	if cur.Kind == KindWebhook {
-		if hook, err = d.deps.Store.Webhook(cur.ClientID, cur.Webhook); err != nil {
-			return Delivery{}, apierr.New(apierr.Conflict, "Delivery %s was to webhook %q of %s, which is deleted: register it again to receive new events", id, cur.Webhook, cur.ClientID)
-		}
-	}
-	d.mu.Lock()
-	dl, ok := d.all[id]
-	if !ok {
-		d.mu.Unlock()
-		return Delivery{}, apierr.New(apierr.NotFound, "No delivery %q", id)
-	}
-	if dl.Status == Pending || dl.Status == Delivering {
-		d.mu.Unlock()
-		return Delivery{}, apierr.New(apierr.Conflict, "Delivery %s is %s: redeliver it once it has finished", id, dl.Status)
-	}
-	if dl.Status == Cancelled {
-		d.mu.Unlock()
-		return Delivery{}, apierr.New(apierr.Conflict, "Delivery %s was cancelled (%s): it may not be sent again", id, dl.Reason)
-	}
-	if d.closing {
-		d.mu.Unlock()
-		return Delivery{}, apierr.New(apierr.Unavailable, "Shutting down")
-	}
-	if dl.Kind == KindWebhook {
-		dl.URL, dl.secret = hook.URL, hook.Secret
-	}
-	dl.series, dl.Reason = 0, ""
-	now := d.deps.Clock.Now()
-	dl.Status, dl.NextAttemptAt = Pending, &now
-	out := dl.clone()
-	d.busy++
-	w := d.writeLocked(dl)
-	d.mu.Unlock()
-	return out, d.saveAndArm(w, now, dl)
-}
-
-// Cancel cancels every delivery of application ref that has not succeeded, for reason, and
-// erases the payloads kept of all of them: nothing more of its results leaves the mock, and the
-// log no longer shows them. An attempt in flight finishes, unrecorded as a success. The error is a
-// failed write-through.
-func (d *Dispatcher) Cancel(ref, reason string) error {
-	d.mu.Lock()
-	var touched []*Delivery
-	for _, id := range d.order {
-		dl := d.all[id]
-		if dl.ReferenceID != ref {
-			continue
-		}
-		dl.Payload = json.RawMessage("{}")
-		if dl.Status != Delivered {
-			dl.Status, dl.Reason, dl.NextAttemptAt = Cancelled, reason, nil
-		}
-		touched = append(touched, dl)
-	}
-	var w *Write
-	if len(touched) > 0 {
-		w = d.writeLocked(touched...)
-	}
-	d.mu.Unlock()
-	d.changed.Notify()
-	return d.save(w)
-}
-
-// Reset forgets every delivery; attempts in flight finish unrecorded. The error is a failed
-// write-through.
-func (d *Dispatcher) Reset() error {
-	d.mu.Lock()
-	d.all = make(map[string]*Delivery)
-	d.order, d.ready = nil, nil
-	d.inflight, d.parked = make(map[string]bool), make(map[string][]string)
-	w := d.writeLocked()
-	if w != nil {
-		w.Reset = true
-	}
-	d.mu.Unlock()
-	d.queue.Reset()
-	d.changed.Notify()
-	return d.save(w)
-}
-
-// Resume starts what a restart interrupted. Restored deliveries that were pending get their next
-// attempt as planned, at once when it is due; one in flight at the crash was saved as pending, so
-// its attempt is made again (callbacks are at least once: receivers de-duplicate on the delivery
-// id, events on their id). Completed applications whose results delivery a crash lost before it
-// was saved get one (an event lost so is not raised again: who was subscribed then is not known).
-// Call it once the mock is assembled: payloads are rendered by the lifecycle. Without persistence
-// it does nothing.
-func (d *Dispatcher) Resume() {
-	if d.deps.Persistence == nil {
-		return
-	}
-	now := d.deps.Clock.Now()
-	d.mu.Lock()
-	have := make(map[string]bool, len(d.order))
-	resumed := 0
-	for _, id := range d.order {
-		dl := d.all[id]
-		if dl.Kind == KindResults {
-			have[dl.ReferenceID] = true
-		}
-		if dl.Status != Pending && dl.Status != Delivering {
-			continue
-		}
-		dl.Status = Pending
-		if dl.NextAttemptAt == nil {
-			dl.NextAttemptAt = &now
-		}
-		d.armLocked(dl, now)
-		resumed++
-	}
-	d.mu.Unlock()
-	d.changed.Notify()
-	lost := 0
-	for _, app := range d.deps.Store.List("") {
-		if !app.CompletedAt.IsZero() && app.Status != store.Anonymized && !have[app.ReferenceID] {
-			d.enqueue(app, now)
-			lost++
-		}
-	}
-	if resumed+lost > 0 {
-		d.deps.Logger.Info("callbacks resumed after a restart", "pending", resumed, "recreated", lost)
-	}
 }
 
 // Settled returns once every attempt due at the clock's time has been made and recorded, or ctx
