@@ -100,18 +100,24 @@ func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
 // log no longer shows them. An attempt in flight finishes, unrecorded as a success. The error is a
 // failed write-through.
 func (d *Dispatcher) Cancel(ref, reason string) error {
-	d.mu.Lock()
-	var touched []*Delivery
-	for _, id := range d.order {
-		dl := d.all[id]
-		if dl.ReferenceID != ref {
-			continue
-		}
+	return d.touch(func(dl *Delivery) bool { return dl.ReferenceID == ref }, func(dl *Delivery) {
 		dl.Payload = json.RawMessage("{}")
 		if dl.Status != Delivered {
 			dl.Status, dl.Reason, dl.NextAttemptAt = Cancelled, reason, nil
 		}
-		touched = append(touched, dl)
+	})
+}
+
+// touch applies fn, under the lock, to every delivery match selects, oldest first, and writes
+// the ones it touched through. The error is a failed write-through.
+func (d *Dispatcher) touch(match func(*Delivery) bool, fn func(*Delivery)) error {
+	d.mu.Lock()
+	var touched []*Delivery
+	for _, id := range d.order {
+		if dl := d.all[id]; match(dl) {
+			fn(dl)
+			touched = append(touched, dl)
+		}
 	}
 	var w *Write
 	if len(touched) > 0 {

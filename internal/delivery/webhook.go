@@ -157,20 +157,7 @@ func (d *Dispatcher) RetargetWebhook(h store.Webhook) error {
 
 // touchWebhook applies fn to the unfinished deliveries to clientID's webhook label and writes them.
 func (d *Dispatcher) touchWebhook(clientID, label string, fn func(*Delivery)) error {
-	d.mu.Lock()
-	var touched []*Delivery
-	for _, id := range d.order {
-		dl := d.all[id]
-		if dl.Kind == KindWebhook && dl.ClientID == clientID && dl.Webhook == label && (dl.Status == Pending || dl.Status == Delivering) {
-			fn(dl)
-			touched = append(touched, dl)
-		}
-	}
-	var w *Write
-	if len(touched) > 0 {
-		w = d.writeLocked(touched...)
-	}
-	d.mu.Unlock()
-	d.changed.Notify()
-	return d.save(w)
+	return d.touch(func(dl *Delivery) bool {
+		return dl.Kind == KindWebhook && dl.ClientID == clientID && dl.Webhook == label && (dl.Status == Pending || dl.Status == Delivering)
+	}, fn)
 }
