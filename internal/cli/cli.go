@@ -10,10 +10,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/version"
 )
@@ -184,6 +187,31 @@ func (o *serverOptions) register(f *flagSet, envPrefix, what string) {
 	f.bindEnv("log-level", "EQUALTURE_MOCK_LOG_LEVEL")
 	f.DurationVar(&o.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long shutdown waits for work in flight")
 	f.bindEnv("shutdown-timeout", "EQUALTURE_MOCK_SHUTDOWN_TIMEOUT")
+}
+
+// serveUntilDone serves h on ln in the mock's http.Server until ctx is done, then shuts it down
+// gracefully within the shutdown timeout; closing, when set, releases the handler's own work
+// within the same deadline. It returns what went wrong on the way.
+func (o *serverOptions) serveUntilDone(ctx context.Context, ln net.Listener, h http.Handler, log *slog.Logger, closing func(context.Context) error) error {
+	hs := app.HTTPServer(h, log)
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if closing != nil {
+		err = errors.Join(err, closing(sctx))
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
 }
 
 // logger is the log the options ask for, on w.

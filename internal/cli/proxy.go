@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"time"
 
@@ -147,29 +146,11 @@ func runProxyServer(ctx context.Context, o *proxyOptions, log *slog.Logger, read
 		return proxy.Report{}, err
 	}
 	started := time.Now()
-	hs := &http.Server{
-		Handler:           px,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	log.Info("equalture-mock proxy listening", "addr", ln.Addr().String(), "target", o.target, "relay_callbacks", o.relayCallbacks, "public_url", o.publicURL)
 	if ready != nil {
 		ready <- ln.Addr().String()
 	}
-	select {
-	case err = <-errc:
-	case <-ctx.Done():
-		log.Info("shutting down")
-		sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
-		defer cancel()
-		err = hs.Shutdown(sctx)
-		if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-			err = errors.Join(err, serr)
-		}
-	}
+	err = o.serveUntilDone(ctx, ln, px, log, nil)
 	report := px.Report()
 	return report, errors.Join(err, writeReports(report, o, started))
 }

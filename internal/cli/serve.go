@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/console"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/version"
@@ -139,28 +137,13 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, ready chan<- 
 		_ = ln.Close()
 		return err
 	}
-	hs := app.HTTPServer(srv, log)
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
 	log.Info("equalture-mock listening", "addr", addr, "public_url", o.publicURL, "seed", o.seed,
 		"version", version.String(), "startup", time.Since(start).Round(time.Microsecond).String(),
 		"console", o.publicURL+console.Prefix)
 	if ready != nil {
 		ready <- addr
 	}
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	log.Info("shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout)
-	defer cancel()
-	err = errors.Join(hs.Shutdown(sctx), srv.Close(sctx))
-	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
-		err = errors.Join(err, serr)
-	}
-	return err
+	return o.serveUntilDone(ctx, ln, srv, log, srv.Close)
 }
 
 // mockOptions turns serve's settings into the mock's options.
