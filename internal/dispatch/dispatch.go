@@ -19,7 +19,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -175,10 +177,7 @@ func New(o Options) (*Dispatcher, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
-	ids := make([]string, 0, len(o.Handlers))
-	for id := range o.Handlers {
-		ids = append(ids, id)
-	}
+	ids := slices.Collect(maps.Keys(o.Handlers))
 	if o.Fallback == nil {
 		if err := o.Spec.CheckHandlers(ids); err != nil {
 			return nil, fmt.Errorf("dispatch: %w", err)

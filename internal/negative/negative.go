@@ -13,11 +13,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -160,7 +160,7 @@ func Example(sp *spec.Spec, op spec.Operation) Request {
 			ex = p.Schema.Value.Example
 		}
 		if ex == nil && len(p.Examples) > 0 {
-			ex = p.Examples[sortedKeys(p.Examples)[0]].Value.Value
+			ex = p.Examples[slices.Sorted(maps.Keys(p.Examples))[0]].Value.Value
 		}
 		s, ok := ex.(string)
 		if !ok {
@@ -176,7 +176,7 @@ func Example(sp *spec.Spec, op spec.Operation) Request {
 	if mt := jsonBody(op); mt != nil {
 		ex := mt.Example
 		if ex == nil && len(mt.Examples) > 0 {
-			ex = mt.Examples[sortedKeys(mt.Examples)[0]].Value.Value
+			ex = mt.Examples[slices.Sorted(maps.Keys(mt.Examples))[0]].Value.Value
 		}
 		if ex != nil {
 			r.Body, r.NoBody = ex, false
@@ -192,21 +192,12 @@ func jsonBody(op spec.Operation) *openapi3.MediaType {
 	return op.RequestBody.Value.Content.Get("application/json")
 }
 
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 // Generate returns, for each operation with a request body or parameters, up to perOp invalid
 // requests, in operationId order. The same contract, perOp and seed give the same cases.
 func Generate(sp *spec.Spec, perOp int, seed uint64) []Case {
 	ops := sp.Operations()
 	var out []Case
-	for _, id := range sortedKeys(ops) {
+	for _, id := range slices.Sorted(maps.Keys(ops)) {
 		op := ops[id]
 		g := &gen{sp: sp, op: op, rng: rand.New(rand.NewPCG(seed, hash(id)))}
 		g.params()
@@ -245,7 +236,7 @@ func (g *gen) pick(n int) []Case {
 	for _, c := range g.cases {
 		byKind[c.Kind] = append(byKind[c.Kind], c)
 	}
-	kinds := sortedKeys(byKind)
+	kinds := slices.Sorted(maps.Keys(byKind))
 	g.rng.Shuffle(len(kinds), func(i, j int) { kinds[i], kinds[j] = kinds[j], kinds[i] })
 	for _, k := range kinds {
 		cs := byKind[k]
@@ -404,7 +395,7 @@ func (g *gen) value(sc *openapi3.Schema, path []string) {
 	for _, s := range g.badStrings(sc) {
 		g.add(s.kind, where, s.value, set(s.value))
 	}
-	for _, name := range sortedKeys(sc.Properties) {
+	for _, name := range slices.Sorted(maps.Keys(sc.Properties)) {
 		prop := sc.Properties[name]
 		if prop == nil || prop.Value == nil {
 			continue

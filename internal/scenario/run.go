@@ -7,8 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -321,14 +322,14 @@ func (r *run) check(st Step, a answer, needOK bool, extra func(e *Expect) []stri
 	case needOK && (a.status < 200 || a.status > 299):
 		problems = append(problems, fmt.Sprintf("status: expected a 2xx (the step names no status), got %d", a.status))
 	}
-	for _, name := range sortedKeys(e.Headers) {
+	for _, name := range slices.Sorted(maps.Keys(e.Headers)) {
 		got := a.header.Values(name)
 		if err := e.Headers[name].check(strings.Join(got, ", "), len(got) > 0, r.vars, true); err != nil {
 			problems = append(problems, fmt.Sprintf("header %s: %v", name, err))
 		}
 	}
 	v, isJSON := decodeJSON(a.body)
-	for _, path := range sortedKeys(e.JSON) {
+	for _, path := range slices.Sorted(maps.Keys(e.JSON)) {
 		got, found := jsonpath.Lookup(v, path)
 		if !isJSON {
 			problems = append(problems, fmt.Sprintf("json %s: the body is not JSON", path))
@@ -349,7 +350,7 @@ func (r *run) check(st Step, a answer, needOK bool, extra func(e *Expect) []stri
 	if len(problems) > 0 {
 		return fmt.Errorf("%s\nanswer: %d %s", strings.Join(problems, "\n"), a.status, clip(a.body))
 	}
-	for _, name := range sortedKeys(st.Capture) {
+	for _, name := range slices.Sorted(maps.Keys(st.Capture)) {
 		path := st.Capture[name]
 		if h, ok := strings.CutPrefix(path, "header:"); ok {
 			got := a.header.Values(strings.TrimSpace(h))
@@ -366,15 +367,6 @@ func (r *run) check(st Step, a answer, needOK bool, extra func(e *Expect) []stri
 		r.vars[name] = got
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 func statuses(s Statuses) string {

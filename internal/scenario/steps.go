@@ -8,9 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +51,7 @@ func (r *run) request(st Step) (string, error) {
 	}
 	if len(q.Query) > 0 {
 		vals := u.Query()
-		for _, k := range sortedKeys(q.Query) {
+		for _, k := range slices.Sorted(maps.Keys(q.Query)) {
 			v, err := r.vars.text(q.Query[k])
 			if err != nil {
 				return "", err
@@ -114,7 +116,7 @@ func (r *run) request(st Step) (string, error) {
 		}
 		req.Header.Set("Authorization", h)
 	}
-	for _, k := range sortedKeys(q.Headers) {
+	for _, k := range slices.Sorted(maps.Keys(q.Headers)) {
 		v, err := r.vars.text(q.Headers[k])
 		if err != nil {
 			return "", err
@@ -465,7 +467,7 @@ func (r *run) wait(st Step) (string, error) {
 	}
 	q := url.Values{}
 	var shown []string
-	for _, k := range sortedKeys(filters) {
+	for _, k := range slices.Sorted(maps.Keys(filters)) {
 		v, err := r.vars.text(filters[k])
 		if err != nil {
 			return "", err

@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/mail"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -207,12 +209,7 @@ func (s *Spec) SecuritySchemes() map[string]string {
 			reqs = *op.Security
 		}
 		for _, req := range reqs {
-			names := make([]string, 0, len(req))
-			for name := range req {
-				names = append(names, name)
-			}
-			sort.Strings(names)
-			if len(names) > 0 {
+			if names := slices.Sorted(maps.Keys(req)); len(names) > 0 {
 				out[id] = names[0]
 				break
 			}
