@@ -14,16 +14,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/contracts"
 	callback "github.com/equalture/equalture-mock/internal/receiver"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/types"
 
-	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/apiclient"
 	"github.com/equalture/equalture-mock/internal/contracttest"
-	"github.com/equalture/equalture-mock/internal/spec"
 )
 
 // safeLabels is the label filter against a target without a control API (the real service) when
@@ -177,7 +176,7 @@ func configure() {
 // connect builds the clients of the vendor and control APIs, each checking answers against its contract.
 func connect() {
 	GinkgoHelper()
-	vendor, err := spec.Load(context.Background(), equalturemock.VendorSpec)
+	vendor, err := contracts.Vendor()
 	Expect(err).NotTo(HaveOccurred())
 	// Each request is bounded by the client's Timeout, which names the operation that ran out.
 	httpc := &http.Client{}
@@ -185,7 +184,7 @@ func connect() {
 	api = &apiclient.Client{Base: cfg.BaseURL, Contract: vendor, HTTP: httpc, Timeout: timeout}
 	ctl = nil
 	if cfg.ControlURL != "" {
-		control, err := spec.Load(context.Background(), equalturemock.ControlSpec)
+		control, err := contracts.Control()
 		Expect(err).NotTo(HaveOccurred())
 		ctl = &apiclient.Client{Base: cfg.ControlURL, Contract: control, HTTP: httpc, Prefix: "/_mock", Timeout: timeout}
 		if cfg.ControlToken != "" {

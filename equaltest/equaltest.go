@@ -31,8 +31,8 @@ import (
 	"testing"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/apiclient"
+	"github.com/equalture/equalture-mock/internal/contracts"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/mockserver"
 )
@@ -126,7 +126,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		_ = ln.Close()
 		return nil, err
 	}
-	vendor, control, err := contracts()
+	vendor, control, err := loadContracts()
 	if err != nil {
 		_ = ln.Close()
 		return nil, errors.Join(err, mock.Close(context.Background()))
@@ -148,12 +148,12 @@ func NewServer(opts ...Option) (*Server, error) {
 	return s, nil
 }
 
-func contracts() (vendor, control *spec.Spec, err error) {
-	ctx := context.Background()
-	if vendor, err = spec.Load(ctx, equalturemock.VendorSpec); err != nil {
+// loadContracts returns the contracts the mock itself loaded (once per process).
+func loadContracts() (vendor, control *spec.Spec, err error) {
+	if vendor, err = contracts.Vendor(); err != nil {
 		return nil, nil, err
 	}
-	control, err = spec.Load(ctx, equalturemock.ControlSpec)
+	control, err = contracts.Control()
 	return vendor, control, err
 }
 

@@ -91,8 +91,9 @@ func TestMaxBodyBytes(t *testing.T) {
 	}
 }
 
-// BenchmarkStartup measures building the whole mock (contracts parsed and validated, routers,
-// fixtures), the bulk of start-up to first answer.
+// BenchmarkStartup measures building a mock in a process that has loaded its contracts (the
+// first mock of a process also loads them: BenchmarkLoadContracts in internal/contracts): fixtures,
+// signer, store, dispatcher, the three faces.
 func BenchmarkStartup(b *testing.B) {
 	for b.Loop() {
 		s, err := mockserver.New(mockserver.WithSigningKey([]byte("k")))

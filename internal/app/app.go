@@ -23,6 +23,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/console"
+	"github.com/equalture/equalture-mock/internal/contracts"
 	"github.com/equalture/equalture-mock/internal/control"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/fault"
@@ -105,11 +106,11 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = DefaultTokenTTL
 	}
-	sp, err := spec.Load(ctx, equalturemock.VendorSpec)
+	sp, err := contracts.Vendor()
 	if err != nil {
 		return nil, err
 	}
-	controlSpec, err := spec.Load(ctx, equalturemock.ControlSpec)
+	controlSpec, err := contracts.Control()
 	if err != nil {
 		return nil, err
 	}

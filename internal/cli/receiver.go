@@ -8,10 +8,9 @@ import (
 	"strings"
 	"sync"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/contracts"
 	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/receiver"
-	"github.com/equalture/equalture-mock/internal/spec"
 )
 
 // runReceiver is `equalture-mock receiver`: a callback endpoint for trying the mock by hand. It
@@ -50,7 +49,7 @@ func runReceiver(ctx context.Context, args []string, env Env, stdout, stderr io.
 		}
 		plan = append(plan, receiver.Answer(n))
 	}
-	sp, err := spec.Load(ctx, equalturemock.VendorSpec)
+	sp, err := contracts.Vendor()
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitFail

@@ -10,11 +10,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/contracts"
 	"github.com/equalture/equalture-mock/internal/receiver"
 
-	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/scenario"
-	"github.com/equalture/equalture-mock/internal/spec"
 )
 
 const scenarioUsage = `Usage: equalture-mock scenario <run|list|validate> [flags] [files, directories or globs]
@@ -132,7 +131,7 @@ func parseWithPaths(f *flagSet, args []string) ([]string, error) {
 }
 
 func runScenarios(ctx context.Context, scenarios []*scenario.Scenario, o scenarioOptions, stdout, stderr io.Writer) int {
-	sp, err := spec.Load(ctx, equalturemock.VendorSpec)
+	sp, err := contracts.Vendor()
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitFail

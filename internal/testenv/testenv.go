@@ -12,13 +12,12 @@ import (
 	"testing"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/apiclient"
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/contracts"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/lifecycle"
-	"github.com/equalture/equalture-mock/internal/spec"
 )
 
 // T0 is where the frozen clock starts.
@@ -85,7 +84,7 @@ func NewWrapped(t testing.TB, wrap func(http.Handler) http.Handler, opts ...func
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)
-	cs, err := spec.Load(context.Background(), equalturemock.ControlSpec)
+	cs, err := contracts.Control()
 	if err != nil {
 		t.Fatal(err)
 	}

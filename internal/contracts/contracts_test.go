@@ -1,0 +1,33 @@
+package contracts
+
+import (
+	"context"
+	"testing"
+
+	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/spec"
+)
+
+func TestLoadedOnce(t *testing.T) {
+	for name, get := range map[string]func() (*spec.Spec, error){"vendor": Vendor, "control": Control} {
+		a, err := get()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if b, _ := get(); a != b {
+			t.Fatalf("%s was loaded twice", name)
+		}
+	}
+}
+
+// BenchmarkLoadContracts measures what the first mock of a process pays once: both contracts
+// parsed, validated and routed.
+func BenchmarkLoadContracts(b *testing.B) {
+	for b.Loop() {
+		for _, doc := range [][]byte{equalturemock.VendorSpec, equalturemock.ControlSpec} {
+			if _, err := spec.Load(context.Background(), doc); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
