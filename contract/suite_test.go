@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/contracts"
 	callback "github.com/equalture/equalture-mock/internal/receiver"
+	"github.com/equalture/equalture-mock/internal/spec"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -176,7 +176,7 @@ func configure() {
 // connect builds the clients of the vendor and control APIs, each checking answers against its contract.
 func connect() {
 	GinkgoHelper()
-	vendor, err := contracts.Vendor()
+	vendor, err := spec.Vendor()
 	Expect(err).NotTo(HaveOccurred())
 	// Each request is bounded by the client's Timeout, which names the operation that ran out.
 	httpc := &http.Client{}
@@ -184,7 +184,7 @@ func connect() {
 	api = &apiclient.Client{Base: cfg.BaseURL, Contract: vendor, HTTP: httpc, Timeout: timeout}
 	ctl = nil
 	if cfg.ControlURL != "" {
-		control, err := contracts.Control()
+		control, err := spec.Control()
 		Expect(err).NotTo(HaveOccurred())
 		ctl = &apiclient.Client{Base: cfg.ControlURL, Contract: control, HTTP: httpc, Prefix: "/_mock", Timeout: timeout}
 		if cfg.ControlToken != "" {

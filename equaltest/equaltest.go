@@ -32,7 +32,6 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/apiclient"
-	"github.com/equalture/equalture-mock/internal/contracts"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/mockserver"
 )
@@ -150,10 +149,10 @@ func NewServer(opts ...Option) (*Server, error) {
 
 // loadContracts returns the contracts the mock itself loaded (once per process).
 func loadContracts() (vendor, control *spec.Spec, err error) {
-	if vendor, err = contracts.Vendor(); err != nil {
+	if vendor, err = spec.Vendor(); err != nil {
 		return nil, nil, err
 	}
-	control, err = contracts.Control()
+	control, err = spec.Control()
 	return vendor, control, err
 }
 

@@ -26,7 +26,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/lifecycle"
-	"github.com/equalture/equalture-mock/internal/vendor"
+	"github.com/equalture/equalture-mock/internal/vendorapi"
 )
 
 // Defaults of the settings the options change.
@@ -35,7 +35,7 @@ const (
 	DefaultInvitationTTL   = lifecycle.DefaultInvitationTTL // invitation links: 1 week
 	DefaultPublicLinkTTL   = lifecycle.DefaultPublicLinkTTL // public results links: 120 minutes
 	DefaultPublicURL       = lifecycle.DefaultPublicURL     // base of the links handed out
-	DefaultMaxBodyBytes    = vendor.DefaultMaxBodyBytes     // request bodies: 1 MiB
+	DefaultMaxBodyBytes    = vendorapi.DefaultMaxBodyBytes  // request bodies: 1 MiB
 	DefaultJournalSize     = journal.DefaultMax             // requests the journal keeps
 	DefaultJournalMaxBytes = journal.DefaultMaxBytes        // bytes the journal keeps
 	DefaultCallbackWorkers = delivery.DefaultWorkers        // concurrent callback attempts

@@ -92,7 +92,7 @@ func TestMaxBodyBytes(t *testing.T) {
 }
 
 // BenchmarkStartup measures building a mock in a process that has loaded its contracts (the
-// first mock of a process also loads them: BenchmarkLoadContracts in internal/contracts): fixtures,
+// first mock of a process also loads them: BenchmarkLoadContracts in internal/spec): fixtures,
 // signer, store, dispatcher, the three faces.
 func BenchmarkStartup(b *testing.B) {
 	for b.Loop() {

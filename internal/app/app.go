@@ -23,7 +23,6 @@ import (
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/console"
-	"github.com/equalture/equalture-mock/internal/contracts"
 	"github.com/equalture/equalture-mock/internal/control"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/fault"
@@ -36,7 +35,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/store"
-	"github.com/equalture/equalture-mock/internal/vendor"
+	"github.com/equalture/equalture-mock/internal/vendorapi"
 	"github.com/equalture/equalture-mock/internal/version"
 )
 
@@ -89,7 +88,7 @@ type App struct {
 	Journal   *journal.Journal
 	Faults    *fault.Set
 	Callbacks *delivery.Dispatcher
-	Vendor    *vendor.API
+	Vendor    *vendorapi.API
 	Control   *control.Handler
 	Pages     *pages.Pages
 	Console   *console.Handler
@@ -106,11 +105,11 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.TokenTTL <= 0 {
 		opts.TokenTTL = DefaultTokenTTL
 	}
-	sp, err := contracts.Vendor()
+	sp, err := spec.Vendor()
 	if err != nil {
 		return nil, err
 	}
-	controlSpec, err := contracts.Control()
+	controlSpec, err := spec.Control()
 	if err != nil {
 		return nil, err
 	}
@@ -209,7 +208,7 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 	if a.Lifecycle, err = lifecycle.New(lc, lifecycleDeps); err != nil {
 		return err
 	}
-	a.Vendor, err = vendor.New(vendor.Deps{
+	a.Vendor, err = vendorapi.New(vendorapi.Deps{
 		Spec:         a.Spec,
 		Lifecycle:    a.Lifecycle,
 		Auth:         a.Auth,
@@ -320,7 +319,7 @@ func subKey(key []byte, use string) []byte {
 // route sends each request to the face it belongs to.
 func (a *App) route(w http.ResponseWriter, r *http.Request) {
 	switch p := r.URL.Path; {
-	case strings.HasPrefix(p, vendor.Prefix):
+	case strings.HasPrefix(p, vendorapi.Prefix):
 		a.Vendor.ServeHTTP(w, r)
 	case console.Owns(p):
 		// The console is HTML for people under the control prefix, not an operation of

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/clock"
-	"github.com/equalture/equalture-mock/internal/contracts"
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/proxy"
+	"github.com/equalture/equalture-mock/internal/spec"
 )
 
 // proxyOptions are the proxy command's settings.
@@ -112,11 +112,11 @@ func runProxy(ctx context.Context, args []string, env Env, _, stderr io.Writer) 
 // runProxyServer runs the proxy until ctx is done, shuts it down gracefully, writes the reports
 // and returns what it saw. ready, when set, receives the bound address once it accepts connections.
 func runProxyServer(ctx context.Context, o *proxyOptions, log *slog.Logger, ready chan<- string) (proxy.Report, error) {
-	vendor, err := contracts.Vendor()
+	vendor, err := spec.Vendor()
 	if err != nil {
 		return proxy.Report{}, err
 	}
-	controlSpec, err := contracts.Control()
+	controlSpec, err := spec.Control()
 	if err != nil {
 		return proxy.Report{}, err
 	}

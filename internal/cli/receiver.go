@@ -8,9 +8,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/equalture/equalture-mock/internal/contracts"
 	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/receiver"
+	"github.com/equalture/equalture-mock/internal/spec"
 )
 
 // runReceiver is `equalture-mock receiver`: a callback endpoint for trying the mock by hand. It
@@ -49,7 +49,7 @@ func runReceiver(ctx context.Context, args []string, env Env, stdout, stderr io.
 		}
 		plan = append(plan, receiver.Answer(n))
 	}
-	sp, err := contracts.Vendor()
+	sp, err := spec.Vendor()
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitFail

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/contracts"
 	"github.com/equalture/equalture-mock/internal/receiver"
+	"github.com/equalture/equalture-mock/internal/spec"
 
 	"github.com/equalture/equalture-mock/internal/scenario"
 )
@@ -131,7 +131,7 @@ func parseWithPaths(f *flagSet, args []string) ([]string, error) {
 }
 
 func runScenarios(ctx context.Context, scenarios []*scenario.Scenario, o scenarioOptions, stdout, stderr io.Writer) int {
-	sp, err := contracts.Vendor()
+	sp, err := spec.Vendor()
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return exitFail

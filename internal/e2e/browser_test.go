@@ -19,7 +19,6 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/equalture/equalture-mock/internal/app"
-	"github.com/equalture/equalture-mock/internal/htmlcheck"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -270,7 +269,7 @@ func (b *tab) dialogs() *atomic.Int32 {
 	return &n
 }
 
-// newEnv starts the mock for a browser test: every HTML page it serves is checked by htmlcheck.
+// newEnv starts the mock for a browser test: every HTML page it serves is checked by testenv.CheckHTML.
 func newEnv(t *testing.T, opts ...func(*app.Options)) *testenv.Env {
 	t.Helper()
 	var mu sync.Mutex
@@ -285,7 +284,7 @@ func newEnv(t *testing.T, opts ...func(*app.Options)) *testenv.Env {
 			mu.Lock()
 			checked++
 			mu.Unlock()
-			if err := htmlcheck.Check(rec.body.Bytes()); err != nil {
+			if err := testenv.CheckHTML(rec.body.Bytes()); err != nil {
 				t.Errorf("%s %s: the page's HTML is not well formed:\n%v", r.Method, r.URL, err)
 			}
 		})

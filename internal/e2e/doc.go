@@ -2,7 +2,7 @@
 // operator console, clicked through in headless Chromium (Debian's chromium, driven with
 // chromedp) against the whole mock on a loopback port. One browser serves the package; each test
 // gets a fresh browser context (its own cookies) and a timeout, saves screenshots under
-// reports/screenshots/, and has every HTML page the mock served it checked by htmlcheck.
+// reports/screenshots/, and has every HTML page the mock served it checked by testenv.CheckHTML.
 //
 // When Chromium is missing, TestMain runs scripts/browser-deps, which installs it with apt-get
 // (as root, as scripts/image-test installs buildah); where it cannot be installed (not root, no

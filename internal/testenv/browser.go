@@ -8,13 +8,11 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/equalture/equalture-mock/internal/htmlcheck"
 )
 
 // Browser requests pages the way a browser does, without one: cookies kept, forms posted
 // urlencoded, redirects not followed (tests check them). Every HTML page it gets is checked to be
-// well formed (htmlcheck) and fails the test when it is not.
+// well formed (CheckHTML) and fails the test when it is not.
 type Browser struct {
 	t      testing.TB
 	base   string
@@ -86,7 +84,7 @@ func (b *Browser) Do(method, path string, form url.Values, headers ...string) Pa
 	}
 	// Every page; not the one-line note net/http writes under a redirect, which no browser shows.
 	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") && res.StatusCode/100 != 3 {
-		if err := htmlcheck.Check(raw); err != nil {
+		if err := CheckHTML(raw); err != nil {
 			b.t.Fatalf("%s %s: the page's HTML is not well formed:\n%v", method, path, err)
 		}
 	}

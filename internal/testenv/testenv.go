@@ -15,9 +15,9 @@ import (
 	"github.com/equalture/equalture-mock/internal/apiclient"
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/clock"
-	"github.com/equalture/equalture-mock/internal/contracts"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/spec"
 )
 
 // T0 is where the frozen clock starts.
@@ -84,7 +84,7 @@ func NewWrapped(t testing.TB, wrap func(http.Handler) http.Handler, opts ...func
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)
-	cs, err := contracts.Control()
+	cs, err := spec.Control()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,10 @@
-package htmlcheck_test
+package testenv_test
 
 import (
 	"strings"
 	"testing"
 
-	"github.com/equalture/equalture-mock/internal/htmlcheck"
+	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
 func TestCheck(t *testing.T) {
@@ -27,7 +27,7 @@ func TestCheck(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			err := htmlcheck.Check([]byte(head + tc.body + tail))
+			err := testenv.CheckHTML([]byte(head + tc.body + tail))
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatalf("a valid document: %v", err)
@@ -44,10 +44,10 @@ func TestCheck(t *testing.T) {
 			}
 		})
 	}
-	if err := htmlcheck.Check([]byte(head + "<main><p>")); err == nil || !strings.Contains(err.Error(), "line 3: <p> is never closed\nline 3: <main> is never closed") {
+	if err := testenv.CheckHTML([]byte(head + "<main><p>")); err == nil || !strings.Contains(err.Error(), "line 3: <p> is never closed\nline 3: <main> is never closed") {
 		t.Fatalf("a document that ends early: %v", err)
 	}
-	if err := htmlcheck.Check([]byte("<p>x</p>")); err == nil || !strings.Contains(err.Error(), "doctype") {
+	if err := testenv.CheckHTML([]byte("<p>x</p>")); err == nil || !strings.Contains(err.Error(), "doctype") {
 		t.Fatalf("no doctype: %v", err)
 	}
 }

@@ -1,15 +1,14 @@
-package contracts
+package spec
 
 import (
 	"context"
 	"testing"
 
 	equalturemock "github.com/equalture/equalture-mock"
-	"github.com/equalture/equalture-mock/internal/spec"
 )
 
 func TestLoadedOnce(t *testing.T) {
-	for name, get := range map[string]func() (*spec.Spec, error){"vendor": Vendor, "control": Control} {
+	for name, get := range map[string]func() (*Spec, error){"vendor": Vendor, "control": Control} {
 		a, err := get()
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
@@ -25,7 +24,7 @@ func TestLoadedOnce(t *testing.T) {
 func BenchmarkLoadContracts(b *testing.B) {
 	for b.Loop() {
 		for _, doc := range [][]byte{equalturemock.VendorSpec, equalturemock.ControlSpec} {
-			if _, err := spec.Load(context.Background(), doc); err != nil {
+			if _, err := Load(context.Background(), doc); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -1,4 +1,4 @@
-package vendor
+package vendorapi
 
 import (
 	"net/http"

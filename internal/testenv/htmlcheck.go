@@ -1,12 +1,4 @@
-// Package htmlcheck checks that an HTML document the mock serves is well formed, stricter than
-// browsers need: a doctype first; every element that is not void closed explicitly, in order (no
-// reliance on optional end tags or on the parser's error recovery); no end tag for a void element
-// and no stray end tag; no self-closing syntax outside SVG; no id twice in the document. (An
-// attribute given twice on one element is not caught: the tokenizer keeps the first, as the HTML5
-// rules say.) It reads with golang.org/x/net/html's tokenizer, which follows the
-// HTML5 tokenization rules browsers use, so raw text (script, style) and character references are
-// read as a browser reads them. Tests run it on every page they fetch.
-package htmlcheck
+package testenv
 
 import (
 	"bytes"
@@ -29,8 +21,17 @@ type open struct {
 	line int
 }
 
-// Check returns every problem found in doc (nil when there is none), each with its line.
-func Check(doc []byte) error {
+// CheckHTML checks that an HTML document the mock serves is well formed, stricter than
+// browsers need: a doctype first; every element that is not void closed explicitly, in order (no
+// reliance on optional end tags or on the parser's error recovery); no end tag for a void element
+// and no stray end tag; no self-closing syntax outside SVG; no id twice in the document. (An
+// attribute given twice on one element is not caught: the tokenizer keeps the first, as the HTML5
+// rules say.) It reads with golang.org/x/net/html's tokenizer, which follows the
+// HTML5 tokenization rules browsers use, so raw text (script, style) and character references are
+// read as a browser reads them. Tests run it on every page they fetch.
+//
+// It returns every problem found in doc (nil when there is none), each with its line.
+func CheckHTML(doc []byte) error {
 	z := html.NewTokenizer(bytes.NewReader(doc))
 	var (
 		errs    []error

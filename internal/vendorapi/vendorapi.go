@@ -1,8 +1,8 @@
-// Package vendor serves the Equalture Open Assessment API as the mock: every route, validation and
+// Package vendorapi serves the Equalture Open Assessment API as the mock: every route, validation and
 // security check comes from openapi.yaml through the dispatcher, every use case from the lifecycle
 // service; the handlers here only decode, call and encode. Fault rules and `Prefer: code=` act on
 // it as middleware, and the journal and the request log observe it.
-package vendor
+package vendorapi
 
 import (
 	"encoding/json"

@@ -1,4 +1,4 @@
-package vendor_test
+package vendorapi_test
 
 import (
 	"net/http"
