@@ -1,7 +1,8 @@
 // Package clock is the one source of time for everything that expires: tokens, links, callback
 // retries and automatic completion. The mock runs on a Virtual clock that follows real time until
 // tests or QA move, set or freeze it; timers armed on it fire when the clock reaches their deadline,
-// whether real time got there or the clock was moved.
+// whether real time got there or the clock was moved. A Queue runs tasks (retries, automatic
+// completions) when the clock reaches their time.
 package clock
 
 import (

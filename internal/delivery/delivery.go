@@ -27,7 +27,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/notify"
-	"github.com/equalture/equalture-mock/internal/schedule"
+
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -199,7 +199,7 @@ type Dispatcher struct {
 	cfg     Config
 	deps    Deps
 	changed notify.Broadcaster
-	queue   *schedule.Queue // future attempts, on the clock
+	queue   *clock.Queue    // future attempts, on the clock
 	ctx     context.Context // cancelled by Close when its wait runs out
 	cancel  context.CancelFunc
 
@@ -245,7 +245,7 @@ func New(cfg Config, deps Deps) (*Dispatcher, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Dispatcher{
 		cfg: cfg, deps: deps, ctx: ctx, cancel: cancel,
-		queue:    schedule.New(deps.Clock),
+		queue:    clock.NewQueue(deps.Clock),
 		all:      make(map[string]*Delivery),
 		inflight: make(map[string]bool), parked: make(map[string][]string),
 	}

@@ -24,7 +24,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/results"
-	"github.com/equalture/equalture-mock/internal/schedule"
+
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -121,7 +121,7 @@ type Deps struct {
 type Service struct {
 	cfg   Config
 	deps  Deps
-	queue *schedule.Queue // automatic completions
+	queue *clock.Queue // automatic completions
 
 	idMu     sync.Mutex
 	ids      *gofakeit.Faker
@@ -138,7 +138,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.setDefaults()
-	s := &Service{cfg: cfg, deps: deps, queue: schedule.New(deps.Clock), ids: gofakeit.New(cfg.Seed)}
+	s := &Service{cfg: cfg, deps: deps, queue: clock.NewQueue(deps.Clock), ids: gofakeit.New(cfg.Seed)}
 	for range deps.IDsReserved {
 		s.ids.UUID()
 	}
