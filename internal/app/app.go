@@ -31,7 +31,6 @@ import (
 	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/pages"
 	"github.com/equalture/equalture-mock/internal/persist"
-	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/store"
@@ -154,7 +153,7 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 	if err != nil {
 		return err
 	}
-	signer, err := phxtoken.NewSigner(key)
+	signer, err := auth.NewSigner(key)
 	if err != nil {
 		return err
 	}
@@ -238,7 +237,7 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 	if err != nil {
 		return err
 	}
-	sessions, err := phxtoken.NewSigner(subKey(key, "dashboard sessions"))
+	sessions, err := auth.NewSigner(subKey(key, "dashboard sessions"))
 	if err != nil {
 		return err
 	}

@@ -1,5 +1,6 @@
 // Package auth is who may call the vendor API: client credentials checked with HTTP Basic, access
-// tokens in the real service's Phoenix.Token format issued for 15 minutes on the mock's clock, and
+// tokens in the real service's Phoenix.Token format (signed and verified here, as are the links
+// the mock hands out and the dashboard's sessions) issued for 15 minutes on the mock's clock, and
 // the generations that let the control API expire or revoke a client's tokens at once. Every
 // WWW-Authenticate challenge the vendor API sends is built here.
 package auth
@@ -18,7 +19,6 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -45,7 +45,7 @@ type tokenData struct {
 
 // Authenticator checks credentials and issues access tokens.
 type Authenticator struct {
-	tokens   *phxtoken.Signer
+	tokens   *Signer
 	store    *store.Store
 	fixtures *fixtures.Set
 	clock    clock.Clock
@@ -59,7 +59,7 @@ type Authenticator struct {
 const maxDecoded = 4096
 
 // New returns an Authenticator issuing tokens valid for ttl on clk.
-func New(tokens *phxtoken.Signer, st *store.Store, fx *fixtures.Set, clk clock.Clock, ttl time.Duration) *Authenticator {
+func New(tokens *Signer, st *store.Store, fx *fixtures.Set, clk clock.Clock, ttl time.Duration) *Authenticator {
 	return &Authenticator{tokens: tokens, store: st, fixtures: fx, clock: clk, ttl: ttl, decoded: make(map[string]tokenData)}
 }
 
@@ -135,7 +135,7 @@ func (a *Authenticator) bearer(r *http.Request) (fixtures.Client, error) {
 	if g := a.store.TokenGeneration(d.ClientID); g.Gen != d.Gen {
 		reason := "the access token was " + g.Reason
 		if g.Reason == "" {
-			reason = phxtoken.ErrRevoked.Error()
+			reason = ErrRevoked.Error()
 		}
 		return fixtures.Client{}, bearerInvalid(reason)
 	}
@@ -143,7 +143,7 @@ func (a *Authenticator) bearer(r *http.Request) (fixtures.Client, error) {
 }
 
 // decode returns what a verified token carries.
-func (a *Authenticator) decode(tok string, claims phxtoken.Claims) (tokenData, error) {
+func (a *Authenticator) decode(tok string, claims Claims) (tokenData, error) {
 	a.mu.RLock()
 	d, ok := a.decoded[tok]
 	a.mu.RUnlock()
@@ -151,7 +151,7 @@ func (a *Authenticator) decode(tok string, claims phxtoken.Claims) (tokenData, e
 		return d, nil
 	}
 	if err := json.Unmarshal(claims.Data, &d); err != nil || d.ClientID == "" {
-		return tokenData{}, phxtoken.ErrMalformed
+		return tokenData{}, ErrMalformed
 	}
 	a.mu.Lock()
 	if len(a.decoded) >= maxDecoded {

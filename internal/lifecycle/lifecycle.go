@@ -20,9 +20,9 @@ import (
 	"github.com/brianvoe/gofakeit/v6"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/results"
 
 	"github.com/equalture/equalture-mock/internal/store"
@@ -106,7 +106,7 @@ type Deps struct {
 	Fixtures *fixtures.Set
 	Results  *results.Generator
 	// Links signs the links handed out (the same Phoenix.Token signer as access tokens).
-	Links *phxtoken.Signer
+	Links *auth.Signer
 	// Deliveries and Journal are told about anonymizations (optional).
 	Deliveries Deliveries
 	Journal    Journal

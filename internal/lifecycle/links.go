@@ -8,8 +8,8 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/store"
 )
@@ -79,7 +79,7 @@ func reason(code apierr.Code, why error, format string, args ...any) error {
 func (s *Service) verifyLink(tok, purpose string) (store.Application, error) {
 	claims, err := s.deps.Links.Verify(tok, s.deps.Clock.Now())
 	switch {
-	case errors.Is(err, phxtoken.ErrExpired):
+	case errors.Is(err, auth.ErrExpired):
 		return store.Application{}, reason(apierr.Gone, ErrLinkExpired, "This link has expired")
 	case err != nil:
 		return store.Application{}, reason(apierr.NotFound, ErrLinkInvalid, "This link is not valid: %v", err)

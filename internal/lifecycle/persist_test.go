@@ -8,10 +8,10 @@ import (
 	"time"
 
 	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/lifecycle"
-	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/testenv"
@@ -38,7 +38,7 @@ func service(t *testing.T, st *store.Store, clk *clock.Virtual, cfg lifecycle.Co
 	if err != nil {
 		t.Fatal(err)
 	}
-	signer, err := phxtoken.NewSigner([]byte("k"))
+	signer, err := auth.NewSigner([]byte("k"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/phxtoken"
+	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -59,7 +59,7 @@ func TestAccessToken(t *testing.T) {
 func TestBearerFailures(t *testing.T) {
 	h := testenv.New(t)
 	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
-	forger, _ := phxtoken.NewSigner([]byte("not-the-mock-key"))
+	forger, _ := auth.NewSigner([]byte("not-the-mock-key"))
 	forged, _ := forger.Sign(map[string]any{"client_id": testenv.DemoID, "gen": 0}, testenv.T0, 15*time.Minute)
 
 	tests := map[string]struct {
