@@ -25,16 +25,16 @@ import (
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/vendorapi"
 )
 
 // Defaults of the settings the options change.
 const (
 	DefaultTokenTTL        = app.DefaultTokenTTL            // access tokens: 15 minutes
-	DefaultInvitationTTL   = lifecycle.DefaultInvitationTTL // invitation links: 1 week
-	DefaultPublicLinkTTL   = lifecycle.DefaultPublicLinkTTL // public results links: 120 minutes
-	DefaultPublicURL       = lifecycle.DefaultPublicURL     // base of the links handed out
+	DefaultInvitationTTL   = service.DefaultInvitationTTL // invitation links: 1 week
+	DefaultPublicLinkTTL   = service.DefaultPublicLinkTTL // public results links: 120 minutes
+	DefaultPublicURL       = service.DefaultPublicURL     // base of the links handed out
 	DefaultMaxBodyBytes    = vendorapi.DefaultMaxBodyBytes  // request bodies: 1 MiB
 	DefaultJournalSize     = journal.DefaultMax             // requests the journal keeps
 	DefaultJournalMaxBytes = journal.DefaultMaxBytes        // bytes the journal keeps
@@ -101,7 +101,7 @@ func (s *settings) fail(format string, args ...any) {
 
 // WithPublicURL sets the base URL of the links the mock hands out (assessment, public results,
 // dashboard): where ATS users' browsers reach the mock. Default http://localhost:8080.
-func WithPublicURL(url string) Option { return func(s *settings) { s.opts.Lifecycle.PublicURL = url } }
+func WithPublicURL(url string) Option { return func(s *settings) { s.opts.Service.PublicURL = url } }
 
 // WithSeed makes reference ids, scores, retry jitter and fault probabilities reproducible: the
 // same seed and the same requests give the same answers. 0 (the default) draws a random seed.
@@ -137,12 +137,12 @@ func WithTokenTTL(d time.Duration) Option {
 
 // WithInvitationTTL sets how long invitation links are valid (default 1 week).
 func WithInvitationTTL(d time.Duration) Option {
-	return positive("invitation TTL", d, func(s *settings) { s.opts.Lifecycle.InvitationTTL = d })
+	return positive("invitation TTL", d, func(s *settings) { s.opts.Service.InvitationTTL = d })
 }
 
 // WithPublicLinkTTL sets how long public results links are valid (default 120 minutes).
 func WithPublicLinkTTL(d time.Duration) Option {
-	return positive("public link TTL", d, func(s *settings) { s.opts.Lifecycle.PublicLinkTTL = d })
+	return positive("public link TTL", d, func(s *settings) { s.opts.Service.PublicLinkTTL = d })
 }
 
 func positive(what string, d time.Duration, set func(*settings)) Option {
@@ -188,13 +188,13 @@ func WithMaxBodyBytes(n int64) Option { return func(s *settings) { s.opts.MaxBod
 // WithCallbackAllowHosts accepts only callback URLs and webhook URLs on these hosts
 // ("ats.example.com" or "*.example.com"); others are refused with a 422 naming the host.
 func WithCallbackAllowHosts(hosts ...string) Option {
-	return func(s *settings) { s.opts.Lifecycle.CallbackAllowHosts = append([]string(nil), hosts...) }
+	return func(s *settings) { s.opts.Service.CallbackAllowHosts = append([]string(nil), hosts...) }
 }
 
 // WithAutoCompleteAfter completes every application this long after its creation, on the mock's
 // clock, as if the applicant had finished (jobs may set their own). Default: never.
 func WithAutoCompleteAfter(d time.Duration) Option {
-	return func(s *settings) { s.opts.Lifecycle.AutoCompleteAfter = d }
+	return func(s *settings) { s.opts.Service.AutoCompleteAfter = d }
 }
 
 // WithCallbackSchedule sets the delay before each callback attempt of a series; attempts beyond

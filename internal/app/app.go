@@ -28,10 +28,10 @@ import (
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/pages"
 	"github.com/equalture/equalture-mock/internal/persist"
 	"github.com/equalture/equalture-mock/internal/results"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/vendorapi"
@@ -40,9 +40,9 @@ import (
 
 // Options configure an App.
 type Options struct {
-	// Lifecycle holds the links' base URL and lifetimes, the seed of reference ids, the callback
+	// Service holds the links' base URL and lifetimes, the seed of reference ids, the callback
 	// host allow-list and automatic completion.
-	Lifecycle lifecycle.Config
+	Service service.Config
 	// Seed makes reference ids, scores, jitter and fault probabilities reproducible (0: random).
 	Seed int64
 	// TokenTTL is how long an access token is valid (15 minutes when 0).
@@ -82,7 +82,7 @@ type App struct {
 	Store     *store.Store
 	Clock     *clock.Virtual
 	Fixtures  *fixtures.Set
-	Lifecycle *lifecycle.Service
+	Service   *service.Service
 	Auth      *auth.Authenticator
 	Journal   *journal.Journal
 	Faults    *fault.Set
@@ -143,7 +143,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	// Restored work starts once everything is in place: callbacks render with the lifecycle,
 	// automatic completions send callbacks.
 	a.Callbacks.Resume()
-	a.Lifecycle.Resume()
+	a.Service.Resume()
 	return a, nil
 }
 
@@ -161,13 +161,13 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 	callbacks := delivery.Deps{
 		Clock:     clk,
 		Fixtures:  fx,
-		Payload:   func(app store.Application) any { return a.Lifecycle.Render(app, "en") },
+		Payload:   func(app store.Application) any { return a.Service.Render(app, "en") },
 		UserAgent: "equalture-mock/" + version.Version,
 		Logger:    opts.Logger,
 	}
-	lc := opts.Lifecycle
+	lc := opts.Service
 	lc.Seed = opts.Seed
-	lifecycleDeps := lifecycle.Deps{
+	serviceDeps := service.Deps{
 		Clock:    clk,
 		Fixtures: fx,
 		Results:  results.NewGenerator(fx, opts.Seed),
@@ -189,7 +189,7 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 		})
 		a.Store = store.Open(clk, a.db, saved.Store)
 		callbacks.Persistence, callbacks.Restored = a.db, saved.Deliveries
-		lifecycleDeps.IDs, lifecycleDeps.IDsReserved = a.db, saved.IDsReserved
+		serviceDeps.IDs, serviceDeps.IDsReserved = a.db, saved.IDsReserved
 		opts.Logger.Info("data file opened", "path", a.db.Path(), "applications", len(saved.Store.Applications),
 			"deliveries", len(saved.Deliveries.Deliveries), "clock", clk.Now().UTC(), "frozen", clk.State().Frozen)
 	}
@@ -198,18 +198,18 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 		opts.Callbacks.Seed = uint64(opts.Seed)
 	}
 	// The dispatcher renders payloads with the lifecycle, which cancels its deliveries when an
-	// application is anonymized: the closure reads a.Lifecycle once it is set, before any event.
+	// application is anonymized: the closure reads a.Service once it is set, before any event.
 	callbacks.Store = a.Store
 	if a.Callbacks, err = delivery.New(opts.Callbacks, callbacks); err != nil {
 		return err
 	}
-	lifecycleDeps.Store, lifecycleDeps.Deliveries, lifecycleDeps.Journal = a.Store, a.Callbacks, a.Journal
-	if a.Lifecycle, err = lifecycle.New(lc, lifecycleDeps); err != nil {
+	serviceDeps.Store, serviceDeps.Deliveries, serviceDeps.Journal = a.Store, a.Callbacks, a.Journal
+	if a.Service, err = service.New(lc, serviceDeps); err != nil {
 		return err
 	}
 	a.Vendor, err = vendorapi.New(vendorapi.Deps{
 		Spec:         a.Spec,
-		Lifecycle:    a.Lifecycle,
+		Service:      a.Service,
 		Auth:         a.Auth,
 		Fixtures:     fx,
 		Clock:        clk,
@@ -221,7 +221,7 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 	if err == nil {
 		a.Control, err = control.New(control.Deps{
 			Spec:        controlSpec,
-			Lifecycle:   a.Lifecycle,
+			Service:     a.Service,
 			Auth:        a.Auth,
 			Store:       a.Store,
 			Clock:       clk,
@@ -242,12 +242,12 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 		return err
 	}
 	a.Pages = pages.New(pages.Deps{
-		Lifecycle: a.Lifecycle,
-		Sessions:  auth.NewSessions(sessions, fx, clk, 0),
-		Logger:    opts.Logger,
+		Service:  a.Service,
+		Sessions: auth.NewSessions(sessions, fx, clk, 0),
+		Logger:   opts.Logger,
 	})
 	a.Console, err = console.New(console.Deps{
-		Lifecycle:  a.Lifecycle,
+		Service:    a.Service,
 		Store:      a.Store,
 		Fixtures:   fx,
 		Clock:      clk,
@@ -348,7 +348,7 @@ func (a *App) handleHealth(w http.ResponseWriter, r *http.Request) {
 // Settled returns once everything due at the clock's time has happened — automatic completions,
 // and the callback attempts they and earlier completions started — or ctx is done.
 func (a *App) Settled(ctx context.Context) error {
-	if err := a.Lifecycle.Settled(ctx); err != nil {
+	if err := a.Service.Settled(ctx); err != nil {
 		return err
 	}
 	return a.Callbacks.Settled(ctx)
@@ -357,8 +357,8 @@ func (a *App) Settled(ctx context.Context) error {
 // Close stops the app's background work — callback attempts in flight get until ctx is done —
 // then closes the data file.
 func (a *App) Close(ctx context.Context) error {
-	if a.Lifecycle != nil {
-		a.Lifecycle.Close()
+	if a.Service != nil {
+		a.Service.Close()
 	}
 	var err error
 	if a.Callbacks != nil {

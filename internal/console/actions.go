@@ -11,7 +11,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/duration"
 	"github.com/equalture/equalture-mock/internal/fault"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 )
 
 // The actions decode a form, call the service the control API's handler for the same action
@@ -66,17 +66,17 @@ func (h *Handler) handleApplication(w http.ResponseWriter, r *http.Request) {
 	var did string
 	switch action := r.PathValue("action"); action {
 	case "start":
-		_, err = h.Lifecycle.Start(ref)
+		_, err = h.Service.Start(ref)
 		did = "started"
 	case "complete":
-		how := lifecycle.Completion{Fit: r.PostForm.Get("fit")}
-		_, err = h.Lifecycle.Complete(ref, how)
+		how := service.Completion{Fit: r.PostForm.Get("fit")}
+		_, err = h.Service.Complete(ref, how)
 		did = "completed"
 		if how.Fit != "" {
 			did += " with fit " + how.Fit
 		}
 	case "expire":
-		_, err = h.Lifecycle.ExpireInvitation(ref)
+		_, err = h.Service.ExpireInvitation(ref)
 		did = "expired (its invitation lapsed)"
 	default:
 		h.page(w, r, http.StatusNotFound, "No application action "+action)

@@ -31,7 +31,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/webui"
 )
@@ -44,7 +44,7 @@ func Owns(path string) bool { return path == Prefix || strings.HasPrefix(path, P
 
 // Deps are what the console shows and moves: the same services the control API uses.
 type Deps struct {
-	Lifecycle *lifecycle.Service
+	Service   *service.Service
 	Store     *store.Store // read: applications, the outbox
 	Fixtures  *fixtures.Set
 	Clock     *clock.Virtual
@@ -85,7 +85,7 @@ func parse(name string) *template.Template {
 
 // New returns the console.
 func New(d Deps) (*Handler, error) {
-	if d.Lifecycle == nil || d.Store == nil || d.Fixtures == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil || len(d.Key) == 0 {
+	if d.Service == nil || d.Store == nil || d.Fixtures == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil || len(d.Key) == 0 {
 		return nil, errors.New("console: missing dependency")
 	}
 	if d.Logger == nil {

@@ -13,7 +13,7 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/delivery"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
@@ -35,7 +35,7 @@ func console(t *testing.T, h *testenv.Env) (*testenv.Browser, string) {
 
 func invite(t *testing.T, h *testenv.Env, first, callbackURL string) store.Application {
 	t.Helper()
-	app, err := h.App.Lifecycle.Invite(testenv.DemoID, lifecycle.Invitation{
+	app, err := h.App.Service.Invite(testenv.DemoID, service.Invitation{
 		JobID: testenv.EngineerJob, CallbackURL: callbackURL,
 		Applicant: store.Applicant{FirstName: first, LastName: "Hals", Email: "frans@example.com"},
 	})
@@ -168,7 +168,7 @@ func TestActions(t *testing.T) {
 }
 
 func completeFirst(h *testenv.Env, ref string) string {
-	_, _ = h.App.Lifecycle.Complete(ref, lifecycle.Completion{})
+	_, _ = h.App.Service.Complete(ref, service.Completion{})
 	return ""
 }
 
@@ -182,7 +182,7 @@ func wantFrozen(t *testing.T, h *testenv.Env, want bool) {
 func wantState(want store.Status) func(*testing.T, *testenv.Env, string) {
 	return func(t *testing.T, h *testenv.Env, ref string) {
 		t.Helper()
-		if app, _ := h.App.Lifecycle.Lookup(ref); app.Status != want {
+		if app, _ := h.App.Service.Lookup(ref); app.Status != want {
 			t.Fatalf("state %s, want %s", app.Status, want)
 		}
 	}
@@ -191,8 +191,8 @@ func wantState(want store.Status) func(*testing.T, *testenv.Env, string) {
 func wantFit(want string) func(*testing.T, *testenv.Env, string) {
 	return func(t *testing.T, h *testenv.Env, ref string) {
 		t.Helper()
-		app, _ := h.App.Lifecycle.Lookup(ref)
-		if got := h.App.Lifecycle.Render(app, "en").Fit; app.Status != store.Completed || got != want {
+		app, _ := h.App.Service.Lookup(ref)
+		if got := h.App.Service.Render(app, "en").Fit; app.Status != store.Completed || got != want {
 			t.Fatalf("%s with fit %s, want completed with %s", app.Status, got, want)
 		}
 	}
@@ -234,7 +234,7 @@ func TestForgedForms(t *testing.T) {
 	if p := testenv.NewBrowser(t, h.URL).Post(path, url.Values{"csrf": {token}}); p.Status != http.StatusForbidden {
 		t.Fatalf("a token without its cookie: %d", p.Status)
 	}
-	if app, _ := h.App.Lifecycle.Lookup(ref); app.Status != store.Invited {
+	if app, _ := h.App.Service.Lookup(ref); app.Status != store.Invited {
 		t.Fatalf("a refused form completed the application: %s", app.Status)
 	}
 	if p := b.Post(path, url.Values{"csrf": {token}}, "Sec-Fetch-Site", "same-origin"); p.Status != http.StatusSeeOther {
@@ -319,11 +319,11 @@ func TestOverviewShowsWebhooksAndEvents(t *testing.T) {
 	h := testenv.New(t)
 	rcv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(rcv.Close)
-	if _, err := h.App.Lifecycle.RegisterWebhook(testenv.DemoID, lifecycle.WebhookRegistration{Label: "ats-prod", URL: rcv.URL + "/events", Secret: secret}); err != nil {
+	if _, err := h.App.Service.RegisterWebhook(testenv.DemoID, service.WebhookRegistration{Label: "ats-prod", URL: rcv.URL + "/events", Secret: secret}); err != nil {
 		t.Fatal(err)
 	}
 	app := invite(t, h, "Judith", rcv.URL+"/results")
-	if _, err := h.App.Lifecycle.Start(app.ReferenceID); err != nil {
+	if _, err := h.App.Service.Start(app.ReferenceID); err != nil {
 		t.Fatal(err)
 	}
 	settle(t, h)
@@ -338,7 +338,7 @@ func TestOverviewShowsWebhooksAndEvents(t *testing.T) {
 		t.Fatal("filtering by client shows another client's webhook")
 	}
 	h.Clock.Advance(time.Minute)
-	if _, err := h.App.Lifecycle.RegisterWebhook(testenv.DemoID, lifecycle.WebhookRegistration{Label: "ats-prod", URL: rcv.URL + "/moved"}); err != nil {
+	if _, err := h.App.Service.RegisterWebhook(testenv.DemoID, service.WebhookRegistration{Label: "ats-prod", URL: rcv.URL + "/moved"}); err != nil {
 		t.Fatal(err)
 	}
 	testenv.WantPage(t, b.Get("/_mock/ui"), 200, rcv.URL+"/moved", "updated 2026-11-28 12:01:00 UTC")

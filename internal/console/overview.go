@@ -10,7 +10,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -42,7 +42,7 @@ type overviewView struct {
 type appRow struct {
 	store.Application
 	Job      string
-	Timeline []lifecycle.Moment
+	Timeline []service.Moment
 }
 
 // webhookRow is a webhook as the console shows it: never its secret.
@@ -85,13 +85,13 @@ func (h *Handler) handleOverview(w http.ResponseWriter, r *http.Request) {
 	slices.Reverse(apps) // newest first
 	for _, a := range apps {
 		if v.Status == "" || string(a.Status) == v.Status {
-			v.Apps = append(v.Apps, appRow{Application: a, Job: h.Lifecycle.Job(a).Name, Timeline: lifecycle.Timeline(a)})
+			v.Apps = append(v.Apps, appRow{Application: a, Job: h.Service.Job(a).Name, Timeline: service.Timeline(a)})
 		}
 	}
 	v.Deliveries = h.Callbacks.List(delivery.Filter{ClientID: v.Client})
 	slices.Reverse(v.Deliveries)
-	for _, w := range h.Lifecycle.Webhooks(v.Client) {
-		v.Webhooks = append(v.Webhooks, webhookRow{ClientID: w.ClientID, Label: w.Label, URL: w.URL, SecretHint: lifecycle.SecretHint(w.Secret), CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt})
+	for _, w := range h.Service.Webhooks(v.Client) {
+		v.Webhooks = append(v.Webhooks, webhookRow{ClientID: w.ClientID, Label: w.Label, URL: w.URL, SecretHint: service.SecretHint(w.Secret), CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt})
 	}
 	v.Emails = h.Store.Outbox(v.Client)
 	slices.Reverse(v.Emails)

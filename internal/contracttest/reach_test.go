@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
@@ -237,7 +237,7 @@ func TestSuiteWaitsForACompletionWithoutAControlAPI(t *testing.T) {
 		for ctx.Err() == nil {
 			for _, a := range env.App.Store.List(testenv.DemoID) {
 				if a.Status == store.Invited && strings.Contains(a.CallbackURL, "/contract/completion/") {
-					_, _ = env.App.Lifecycle.Complete(a.ReferenceID, lifecycle.Completion{})
+					_, _ = env.App.Service.Complete(a.ReferenceID, service.Completion{})
 				}
 			}
 			select {

@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/equalture/equalture-mock/internal/dispatch"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -22,15 +22,15 @@ func (h *Handler) handleListApplications(w http.ResponseWriter, c *dispatch.Call
 }
 
 func (h *Handler) handleGetApplication(w http.ResponseWriter, c *dispatch.Call) error {
-	return replyTo[store.Application](w)(h.Lifecycle.Lookup(c.Params["reference_id"]))
+	return replyTo[store.Application](w)(h.Service.Lookup(c.Params["reference_id"]))
 }
 
 func (h *Handler) handleStartApplication(w http.ResponseWriter, c *dispatch.Call) error {
-	return replyTo[store.Application](w)(h.Lifecycle.Start(c.Params["reference_id"]))
+	return replyTo[store.Application](w)(h.Service.Start(c.Params["reference_id"]))
 }
 
 func (h *Handler) handleExpireInvitation(w http.ResponseWriter, c *dispatch.Call) error {
-	return replyTo[store.Application](w)(h.Lifecycle.ExpireInvitation(c.Params["reference_id"]))
+	return replyTo[store.Application](w)(h.Service.ExpireInvitation(c.Params["reference_id"]))
 }
 
 // handleCompleteApplication completes an assessment with chosen or drawn scores.
@@ -42,7 +42,7 @@ func (h *Handler) handleCompleteApplication(w http.ResponseWriter, c *dispatch.C
 	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
-	return replyTo[store.Application](w)(h.Lifecycle.Complete(c.Params["reference_id"], lifecycle.Completion{Fit: req.Fit, Scores: req.Scores}))
+	return replyTo[store.Application](w)(h.Service.Complete(c.Params["reference_id"], service.Completion{Fit: req.Fit, Scores: req.Scores}))
 }
 
 func (h *Handler) tokens(reason string) dispatch.Handler {

@@ -32,7 +32,7 @@ func (h *Handler) handleSnapshot(w http.ResponseWriter, c *dispatch.Call) error 
 		"clock":        h.clockView(),
 		"applications": h.Store.List(""),
 		"deliveries":   h.Callbacks.List(delivery.Filter{}),
-		"webhooks":     viewWebhooks(h.Lifecycle.Webhooks("")),
+		"webhooks":     viewWebhooks(h.Service.Webhooks("")),
 		"emails":       h.Store.Outbox(""),
 		"faults":       h.Faults.List(),
 		"journal_size": h.Journal.Len(),

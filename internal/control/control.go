@@ -24,8 +24,8 @@ import (
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/notify"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/store"
 )
@@ -42,7 +42,7 @@ const MaxWait = 60 * time.Second
 // Deps are the parts of the mock the control API moves and reads.
 type Deps struct {
 	Spec      *spec.Spec // control-openapi.yaml
-	Lifecycle *lifecycle.Service
+	Service   *service.Service
 	Auth      *auth.Authenticator
 	Store     *store.Store // read: lists, the outbox, waiting for changes
 	Clock     *clock.Virtual
@@ -67,7 +67,7 @@ func New(d Deps) (*Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	if d.Spec == nil || d.Lifecycle == nil || d.Auth == nil || d.Store == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil {
+	if d.Spec == nil || d.Service == nil || d.Auth == nil || d.Store == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil {
 		return nil, errors.New("control: missing dependency")
 	}
 	h := &Handler{Deps: d}
@@ -182,7 +182,7 @@ func serveYAML(doc []byte) dispatch.Handler {
 }
 
 // replyTo writes a value as a 200, or returns the error that came with it:
-// `return replyTo[store.Application](w)(h.Lifecycle.Start(ref))`.
+// `return replyTo[store.Application](w)(h.Service.Start(ref))`.
 func replyTo[T any](w http.ResponseWriter) func(T, error) error {
 	return func(v T, err error) error {
 		if err != nil {

@@ -153,7 +153,7 @@ func (h *Handler) handleSettle(w http.ResponseWriter, c *dispatch.Call) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), wait)
 	defer cancel()
-	err := h.Lifecycle.Settled(ctx)
+	err := h.Service.Settled(ctx)
 	if err == nil {
 		err = h.Callbacks.Settled(ctx)
 	}
@@ -162,7 +162,7 @@ func (h *Handler) handleSettle(w http.ResponseWriter, c *dispatch.Call) error {
 }
 
 func (h *Handler) handleReset(w http.ResponseWriter, _ *dispatch.Call) error {
-	err := errors.Join(h.Callbacks.Reset(), h.Lifecycle.Reset())
+	err := errors.Join(h.Callbacks.Reset(), h.Service.Reset())
 	h.Journal.Reset()
 	h.Faults.Reset()
 	h.Clock.Reset()

@@ -6,7 +6,7 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/dispatch"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -23,14 +23,14 @@ type webhookView struct {
 func viewWebhooks(hooks []store.Webhook) []webhookView {
 	out := make([]webhookView, len(hooks))
 	for i, w := range hooks {
-		out[i] = webhookView{ClientID: w.ClientID, Label: w.Label, URL: w.URL, SecretHint: lifecycle.SecretHint(w.Secret), CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
+		out[i] = webhookView{ClientID: w.ClientID, Label: w.Label, URL: w.URL, SecretHint: service.SecretHint(w.Secret), CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
 	}
 	return out
 }
 
 func (h *Handler) handleListWebhooks(w http.ResponseWriter, c *dispatch.Call) error {
 	client := c.Request.URL.Query().Get("client_id")
-	hooks := waitList(c.Request, h.Store.Changed(), func() []webhookView { return viewWebhooks(h.Lifecycle.Webhooks(client)) })
+	hooks := waitList(c.Request, h.Store.Changed(), func() []webhookView { return viewWebhooks(h.Service.Webhooks(client)) })
 	writeJSON(w, http.StatusOK, map[string]any{"webhooks": hooks})
 	return nil
 }
@@ -42,7 +42,7 @@ func (h *Handler) handleTriggerEvent(w http.ResponseWriter, c *dispatch.Call) er
 	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
-	id, err := h.Lifecycle.TriggerEvent(c.Params["reference_id"], req.Type)
+	id, err := h.Service.TriggerEvent(c.Params["reference_id"], req.Type)
 	if err != nil {
 		return err
 	}

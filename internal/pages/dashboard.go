@@ -9,7 +9,7 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -72,12 +72,12 @@ func (p *Pages) handleCandidates(w http.ResponseWriter, r *http.Request) {
 	}
 	l := labelsFor(loc)
 	v := &candidatesView{view: dashboardView(r, loc, l.Candidates, client)}
-	for _, a := range p.lifecycle.Candidates(client.ID) {
+	for _, a := range p.service.Candidates(client.ID) {
 		v.Rows = append(v.Rows, candidateRow{
 			URL:         dashboardPath(loc, "candidates", a.ReferenceID),
 			Name:        a.Applicant.FirstName + " " + a.Applicant.LastName,
 			Email:       a.Applicant.Email,
-			Job:         p.lifecycle.Job(a).Name,
+			Job:         p.service.Job(a).Name,
 			Status:      a.Status,
 			StatusLabel: l.Statuses[a.Status],
 			Created:     a.CreatedAt,
@@ -107,7 +107,7 @@ func (p *Pages) handleCandidate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := p.lifecycle.Candidate(client.ID, r.PathValue("ref"), loc)
+	c, err := p.service.Candidate(client.ID, r.PathValue("ref"), loc)
 	if err != nil {
 		p.writeError(w, r, loc, 1, err)
 		return
@@ -130,7 +130,7 @@ func (p *Pages) handleCandidate(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case c.Results != nil:
 		v.Results = newResultsView(*c.Results, l)
-	case errors.Is(c.Why, lifecycle.ErrAnonymized):
+	case errors.Is(c.Why, service.ErrAnonymized):
 		v.NoResults = l.NoResultsAnonymized
 	default:
 		v.NoResults = l.NoResults

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
@@ -27,7 +27,7 @@ func path(t *testing.T, link string) string {
 
 func invite(t *testing.T, h *testenv.Env, first string) store.Application {
 	t.Helper()
-	app, err := h.App.Lifecycle.Invite(testenv.DemoID, lifecycle.Invitation{
+	app, err := h.App.Service.Invite(testenv.DemoID, service.Invitation{
 		JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL, InvitationType: store.InviteOneTimeLink,
 		Applicant: store.Applicant{FirstName: first, LastName: "Van Rijn", Email: "rembrandt@example.com"},
 	})
@@ -55,7 +55,7 @@ func answers(byTrait map[string]int) url.Values {
 
 func publicLink(t *testing.T, h *testenv.Env, ref, locale string) string {
 	t.Helper()
-	pl, err := h.App.Lifecycle.PublicLink(testenv.DemoID, ref, locale)
+	pl, err := h.App.Service.PublicLink(testenv.DemoID, ref, locale)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestAssessmentPage(t *testing.T) {
 		"submit answers": {method: http.MethodPost, form: answers(map[string]int{"working_memory": 5, "attention_to_detail": 1}),
 			status: 200, contains: []string{"Thank you, Rembrandt!", "Your answers for First assessment job - Engineer have been sent"},
 			after: func(t *testing.T, h *testenv.Env, ref string) {
-				app, _ := h.App.Lifecycle.Lookup(ref)
+				app, _ := h.App.Service.Lookup(ref)
 				want := map[string]int{"problem_solving_ability": 3, "working_memory": 5, "problem_solving_style": 3, "attention_to_detail": 1, "cognitive_flexibility": 3}
 				if app.Status != store.Completed || !reflect.DeepEqual(app.Scores, want) {
 					t.Fatalf("after submitting: %s %v, want completed %v", app.Status, app.Scores, want)
@@ -102,7 +102,7 @@ func TestAssessmentPage(t *testing.T) {
 			status: http.StatusGone, contains: []string{"This link has expired"}},
 		"expired submit": {before: func(h *testenv.Env, _ string) { h.Clock.Advance(7 * 24 * time.Hour) }, method: http.MethodPost,
 			form: answers(nil), status: http.StatusGone, contains: []string{"This link has expired"}},
-		"anonymized": {before: func(h *testenv.Env, ref string) { _, _ = h.App.Lifecycle.Anonymize(testenv.DemoID, ref) },
+		"anonymized": {before: func(h *testenv.Env, ref string) { _, _ = h.App.Service.Anonymize(testenv.DemoID, ref) },
 			status: http.StatusGone, contains: []string{"This application is no longer available"}},
 	}
 	for name, tc := range tests {
@@ -139,12 +139,12 @@ func TestAssessmentPage(t *testing.T) {
 }
 
 func complete(h *testenv.Env, ref string) {
-	_, _ = h.App.Lifecycle.Complete(ref, lifecycle.Completion{})
+	_, _ = h.App.Service.Complete(ref, service.Completion{})
 }
 
 func wantStatus(t *testing.T, h *testenv.Env, ref string, want store.Status) {
 	t.Helper()
-	if app, _ := h.App.Lifecycle.Lookup(ref); app.Status != want {
+	if app, _ := h.App.Service.Lookup(ref); app.Status != want {
 		t.Fatalf("status %s, want %s", app.Status, want)
 	}
 }
@@ -167,14 +167,14 @@ func TestPublicResultsPageStates(t *testing.T) {
 			status: http.StatusGone, contains: []string{"This link has expired"}},
 		"expired, in Dutch": {locale: "nl", before: func(h *testenv.Env, _ string) { h.Clock.Advance(121 * time.Minute) },
 			status: http.StatusGone, contains: []string{"Deze link is verlopen"}},
-		"anonymized": {locale: "en", before: func(h *testenv.Env, ref string) { _, _ = h.App.Lifecycle.Anonymize(testenv.DemoID, ref) },
+		"anonymized": {locale: "en", before: func(h *testenv.Env, ref string) { _, _ = h.App.Service.Anonymize(testenv.DemoID, ref) },
 			status: http.StatusGone, contains: []string{"This application is no longer available"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			h := testenv.New(t)
 			ref := invite(t, h, "Rembrandt").ReferenceID
-			if _, err := h.App.Lifecycle.Complete(ref, lifecycle.Completion{Scores: map[string]int{"problem_solving_ability": 4}}); err != nil {
+			if _, err := h.App.Service.Complete(ref, service.Completion{Scores: map[string]int{"problem_solving_ability": 4}}); err != nil {
 				t.Fatal(err)
 			}
 			link := publicLink(t, h, ref, tc.locale)
@@ -199,10 +199,10 @@ func TestDashboard(t *testing.T) {
 	h := testenv.New(t)
 	ref := invite(t, h, "Rembrandt").ReferenceID
 	h.Clock.Advance(time.Minute)
-	if _, err := h.App.Lifecycle.Complete(ref, lifecycle.Completion{Fit: "high"}); err != nil {
+	if _, err := h.App.Service.Complete(ref, service.Completion{Fit: "high"}); err != nil {
 		t.Fatal(err)
 	}
-	res, _ := h.App.Lifecycle.Results(testenv.DemoID, ref, "nl")
+	res, _ := h.App.Service.Results(testenv.DemoID, ref, "nl")
 	candidate := path(t, res.ResultsURL) // results_url, as the results answer and the callback carry it
 	if candidate != "/dashboard/nl/candidates/"+ref {
 		t.Fatalf("results_url path %s", candidate)
@@ -238,7 +238,7 @@ func TestDashboard(t *testing.T) {
 	testenv.WantPage(t, b.Get("/dashboard/en/candidates/"+ref), 200, "Signed in as Demo ATS", "Timeline", "Completed")
 	testenv.WantPage(t, b.Get("/dashboard/en/candidates"), 200, "Candidates", "/dashboard/en/candidates/"+ref, "Rembrandt Van Rijn")
 
-	other, err := h.App.Lifecycle.Invite(testenv.OtherID, lifecycle.Invitation{JobID: testenv.OtherJob, CallbackURL: testenv.CallbackURL,
+	other, err := h.App.Service.Invite(testenv.OtherID, service.Invitation{JobID: testenv.OtherJob, CallbackURL: testenv.CallbackURL,
 		Applicant: store.Applicant{FirstName: "Judith", LastName: "Leyster", Email: "judith@example.com"}})
 	if err != nil {
 		t.Fatal(err)

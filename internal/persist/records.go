@@ -198,7 +198,7 @@ func (db *DB) WriteDeliveries(w delivery.Write) error {
 	})
 }
 
-// ReserveIDs records that up to n reference ids may have been drawn (lifecycle.IDReservations).
+// ReserveIDs records that up to n reference ids may have been drawn (service.IDReservations).
 func (db *DB) ReserveIDs(n uint64) error {
 	return db.write(func(tx *bolt.Tx) error {
 		state := tx.Bucket(bucketState)

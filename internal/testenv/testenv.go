@@ -16,7 +16,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/fault"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
@@ -65,7 +65,7 @@ func NewWrapped(t testing.TB, wrap func(http.Handler) http.Handler, opts ...func
 	url := "http://" + srv.Listener.Addr().String()
 	clk := clock.NewFrozen(T0)
 	o := app.Options{
-		Lifecycle:  lifecycle.Config{PublicURL: url},
+		Service:    service.Config{PublicURL: url},
 		Seed:       7,
 		SigningKey: []byte("test-key"),
 		Clock:      clk,
@@ -205,7 +205,7 @@ func (h *Env) Create(tok, job, invitation string) (string, map[string]any) {
 // Complete completes ref with drawn scores, as the assessment would.
 func (h *Env) Complete(ref string) {
 	h.t.Helper()
-	if _, err := h.App.Lifecycle.Complete(ref, lifecycle.Completion{}); err != nil {
+	if _, err := h.App.Service.Complete(ref, service.Completion{}); err != nil {
 		h.t.Fatal(err)
 	}
 }

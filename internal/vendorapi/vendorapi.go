@@ -19,7 +19,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/store"
 )
@@ -35,11 +35,11 @@ const journalCapture = 64 << 10
 
 // Deps are the API's collaborators, built once and shared with the rest of the mock.
 type Deps struct {
-	Spec      *spec.Spec // openapi.yaml
-	Lifecycle *lifecycle.Service
-	Auth      *auth.Authenticator
-	Fixtures  *fixtures.Set
-	Clock     clock.Clock
+	Spec     *spec.Spec // openapi.yaml
+	Service  *service.Service
+	Auth     *auth.Authenticator
+	Fixtures *fixtures.Set
+	Clock    clock.Clock
 	// Journal records every request (optional).
 	Journal *journal.Journal
 	// Faults are the control API's fault rules (optional).
@@ -58,7 +58,7 @@ type API struct {
 
 // New binds a handler to every operation of the contract and builds the pipeline once.
 func New(deps Deps) (*API, error) {
-	if deps.Spec == nil || deps.Lifecycle == nil || deps.Auth == nil || deps.Fixtures == nil || deps.Clock == nil {
+	if deps.Spec == nil || deps.Service == nil || deps.Auth == nil || deps.Fixtures == nil || deps.Clock == nil {
 		return nil, errors.New("vendor: missing dependency")
 	}
 	if deps.Logger == nil {
@@ -177,7 +177,7 @@ func (a *API) handleCreateApplication(w http.ResponseWriter, c *dispatch.Call) e
 	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
-	app, err := a.deps.Lifecycle.Invite(c.Principal, lifecycle.Invitation{
+	app, err := a.deps.Service.Invite(c.Principal, service.Invitation{
 		JobID:          req.JobID,
 		CallbackURL:    req.CallbackURL,
 		InvitationType: req.InvitationType,
@@ -232,7 +232,7 @@ func (a *API) handleHireApplicant(w http.ResponseWriter, c *dispatch.Call) error
 	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
-	app, err := a.deps.Lifecycle.Hire(c.Principal, c.Params["reference_id"], lifecycle.Hiring{AddToTeam: bool(req.AddToTeam), StartDate: req.StartDate})
+	app, err := a.deps.Service.Hire(c.Principal, c.Params["reference_id"], service.Hiring{AddToTeam: bool(req.AddToTeam), StartDate: req.StartDate})
 	if err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ func (a *API) handleHireApplicant(w http.ResponseWriter, c *dispatch.Call) error
 }
 
 func (a *API) handleAnonymizeApplication(w http.ResponseWriter, c *dispatch.Call) error {
-	app, err := a.deps.Lifecycle.Anonymize(c.Principal, c.Params["reference_id"])
+	app, err := a.deps.Service.Anonymize(c.Principal, c.Params["reference_id"])
 	if err != nil {
 		return err
 	}
@@ -253,7 +253,7 @@ func (a *API) handleAnonymizeApplication(w http.ResponseWriter, c *dispatch.Call
 }
 
 func (a *API) handleGetStatus(w http.ResponseWriter, c *dispatch.Call) error {
-	app, err := a.deps.Lifecycle.Get(c.Principal, c.Params["reference_id"])
+	app, err := a.deps.Service.Get(c.Principal, c.Params["reference_id"])
 	if err != nil {
 		return err
 	}
@@ -262,7 +262,7 @@ func (a *API) handleGetStatus(w http.ResponseWriter, c *dispatch.Call) error {
 }
 
 func (a *API) handleGetResults(w http.ResponseWriter, c *dispatch.Call) error {
-	res, err := a.deps.Lifecycle.Results(c.Principal, c.Params["reference_id"], c.Request.URL.Query().Get("locale"))
+	res, err := a.deps.Service.Results(c.Principal, c.Params["reference_id"], c.Request.URL.Query().Get("locale"))
 	if err != nil {
 		return err
 	}
@@ -277,7 +277,7 @@ type publicLinkResponse struct {
 }
 
 func (a *API) handleGetPublicLink(w http.ResponseWriter, c *dispatch.Call) error {
-	link, err := a.deps.Lifecycle.PublicLink(c.Principal, c.Params["reference_id"], c.Request.URL.Query().Get("locale"))
+	link, err := a.deps.Service.PublicLink(c.Principal, c.Params["reference_id"], c.Request.URL.Query().Get("locale"))
 	if err != nil {
 		return err
 	}

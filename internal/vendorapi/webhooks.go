@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/dispatch"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -21,7 +21,7 @@ type webhookView struct {
 }
 
 func viewWebhook(w store.Webhook) webhookView {
-	return webhookView{Label: w.Label, URL: w.URL, SecretHint: lifecycle.SecretHint(w.Secret), CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
+	return webhookView{Label: w.Label, URL: w.URL, SecretHint: service.SecretHint(w.Secret), CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
 }
 
 type registerWebhookRequest struct {
@@ -34,7 +34,7 @@ func (a *API) handleRegisterWebhook(w http.ResponseWriter, c *dispatch.Call) err
 	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
-	hook, err := a.deps.Lifecycle.RegisterWebhook(c.Principal, lifecycle.WebhookRegistration{Label: c.Params["label"], URL: req.URL, Secret: req.Secret})
+	hook, err := a.deps.Service.RegisterWebhook(c.Principal, service.WebhookRegistration{Label: c.Params["label"], URL: req.URL, Secret: req.Secret})
 	if err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (a *API) handleRegisterWebhook(w http.ResponseWriter, c *dispatch.Call) err
 }
 
 func (a *API) handleListWebhooks(w http.ResponseWriter, c *dispatch.Call) error {
-	hooks := a.deps.Lifecycle.Webhooks(c.Principal)
+	hooks := a.deps.Service.Webhooks(c.Principal)
 	out := make([]webhookView, len(hooks))
 	for i, h := range hooks {
 		out[i] = viewWebhook(h)
@@ -58,7 +58,7 @@ func (a *API) handleListWebhooks(w http.ResponseWriter, c *dispatch.Call) error 
 
 // handleDeleteWebhooks deletes the webhook the path names, or all of the client's.
 func (a *API) handleDeleteWebhooks(w http.ResponseWriter, c *dispatch.Call) error {
-	gone, err := a.deps.Lifecycle.DeleteWebhooks(c.Principal, c.Params["label"])
+	gone, err := a.deps.Service.DeleteWebhooks(c.Principal, c.Params["label"])
 	if err != nil {
 		return err
 	}

@@ -11,8 +11,8 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/delivery"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/receiver"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
@@ -51,7 +51,7 @@ func TestRegisterListAndDeleteWebhooks(t *testing.T) {
 	if err := json.Unmarshal(r.Body, &created); err != nil {
 		t.Fatal(err)
 	}
-	if lifecycle.CheckSecret(created.Secret) != nil || created.SecretHint != lifecycle.SecretHint(created.Secret) || created.CreatedAt != "2026-11-28T12:00:00Z" {
+	if service.CheckSecret(created.Secret) != nil || created.SecretHint != service.SecretHint(created.Secret) || created.CreatedAt != "2026-11-28T12:00:00Z" {
 		t.Fatalf("registered %s", r.Body)
 	}
 	r = put("ats", `{"url":"https://ats.example/moved"}`)
@@ -130,7 +130,7 @@ func TestRegisterWebhookRefuses(t *testing.T) {
 }
 
 func TestWebhookHostAllowList(t *testing.T) {
-	h := testenv.New(t, func(o *app.Options) { o.Lifecycle.CallbackAllowHosts = []string{"*.ats.example"} })
+	h := testenv.New(t, func(o *app.Options) { o.Service.CallbackAllowHosts = []string{"*.ats.example"} })
 	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
 	r := h.Do(http.MethodPut, "/connect_ats/webhooks/ats", `{"url":"https://evil.example/h"}`, testenv.Bearer(tok))
 	testenv.WantStatus(t, r, http.StatusUnprocessableEntity)

@@ -1,11 +1,11 @@
-// Package lifecycle owns the use cases: invite (create, with its link and email), start, complete,
+// Package service owns the use cases: invite (create, with its link and email), start, complete,
 // expire the invitation, hire, anonymize, complete automatically after a while on the mock's
 // clock, and register, list and delete a client's webhooks (and send one of their events again).
 // Every entry point calls it — the vendor API, the control API, the pages behind the links, the
 // scenario runner and the tests — so each rule has one home; the HTTP layers only decode, call a
 // use case and encode. State lives in the store, time on the clock; results are drawn and
 // rendered by the results generator, events sent by the callback dispatcher.
-package lifecycle
+package service
 
 import (
 	"context"
@@ -28,7 +28,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
-// Config holds the lifecycle's settings.
+// Config holds the service's settings.
 type Config struct {
 	// PublicURL is the base of the links the mock hands out (assessment, public results, dashboard).
 	PublicURL string
@@ -132,7 +132,7 @@ type Service struct {
 // New returns the service; Close stops its automatic completions.
 func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Store == nil || deps.Clock == nil || deps.Fixtures == nil || deps.Results == nil || deps.Links == nil {
-		return nil, errors.New("lifecycle: missing dependency")
+		return nil, errors.New("service: missing dependency")
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
@@ -270,7 +270,7 @@ func (s *Service) newReferenceID() (string, error) {
 	defer s.idMu.Unlock()
 	if s.deps.IDs != nil && s.drawn >= s.reserved {
 		if err := s.deps.IDs.ReserveIDs(s.drawn + IDBlock); err != nil {
-			return "", fmt.Errorf("lifecycle: reserving reference ids: %w", err)
+			return "", fmt.Errorf("service: reserving reference ids: %w", err)
 		}
 		s.reserved = s.drawn + IDBlock
 	}

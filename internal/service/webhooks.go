@@ -1,4 +1,4 @@
-package lifecycle
+package service
 
 import (
 	"crypto/rand"
@@ -118,7 +118,7 @@ func (s *Service) TriggerEvent(ref, typ string) (string, error) {
 	case typ == delivery.EventFinished && app.CompletedAt.IsZero():
 		return "", apierr.New(apierr.Conflict, "The application has not completed (it is %s): no %s to send", app.Status, typ)
 	case s.deps.Deliveries == nil:
-		return "", errors.New("lifecycle: no dispatcher to send events")
+		return "", errors.New("service: no dispatcher to send events")
 	}
 	return s.deps.Deliveries.Raise(app, typ)
 }
@@ -146,7 +146,7 @@ func CheckSecret(secret string) error {
 func newSecret() (string, error) {
 	key := make([]byte, newSecretBytes)
 	if _, err := rand.Read(key); err != nil {
-		return "", fmt.Errorf("lifecycle: generating a webhook secret: %w", err)
+		return "", fmt.Errorf("service: generating a webhook secret: %w", err)
 	}
 	return SecretPrefix + base64.StdEncoding.EncodeToString(key), nil
 }

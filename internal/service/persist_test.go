@@ -1,4 +1,4 @@
-package lifecycle_test
+package service_test
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/results"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
@@ -32,7 +32,7 @@ func (r *reservations) ReserveIDs(n uint64) error {
 }
 
 // service is the lifecycle alone on st and a frozen clock, with seed 3.
-func service(t *testing.T, st *store.Store, clk *clock.Virtual, cfg lifecycle.Config, ids lifecycle.IDReservations, reserved uint64) *lifecycle.Service {
+func newService(t *testing.T, st *store.Store, clk *clock.Virtual, cfg service.Config, ids service.IDReservations, reserved uint64) *service.Service {
 	t.Helper()
 	fx, err := fixtures.Load(equalturemock.Fixtures())
 	if err != nil {
@@ -43,7 +43,7 @@ func service(t *testing.T, st *store.Store, clk *clock.Virtual, cfg lifecycle.Co
 		t.Fatal(err)
 	}
 	cfg.Seed = 3
-	s, err := lifecycle.New(cfg, lifecycle.Deps{
+	s, err := service.New(cfg, service.Deps{
 		Store: st, Clock: clk, Fixtures: fx, Results: results.NewGenerator(fx, 3), Links: signer,
 		IDs: ids, IDsReserved: reserved,
 	})
@@ -54,11 +54,11 @@ func service(t *testing.T, st *store.Store, clk *clock.Virtual, cfg lifecycle.Co
 	return s
 }
 
-func inviteN(t *testing.T, s *lifecycle.Service, n int) []string {
+func inviteN(t *testing.T, s *service.Service, n int) []string {
 	t.Helper()
 	refs := make([]string, n)
 	for i := range refs {
-		app, err := s.Invite(testenv.DemoID, lifecycle.Invitation{JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL, InvitationType: store.InviteOneTimeLink})
+		app, err := s.Invite(testenv.DemoID, service.Invitation{JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL, InvitationType: store.InviteOneTimeLink})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -68,16 +68,16 @@ func inviteN(t *testing.T, s *lifecycle.Service, n int) []string {
 }
 
 func TestReferenceIDsAreReservedAndNeverReissued(t *testing.T) {
-	newService := func(ids lifecycle.IDReservations, reserved uint64) *lifecycle.Service {
+	fresh := func(ids service.IDReservations, reserved uint64) *service.Service {
 		clk := clock.NewFrozen(testenv.T0)
-		return service(t, store.New(clk), clk, lifecycle.Config{}, ids, reserved)
+		return newService(t, store.New(clk), clk, service.Config{}, ids, reserved)
 	}
 	// The same seed without persistence: the sequence every run draws from.
-	sequence := inviteN(t, newService(nil, 0), 2*lifecycle.IDBlock+2)
+	sequence := inviteN(t, fresh(nil, 0), 2*service.IDBlock+2)
 
 	first := &reservations{}
-	before := inviteN(t, newService(first, 0), lifecycle.IDBlock+1)
-	if got, want := first.calls, []uint64{lifecycle.IDBlock, 2 * lifecycle.IDBlock}; !slices.Equal(got, want) {
+	before := inviteN(t, fresh(first, 0), service.IDBlock+1)
+	if got, want := first.calls, []uint64{service.IDBlock, 2 * service.IDBlock}; !slices.Equal(got, want) {
 		t.Fatalf("reserved %v, want %v: a block ahead of the first draw and of the draw past it", got, want)
 	}
 	if !slices.Equal(before, sequence[:len(before)]) {
@@ -86,24 +86,24 @@ func TestReferenceIDsAreReservedAndNeverReissued(t *testing.T) {
 
 	// Restarted with the same seed and what was reserved: the ids continue after the reservation.
 	again := &reservations{}
-	after := inviteN(t, newService(again, 2*lifecycle.IDBlock), 2)
+	after := inviteN(t, fresh(again, 2*service.IDBlock), 2)
 	for _, ref := range after {
 		if slices.Contains(before, ref) {
 			t.Fatalf("id %s issued again after the restart", ref)
 		}
 	}
-	if !slices.Equal(after, sequence[2*lifecycle.IDBlock:]) {
-		t.Fatalf("after the restart: %v, want the seeded sequence past the %d reserved ids", after, 2*lifecycle.IDBlock)
+	if !slices.Equal(after, sequence[2*service.IDBlock:]) {
+		t.Fatalf("after the restart: %v, want the seeded sequence past the %d reserved ids", after, 2*service.IDBlock)
 	}
-	if got, want := again.calls, []uint64{3 * lifecycle.IDBlock}; !slices.Equal(got, want) {
+	if got, want := again.calls, []uint64{3 * service.IDBlock}; !slices.Equal(got, want) {
 		t.Fatalf("reserved %v after the restart, want %v", got, want)
 	}
 
 	failing := &reservations{fail: errors.New("disk full")}
 	clk := clock.NewFrozen(testenv.T0)
 	st := store.New(clk)
-	s := service(t, st, clk, lifecycle.Config{}, failing, 0)
-	if _, err := s.Invite(testenv.DemoID, lifecycle.Invitation{JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL}); err == nil {
+	s := newService(t, st, clk, service.Config{}, failing, 0)
+	if _, err := s.Invite(testenv.DemoID, service.Invitation{JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL}); err == nil {
 		t.Fatal("an id was issued without its reservation")
 	}
 	if st.Count() != 0 {
@@ -116,7 +116,7 @@ func TestResumeSchedulesAutomaticCompletions(t *testing.T) {
 	app := func(ref string, st store.Status, created time.Duration) store.Application {
 		return store.Application{
 			ReferenceID: ref, ClientID: testenv.DemoID, JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL,
-			Status: st, CreatedAt: testenv.T0.Add(created), InvitationExpiresAt: testenv.T0.Add(created + lifecycle.DefaultInvitationTTL),
+			Status: st, CreatedAt: testenv.T0.Add(created), InvitationExpiresAt: testenv.T0.Add(created + service.DefaultInvitationTTL),
 		}
 	}
 	st := store.Open(clk, nil, store.Snapshot{Applications: []store.Application{
@@ -125,7 +125,7 @@ func TestResumeSchedulesAutomaticCompletions(t *testing.T) {
 		app("fresh", store.Invited, 0),
 		app("done", store.Hired, -time.Hour),
 	}})
-	s := service(t, st, clk, lifecycle.Config{AutoCompleteAfter: 10 * time.Minute}, nil, 0)
+	s := newService(t, st, clk, service.Config{AutoCompleteAfter: 10 * time.Minute}, nil, 0)
 	settle := func() {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
