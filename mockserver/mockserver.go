@@ -31,16 +31,16 @@ import (
 
 // Defaults of the settings the options change.
 const (
-	DefaultTokenTTL        = app.DefaultTokenTTL            // access tokens: 15 minutes
-	DefaultInvitationTTL   = service.DefaultInvitationTTL // invitation links: 1 week
-	DefaultPublicLinkTTL   = service.DefaultPublicLinkTTL // public results links: 120 minutes
-	DefaultPublicURL       = service.DefaultPublicURL     // base of the links handed out
-	DefaultMaxBodyBytes    = vendorapi.DefaultMaxBodyBytes  // request bodies: 1 MiB
-	DefaultJournalSize     = journal.DefaultMax             // requests the journal keeps
-	DefaultJournalMaxBytes = journal.DefaultMaxBytes        // bytes the journal keeps
-	DefaultCallbackWorkers = delivery.DefaultWorkers        // concurrent callback attempts
-	DefaultCallbackTimeout = delivery.DefaultTimeout        // one callback attempt (real time)
-	DefaultCallbackJitter  = delivery.DefaultJitter         // spread of each retry delay
+	DefaultTokenTTL        = app.DefaultTokenTTL           // access tokens: 15 minutes
+	DefaultInvitationTTL   = service.DefaultInvitationTTL  // invitation links: 1 week
+	DefaultPublicLinkTTL   = service.DefaultPublicLinkTTL  // public results links: 120 minutes
+	DefaultPublicURL       = service.DefaultPublicURL      // base of the links handed out
+	DefaultMaxBodyBytes    = vendorapi.DefaultMaxBodyBytes // request bodies: 1 MiB
+	DefaultJournalSize     = journal.DefaultMax            // requests the journal keeps
+	DefaultJournalMaxBytes = journal.DefaultMaxBytes       // bytes the journal keeps
+	DefaultCallbackWorkers = delivery.DefaultWorkers       // concurrent callback attempts
+	DefaultCallbackTimeout = delivery.DefaultTimeout       // one callback attempt (real time)
+	DefaultCallbackJitter  = delivery.DefaultJitter        // spread of each retry delay
 )
 
 // DefaultCallbackSchedule is the delay before each callback attempt: the Standard Webhooks schedule

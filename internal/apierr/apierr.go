@@ -1,6 +1,7 @@
 // Package apierr is the mock's error model: an error with a code, a human detail, per-field messages
 // and response headers, written in Phoenix's JSON error shape by one writer for every API the mock
-// serves (vendor and control).
+// serves (vendor and control). The domain's refusals (domain.StateError) are answered here as
+// 409s with their own words (From).
 package apierr
 
 import (
@@ -12,6 +13,8 @@ import (
 	"net/http"
 	"sort"
 	"strconv"
+
+	"github.com/equalture/equalture-mock/internal/domain"
 )
 
 // Code classifies an error; each code maps to one HTTP status.
@@ -108,10 +111,23 @@ func (e *Error) Add(field, message string) {
 	e.Fields[field] = append(e.Fields[field], message)
 }
 
-// CodeOf returns the code of err, Internal when err is not an *Error.
-func CodeOf(err error) Code {
+// From returns err as an API error: an *Error as it is, a domain.StateError (an operation the
+// application's state refuses) as a Conflict saying so; nil for any other error (internal).
+func From(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
+		return e
+	}
+	var se *domain.StateError
+	if errors.As(err, &se) {
+		return &Error{Code: Conflict, Detail: se.Error(), Err: se}
+	}
+	return nil
+}
+
+// CodeOf returns the code of err, Internal when it is not an API error.
+func CodeOf(err error) Code {
+	if e := From(err); e != nil {
 		return e.Code
 	}
 	return Internal
@@ -122,8 +138,8 @@ func Is(err error, c Code) bool { return err != nil && CodeOf(err) == c }
 
 // Body is the JSON body of an error, Phoenix's shape: {"errors": {"detail": "...", "field": ["..."]}}.
 func Body(err error) map[string]any {
-	var e *Error
-	if !errors.As(err, &e) {
+	e := From(err)
+	if e == nil {
 		e = &Error{Code: Internal, Detail: "Internal Server Error"}
 	}
 	inner := make(map[string]any, len(e.Fields)+1)
@@ -142,8 +158,8 @@ func Body(err error) map[string]any {
 
 // Write answers err as JSON with its status and headers. Internal causes are logged, never sent.
 func Write(w http.ResponseWriter, log *slog.Logger, err error) {
-	var e *Error
-	if !errors.As(err, &e) {
+	e := From(err)
+	if e == nil {
 		if log != nil {
 			log.Error("internal error", "err", err)
 		}

@@ -46,7 +46,7 @@ type tokenData struct {
 // Authenticator checks credentials and issues access tokens.
 type Authenticator struct {
 	tokens   *Signer
-	store    *store.Store
+	gens     Generations
 	fixtures *fixtures.Set
 	clock    clock.Clock
 	ttl      time.Duration
@@ -58,9 +58,15 @@ type Authenticator struct {
 // maxDecoded bounds the memory of decoded tokens; the map is dropped whole when full.
 const maxDecoded = 4096
 
+// Generations says which token generation each client is in: a token of an older one is refused
+// (the service keeps them, and moves them on when the control API expires or revokes tokens).
+type Generations interface {
+	TokenGeneration(clientID string) store.TokenGeneration
+}
+
 // New returns an Authenticator issuing tokens valid for ttl on clk.
-func New(tokens *Signer, st *store.Store, fx *fixtures.Set, clk clock.Clock, ttl time.Duration) *Authenticator {
-	return &Authenticator{tokens: tokens, store: st, fixtures: fx, clock: clk, ttl: ttl, decoded: make(map[string]tokenData)}
+func New(tokens *Signer, gens Generations, fx *fixtures.Set, clk clock.Clock, ttl time.Duration) *Authenticator {
+	return &Authenticator{tokens: tokens, gens: gens, fixtures: fx, clock: clk, ttl: ttl, decoded: make(map[string]tokenData)}
 }
 
 // Authenticate checks r against the security scheme the contract names and returns the client.
@@ -132,7 +138,7 @@ func (a *Authenticator) bearer(r *http.Request) (fixtures.Client, error) {
 	if !ok {
 		return fixtures.Client{}, bearerInvalid("the access token names an unknown client")
 	}
-	if g := a.store.TokenGeneration(d.ClientID); g.Gen != d.Gen {
+	if g := a.gens.TokenGeneration(d.ClientID); g.Gen != d.Gen {
 		reason := "the access token was " + g.Reason
 		if g.Reason == "" {
 			reason = ErrRevoked.Error()
@@ -180,28 +186,8 @@ func bearerInvalid(reason string) *apierr.Error {
 
 // Issue returns a new access token for client, valid for the configured TTL from now.
 func (a *Authenticator) Issue(clientID string) (string, error) {
-	gen := a.store.TokenGeneration(clientID).Gen
+	gen := a.gens.TokenGeneration(clientID).Gen
 	return a.tokens.Sign(tokenData{ClientID: clientID, Gen: gen}, a.clock.Now(), a.ttl)
-}
-
-// Invalidate makes every token issued so far to clientID (every client when "") invalid, for
-// reason (Expired or Revoked), and returns the clients it touched. An unknown client is a 422.
-func (a *Authenticator) Invalidate(reason, clientID string) ([]string, error) {
-	var ids []string
-	if clientID != "" {
-		if _, ok := a.fixtures.Client(clientID); !ok {
-			return nil, apierr.Field("client_id", "is not a client of the fixtures")
-		}
-		ids = []string{clientID}
-	} else {
-		for _, c := range a.fixtures.Clients {
-			ids = append(ids, c.ID)
-		}
-	}
-	if err := a.store.InvalidateTokens(reason, ids...); err != nil {
-		return nil, err
-	}
-	return ids, nil
 }
 
 // Identify names the client a request claims to be, without checking it: the Basic username or

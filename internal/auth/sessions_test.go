@@ -21,7 +21,11 @@ func TestSessions(t *testing.T) {
 	sessionSigner, _ := auth.NewSigner([]byte("sessions"))
 	tokenSigner, _ := auth.NewSigner([]byte("tokens"))
 	s := auth.NewSessions(sessionSigner, fx, clk, time.Hour)
-	access, err := auth.New(tokenSigner, store.New(clk), fx, clk, time.Hour).Issue("demo-client")
+	st, err := store.Open(store.Deps{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	access, err := auth.New(tokenSigner, st, fx, clk, time.Hour).Issue("demo-client")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/receiver"
-	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
@@ -30,7 +30,7 @@ func runReceiver(ctx context.Context, args []string, env Env, stdout, stderr io.
 		return code
 	}
 	if secret != "" {
-		if err := service.CheckSecret(secret); err != nil {
+		if err := domain.CheckSecret(secret); err != nil {
 			fmt.Fprintf(stderr, "equalture-mock receiver: --secret %v\n", err)
 			return exitUsage
 		}

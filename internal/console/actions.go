@@ -1,7 +1,6 @@
 package console
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -19,8 +18,8 @@ import (
 
 // failed turns a service's error into the console's message: the API's own words.
 func failed(what string, err error) flash {
-	var ae *apierr.Error
-	if !errors.As(err, &ae) {
+	ae := apierr.From(err)
+	if ae == nil {
 		return flash{Text: what + " failed: " + err.Error(), Bad: true}
 	}
 	var parts []string
@@ -43,20 +42,27 @@ func (h *Handler) handleClock(w http.ResponseWriter, r *http.Request) {
 			h.done(w, r, flash{Text: fmt.Sprintf("Advance failed: %q is not a duration like 15m1s or 168h", by), Bad: true}, "clock")
 			return
 		}
-		h.Clock.Advance(d)
-		h.done(w, r, flash{Text: "Clock advanced by " + d.String() + ": now " + h.Clock.Now().UTC().Format(time.RFC3339)}, "clock")
+		h.moved(w, r, h.Service.AdvanceClock(d), func() string {
+			return "Clock advanced by " + d.String() + ": now " + h.Service.Now().UTC().Format(time.RFC3339)
+		})
 	case "freeze":
-		h.Clock.Freeze()
-		h.done(w, r, flash{Text: "Clock frozen at " + h.Clock.Now().UTC().Format(time.RFC3339)}, "clock")
+		h.moved(w, r, h.Service.FreezeClock(), func() string { return "Clock frozen at " + h.Service.Now().UTC().Format(time.RFC3339) })
 	case "unfreeze":
-		h.Clock.Unfreeze()
-		h.done(w, r, flash{Text: "Clock running again"}, "clock")
+		h.moved(w, r, h.Service.UnfreezeClock(), func() string { return "Clock running again" })
 	case "reset":
-		h.Clock.Reset()
-		h.done(w, r, flash{Text: "Clock back on real time"}, "clock")
+		h.moved(w, r, h.Service.ResetClock(), func() string { return "Clock back on real time" })
 	default:
 		h.page(w, r, http.StatusNotFound, "No clock action "+action)
 	}
+}
+
+// moved goes back to the clock with what moving it did.
+func (h *Handler) moved(w http.ResponseWriter, r *http.Request, err error, did func() string) {
+	if err != nil {
+		h.done(w, r, failed("Moving the clock", err), "clock")
+		return
+	}
+	h.done(w, r, flash{Text: did()}, "clock")
 }
 
 // handleApplication starts, completes (with a fit, or drawn scores) or expires an application.
@@ -91,7 +97,7 @@ func (h *Handler) handleApplication(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, err := h.Callbacks.Redeliver(id); err != nil {
+	if _, err := h.Service.Redeliver(id); err != nil {
 		h.done(w, r, failed("Redelivering "+id, err), "dlv-"+id)
 		return
 	}
@@ -132,7 +138,7 @@ func (h *Handler) handleAddFault(w http.ResponseWriter, r *http.Request) {
 		h.done(w, r, flash{Text: "Adding the fault rule failed: " + strings.Join(bad, "; "), Bad: true}, "faults")
 		return
 	}
-	added, err := h.Faults.Add(rule)
+	added, err := h.Service.AddFault(rule)
 	if err != nil {
 		h.done(w, r, failed("Adding the fault rule", err), "faults")
 		return
@@ -142,7 +148,7 @@ func (h *Handler) handleAddFault(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) handleRemoveFault(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if !h.Faults.Remove(id) {
+	if err := h.Service.RemoveFault(id); err != nil {
 		h.done(w, r, flash{Text: "No fault rule " + id, Bad: true}, "faults")
 		return
 	}

@@ -3,8 +3,8 @@
 // with every attempt, every client's webhooks, the outbox, the newest journal entries, the clock
 // and the fault rules — and buttons for the control API's actions. It is HTML for people, not part
 // of the control API's contract: its forms post urlencoded to handlers here that decode them and
-// call the same services the control API's handlers call (lifecycle, dispatcher, clock, fault set),
-// so every rule keeps its one home; then they redirect back (POST-redirect-GET) with a message.
+// call the service the control API's handlers call, so every rule keeps its one home; then they
+// redirect back (POST-redirect-GET) with a message.
 //
 // Safety: every value is escaped by html/template; with an admin token the console needs a
 // sign-in (the token, once, then a signed cookie); every form carries a CSRF token bound to the
@@ -26,13 +26,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/equalture/equalture-mock/internal/clock"
-	"github.com/equalture/equalture-mock/internal/delivery"
-	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/service"
-	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/webui"
 )
 
@@ -42,15 +37,10 @@ const Prefix = "/_mock/ui"
 // Owns reports whether path is the console's.
 func Owns(path string) bool { return path == Prefix || strings.HasPrefix(path, Prefix+"/") }
 
-// Deps are what the console shows and moves: the same services the control API uses.
+// Deps are what the console shows and moves: the service the control API uses.
 type Deps struct {
-	Service   *service.Service
-	Store     *store.Store // read: applications, the outbox
-	Fixtures  *fixtures.Set
-	Clock     *clock.Virtual
-	Journal   *journal.Journal
-	Faults    *fault.Set
-	Callbacks *delivery.Dispatcher
+	Service  *service.Service
+	Fixtures *fixtures.Set
 	// AdminToken, when set, must be given once on the sign-in form.
 	AdminToken string
 	// Key signs the console's cookie and derives its CSRF tokens (a key of its own, derived from
@@ -85,7 +75,7 @@ func parse(name string) *template.Template {
 
 // New returns the console.
 func New(d Deps) (*Handler, error) {
-	if d.Service == nil || d.Store == nil || d.Fixtures == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil || len(d.Key) == 0 {
+	if d.Service == nil || d.Fixtures == nil || len(d.Key) == 0 {
 		return nil, errors.New("console: missing dependency")
 	}
 	if d.Logger == nil {

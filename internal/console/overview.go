@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/service"
@@ -26,12 +27,12 @@ type overviewView struct {
 	Frozen               bool
 	Offset               string
 	Clients              []string
-	Statuses             []store.Status
+	Statuses             []domain.Status
 	Client, Status, Back string
 	Apps                 []appRow
 	Deliveries           []delivery.Delivery
-	Webhooks             []webhookRow
-	Emails               []store.Email
+	Webhooks             []service.WebhookView
+	Emails               []service.Email
 	Journal              []journalRow
 	JournalTotal         int
 	Faults               []fault.Rule
@@ -40,15 +41,9 @@ type overviewView struct {
 }
 
 type appRow struct {
-	store.Application
+	service.Application
 	Job      string
 	Timeline []service.Moment
-}
-
-// webhookRow is a webhook as the console shows it: never its secret.
-type webhookRow struct {
-	ClientID, Label, URL, SecretHint string
-	CreatedAt, UpdatedAt             time.Time
 }
 
 type journalRow struct {
@@ -56,24 +51,21 @@ type journalRow struct {
 	Request, Response string
 }
 
-// statuses are the states the filter offers, in lifecycle order.
-var statuses = []store.Status{store.Invited, store.Started, store.Completed, store.Hired, store.Expired, store.Anonymized}
-
 func (h *Handler) handleOverview(w http.ResponseWriter, r *http.Request) {
 	s := h.ensureSession(w, r)
 	q := r.URL.Query()
-	st := h.Clock.State()
+	st := h.Service.Clock()
 	v := &overviewView{
 		view:     view{Lang: "en", Title: "Console", CSRF: h.csrfToken(s), SignedIn: h.AdminToken != "", Flash: h.takeFlash(w, r)},
 		Now:      st.Now,
 		Frozen:   st.Frozen,
 		Offset:   st.Offset.Round(time.Second).String(),
-		Statuses: statuses,
+		Statuses: domain.Statuses,
 		Client:   q.Get("client"),
 		Status:   q.Get("state"),
 		Fits:     []string{"high", "medium", "low"},
 		Breaks:   []string{fault.BreakEmpty, fault.BreakReset, fault.BreakJunk},
-		Faults:   h.Faults.List(),
+		Faults:   h.Service.Faults(),
 	}
 	if v.Client != "" || v.Status != "" {
 		v.Back = "?" + url.Values{"client": {v.Client}, "state": {v.Status}}.Encode()
@@ -81,24 +73,20 @@ func (h *Handler) handleOverview(w http.ResponseWriter, r *http.Request) {
 	for _, c := range h.Fixtures.Clients {
 		v.Clients = append(v.Clients, c.ID)
 	}
-	apps := h.Store.List(v.Client)
+	apps := h.Service.Applications(store.Filter{ClientID: v.Client, Status: domain.Status(v.Status)})
 	slices.Reverse(apps) // newest first
 	for _, a := range apps {
-		if v.Status == "" || string(a.Status) == v.Status {
-			v.Apps = append(v.Apps, appRow{Application: a, Job: h.Service.Job(a).Name, Timeline: service.Timeline(a)})
-		}
+		v.Apps = append(v.Apps, appRow{Application: h.Service.View(a), Job: h.Service.Job(a).Name, Timeline: service.Timeline(a)})
 	}
-	v.Deliveries = h.Callbacks.List(delivery.Filter{ClientID: v.Client})
+	v.Deliveries = h.Service.Deliveries(delivery.Filter{ClientID: v.Client})
 	slices.Reverse(v.Deliveries)
-	for _, w := range h.Service.Webhooks(v.Client) {
-		v.Webhooks = append(v.Webhooks, webhookRow{ClientID: w.ClientID, Label: w.Label, URL: w.URL, SecretHint: service.SecretHint(w.Secret), CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt})
-	}
-	v.Emails = h.Store.Outbox(v.Client)
+	v.Webhooks = h.Service.WebhookViews(v.Client)
+	v.Emails = h.Service.Outbox(service.OutboxFilter{ClientID: v.Client})
 	slices.Reverse(v.Emails)
-	for _, e := range h.Journal.Latest(JournalShown) {
+	for _, e := range h.Service.Journal().Latest(JournalShown) {
 		v.Journal = append(v.Journal, journalRow{Entry: e, Request: shorten(e.RequestBody), Response: shorten(e.ResponseBody)})
 	}
-	v.JournalTotal = h.Journal.Len()
+	v.JournalTotal = h.Service.Journal().Len()
 	h.render(w, http.StatusOK, "overview", v, &v.Nonce)
 }
 

@@ -4,9 +4,9 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/dispatch"
-
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/dispatch"
 )
 
 type clockView struct {
@@ -15,12 +15,13 @@ type clockView struct {
 	Offset string    `json:"offset"`
 }
 
-func (h *Handler) clockView() clockView {
-	st := h.Clock.State()
+func viewClock(st clock.State) clockView {
 	return clockView{Now: st.Now.UTC(), Frozen: st.Frozen, Offset: st.Offset.Round(time.Millisecond).String()}
 }
 
-func (h *Handler) writeClock(w http.ResponseWriter) { writeJSON(w, http.StatusOK, h.clockView()) }
+func (h *Handler) writeClock(w http.ResponseWriter) {
+	writeJSON(w, http.StatusOK, viewClock(h.Service.Clock()))
+}
 
 func (h *Handler) handleGetClock(w http.ResponseWriter, c *dispatch.Call) error {
 	h.writeClock(w)
@@ -38,9 +39,7 @@ func (h *Handler) handleAdvanceClock(w http.ResponseWriter, c *dispatch.Call) er
 	if err != nil {
 		return apierr.Field("by", "is invalid: must be a duration like 15m1s")
 	}
-	h.Clock.Advance(d)
-	h.writeClock(w)
-	return nil
+	return h.clockAction(func() error { return h.Service.AdvanceClock(d) })(w, c)
 }
 
 func (h *Handler) handleSetClock(w http.ResponseWriter, c *dispatch.Call) error {
@@ -50,14 +49,15 @@ func (h *Handler) handleSetClock(w http.ResponseWriter, c *dispatch.Call) error 
 	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
-	h.Clock.Set(req.Now)
-	h.writeClock(w)
-	return nil
+	return h.clockAction(func() error { return h.Service.SetClock(req.Now) })(w, c)
 }
 
-func (h *Handler) clockAction(fn func()) dispatch.Handler {
+// clockAction moves the clock with move and answers where it stands.
+func (h *Handler) clockAction(move func() error) dispatch.Handler {
 	return func(w http.ResponseWriter, _ *dispatch.Call) error {
-		fn()
+		if err := move(); err != nil {
+			return err
+		}
 		h.writeClock(w)
 		return nil
 	}

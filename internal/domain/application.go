@@ -18,7 +18,6 @@
 package domain
 
 import (
-	"encoding/json"
 	"time"
 	"unique"
 )
@@ -189,17 +188,6 @@ func (a Application) ResultsVisible(op Op) error {
 	return &StateError{Op: op, Status: a.Status}
 }
 
-// UnmarshalJSON decodes an application (as the data file and the control API write it) with its
-// repeated strings interned.
-func (a *Application) UnmarshalJSON(b []byte) error {
-	type plain Application // without this method
-	if err := json.Unmarshal(b, (*plain)(a)); err != nil {
-		return err
-	}
-	a.ClientID, a.JobID, a.InvitationType = Intern(a.ClientID), Intern(a.JobID), Intern(a.InvitationType)
-	return nil
-}
-
 // UnmarshalText reads a status, as one of the constants (no copy of the text is kept).
 func (s *Status) UnmarshalText(b []byte) error {
 	for _, st := range Statuses {
@@ -210,6 +198,14 @@ func (s *Status) UnmarshalText(b []byte) error {
 	}
 	*s = Status(b)
 	return nil
+}
+
+// Interned returns a with the strings that repeat across applications (client, job, invitation
+// type) replaced by the process's one copy of each: what a data file gives back holds a copy per
+// record otherwise.
+func (a Application) Interned() Application {
+	a.ClientID, a.JobID, a.InvitationType = Intern(a.ClientID), Intern(a.JobID), Intern(a.InvitationType)
+	return a
 }
 
 // Intern returns the one copy of s the process keeps: strings that repeat across applications

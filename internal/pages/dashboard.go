@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/service"
-	"github.com/equalture/equalture-mock/internal/store"
 )
 
 // The dashboard's pages live under /dashboard/{locale}/: results_url is
@@ -60,7 +60,7 @@ type candidatesView struct {
 
 type candidateRow struct {
 	URL, Name, Email, Job, StatusLabel string
-	Status                             store.Status
+	Status                             domain.Status
 	Created                            time.Time
 }
 
@@ -89,13 +89,13 @@ func (p *Pages) handleCandidates(w http.ResponseWriter, r *http.Request) {
 type candidateView struct {
 	view
 	Back, Name, Email, Job, StatusLabel, NoResults string
-	Status                                         store.Status
+	Status                                         domain.Status
 	Timeline                                       []momentView
 	Results                                        *resultsView
 }
 
 type momentView struct {
-	Status store.Status
+	Status domain.Status
 	Label  string
 	At     time.Time
 }

@@ -165,7 +165,7 @@ type messageView struct {
 }
 
 // writeError renders err as a page in the reader's language, with err's status: why a link
-// cannot be used comes from the lifecycle's reasons.
+// cannot be used comes from the service's reasons.
 func (p *Pages) writeError(w http.ResponseWriter, r *http.Request, locale string, localeAt int, err error) {
 	l := labelsFor(locale)
 	status := apierr.Status(apierr.CodeOf(err))
@@ -186,8 +186,7 @@ func (p *Pages) writeError(w http.ResponseWriter, r *http.Request, locale string
 		p.log.Error("page", "path", r.URL.Path, "err", err)
 	}
 	v := &messageView{view: newView(locale, heading, localeSwitch(r, localeAt)), Status: status, Heading: heading, Text: text}
-	var ae *apierr.Error
-	if errors.As(err, &ae) && status != http.StatusInternalServerError && ae.Detail != "" && fixtures.Locale(locale) == fixtures.Locales[0] {
+	if ae := apierr.From(err); ae != nil && status != http.StatusInternalServerError && ae.Detail != "" && fixtures.Locale(locale) == fixtures.Locales[0] {
 		v.Detail = ae.Detail // the API's own words, in English: useful to an integrator reading the page
 	}
 	p.render(w, status, "message", v)

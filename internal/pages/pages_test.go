@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/service"
-	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -25,11 +25,11 @@ func path(t *testing.T, link string) string {
 	return u.RequestURI()
 }
 
-func invite(t *testing.T, h *testenv.Env, first string) store.Application {
+func invite(t *testing.T, h *testenv.Env, first string) service.Application {
 	t.Helper()
 	app, err := h.App.Service.Invite(testenv.DemoID, service.Invitation{
-		JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL, InvitationType: store.InviteOneTimeLink,
-		Applicant: store.Applicant{FirstName: first, LastName: "Van Rijn", Email: "rembrandt@example.com"},
+		JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL, InvitationType: domain.InviteOneTimeLink,
+		Applicant: domain.Applicant{FirstName: first, LastName: "Van Rijn", Email: "rembrandt@example.com"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func TestAssessmentPage(t *testing.T) {
 	}{
 		"open": {status: 200, contains: []string{"Hello Rembrandt,", "First assessment job - Engineer", "Part 1 of 5 · Problem solving ability",
 			"I enjoy puzzles", "Strongly agree", "not Equalture&#39;s real games", "0 of 15 answered"},
-			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, store.Started) }},
+			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, domain.Started) }},
 		"open in Dutch": {locale: "nl", status: 200, contains: []string{"Hallo Rembrandt,", "Deel 1 van 5 · Probleemoplossend vermogen",
 			"Ik houd van puzzels", "Helemaal eens", `lang="nl"`}},
 		"submit answers": {method: http.MethodPost, form: answers(map[string]int{"working_memory": 5, "attention_to_detail": 1}),
@@ -82,18 +82,18 @@ func TestAssessmentPage(t *testing.T) {
 			after: func(t *testing.T, h *testenv.Env, ref string) {
 				app, _ := h.App.Service.Lookup(ref)
 				want := map[string]int{"problem_solving_ability": 3, "working_memory": 5, "problem_solving_style": 3, "attention_to_detail": 1, "cognitive_flexibility": 3}
-				if app.Status != store.Completed || !reflect.DeepEqual(app.Scores, want) {
+				if app.Status != domain.Completed || !reflect.DeepEqual(app.Scores.Map(), want) {
 					t.Fatalf("after submitting: %s %v, want completed %v", app.Status, app.Scores, want)
 				}
 			}},
 		"submit in Dutch": {method: http.MethodPost, locale: "nl", form: answers(nil), status: 200, contains: []string{"Bedankt, Rembrandt!"}},
 		"submit incomplete": {method: http.MethodPost, form: url.Values{"a.working_memory.0": {"5"}, "a.working_memory.1": {"4"}},
 			status: http.StatusUnprocessableEntity, contains: []string{"Please answer every statement: 13 still open.", `value="5" required checked`, `class="q missing"`},
-			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, store.Started) }},
+			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, domain.Started) }},
 		"submit nonsense": {method: http.MethodPost, form: url.Values{"a.working_memory": {"5"}}, status: http.StatusUnprocessableEntity,
 			contains: []string{"Something went wrong"}},
 		"submit nothing: drawn scores, for scripts": {method: http.MethodPost, status: 200, contains: []string{"Thank you"},
-			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, store.Completed) }},
+			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, domain.Completed) }},
 		"used":           {before: complete, status: http.StatusGone, contains: []string{"This assessment has been completed", "can be taken once"}},
 		"used, in Dutch": {before: complete, locale: "nl", status: http.StatusGone, contains: []string{"Dit assessment is al afgerond"}},
 		"submitted twice": {before: complete, method: http.MethodPost, form: answers(nil), status: http.StatusConflict,
@@ -142,7 +142,7 @@ func complete(h *testenv.Env, ref string) {
 	_, _ = h.App.Service.Complete(ref, service.Completion{})
 }
 
-func wantStatus(t *testing.T, h *testenv.Env, ref string, want store.Status) {
+func wantStatus(t *testing.T, h *testenv.Env, ref string, want domain.Status) {
 	t.Helper()
 	if app, _ := h.App.Service.Lookup(ref); app.Status != want {
 		t.Fatalf("status %s, want %s", app.Status, want)
@@ -239,7 +239,7 @@ func TestDashboard(t *testing.T) {
 	testenv.WantPage(t, b.Get("/dashboard/en/candidates"), 200, "Candidates", "/dashboard/en/candidates/"+ref, "Rembrandt Van Rijn")
 
 	other, err := h.App.Service.Invite(testenv.OtherID, service.Invitation{JobID: testenv.OtherJob, CallbackURL: testenv.CallbackURL,
-		Applicant: store.Applicant{FirstName: "Judith", LastName: "Leyster", Email: "judith@example.com"}})
+		Applicant: domain.Applicant{FirstName: "Judith", LastName: "Leyster", Email: "judith@example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}

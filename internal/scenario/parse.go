@@ -17,7 +17,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/equalture/equalture-mock/internal/delivery"
-	"github.com/equalture/equalture-mock/internal/service"
+	"github.com/equalture/equalture-mock/internal/domain"
 )
 
 // Builtins are the variables every scenario has before its first step.
@@ -348,7 +348,7 @@ func (s *Scenario) checkStep(at reporter, st Step) {
 			at(p+".callback.type", "%q: want an event type, one of %s", cb.Type, strings.Join(delivery.EventTypes, ", "))
 		}
 		if cb.Secret != "" && !strings.Contains(cb.Secret, "${") {
-			if err := service.CheckSecret(cb.Secret); err != nil {
+			if err := domain.CheckSecret(cb.Secret); err != nil {
 				at(p+".callback.secret", "the webhook's secret %v", err)
 			}
 		}

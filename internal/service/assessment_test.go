@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/service"
-	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
 // linkToken is the token of an application's assessment link.
-func linkToken(t *testing.T, app store.Application) string {
+func linkToken(t *testing.T, app service.Application) string {
 	t.Helper()
 	u, err := url.Parse(app.AssessmentURL)
 	if err != nil {
@@ -72,12 +72,12 @@ func TestSubmitAssessment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Application.Status != store.Completed || len(got.Application.Scores) != 5 || got.Job.ID != testenv.EngineerJob {
+			if got.Application.Status != domain.Completed || len(got.Application.Scores) != 5 || got.Job.ID != testenv.EngineerJob {
 				t.Fatalf("submitted: %+v", got)
 			}
 			for trait, want := range tc.scores {
-				if got.Application.Scores[trait] != want {
-					t.Errorf("%s = %d, want %d (all %v)", trait, got.Application.Scores[trait], want, got.Application.Scores)
+				if got.Application.Scores.Map()[trait] != want {
+					t.Errorf("%s = %d, want %d (all %v)", trait, got.Application.Scores.Map()[trait], want, got.Application.Scores)
 				}
 			}
 		})
@@ -91,10 +91,10 @@ func TestOpenAssessment(t *testing.T) {
 		token  func(tok string) string
 		code   apierr.Code
 		reason error
-		status store.Status
+		status domain.Status
 	}{
-		"starts":       {status: store.Started},
-		"opened again": {before: func(ref string) { _, _ = a.Service.Start(ref) }, status: store.Started},
+		"starts":       {status: domain.Started},
+		"opened again": {before: func(ref string) { _, _ = a.Service.Start(ref) }, status: domain.Started},
 		"used": {before: func(ref string) { _, _ = a.Service.Complete(ref, service.Completion{}) },
 			code: apierr.Gone, reason: service.ErrLinkUsed},
 		"expired": {before: func(ref string) { _, _ = a.Service.ExpireInvitation(ref) },
@@ -162,7 +162,7 @@ func TestTimelineAndCandidate(t *testing.T) {
 	}
 	_, _ = a.Service.Anonymize(testenv.DemoID, ref)
 	c, _ = a.Service.Candidate(testenv.DemoID, ref, "en")
-	if c.Results != nil || !errors.Is(c.Why, service.ErrAnonymized) || c.Timeline[len(c.Timeline)-1].Status != store.Anonymized {
+	if c.Results != nil || !errors.Is(c.Why, service.ErrAnonymized) || c.Timeline[len(c.Timeline)-1].Status != domain.Anonymized {
 		t.Fatalf("anonymized: %+v", c)
 	}
 
@@ -170,7 +170,7 @@ func TestTimelineAndCandidate(t *testing.T) {
 	a.Clock.Advance(service.DefaultInvitationTTL)
 	app, _ := a.Service.Lookup(expired.ReferenceID)
 	tl := service.Timeline(app)
-	if len(tl) != 2 || tl[1].Status != store.Expired || !tl[1].At.Equal(expired.InvitationExpiresAt) {
+	if len(tl) != 2 || tl[1].Status != domain.Expired || !tl[1].At.Equal(expired.InvitationExpiresAt) {
 		t.Fatalf("expired timeline %+v", tl)
 	}
 	if got := a.Service.Candidates(testenv.DemoID); len(got) != 2 || got[0].ReferenceID != expired.ReferenceID {

@@ -2,7 +2,6 @@ package service_test
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"testing"
 	"time"
@@ -10,29 +9,25 @@ import (
 	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/results"
+	"github.com/equalture/equalture-mock/internal/journal"
+	"github.com/equalture/equalture-mock/internal/persist"
 	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
-// reservations records what the service reserves, failing when told to.
-type reservations struct {
-	calls []uint64
-	fail  error
+// running is the service alone, seed 3, on a data dir ("" in memory); stop ends it as a restart
+// does.
+type running struct {
+	*service.Service
+	db *persist.DB
 }
 
-func (r *reservations) ReserveIDs(n uint64) error {
-	if r.fail != nil {
-		return r.fail
-	}
-	r.calls = append(r.calls, n)
-	return nil
-}
-
-// service is the lifecycle alone on st and a frozen clock, with seed 3.
-func newService(t *testing.T, st *store.Store, clk *clock.Virtual, cfg service.Config, ids service.IDReservations, reserved uint64) *service.Service {
+func newService(t *testing.T, dir string, clk *clock.Virtual, cfg service.Config) *running {
 	t.Helper()
 	fx, err := fixtures.Load(equalturemock.Fixtures())
 	if err != nil {
@@ -42,23 +37,47 @@ func newService(t *testing.T, st *store.Store, clk *clock.Virtual, cfg service.C
 	if err != nil {
 		t.Fatal(err)
 	}
+	r := &running{}
+	if dir != "" {
+		if r.db, err = persist.Open(dir); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cfg.Seed = 3
-	s, err := service.New(cfg, service.Deps{
-		Store: st, Clock: clk, Fixtures: fx, Results: results.NewGenerator(fx, 3), Links: signer,
-		IDs: ids, IDsReserved: reserved,
+	r.Service, err = service.New(cfg, service.Deps{
+		Clock: clk, Fixtures: fx, Links: signer, DB: r.db,
+		Journal: journal.New(0, 0), Faults: fault.NewSet(3),
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(s.Close)
-	return s
+	t.Cleanup(r.stop)
+	return r
 }
 
-func inviteN(t *testing.T, s *service.Service, n int) []string {
+func (r *running) stop() {
+	if r.Service == nil {
+		return
+	}
+	_ = r.Close(context.Background())
+	_ = r.db.Close()
+	r.Service = nil
+}
+
+func (r *running) settle(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.Settled(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func inviteN(t *testing.T, s *running, n int) []string {
 	t.Helper()
 	refs := make([]string, n)
 	for i := range refs {
-		app, err := s.Invite(testenv.DemoID, service.Invitation{JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL, InvitationType: store.InviteOneTimeLink})
+		app, err := s.Invite(testenv.DemoID, service.Invitation{JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL, InvitationType: domain.InviteOneTimeLink})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -67,87 +86,68 @@ func inviteN(t *testing.T, s *service.Service, n int) []string {
 	return refs
 }
 
-func TestReferenceIDsAreReservedAndNeverReissued(t *testing.T) {
-	fresh := func(ids service.IDReservations, reserved uint64) *service.Service {
-		clk := clock.NewFrozen(testenv.T0)
-		return newService(t, store.New(clk), clk, service.Config{}, ids, reserved)
+// Reference ids are the seed's sequence, and a restarted mock with the same seed goes on with it:
+// none issued before the restart comes again, and none is skipped.
+func TestReferenceIDsAreNeverReissued(t *testing.T) {
+	sequence := inviteN(t, newService(t, "", clock.NewFrozen(testenv.T0), service.Config{}), 5)
+	dir := t.TempDir()
+	s := newService(t, dir, clock.NewFrozen(testenv.T0), service.Config{})
+	before := inviteN(t, s, 3)
+	if !slices.Equal(before, sequence[:3]) {
+		t.Fatalf("on a data dir: %v, want the seed's %v", before, sequence[:3])
 	}
-	// The same seed without persistence: the sequence every run draws from.
-	sequence := inviteN(t, fresh(nil, 0), 2*service.IDBlock+2)
-
-	first := &reservations{}
-	before := inviteN(t, fresh(first, 0), service.IDBlock+1)
-	if got, want := first.calls, []uint64{service.IDBlock, 2 * service.IDBlock}; !slices.Equal(got, want) {
-		t.Fatalf("reserved %v, want %v: a block ahead of the first draw and of the draw past it", got, want)
-	}
-	if !slices.Equal(before, sequence[:len(before)]) {
-		t.Fatal("reserving changed the seeded sequence")
-	}
-
-	// Restarted with the same seed and what was reserved: the ids continue after the reservation.
-	again := &reservations{}
-	after := inviteN(t, fresh(again, 2*service.IDBlock), 2)
-	for _, ref := range after {
-		if slices.Contains(before, ref) {
-			t.Fatalf("id %s issued again after the restart", ref)
-		}
-	}
-	if !slices.Equal(after, sequence[2*service.IDBlock:]) {
-		t.Fatalf("after the restart: %v, want the seeded sequence past the %d reserved ids", after, 2*service.IDBlock)
-	}
-	if got, want := again.calls, []uint64{3 * service.IDBlock}; !slices.Equal(got, want) {
-		t.Fatalf("reserved %v after the restart, want %v", got, want)
-	}
-
-	failing := &reservations{fail: errors.New("disk full")}
-	clk := clock.NewFrozen(testenv.T0)
-	st := store.New(clk)
-	s := newService(t, st, clk, service.Config{}, failing, 0)
-	if _, err := s.Invite(testenv.DemoID, service.Invitation{JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL}); err == nil {
-		t.Fatal("an id was issued without its reservation")
-	}
-	if st.Count() != 0 {
-		t.Fatal("an application was created without a reserved id")
+	s.stop()
+	after := inviteN(t, newService(t, dir, clock.NewFrozen(testenv.T0), service.Config{}), 2)
+	if !slices.Equal(after, sequence[3:]) {
+		t.Fatalf("after the restart: %v, want the seed's sequence going on, %v", after, sequence[3:])
 	}
 }
 
+// Applications a restart interrupted complete themselves on the clock as they would have: those
+// due during the downtime at once, the others at their time, none twice.
 func TestResumeSchedulesAutomaticCompletions(t *testing.T) {
+	dir := t.TempDir()
 	clk := clock.NewFrozen(testenv.T0)
-	app := func(ref string, st store.Status, created time.Duration) store.Application {
-		return store.Application{
-			ReferenceID: ref, ClientID: testenv.DemoID, JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL,
-			Status: st, CreatedAt: testenv.T0.Add(created), InvitationExpiresAt: testenv.T0.Add(created + service.DefaultInvitationTTL),
-		}
+	s := newService(t, dir, clk, service.Config{})
+	refs := map[string]string{}
+	invite := func(name string) {
+		refs[inviteN(t, s, 1)[0]] = name
 	}
-	st := store.Open(clk, nil, store.Snapshot{Applications: []store.Application{
-		app("overdue", store.Invited, -15*time.Minute),
-		app("started", store.Started, -5*time.Minute),
-		app("fresh", store.Invited, 0),
-		app("done", store.Hired, -time.Hour),
-	}})
-	s := newService(t, st, clk, service.Config{AutoCompleteAfter: 10 * time.Minute}, nil, 0)
-	settle := func() {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if err := s.Settled(ctx); err != nil {
-			t.Fatal(err)
-		}
+	invite("overdue")
+	if err := s.AdvanceClock(10 * time.Minute); err != nil {
+		t.Fatal(err)
 	}
+	started := inviteN(t, s, 1)[0]
+	refs[started] = "started"
+	if _, err := s.Start(started); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AdvanceClock(5 * time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	invite("fresh")
+	done := inviteN(t, s, 1)[0]
+	if _, err := s.Complete(done, service.Completion{}); err != nil {
+		t.Fatal(err)
+	}
+	s.stop()
+
+	s = newService(t, dir, clk, service.Config{AutoCompleteAfter: 10 * time.Minute})
 	completed := func() []string {
-		var refs []string
-		for _, a := range st.List("") {
-			if a.Status == store.Completed {
-				refs = append(refs, a.ReferenceID)
+		var names []string
+		for _, a := range s.Applications(store.Filter{Status: domain.Completed}) {
+			if refs[a.ReferenceID] != "" {
+				names = append(names, refs[a.ReferenceID])
 			}
 		}
-		return refs
+		return names
 	}
-	settle()
+	s.settle(t)
 	if got := completed(); len(got) != 0 {
 		t.Fatalf("%v completed before Resume", got)
 	}
-	steps := []struct {
+	s.Resume()
+	for _, step := range []struct {
 		advance time.Duration
 		want    []string
 	}{
@@ -155,16 +155,49 @@ func TestResumeSchedulesAutomaticCompletions(t *testing.T) {
 		{5*time.Minute - time.Second, []string{"overdue"}},
 		{time.Second, []string{"overdue", "started"}},
 		{5 * time.Minute, []string{"overdue", "started", "fresh"}},
-	}
-	s.Resume()
-	for _, step := range steps {
-		clk.Advance(step.advance)
-		settle()
+	} {
+		if err := s.AdvanceClock(step.advance); err != nil {
+			t.Fatal(err)
+		}
+		s.settle(t)
 		if got := completed(); !slices.Equal(got, step.want) {
 			t.Fatalf("at %v: completed %v, want %v", clk.Now().Sub(testenv.T0), got, step.want)
 		}
 	}
-	if a, _ := st.Lookup("done"); a.Status != store.Hired {
-		t.Fatalf("a hired application was touched: %s", a.Status)
+	if n := len(s.Deliveries(delivery.Filter{ReferenceID: done, Kind: delivery.KindResults})); n != 1 {
+		t.Fatalf("the application completed before the restart has %d results deliveries", n)
+	}
+}
+
+// Every move of the clock is written with the move: a restart finds the clock where it was left.
+func TestClockMovesAreWritten(t *testing.T) {
+	dir := t.TempDir()
+	moves := []struct {
+		name   string
+		move   func(*running) error
+		frozen bool
+		now    time.Time // when frozen
+	}{
+		{"advance", func(s *running) error { return s.AdvanceClock(time.Hour) }, true, testenv.T0.Add(time.Hour)},
+		{"set", func(s *running) error { return s.SetClock(testenv.T0.Add(-time.Minute)) }, true, testenv.T0.Add(-time.Minute)},
+		{"unfreeze", func(s *running) error { return s.UnfreezeClock() }, false, time.Time{}},
+		{"freeze", func(s *running) error { return s.FreezeClock() }, true, time.Time{}},
+		{"reset", func(s *running) error { return s.ResetClock() }, false, time.Time{}},
+	}
+	s := newService(t, dir, clock.NewFrozen(testenv.T0), service.Config{})
+	for _, m := range moves {
+		if err := m.move(s); err != nil {
+			t.Fatal(err)
+		}
+		want := s.Clock()
+		s.stop()
+		s = newService(t, dir, clock.NewVirtual(), service.Config{})
+		got := s.Clock()
+		if got.Frozen != m.frozen || (m.frozen && !got.Now.Equal(want.Now)) || (!m.frozen && (got.Offset-want.Offset).Abs() > time.Second) {
+			t.Fatalf("after %s and a restart the clock is %+v, want %+v", m.name, got, want)
+		}
+		if !m.now.IsZero() && !got.Now.Equal(m.now) {
+			t.Fatalf("after %s: %v, want %v", m.name, got.Now, m.now)
+		}
 	}
 }

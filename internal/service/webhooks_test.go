@@ -3,7 +3,6 @@ package service_test
 import (
 	"net/http"
 	"net/http/httptest"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
@@ -48,7 +48,7 @@ func TestRegisterWebhook(t *testing.T) {
 				t.Fatalf("registered %+v, %v", got, err)
 			}
 			if tc.in.Secret == "" {
-				if got.NewSecret == "" || got.NewSecret != got.Secret || service.CheckSecret(got.NewSecret) != nil {
+				if got.NewSecret == "" || got.NewSecret != got.Secret || domain.CheckSecret(got.NewSecret) != nil {
 					t.Fatalf("generated secret %q", got.NewSecret)
 				}
 			} else if got.NewSecret != "" || got.Secret != tc.in.Secret {
@@ -111,12 +111,12 @@ func TestDeleteWebhooks(t *testing.T) {
 	if err != nil || len(gone) != 1 || gone[0].Label != "a" {
 		t.Fatalf("deleted %+v, %v", gone, err)
 	}
-	for _, dl := range a.Callbacks.List(delivery.Filter{Kind: delivery.KindWebhook}) {
+	for _, dl := range a.Service.Deliveries(delivery.Filter{Kind: delivery.KindWebhook}) {
 		want := delivery.Pending
 		if dl.Webhook == "a" {
 			want = delivery.Cancelled
 		}
-		if dl.Status != want || (want == delivery.Cancelled && dl.Reason != service.ReasonWebhookDeleted) {
+		if dl.Status != want || (want == delivery.Cancelled && dl.Reason != delivery.ReasonWebhookDeleted) {
 			t.Fatalf("after deleting webhook a: %+v", dl)
 		}
 	}
@@ -146,7 +146,7 @@ func TestTriggerEvent(t *testing.T) {
 	}
 	a.Service.Complete(completed, service.Completion{})
 	a.Service.Anonymize(testenv.DemoID, anonymized)
-	if id, err := a.Service.TriggerEvent(started, delivery.EventStarted); err != nil || id != "" {
+	if id, ds, err := a.Service.TriggerEvent(started, delivery.EventStarted); err != nil || id != "" || len(ds) != 0 {
 		t.Fatalf("without a webhook: %q, %v", id, err)
 	}
 	if _, err := a.Service.RegisterWebhook(testenv.DemoID, service.WebhookRegistration{Label: "ats", URL: rcv.URL}); err != nil {
@@ -167,7 +167,7 @@ func TestTriggerEvent(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			id, err := a.Service.TriggerEvent(tc.ref, tc.typ)
+			id, sent, err := a.Service.TriggerEvent(tc.ref, tc.typ)
 			if tc.want != "" {
 				if !apierr.Is(err, tc.want) {
 					t.Fatalf("error %v, want %s", err, tc.want)
@@ -177,19 +177,10 @@ func TestTriggerEvent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ds := a.Callbacks.List(delivery.Filter{EventID: id})
-			if id == "" || len(ds) != 1 || ds[0].EventType != tc.typ || ds[0].ReferenceID != tc.ref {
+			ds := a.Service.Deliveries(delivery.Filter{EventID: id})
+			if id == "" || len(ds) != 1 || len(sent) != 1 || sent[0].ID != ds[0].ID || ds[0].EventType != tc.typ || ds[0].ReferenceID != tc.ref {
 				t.Fatalf("event %q sent as %+v", id, ds)
 			}
 		})
-	}
-}
-
-func TestSecretHint(t *testing.T) {
-	if got, want := service.SecretHint(ownSecret), "whsec_MfKQ…"; got != want {
-		t.Fatalf("SecretHint = %q, want %q", got, want)
-	}
-	if got := service.SecretHint(ownSecret); strings.Contains(got, ownSecret[10:]) {
-		t.Fatalf("the hint shows the secret: %q", got)
 	}
 }

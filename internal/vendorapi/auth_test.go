@@ -75,7 +75,7 @@ func TestBearerFailures(t *testing.T) {
 		"expired at 15m01s":      {"Bearer " + tok, func() { h.Clock.Advance(15*time.Minute + time.Second) }, "expired"},
 		"expired at exactly 15m": {"Bearer " + tok, func() { h.Clock.Advance(15 * time.Minute) }, "expired"},
 		"signed in the future":   {"Bearer " + tok, func() { h.Clock.Advance(-time.Minute) }, "not valid yet"},
-		"revoked":                {"Bearer " + tok, func() { h.App.Store.InvalidateTokens("revoked", testenv.DemoID) }, "revoked"},
+		"revoked":                {"Bearer " + tok, func() { h.App.Service.InvalidateTokens("revoked", testenv.DemoID) }, "revoked"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -117,7 +117,7 @@ func TestBearerFailures(t *testing.T) {
 	})
 	t.Run("a new token works after revocation", func(t *testing.T) {
 		h2 := testenv.New(t)
-		h2.App.Store.InvalidateTokens("revoked", testenv.DemoID)
+		h2.App.Service.InvalidateTokens("revoked", testenv.DemoID)
 		testenv.WantStatus(t, h2.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(h2.Token(testenv.DemoID, testenv.DemoSecret))), http.StatusOK)
 	})
 }

@@ -1,5 +1,5 @@
 // Package vendorapi serves the Equalture Open Assessment API as the mock: every route, validation and
-// security check comes from openapi.yaml through the dispatcher, every use case from the lifecycle
+// security check comes from openapi.yaml through the dispatcher, every use case from the
 // service; the handlers here only decode, call and encode. Fault rules and `Prefer: code=` act on
 // it as middleware, and the journal and the request log observe it.
 package vendorapi
@@ -16,12 +16,12 @@ import (
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/dispatch"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/spec"
-	"github.com/equalture/equalture-mock/internal/store"
 )
 
 // Prefix is where the vendor API lives.
@@ -161,10 +161,10 @@ func (a *API) handleListJobs(w http.ResponseWriter, c *dispatch.Call) error {
 }
 
 type createApplicationRequest struct {
-	JobID            string          `json:"job_id"`
-	CallbackURL      string          `json:"callback_url"`
-	InvitationType   string          `json:"invitation_type"`
-	ApplicantDetails store.Applicant `json:"applicant_details"`
+	JobID            string           `json:"job_id"`
+	CallbackURL      string           `json:"callback_url"`
+	InvitationType   string           `json:"invitation_type"`
+	ApplicantDetails domain.Applicant `json:"applicant_details"`
 }
 
 type createApplicationResponse struct {
@@ -187,7 +187,7 @@ func (a *API) handleCreateApplication(w http.ResponseWriter, c *dispatch.Call) e
 		return err
 	}
 	resp := createApplicationResponse{ReferenceID: app.ReferenceID}
-	if app.InvitationType == store.InviteOneTimeLink {
+	if app.InvitationType == domain.InviteOneTimeLink {
 		resp.AssessmentURL = app.AssessmentURL
 	}
 	writeJSON(w, http.StatusCreated, resp)
@@ -257,7 +257,7 @@ func (a *API) handleGetStatus(w http.ResponseWriter, c *dispatch.Call) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]store.Status{"status": app.Status})
+	writeJSON(w, http.StatusOK, map[string]domain.Status{"status": app.Status})
 	return nil
 }
 

@@ -5,8 +5,8 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/dispatch"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/service"
-	"github.com/equalture/equalture-mock/internal/store"
 )
 
 // webhookView is a webhook as the client sees it: never its secret, except the one generated for
@@ -20,8 +20,8 @@ type webhookView struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
-func viewWebhook(w store.Webhook) webhookView {
-	return webhookView{Label: w.Label, URL: w.URL, SecretHint: service.SecretHint(w.Secret), CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
+func viewWebhook(w domain.Webhook) webhookView {
+	return webhookView{Label: w.Label, URL: w.URL, SecretHint: domain.SecretHint(w.Secret), CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
 }
 
 type registerWebhookRequest struct {
