@@ -61,6 +61,12 @@ func (d *Dispatcher) send(dl Delivery, attempt int, at time.Time) (int, time.Dur
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
+		if d.deps.Egress != nil {
+			if shown := d.deps.Egress.Shown(err); shown != err { //nolint:errorlint // the same error or another
+				d.deps.Logger.Warn("callback attempt failed", "delivery", dl.ID, "url", dl.URL, "err", err)
+				err = shown
+			}
+		}
 		return 0, latency, err
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

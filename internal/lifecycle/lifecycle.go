@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/results"
@@ -38,9 +38,6 @@ type Config struct {
 	PublicLinkTTL time.Duration
 	// Seed makes reference ids reproducible (scores are seeded by the results generator).
 	Seed int64
-	// CallbackAllowHosts, when set, limits callback_url and webhook url hosts ("ats.example.com",
-	// "*.example.com").
-	CallbackAllowHosts []string
 	// AutoCompleteAfter completes applications this long after creation unless their job says
 	// otherwise (0: never).
 	AutoCompleteAfter time.Duration
@@ -107,6 +104,9 @@ type Deps struct {
 	Results  *results.Generator
 	// Links signs the links handed out (the same Phoenix.Token signer as access tokens).
 	Links *phxtoken.Signer
+	// Egress says where callback_url and webhook urls may point (every host but the public URL's
+	// when nil).
+	Egress *egress.Policy
 	// Deliveries and Journal are told about anonymizations (optional).
 	Deliveries Deliveries
 	Journal    Journal
@@ -138,6 +138,13 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.setDefaults()
+	if deps.Egress == nil {
+		p, err := egress.New(egress.Config{PublicURL: cfg.PublicURL})
+		if err != nil {
+			return nil, fmt.Errorf("lifecycle: %w", err)
+		}
+		deps.Egress = p
+	}
 	s := &Service{cfg: cfg, deps: deps, queue: schedule.New(deps.Clock), ids: gofakeit.New(cfg.Seed)}
 	for range deps.IDsReserved {
 		s.ids.UUID()
@@ -206,7 +213,7 @@ func (s *Service) Invite(clientID string, in Invitation) (store.Application, err
 	if err != nil {
 		return store.Application{}, err
 	}
-	if err := CheckHost(s.cfg.CallbackAllowHosts, in.CallbackURL); err != nil {
+	if err := s.deps.Egress.CheckURL(in.CallbackURL); err != nil {
 		return store.Application{}, apierr.Field("callback_url", err.Error())
 	}
 	if in.InvitationType == "" {
@@ -450,25 +457,4 @@ func (s *Service) PublicLink(clientID, ref, locale string) (PublicLink, error) {
 		return PublicLink{}, err
 	}
 	return PublicLink{URL: u, TTL: s.cfg.PublicLinkTTL}, nil
-}
-
-// CheckHost says why rawURL may not be a callback URL under the host allow-list patterns
-// ("api.example.com" or "*.example.com"; every host when there are none), in words fit for a
-// 422 on callback_url: it names the refused host and the allowed ones.
-func CheckHost(patterns []string, rawURL string) error {
-	if len(patterns) == 0 {
-		return nil
-	}
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return errors.New("is not a URL")
-	}
-	host := strings.ToLower(u.Hostname())
-	for _, p := range patterns {
-		p = strings.ToLower(strings.TrimSpace(p))
-		if p == host || strings.HasPrefix(p, "*.") && strings.HasSuffix(host, p[1:]) {
-			return nil
-		}
-	}
-	return fmt.Errorf("host %s is not allowed: the mock accepts callbacks to %s only", host, strings.Join(patterns, ", "))
 }

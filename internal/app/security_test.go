@@ -1,0 +1,178 @@
+package app_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/equalture/equalture-mock/internal/app"
+	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/receiver"
+	"github.com/equalture/equalture-mock/internal/spec"
+	"github.com/equalture/equalture-mock/internal/testenv"
+)
+
+// settle waits until every delivery due has been attempted.
+func settle(t *testing.T, a *app.App) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Settled(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A tenant cannot make the mock call itself: a webhook or callback_url at the mock's own control
+// API is refused with a 422 naming the rule, and starting and completing the tenant's application
+// then changes nothing else — every tenant's state is still there.
+func TestDeliveriesNeverReachTheMockItself(t *testing.T) {
+	h := testenv.New(t)
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(h.URL, "http://"))
+	victim := h.Token(testenv.OtherID, testenv.OtherSecret)
+	theirs, _ := h.Create(victim, testenv.OtherJob, "one_time_link")
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	ref, _ := h.Create(tok, testenv.EngineerJob, "one_time_link")
+
+	for _, target := range []string{
+		h.URL + "/_mock/reset",
+		"http://localhost:" + port + "/_mock/tokens/expire",
+		"http://0.0.0.0:" + port + "/_mock/reset",
+		"http://[::ffff:127.0.0.1]:" + port + "/_mock/reset",
+	} {
+		r := h.Do(http.MethodPut, "/connect_ats/webhooks/evil", `{"url":"`+target+`"}`, testenv.Bearer(tok))
+		if r.Status != http.StatusUnprocessableEntity {
+			t.Errorf("webhook at %s: %d %s, want 422", target, r.Status, r.Body)
+			continue
+		}
+		if m := r.ErrorField(t, "url"); len(m) != 1 || !strings.Contains(m[0], "is the mock itself") {
+			t.Errorf("webhook at %s: url error %q, want one naming the rule", target, m)
+		}
+	}
+	body := strings.Replace(testenv.CreateBody(testenv.EngineerJob, "one_time_link"), testenv.CallbackURL, h.URL+"/_mock/reset", 1)
+	r := h.Do(http.MethodPost, "/connect_ats/applications", body, testenv.Bearer(tok))
+	if r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("callback_url at /_mock/reset: %d %s, want 422", r.Status, r.Body)
+	} else if m := r.ErrorField(t, "callback_url"); len(m) != 1 || !strings.Contains(m[0], "is the mock itself") {
+		t.Errorf("callback_url error %q, want one naming the rule", m)
+	}
+
+	testenv.WantStatus(t, h.Do(http.MethodPost, "/_mock/applications/"+ref+"/start", ""), 200)
+	testenv.WantStatus(t, h.Do(http.MethodPost, "/_mock/applications/"+ref+"/complete", ""), 200)
+	settle(t, h.App)
+	for _, d := range h.App.Callbacks.List(delivery.Filter{}) {
+		if d.Kind == delivery.KindWebhook {
+			t.Errorf("an event was sent to %s", d.URL)
+		}
+	}
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/connect_ats/applications/"+theirs+"/status", "", testenv.Bearer(victim)), 200)
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/connect_ats/applications/"+ref+"/status", "", testenv.Bearer(tok)), 200)
+}
+
+// names plays DNS for the mock's deliveries: each name resolves to the addresses given.
+func names(m map[string]string) func(context.Context, string) ([]netip.Addr, error) {
+	return func(_ context.Context, host string) ([]netip.Addr, error) {
+		if a, ok := m[host]; ok {
+			return []netip.Addr{netip.MustParseAddr(a)}, nil
+		}
+		return nil, &net.DNSError{Err: "no such host", Name: host, IsNotFound: true}
+	}
+}
+
+// A name that resolves to the mock only when the delivery dials (DNS rebinding) is refused then:
+// the attempt says "refused" and names the rule, and nothing reaches the control API.
+func TestDeliveriesRefusedWhenANameResolvesToTheMock(t *testing.T) {
+	h := testenv.New(t, func(o *app.Options) { o.Egress.Resolve = names(map[string]string{"rebind.example": "127.0.0.1"}) })
+	_, port, _ := net.SplitHostPort(strings.TrimPrefix(h.URL, "http://"))
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	testenv.WantStatus(t, h.Do(http.MethodPut, "/connect_ats/webhooks/ats", `{"url":"http://rebind.example:`+port+`/_mock/reset"}`, testenv.Bearer(tok)), 201)
+	body := strings.Replace(testenv.CreateBody(testenv.EngineerJob, "one_time_link"), testenv.CallbackURL, "http://rebind.example:"+port+"/_mock/tokens/expire", 1)
+	r := h.Do(http.MethodPost, "/connect_ats/applications", body, testenv.Bearer(tok))
+	testenv.WantStatus(t, r, 201)
+	ref, _ := r.JSON(t)["reference_id"].(string)
+	testenv.WantStatus(t, h.Do(http.MethodPost, "/_mock/applications/"+ref+"/complete", ""), 200)
+	settle(t, h.App)
+	ds := h.App.Callbacks.List(delivery.Filter{ReferenceID: ref})
+	if len(ds) != 3 { // assessment_started, assessment_finished, the results
+		t.Fatalf("deliveries = %+v, want 3", ds)
+	}
+	for _, d := range ds {
+		if len(d.Attempts) != 1 || !strings.HasPrefix(d.Attempts[0].Error, "refused: rebind.example is the mock itself") {
+			t.Errorf("delivery %s to %s: attempts %+v, want one refused", d.ID, d.URL, d.Attempts)
+		}
+	}
+	// Nothing reached the control API: the token still works, the application is still there.
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/connect_ats/applications/"+ref+"/status", "", testenv.Bearer(tok)), 200)
+}
+
+// With --callback-allow-hosts (a shared deployment), a name matched by a wildcard must resolve to a
+// public address, a name the list gives exactly may be anywhere, and an attempt's error tells
+// nothing about the network ("failed", not the dial error).
+func TestAllowListKeepsDeliveriesOffPrivateAddresses(t *testing.T) {
+	rcv := startReceiver(t)
+	_, rport, _ := net.SplitHostPort(rcv.Addr())
+	closed := closedPort(t)
+	h := testenv.New(t, func(o *app.Options) {
+		o.Egress.AllowHosts = []string{"*.example.com", "ats.internal"}
+		o.Egress.Resolve = names(map[string]string{"hooks.example.com": "127.0.0.1", "ats.internal": "127.0.0.1"})
+	})
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	create := func(callbackURL string) string {
+		body := strings.Replace(testenv.CreateBody(testenv.EngineerJob, "one_time_link"), testenv.CallbackURL, callbackURL, 1)
+		r := h.Do(http.MethodPost, "/connect_ats/applications", body, testenv.Bearer(tok))
+		testenv.WantStatus(t, r, 201)
+		ref, _ := r.JSON(t)["reference_id"].(string)
+		testenv.WantStatus(t, h.Do(http.MethodPost, "/_mock/applications/"+ref+"/complete", ""), 200)
+		return ref
+	}
+	wildcard := create("http://hooks.example.com:" + rport + "/cb")
+	exact := create("http://ats.internal:" + rport + "/cb")
+	down := create("http://ats.internal:" + closed + "/cb")
+	settle(t, h.App)
+	attempt := func(ref string) delivery.Attempt {
+		ds := h.App.Callbacks.List(delivery.Filter{ReferenceID: ref, Kind: delivery.KindResults})
+		if len(ds) != 1 || len(ds[0].Attempts) != 1 {
+			t.Fatalf("deliveries of %s = %+v", ref, ds)
+		}
+		return ds[0].Attempts[0]
+	}
+	if a := attempt(wildcard); !strings.HasPrefix(a.Error, "refused: hooks.example.com resolves to a non-public address") {
+		t.Errorf("a wildcard name on loopback: %+v, want refused", a)
+	}
+	if a := attempt(exact); a.Error != "" || a.StatusCode != 200 {
+		t.Errorf("a name listed exactly: %+v, want delivered", a)
+	}
+	if a := attempt(down); a.Error != "failed: the receiver could not be reached (the mock's log has the details)" {
+		t.Errorf("a listed receiver that is down: %+v, want a bare failure", a)
+	}
+}
+
+// startReceiver runs a callback receiver on a loopback port.
+func startReceiver(t *testing.T) *receiver.Receiver {
+	t.Helper()
+	sp, err := spec.Vendor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rcv, err := receiver.New("127.0.0.1:0", "", sp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = rcv.Close() })
+	return rcv
+}
+
+// closedPort is a loopback port nothing listens on.
+func closedPort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	ln.Close()
+	return port
+}
