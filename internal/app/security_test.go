@@ -1,17 +1,29 @@
 package app_test
 
 import (
+	"bytes"
 	"context"
+	"html"
+	"io"
+	"io/fs"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/receiver"
+	"github.com/equalture/equalture-mock/internal/redact"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
@@ -175,4 +187,115 @@ func closedPort(t *testing.T) string {
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	ln.Close()
 	return port
+}
+
+// withCallbackToken writes the embedded fixtures with a callback token for the demo client into a
+// directory and returns it.
+func withCallbackToken(t *testing.T, token string) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range []string{"clients.yaml", "traits.yaml"} {
+		b, err := fs.ReadFile(equalturemock.Fixtures(), name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name == "clients.yaml" {
+			b = []byte(strings.Replace(string(b), "    name: Demo ATS\n", "    name: Demo ATS\n    callback_token: "+token+"\n", 1))
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// Every secret-bearing operation, then every read-out: the journal (JSON, and the console's),
+// the snapshot and the other lists, the log. None holds a webhook secret, an access token, a
+// callback token, the admin token or a Basic password in full; the journal shows hints.
+func TestNoSecretInAnyReadOut(t *testing.T) {
+	const (
+		admin         = "admin-0123456789-abcdefgh"
+		callbackToken = "cbtok-0123456789-abcdefgh"
+		ownSecret     = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwAAAAAAAAAAA="
+		refusedSecret = "whsec_ZZZZ9r8GKYqrTwjUPD8ILPZIo2LaLaSwAAAAAAAAAAA="
+	)
+	var logs bytes.Buffer
+	rcv := startReceiver(t)
+	h := testenv.New(t, func(o *app.Options) {
+		o.AdminToken = admin
+		o.FixturesDir = withCallbackToken(t, callbackToken)
+		o.Logger = slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	ctl := testenv.Bearer(admin)
+	secrets := []string{admin, callbackToken, ownSecret, refusedSecret, testenv.DemoSecret, testenv.OtherSecret, "demo-secret-guess"}
+
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	legacy := h.Do(http.MethodGet, "/connect_ats/access_token", "", testenv.Basic(testenv.DemoID, testenv.DemoSecret))
+	testenv.WantStatus(t, legacy, 200)
+	other := h.Token(testenv.OtherID, testenv.OtherSecret)
+	secrets = append(secrets, tok, other, legacy.JSON(t)["access_token"].(string))
+	testenv.WantStatus(t, h.Do(http.MethodPost, "/connect_ats/access_token", "", testenv.Basic(testenv.DemoID, "demo-secret-guess")), 401)
+	testenv.WantStatus(t, h.Do(http.MethodGet, "/connect_ats/jobs?access_token="+tok, "", testenv.Bearer(tok)), 200)
+
+	testenv.WantStatus(t, h.Do(http.MethodPut, "/connect_ats/webhooks/own", `{"url":"`+rcv.URL+`/own","secret":"`+ownSecret+`"}`, testenv.Bearer(tok)), 201)
+	gen := h.Do(http.MethodPut, "/connect_ats/webhooks/generated", `{"url":"`+rcv.URL+`/generated"}`, testenv.Bearer(tok))
+	testenv.WantStatus(t, gen, 201)
+	generated, _ := gen.JSON(t)["secret"].(string)
+	secrets = append(secrets, generated)
+	testenv.WantStatus(t, h.Do(http.MethodPut, "/connect_ats/webhooks/refused", `{"url":"ftp://x","secret":"`+refusedSecret+`"}`, testenv.Bearer(tok)), 422)
+
+	body := strings.Replace(testenv.CreateBody(testenv.EngineerJob, "one_time_link"), testenv.CallbackURL, rcv.URL+"/results", 1)
+	created := h.Do(http.MethodPost, "/connect_ats/applications", body, testenv.Bearer(tok))
+	testenv.WantStatus(t, created, 201)
+	ref, _ := created.JSON(t)["reference_id"].(string)
+	testenv.WantStatus(t, h.Do(http.MethodPost, "/_mock/applications/"+ref+"/complete", "", ctl), 200)
+	settle(t, h.App)
+	if got := rcv.Received("/results"); len(got) != 1 || got[0].Header.Get("Authorization") != "Bearer "+callbackToken {
+		t.Fatalf("the results callback did not carry the callback token: %+v", got)
+	}
+
+	b := testenv.NewBrowser(t, h.URL)
+	form := b.Get("/_mock/ui/sign_in")
+	m := regexp.MustCompile(`name="csrf" value="([^"]+)"`).FindStringSubmatch(form.Body)
+	if m == nil {
+		t.Fatalf("no sign-in form: %s", form.Body)
+	}
+	if p := b.Post("/_mock/ui/sign_in", url.Values{"csrf": {m[1]}, "token": {admin}}); p.Status != http.StatusSeeOther {
+		t.Fatalf("sign-in: %d %s", p.Status, p.Body)
+	}
+
+	readOuts := map[string]string{"log": logs.String()}
+	for _, path := range []string{"/_mock/journal?limit=1000", "/_mock/journal?operation_id=registerWebhook", "/_mock/snapshot",
+		"/_mock/callbacks", "/_mock/webhooks", "/_mock/applications", "/_mock/outbox"} {
+		r := h.Do(http.MethodGet, path, "", ctl)
+		testenv.WantStatus(t, r, 200)
+		readOuts[path] = string(r.Body)
+	}
+	console := b.Get("/_mock/ui")
+	testenv.WantPage(t, console, 200, "createAccessToken")
+	readOuts["console"] = html.UnescapeString(console.Body)
+	for name, text := range readOuts {
+		for _, s := range secrets {
+			if strings.Contains(text, s[:min(len(s), 24)]) { // not even the start of one
+				t.Errorf("%s holds the secret %q", name, s)
+			}
+		}
+	}
+	for _, hint := range []string{"whsec_MfKQ…", "whsec_ZZZZ…", redact.Hint(tok), redact.Hint(generated)} {
+		if !strings.Contains(readOuts["/_mock/journal?limit=1000"], hint) {
+			t.Errorf("the journal lacks the hint %q", hint)
+		}
+	}
+}
+
+// syncWriter lets the log be written from several goroutines.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(b []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(b)
 }

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/equalture/equalture-mock/internal/redact"
 )
 
 // send makes one attempt: the delivery's method (PUT for results, POST for an event) with its
@@ -63,7 +65,7 @@ func (d *Dispatcher) send(dl Delivery, attempt int, at time.Time) (int, time.Dur
 		}
 		if d.deps.Egress != nil {
 			if shown := d.deps.Egress.Shown(err); shown != err { //nolint:errorlint // the same error or another
-				d.deps.Logger.Warn("callback attempt failed", "delivery", dl.ID, "url", dl.URL, "err", err)
+				d.deps.Logger.Warn("callback attempt failed", "delivery", dl.ID, "url", redact.URL(dl.URL), "err", err)
 				err = shown
 			}
 		}

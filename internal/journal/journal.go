@@ -18,6 +18,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/glob"
 	"github.com/equalture/equalture-mock/internal/jsonpath"
 	"github.com/equalture/equalture-mock/internal/notify"
+	"github.com/equalture/equalture-mock/internal/redact"
 )
 
 // Entry is one recorded request and the answer it got.
@@ -95,9 +96,13 @@ func New(max int, maxBytes int64) *Journal {
 func (j *Journal) Changed() *notify.Broadcaster { return &j.changed }
 
 // Record adds e (its ID is assigned), evicting the oldest entries until both bounds hold, and
-// returns it. Its bodies are cut at MaxBodyBytes, and copied when the slices they come in would
-// keep much more memory alive than they show.
+// returns it. Secrets in its bodies and query (access tokens, webhook secrets, …) are replaced by
+// hints first (package redact): the journal never holds one, so no read-out can show one. Its
+// bodies are cut at MaxBodyBytes, and copied when the slices they come in would keep much more
+// memory alive than they show.
 func (j *Journal) Record(e Entry) Entry {
+	e.RequestBody, e.ResponseBody = redact.JSON(e.RequestBody), redact.JSON(e.ResponseBody)
+	e.Query = redact.Query(e.Query)
 	e.RequestBody, e.RequestBodySize, e.RequestBodyTruncated = keep(e.RequestBody, e.RequestBodySize, e.RequestBodyTruncated)
 	e.ResponseBody, e.ResponseBodySize, e.ResponseBodyTruncated = keep(e.ResponseBody, e.ResponseBodySize, e.ResponseBodyTruncated)
 	size := e.size()

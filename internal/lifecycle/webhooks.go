@@ -13,6 +13,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/egress"
+	"github.com/equalture/equalture-mock/internal/redact"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -22,11 +23,10 @@ const ReasonWebhookDeleted = "webhook deleted"
 // Secrets are Standard Webhooks secrets: "whsec_" and the base64 of 24 to 64 random bytes; the
 // mock generates 32.
 const (
-	SecretPrefix     = "whsec_"
-	minSecretBytes   = 24
-	maxSecretBytes   = 64
-	newSecretBytes   = 32
-	secretHintLength = 4
+	SecretPrefix   = "whsec_"
+	minSecretBytes = 24
+	maxSecretBytes = 64
+	newSecretBytes = 32
 )
 
 var labelRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -153,8 +153,5 @@ func newSecret() (string, error) {
 }
 
 // SecretHint shows enough of a secret to tell which one it is, never the secret: its prefix and
-// first four characters.
-func SecretHint(secret string) string {
-	rest := strings.TrimPrefix(secret, SecretPrefix)
-	return SecretPrefix + rest[:min(secretHintLength, len(rest))] + "…"
-}
+// first four characters (redact.Hint, the one hint of every secret the mock shows).
+func SecretHint(secret string) string { return redact.Hint(secret) }

@@ -25,7 +25,7 @@ func (t InProcess) Start(ctx context.Context) (string, func(), error) {
 		return "", nil, err
 	}
 	base := "http://" + ln.Addr().String()
-	a, err := mockserver.New(append(t.Options[:len(t.Options):len(t.Options)], mockserver.WithPublicURL(base))...)
+	a, err := mockserver.New(append(t.Options[:len(t.Options):len(t.Options)], mockserver.WithPublicURL(base), mockserver.WithListenAddrs(ln.Addr().String()))...)
 	if err != nil {
 		_ = ln.Close()
 		return "", nil, err

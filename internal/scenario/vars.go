@@ -8,6 +8,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/equalture/equalture-mock/internal/redact"
 )
 
 // vars are a scenario's variables: the built-ins and what steps captured, as JSON values.
@@ -136,6 +138,7 @@ func show(v any) string {
 // clip is a body for messages: whitespace folded, control characters and invalid UTF-8 (a
 // garbage fault) replaced, long bodies cut.
 func clip(b []byte) string {
+	b = redact.JSON(b) // a token answer, a webhook registration: the transcript shows hints
 	s := strings.Map(func(r rune) rune {
 		if r == utf8.RuneError || unicode.IsControl(r) && !unicode.IsSpace(r) {
 			return '�'
