@@ -212,6 +212,7 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 			"deliveries", len(saved.Deliveries.Deliveries), "clock", clk.Now().UTC(), "frozen", clk.State().Frozen)
 	}
 	a.Auth = auth.New(signer, a.Store, fx, clk, opts.TokenTTL)
+	admin := auth.NewAdmin(opts.AdminToken, clk)
 	if opts.Callbacks.Seed == 0 {
 		opts.Callbacks.Seed = uint64(opts.Seed)
 	}
@@ -248,7 +249,7 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 			Callbacks:   a.Callbacks,
 			ControlSpec: equalturemock.ControlSpec,
 			VendorSpec:  equalturemock.VendorSpec,
-			AdminToken:  opts.AdminToken,
+			Admin:       admin,
 			Logger:      opts.Logger,
 		})
 	}
@@ -265,16 +266,16 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 		Logger:    opts.Logger,
 	})
 	a.Console, err = console.New(console.Deps{
-		Lifecycle:  a.Lifecycle,
-		Store:      a.Store,
-		Fixtures:   fx,
-		Clock:      clk,
-		Journal:    a.Journal,
-		Faults:     a.Faults,
-		Callbacks:  a.Callbacks,
-		AdminToken: opts.AdminToken,
-		Key:        subKey(key, "console"),
-		Logger:     opts.Logger,
+		Lifecycle: a.Lifecycle,
+		Store:     a.Store,
+		Fixtures:  fx,
+		Clock:     clk,
+		Journal:   a.Journal,
+		Faults:    a.Faults,
+		Callbacks: a.Callbacks,
+		Admin:     admin,
+		Key:       subKey(key, "console"),
+		Logger:    opts.Logger,
 	})
 	if err != nil {
 		return err
