@@ -299,3 +299,44 @@ func (s *syncWriter) Write(b []byte) (int, error) {
 	defer s.mu.Unlock()
 	return s.w.Write(b)
 }
+
+// Anonymizing erases every journal entry carrying the applicant's data — the creation that
+// succeeded, and those answered 429, 422 or 500 before it, which never named the reference — and
+// keeps everyone else's.
+func TestAnonymizeErasesFailedCreationsFromTheJournal(t *testing.T) {
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	applicant := func(first, last, email, job string) string {
+		return `{"job_id":"` + job + `","callback_url":"` + testenv.CallbackURL + `","invitation_type":"one_time_link",` +
+			`"applicant_details":{"first_name":"` + first + `","last_name":"` + last + `","email":"` + email + `"}}`
+	}
+	ada := applicant("Ada", "Lovelace", "ada@example.com", testenv.EngineerJob)
+	testenv.WantStatus(t, h.Do(http.MethodPost, "/_mock/faults", `{"method":"POST","path":"/connect_ats/applications","status":429,"headers":{"Retry-After":"1"},"times":1}`), 201)
+	testenv.WantStatus(t, h.Do(http.MethodPost, "/connect_ats/applications", ada, testenv.Bearer(tok)), 429)
+	testenv.WantStatus(t, h.Do(http.MethodPost, "/connect_ats/applications", applicant("Ada", "Lovelace", "ada@example.com", testenv.UnknownUUID), testenv.Bearer(tok)), 422)
+	testenv.WantStatus(t, h.Do(http.MethodPost, "/connect_ats/applications", ada, testenv.Bearer(tok), testenv.Header("Prefer", "code=500")), 500)
+	// The same person under another email, her email in another case: hers too.
+	testenv.WantStatus(t, h.Do(http.MethodPost, "/connect_ats/applications", applicant("Ada", "Lovelace", "countess@example.com", testenv.UnknownUUID), testenv.Bearer(tok)), 422)
+	testenv.WantStatus(t, h.Do(http.MethodPost, "/connect_ats/applications", applicant("A", "L", "ADA@example.com", testenv.UnknownUUID), testenv.Bearer(tok)), 422)
+	r := h.Do(http.MethodPost, "/connect_ats/applications", ada, testenv.Bearer(tok))
+	testenv.WantStatus(t, r, 201)
+	ref, _ := r.JSON(t)["reference_id"].(string)
+	testenv.WantStatus(t, h.Do(http.MethodPost, "/connect_ats/applications", applicant("Grace", "Hopper", "grace@example.com", testenv.EngineerJob), testenv.Bearer(tok)), 201)
+	testenv.WantStatus(t, h.Do(http.MethodPost, "/connect_ats/applications", applicant("Ada", "Hopper", "ah@example.com", testenv.UnknownUUID), testenv.Bearer(tok)), 422)
+
+	testenv.WantStatus(t, h.Do(http.MethodDelete, "/connect_ats/applications/"+ref+"/anonymize_application", "", testenv.Bearer(tok)), 200)
+	journal := string(h.Do(http.MethodGet, "/_mock/journal?operation_id=createApplication&limit=1000", "").Body)
+	for _, s := range []string{"Lovelace", "ada@example.com", "ADA@example.com", "countess@example.com"} {
+		if strings.Contains(journal, s) {
+			t.Errorf("the journal still holds %q after anonymizing:\n%s", s, journal)
+		}
+	}
+	if n := strings.Count(journal, `"erased":"anonymized"`); n != 6 {
+		t.Errorf("%d entries erased, want Ada's 6:\n%s", n, journal)
+	}
+	for _, s := range []string{"grace@example.com", "ah@example.com"} {
+		if !strings.Contains(journal, s) {
+			t.Errorf("someone else's entry (%s) was erased:\n%s", s, journal)
+		}
+	}
+}

@@ -22,6 +22,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/fixtures"
+	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/schedule"
@@ -79,10 +80,10 @@ type Deliveries interface {
 }
 
 // Journal is what anonymizing needs of the request journal: the bodies it kept of the
-// application's requests go.
+// application's requests go, and of every request that carried the applicant's data.
 type Journal interface {
-	// Erase replaces the bodies of every entry about the application and marks them erased.
-	Erase(referenceID, reason string)
+	// Erase replaces the bodies of every entry about the subject and marks them erased.
+	Erase(s journal.Subject, reason string)
 }
 
 // IDReservations keeps, across restarts, how many reference ids may have been drawn from the
@@ -391,6 +392,10 @@ func (s *Service) Hire(clientID, ref string, h Hiring) (store.Application, error
 // journal's bodies, the callbacks' payloads. Its results stop leaving the mock: pending callbacks
 // are cancelled, and none can be redelivered.
 func (s *Service) Anonymize(clientID, ref string) (store.Application, error) {
+	before, err := s.deps.Store.Get(clientID, ref) // the applicant as created, to find in the journal
+	if err != nil {
+		return before, err
+	}
 	app, err := s.deps.Store.Anonymize(clientID, ref)
 	if err != nil {
 		return app, err
@@ -401,7 +406,11 @@ func (s *Service) Anonymize(clientID, ref string) (store.Application, error) {
 		}
 	}
 	if s.deps.Journal != nil {
-		s.deps.Journal.Erase(ref, ReasonAnonymized)
+		who := journal.Subject{ReferenceID: ref, ClientID: clientID}
+		if p := before.Applicant; before.Status != store.Anonymized { // else only placeholders are left
+			who.Email, who.FirstName, who.LastName = p.Email, p.FirstName, p.LastName
+		}
+		s.deps.Journal.Erase(who, ReasonAnonymized)
 	}
 	return app, nil
 }
