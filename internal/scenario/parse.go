@@ -17,20 +17,16 @@ import (
 // (scenarios/scenario.schema.json) first, then, on a file the schema accepts, what a schema
 // cannot say (check).
 func Parse(file string, data []byte) (*Scenario, error) {
-	schema, err := LoadSchema()
+	sch, err := loadSchema()
 	if err != nil {
 		return nil, err
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, syntaxError(file, err)
-	}
-	doc := resolve(&root)
-	if doc == nil || doc.Kind == 0 || doc.Kind == yaml.DocumentNode || doc.ShortTag() == "!!null" {
-		return nil, &FileError{File: file, Msg: "the file is empty; a scenario needs name and steps"}
+	doc, err := parseYAML(file, data)
+	if err != nil {
+		return nil, err
 	}
 	t := newTree(file, doc)
-	if errs := append(t.errs, schema.check(t)...); len(errs) > 0 {
+	if errs := append(t.errs, sch.check(t)...); len(errs) > 0 {
 		return nil, joinSorted(errs)
 	}
 	s := &Scenario{File: file, uses: t.uses}
@@ -52,6 +48,19 @@ func Parse(file string, data []byte) (*Scenario, error) {
 		return nil, joinSorted(errs)
 	}
 	return s, nil
+}
+
+// parseYAML parses a file's YAML and returns its document's value.
+func parseYAML(file string, data []byte) (*yaml.Node, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, syntaxError(file, err)
+	}
+	doc := resolve(&root)
+	if doc == nil || doc.Kind == 0 || doc.Kind == yaml.DocumentNode || doc.ShortTag() == "!!null" {
+		return nil, &FileError{File: file, Msg: "the file is empty; a scenario needs name and steps"}
+	}
+	return doc, nil
 }
 
 // Load reads and parses a scenario file.

@@ -19,19 +19,11 @@ const maxValues = 100_000
 type tree struct {
 	file  string
 	value any
-	at    map[string]place // JSON pointer → place
-	lines map[string]int   // field path → line
+	lines map[string]int // field path → line (of the key naming it, or of the list item)
 	uses  []varUse
 	names []string // the steps' names, for messages
 	errs  []error
 	count int
-}
-
-// place is where a value is: its field path for people (steps[2].request.path) and its line (of
-// the key naming it, or of the list item).
-type place struct {
-	path string
-	line int
 }
 
 // varUse is a ${name} in a field.
@@ -43,16 +35,14 @@ type varUse struct {
 
 // newTree converts the document under root.
 func newTree(file string, root *yaml.Node) *tree {
-	t := &tree{file: file, at: map[string]place{}, lines: map[string]int{}}
-	t.at[""] = place{line: root.Line}
-	t.lines[""] = root.Line
+	t := &tree{file: file, lines: map[string]int{"": root.Line}}
 	t.names = stepNames(root)
-	t.value = t.convert(root, "", "")
+	t.value = t.convert(root, "")
 	return t
 }
 
 // convert turns n into JSON's shapes: maps, lists, strings, numbers, booleans, null.
-func (t *tree) convert(n *yaml.Node, ptr, path string) any {
+func (t *tree) convert(n *yaml.Node, path string) any {
 	n = resolve(n)
 	if t.count++; t.count > maxValues {
 		if t.count == maxValues+1 {
@@ -77,26 +67,22 @@ func (t *tree) convert(n *yaml.Node, ptr, path string) any {
 			if path != "" {
 				sub = path + "." + k.Value
 			}
-			m[k.Value] = t.member(n.Content[i+1], ptr+"/"+escapePointer(k.Value), sub, k.Line)
+			t.lines[sub] = k.Line
+			m[k.Value] = t.convert(n.Content[i+1], sub)
 		}
 		return m
 	case yaml.SequenceNode:
 		l := make([]any, len(n.Content))
 		for i, c := range n.Content {
-			// c.Line is an alias's own line, not its anchor's.
-			l[i] = t.member(c, ptr+"/"+strconv.Itoa(i), fmt.Sprintf("%s[%d]", path, i), c.Line)
+			sub := path + "[" + strconv.Itoa(i) + "]"
+			t.lines[sub] = c.Line // an alias's own line, not its anchor's
+			l[i] = t.convert(c, sub)
 		}
 		return l
 	case yaml.ScalarNode:
 		return t.scalar(n, path)
 	}
 	return nil
-}
-
-func (t *tree) member(n *yaml.Node, ptr, path string, line int) any {
-	t.at[ptr] = place{path: path, line: line}
-	t.lines[path] = line
-	return t.convert(n, ptr, path)
 }
 
 // scalar is a scalar's JSON value: YAML's null, booleans and numbers as such, anything else
@@ -155,13 +141,27 @@ func (t *tree) lookup(tokens []string) any {
 	return v
 }
 
-// place is where the value at a JSON pointer's tokens is.
-func (t *tree) place(tokens []string) place {
-	ptr := ""
+// path is the field path of the value at a JSON pointer's tokens: steps[2].request.path.
+func (t *tree) path(tokens []string) string {
+	var b strings.Builder
+	v := t.value
 	for _, tok := range tokens {
-		ptr += "/" + escapePointer(tok)
+		switch x := v.(type) {
+		case []any:
+			b.WriteString("[" + tok + "]")
+			if i, err := strconv.Atoi(tok); err == nil && i >= 0 && i < len(x) {
+				v = x[i]
+			}
+		default:
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(tok)
+			m, _ := v.(map[string]any)
+			v = m[tok]
+		}
 	}
-	return t.at[ptr]
+	return b.String()
 }
 
 // line is the line of a field path, or of the nearest field around it that has one.
@@ -176,10 +176,6 @@ func (t *tree) line(path string) int {
 			path = ""
 		}
 	}
-}
-
-func escapePointer(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
 }
 
 // resolve follows aliases (*anchor) and documents to the node that holds the value.
