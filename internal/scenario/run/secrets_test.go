@@ -1,4 +1,4 @@
-package scenario_test
+package run_test
 
 import (
 	"bytes"
@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/scenario"
+	"github.com/equalture/equalture-mock/internal/scenario/run"
 )
 
 // secretRE finds an access token or a webhook secret in full (a hint keeps four characters).
@@ -41,7 +41,7 @@ steps:
 		t.Fatalf("the scenario should fail at its fourth step: %+v\n%s", res.Failure, res.Output)
 	}
 	var junit bytes.Buffer
-	if err := scenario.WriteJUnit(&junit, []scenario.Result{res}, time.Now()); err != nil {
+	if err := run.WriteJUnit(&junit, []run.Result{res}, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	for name, text := range map[string]string{"progress": out.String(), "output": res.Output, "failure": res.Failure.Error(), "junit": junit.String()} {
