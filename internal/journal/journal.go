@@ -102,10 +102,11 @@ func (j *Journal) Changed() *notify.Broadcaster { return &j.changed }
 // bodies are cut at MaxBodyBytes, and copied when the slices they come in would keep much more
 // memory alive than they show.
 func (j *Journal) Record(e Entry) Entry {
-	e.RequestBody, e.ResponseBody = redact.JSON(e.RequestBody), redact.JSON(e.ResponseBody)
-	e.Query = redact.Query(e.Query)
 	e.RequestBody, e.RequestBodySize, e.RequestBodyTruncated = keep(e.RequestBody, e.RequestBodySize, e.RequestBodyTruncated)
 	e.ResponseBody, e.ResponseBodySize, e.ResponseBodyTruncated = keep(e.ResponseBody, e.ResponseBodySize, e.ResponseBodyTruncated)
+	// Redacted once cut, so a hostile megabyte costs the redaction no more than what is kept.
+	e.RequestBody, e.ResponseBody = redact.JSON(e.RequestBody), redact.JSON(e.ResponseBody)
+	e.Query = redact.Query(e.Query)
 	size := e.size()
 	j.mu.Lock()
 	j.nextID++

@@ -181,3 +181,21 @@ func TestLatest(t *testing.T) {
 		}
 	}
 }
+
+// A body is cut before it is redacted (a hostile megabyte costs no more than what is kept), and a
+// secret the cut runs through is still redacted.
+func TestRecordRedactsWhatItKeeps(t *testing.T) {
+	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwAAAAAAAAAAA="
+	pad := strings.Repeat("x", MaxBodyBytes-len(`{"pad":"","secret":"`)-20)
+	body := `{"pad":"` + pad + `","secret":"` + secret + `"}`
+	e := New(0, 0).Record(Entry{RequestBody: Body(body), ResponseBody: Body(`{"access_token":"SFMyNTY.eyJkYXRhIjp7fX0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"}`)})
+	if !e.RequestBodyTruncated || e.RequestBodySize != int64(len(body)) {
+		t.Fatalf("truncated %v, size %d", e.RequestBodyTruncated, e.RequestBodySize)
+	}
+	if strings.Contains(string(e.RequestBody), secret[:20]) || !strings.HasSuffix(string(e.RequestBody), `"secret":"whsec_…"`) {
+		t.Fatalf("the kept body ends %q", e.RequestBody[len(e.RequestBody)-40:])
+	}
+	if got := string(e.ResponseBody); got != `{"access_token":"SFMyNTY.eyJk…"}` {
+		t.Fatalf("the token answer kept as %s", got)
+	}
+}

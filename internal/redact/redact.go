@@ -87,7 +87,7 @@ func JSON(body []byte) []byte {
 	for _, sp := range spans {
 		var s string
 		if json.Unmarshal(body[sp[0]:sp[1]], &s) != nil {
-			continue
+			s = string(body[sp[0]+1 : sp[1]]) // a value the body's cut ends in: what there is of it
 		}
 		hint, _ := json.Marshal(Hint(s))
 		out = append(append(out, body[last:sp[0]]...), hint...)
@@ -151,8 +151,9 @@ func secretValues(body []byte) ([][2]int, bool) {
 	}
 }
 
-// plainRE finds "key": "value" pairs in text that is not JSON to its end.
-var plainRE = regexp.MustCompile(`"([A-Za-z_]+)"\s*:\s*("(?:[^"\\]|\\.)*")`)
+// plainRE finds "key": "value" pairs in text that is not JSON to its end, the last value possibly
+// cut short by the end of the text (a body kept only up to a limit).
+var plainRE = regexp.MustCompile(`"([A-Za-z_]+)"\s*:\s*("(?:[^"\\]|\\.)*(?:"|\\?$))`)
 
 func plainSecretValues(body []byte) [][2]int {
 	var spans [][2]int

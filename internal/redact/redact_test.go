@@ -38,6 +38,8 @@ func TestJSON(t *testing.T) {
 		"escaped quotes":        {`{"password":"a\"b\\\"c-0123456789abcdef"}`, `{"password":"a\"b\\…"}`},
 		"trailing comma":        {`{"url":"x",, "secret":"` + webhookSecret + `",}`, `{"url":"x",, "secret":"whsec_MfKQ…",}`},
 		"cut short":             {`{"secret":"` + webhookSecret + `","url":"htt`, `{"secret":"whsec_MfKQ…","url":"htt`},
+		"cut in the secret":     {`{"url":"x","secret":"` + webhookSecret[:20], `{"url":"x","secret":"whsec_…"`},
+		"cut in an escape":      {`{"password":"0123456789abcdef\`, `{"password":"0123…"`},
 		"nothing secret":        {`{"job_id":"x","callback_url":"http://a/token/b"}`, `{"job_id":"x","callback_url":"http://a/token/b"}`},
 		"not JSON":              {`secret=whsec_x`, `secret=whsec_x`},
 	}
