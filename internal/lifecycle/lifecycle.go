@@ -210,12 +210,9 @@ func (s *Service) Invite(clientID string, in Invitation) (store.Application, err
 	if !ok {
 		return store.Application{}, apierr.New(apierr.NotFound, "No client %q", clientID)
 	}
-	job, err := s.applicableJob(clientID, in.JobID)
+	job, err := s.checkInvitation(clientID, in)
 	if err != nil {
 		return store.Application{}, err
-	}
-	if err := s.deps.Egress.CheckURL(in.CallbackURL); err != nil {
-		return store.Application{}, apierr.Field("callback_url", err.Error())
 	}
 	if in.InvitationType == "" {
 		in.InvitationType = store.InviteEmail
@@ -249,6 +246,26 @@ func (s *Service) Invite(clientID string, in Invitation) (store.Application, err
 		s.queue.At(app.CreatedAt.Add(after), func() { s.autoComplete(ref) })
 	}
 	return app, nil
+}
+
+// CheckInvitation returns the 422 Invite would answer for in's job and callback URL: a job_id
+// that is none of clientID's published jobs, a callback_url the mock does not deliver to (package
+// egress: the mock itself, a host the allow-list does not list); both named when both are wrong.
+// The vendor API runs it beside the contract's validation, so that one answer names every problem
+// of a request.
+func (s *Service) CheckInvitation(clientID string, in Invitation) error {
+	_, err := s.checkInvitation(clientID, in)
+	return err
+}
+
+// checkInvitation is CheckInvitation, returning the job.
+func (s *Service) checkInvitation(clientID string, in Invitation) (fixtures.Job, error) {
+	job, jobErr := s.applicableJob(clientID, in.JobID)
+	var hostErr error
+	if err := s.deps.Egress.CheckURL(in.CallbackURL); err != nil {
+		hostErr = apierr.Field("callback_url", err.Error())
+	}
+	return job, apierr.Join(jobErr, hostErr)
 }
 
 // autoCompleteAfter is how long after creation job's applications complete themselves (0: never).
