@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"html"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -219,12 +218,12 @@ func TestNoSecretInAnyReadOut(t *testing.T) {
 		ownSecret     = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwAAAAAAAAAAA="
 		refusedSecret = "whsec_ZZZZ9r8GKYqrTwjUPD8ILPZIo2LaLaSwAAAAAAAAAAA="
 	)
-	var logs bytes.Buffer
+	logs := &syncWriter{}
 	rcv := startReceiver(t)
 	h := testenv.New(t, func(o *app.Options) {
 		o.AdminToken = admin
 		o.FixturesDir = withCallbackToken(t, callbackToken)
-		o.Logger = slog.New(slog.NewJSONHandler(&syncWriter{w: &logs}, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		o.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	})
 	ctl := testenv.Bearer(admin)
 	secrets := []string{admin, callbackToken, ownSecret, refusedSecret, testenv.DemoSecret, testenv.OtherSecret, "demo-secret-guess"}
@@ -288,16 +287,22 @@ func TestNoSecretInAnyReadOut(t *testing.T) {
 	}
 }
 
-// syncWriter lets the log be written from several goroutines.
+// syncWriter is a log written from several goroutines (callback workers log as they finish).
 type syncWriter struct {
 	mu sync.Mutex
-	w  io.Writer
+	b  bytes.Buffer
 }
 
-func (s *syncWriter) Write(b []byte) (int, error) {
+func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.w.Write(b)
+	return s.b.Write(p)
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 // Anonymizing erases every journal entry carrying the applicant's data — the creation that
