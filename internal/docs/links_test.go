@@ -160,11 +160,11 @@ func TestPagesLinkedBothWays(t *testing.T) {
 // Every fenced block says what it holds, so a shell command cannot hide from the command test in
 // an unmarked block; only sh blocks are commands.
 func TestFencesSayWhatTheyHold(t *testing.T) {
-	known := map[string]bool{"sh": true, "go": true, "yaml": true, "json": true, "text": true}
+	known := map[string]bool{"sh": true, "go": true, "ts": true, "yaml": true, "json": true, "text": true}
 	for _, p := range pages(t) {
 		for _, b := range p.blocks {
 			if !known[b.lang] {
-				t.Errorf("%s: block at %s: the language must be one of sh (commands), go, yaml, json, text", p.path, b)
+				t.Errorf("%s: block at %s: the language must be one of sh (commands), go, ts, yaml, json, text", p.path, b)
 			}
 			_, _, untested := b.untested()
 			switch {
