@@ -544,7 +544,7 @@ func TestCallbacksThroughTheControlAPI(t *testing.T) {
 }
 
 func TestCallbackHostAllowList(t *testing.T) {
-	h := testenv.New(t, func(o *app.Options) { o.Lifecycle.CallbackAllowHosts = []string{"127.0.0.1"} })
+	h := testenv.New(t, func(o *app.Options) { o.Egress.AllowHosts = []string{"127.0.0.1"} })
 	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
 	testenv.WantStatus(t, h.Do(http.MethodPost, "/connect_ats/applications", testenv.CreateBody(testenv.EngineerJob, ""), testenv.Bearer(tok)), 201)
 	body := strings.Replace(testenv.CreateBody(testenv.EngineerJob, ""), "127.0.0.1:9", "ats.invalid", 1)
