@@ -26,6 +26,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/console"
 	"github.com/equalture/equalture-mock/internal/control"
 	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/journal"
@@ -39,9 +40,11 @@ import (
 
 // Options configure an App.
 type Options struct {
-	// Service holds the links' base URL and lifetimes, the callback host allow-list and automatic
-	// completion.
+	// Service holds the links' base URL and lifetimes and automatic completion.
 	Service service.Config
+	// Egress says where deliveries may go: the callback host allow-list, the addresses the mock
+	// listens on (its public URL is the service's), and in tests a resolver. See package egress.
+	Egress egress.Config
 	// Seed makes reference ids, scores, jitter, event ids and fault probabilities reproducible
 	// (0: random).
 	Seed int64
@@ -159,7 +162,19 @@ func (a *App) build(opts Options, controlSpec *spec.Spec) error {
 	}
 	cfg := opts.Service
 	cfg.Seed, cfg.Deliveries = opts.Seed, opts.Callbacks
+	eg := opts.Egress
+	if eg.PublicURL = cfg.PublicURL; eg.PublicURL == "" {
+		eg.PublicURL = service.DefaultPublicURL
+	}
+	if eg.Timeout == 0 {
+		eg.Timeout = opts.Callbacks.Timeout
+	}
+	policy, err := egress.New(eg)
+	if err != nil {
+		return err
+	}
 	a.Service, err = service.New(cfg, service.Deps{
+		Egress:    policy,
 		Clock:     a.Clock,
 		Fixtures:  a.Fixtures,
 		Links:     signer,
@@ -173,6 +188,7 @@ func (a *App) build(opts Options, controlSpec *spec.Spec) error {
 		return err
 	}
 	a.Auth = auth.New(signer, a.Service, a.Fixtures, a.Clock, opts.TokenTTL)
+	admin := auth.NewAdmin(opts.AdminToken, a.Clock)
 	a.Vendor, err = vendorapi.New(vendorapi.Deps{
 		Spec:         a.Spec,
 		Service:      a.Service,
@@ -190,7 +206,7 @@ func (a *App) build(opts Options, controlSpec *spec.Spec) error {
 			Service:     a.Service,
 			ControlSpec: equalturemock.ControlSpec,
 			VendorSpec:  equalturemock.VendorSpec,
-			AdminToken:  opts.AdminToken,
+			Admin:       admin,
 			Logger:      opts.Logger,
 		})
 	}
@@ -207,11 +223,11 @@ func (a *App) build(opts Options, controlSpec *spec.Spec) error {
 		Logger:   opts.Logger,
 	})
 	a.Console, err = console.New(console.Deps{
-		Service:    a.Service,
-		Fixtures:   a.Fixtures,
-		AdminToken: opts.AdminToken,
-		Key:        subKey(key, "console"),
-		Logger:     opts.Logger,
+		Service:  a.Service,
+		Fixtures: a.Fixtures,
+		Admin:    admin,
+		Key:      subKey(key, "console"),
+		Logger:   opts.Logger,
 	})
 	if err != nil {
 		return err

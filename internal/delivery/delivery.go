@@ -39,6 +39,7 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/notify"
 	"github.com/equalture/equalture-mock/internal/persist"
@@ -190,8 +191,11 @@ type Deps struct {
 	Results func(domain.Application) any
 	// DB is the data file deliveries and webhooks are written to and read back from (nil: memory).
 	DB *persist.DB
-	// Client sends the requests (a transport with sane pools when nil).
+	// Client sends the requests (a transport with sane pools, dialling through Egress, when nil).
 	Client *http.Client
+	// Egress, when set, is where deliveries may connect: the default Client dials through it, and
+	// attempt errors show only what it lets them show.
+	Egress *egress.Policy
 	// UserAgent identifies the mock to receivers.
 	UserAgent string
 	Logger    *slog.Logger
@@ -266,8 +270,12 @@ func New(cfg Config, deps Deps) (*Sender, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	if deps.Client == nil {
+		tr := &http.Transport{MaxIdleConnsPerHost: cfg.Workers, IdleConnTimeout: 90 * time.Second}
+		if deps.Egress != nil {
+			tr.DialContext = deps.Egress.DialContext
+		}
 		deps.Client = &http.Client{
-			Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Workers, IdleConnTimeout: 90 * time.Second},
+			Transport: tr,
 			// A receiver answers; redirects are answers too (and count as failed attempts).
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/equalture/equalture-mock/internal/redact"
 )
 
 // send makes one attempt: the delivery's method (PUT for results, POST for an event) with its
@@ -61,6 +63,12 @@ func (s *Sender) send(a attempt, at time.Time) (int, time.Duration, error) {
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
+		}
+		if s.deps.Egress != nil {
+			if shown := s.deps.Egress.Shown(err); shown != err { //nolint:errorlint // the same error or another
+				s.deps.Logger.Warn("callback attempt failed", "delivery", dl.ID, "url", redact.URL(dl.URL), "err", err)
+				err = shown
+			}
 		}
 		return 0, latency, err
 	}

@@ -26,10 +26,9 @@ const MaxWebhooks = 25
 
 // Secrets are Standard Webhooks secrets: "whsec_" and the base64 of 24 to 64 random bytes.
 const (
-	SecretPrefix     = "whsec_"
-	MinSecretBytes   = 24
-	MaxSecretBytes   = 64
-	secretHintLength = 4
+	SecretPrefix   = "whsec_"
+	MinSecretBytes = 24
+	MaxSecretBytes = 64
 )
 
 var labelRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -50,11 +49,4 @@ func CheckSecret(secret string) error {
 		return fmt.Errorf("must be %s followed by the base64 of %d to %d random bytes", SecretPrefix, MinSecretBytes, MaxSecretBytes)
 	}
 	return nil
-}
-
-// SecretHint shows enough of a secret to tell which one it is, never the secret: its prefix and
-// first four characters.
-func SecretHint(secret string) string {
-	rest := strings.TrimPrefix(secret, SecretPrefix)
-	return SecretPrefix + rest[:min(secretHintLength, len(rest))] + "…"
 }

@@ -2,14 +2,12 @@ package service
 
 import (
 	"errors"
-	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fixtures"
+	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/store"
 )
@@ -42,12 +40,9 @@ func (s *Service) Invite(clientID string, in Invitation) (Application, error) {
 	if !ok {
 		return Application{}, apierr.New(apierr.NotFound, "No client %q", clientID)
 	}
-	job, err := s.applicableJob(clientID, in.JobID)
+	job, err := s.checkInvitation(clientID, in)
 	if err != nil {
 		return Application{}, err
-	}
-	if err := CheckHost(s.cfg.CallbackAllowHosts, in.CallbackURL); err != nil {
-		return Application{}, apierr.Field("callback_url", err.Error())
 	}
 	invitation := domain.InviteEmail
 	if in.InvitationType == domain.InviteOneTimeLink {
@@ -67,6 +62,26 @@ func (s *Service) Invite(clientID string, in Invitation) (Application, error) {
 		s.scheduleCompletion(app.ReferenceID, app.CreatedAt.Add(after))
 	}
 	return s.View(app), nil
+}
+
+// CheckInvitation returns the 422 Invite would answer for in's job and callback URL: a job_id
+// that is none of clientID's published jobs, a callback_url the mock does not deliver to (package
+// egress: the mock itself, a host the allow-list does not list); both named when both are wrong.
+// The vendor API runs it beside the contract's validation, so that one answer names every problem
+// of a request.
+func (s *Service) CheckInvitation(clientID string, in Invitation) error {
+	_, err := s.checkInvitation(clientID, in)
+	return err
+}
+
+// checkInvitation is CheckInvitation, returning the job.
+func (s *Service) checkInvitation(clientID string, in Invitation) (fixtures.Job, error) {
+	job, jobErr := s.applicableJob(clientID, in.JobID)
+	var hostErr error
+	if err := s.deps.Egress.CheckURL(in.CallbackURL); err != nil {
+		hostErr = apierr.Field("callback_url", err.Error())
+	}
+	return job, apierr.Join(jobErr, hostErr)
 }
 
 // autoCompleteAfter is how long after creation job's applications complete themselves (0: never).
@@ -195,14 +210,23 @@ func (s *Service) Hire(clientID, ref string, h Hiring) (domain.Application, erro
 
 // Anonymize erases clientID's application ref's personal details and scores, from any state and
 // idempotently, everywhere the mock kept them: the application (and so its invitation email and
-// the payloads rendered from it), the request journal's bodies. Its anonymization event cancels
-// what is pending of it; nothing of it can be sent again.
+// the payloads rendered from it), the request journal's entries about it or carrying the
+// applicant's data. Its anonymization event cancels what is pending of it; nothing of it can be
+// sent again.
 func (s *Service) Anonymize(clientID, ref string) (domain.Application, error) {
-	app, err := s.store.Update(clientID, ref, (*domain.Application).Anonymize)
+	var before domain.Application // the applicant as created, to find in the journal
+	app, err := s.store.Update(clientID, ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
+		before = *a
+		return a.Anonymize(now)
+	})
 	if err != nil {
 		return app, err
 	}
-	s.deps.Journal.Erase(ref, ReasonAnonymized)
+	who := journal.Subject{ReferenceID: ref, ClientID: clientID}
+	if p := before.Applicant; before.Status != domain.Anonymized { // else only placeholders are left
+		who.Email, who.FirstName, who.LastName = p.Email, p.FirstName, p.LastName
+	}
+	s.deps.Journal.Erase(who, ReasonAnonymized)
 	return app, nil
 }
 
@@ -260,25 +284,4 @@ func (s *Service) PublicLink(clientID, ref, locale string) (PublicLink, error) {
 		return PublicLink{}, err
 	}
 	return PublicLink{URL: u, TTL: s.cfg.PublicLinkTTL}, nil
-}
-
-// CheckHost says why rawURL may not be a callback URL under the host allow-list patterns
-// ("api.example.com" or "*.example.com"; every host when there are none), in words fit for a
-// 422 on callback_url: it names the refused host and the allowed ones.
-func CheckHost(patterns []string, rawURL string) error {
-	if len(patterns) == 0 {
-		return nil
-	}
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return errors.New("is not a URL")
-	}
-	host := strings.ToLower(u.Hostname())
-	for _, p := range patterns {
-		p = strings.ToLower(strings.TrimSpace(p))
-		if p == host || strings.HasPrefix(p, "*.") && strings.HasSuffix(host, p[1:]) {
-			return nil
-		}
-	}
-	return fmt.Errorf("host %s is not allowed: the mock accepts callbacks to %s only", host, strings.Join(patterns, ", "))
 }

@@ -6,10 +6,10 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/delivery"
-	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/notify"
+	"github.com/equalture/equalture-mock/internal/redact"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -148,7 +148,7 @@ func (s *Service) WebhookViews(clientID string) []WebhookView {
 	hooks := s.sender.Webhooks(clientID)
 	out := make([]WebhookView, len(hooks))
 	for i, w := range hooks {
-		out[i] = WebhookView{ClientID: w.ClientID, Label: w.Label, URL: w.URL, SecretHint: domain.SecretHint(w.Secret), CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
+		out[i] = WebhookView{ClientID: w.ClientID, Label: w.Label, URL: w.URL, SecretHint: redact.Hint(w.Secret), CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
 	}
 	return out
 }

@@ -34,6 +34,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/journal"
@@ -52,9 +53,6 @@ type Config struct {
 	PublicLinkTTL time.Duration
 	// Seed makes reference ids, scores, jitter and event ids reproducible.
 	Seed int64
-	// CallbackAllowHosts, when set, limits callback_url and webhook url hosts ("ats.example.com",
-	// "*.example.com").
-	CallbackAllowHosts []string
 	// AutoCompleteAfter completes applications this long after creation unless their job says
 	// otherwise (0: never).
 	AutoCompleteAfter time.Duration
@@ -91,6 +89,9 @@ type Deps struct {
 	Fixtures *fixtures.Set
 	// Links signs the links handed out (the same key as access tokens).
 	Links *auth.Signer
+	// Egress says where callback_url and webhook urls may point, and where deliveries may connect
+	// (every host but the mock's own when nil).
+	Egress *egress.Policy
 	// Journal and Faults are the request journal and the fault rules the vendor API's pipeline
 	// uses; the service erases, clears and resets them.
 	Journal *journal.Journal
@@ -124,6 +125,13 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.setDefaults()
+	if deps.Egress == nil {
+		p, err := egress.New(egress.Config{PublicURL: cfg.PublicURL})
+		if err != nil {
+			return nil, fmt.Errorf("service: %w", err)
+		}
+		deps.Egress = p
+	}
 	s := &Service{cfg: cfg, deps: deps, results: results.NewGenerator(deps.Fixtures, cfg.Seed)}
 	if err := s.restoreClock(); err != nil {
 		return nil, err
@@ -132,7 +140,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	// The sender renders payloads from the store's applications; the store publishes to the
 	// sender: the sender is built first and reads the store through s, which holds it by then.
 	s.sender, err = delivery.New(cfg.Deliveries, delivery.Deps{
-		Clock: deps.Clock, Fixtures: deps.Fixtures, DB: deps.DB,
+		Clock: deps.Clock, Fixtures: deps.Fixtures, DB: deps.DB, Egress: deps.Egress,
 		Lookup:    func(ref string) (domain.Application, error) { return s.store.Lookup(ref) },
 		Results:   func(a domain.Application) any { return s.Render(a, "en") },
 		UserAgent: deps.UserAgent, Logger: deps.Logger,

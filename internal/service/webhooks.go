@@ -13,6 +13,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/egress"
 )
 
 // newSecretBytes is how many random bytes a generated webhook secret holds.
@@ -44,7 +45,7 @@ func (s *Service) RegisterWebhook(clientID string, r WebhookRegistration) (Regis
 	if err := domain.CheckLabel(r.Label); err != nil {
 		return RegisteredWebhook{}, apierr.Field("label", err.Error())
 	}
-	if err := checkWebhookURL(s.cfg.CallbackAllowHosts, r.URL); err != nil {
+	if err := checkWebhookURL(s.deps.Egress, r.URL); err != nil {
 		return RegisteredWebhook{}, apierr.Field("url", err.Error())
 	}
 	if r.Secret != "" {
@@ -101,14 +102,14 @@ func (s *Service) TriggerEvent(ref, typ string) (string, []delivery.Delivery, er
 	return id, ds, nil
 }
 
-// checkWebhookURL says why raw may not be a webhook URL: not an absolute http(s) URL, or a host
-// the allow-list refuses.
-func checkWebhookURL(allow []string, raw string) error {
+// checkWebhookURL says why raw may not be a webhook URL: not an absolute http(s) URL, or a target
+// the egress policy refuses.
+func checkWebhookURL(allow *egress.Policy, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errors.New("must be an absolute http(s) URL")
 	}
-	return CheckHost(allow, raw)
+	return allow.CheckURL(raw)
 }
 
 func newSecret() (string, error) {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/redact"
 	"github.com/equalture/equalture-mock/internal/service"
 )
 
@@ -21,7 +22,7 @@ type webhookView struct {
 }
 
 func viewWebhook(w domain.Webhook) webhookView {
-	return webhookView{Label: w.Label, URL: w.URL, SecretHint: domain.SecretHint(w.Secret), CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
+	return webhookView{Label: w.Label, URL: w.URL, SecretHint: redact.Hint(w.Secret), CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
 }
 
 type registerWebhookRequest struct {
