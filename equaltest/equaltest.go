@@ -15,8 +15,10 @@
 //	}
 //
 // The mock's clock is frozen unless WithRunningClock is given: tokens, links and callback retries
-// come due only when the test advances it. Every answer of the control API is checked against the
-// mock's control contract.
+// come due only when the test advances it. Moving the mock (its applications, its clock) goes
+// through the mock's service in process, with no HTTP round trip; reading it (deliveries, the
+// journal, the outbox) goes through the control API, every answer checked against the mock's
+// control contract.
 package equaltest
 
 import (
@@ -32,6 +34,9 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/apiclient"
+	"github.com/equalture/equalture-mock/internal/app"
+	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/mockserver"
 )
@@ -222,53 +227,93 @@ type Applicant struct {
 
 // Application returns application ref of any client.
 func (s *Server) Application(ref string) (Application, error) {
-	return call[Application](s, http.MethodGet, "/applications/"+url.PathEscape(ref), nil)
+	return s.drive(func(svc *service.Service) (domain.Application, error) { return svc.Lookup(ref) })
 }
 
 // StartAssessment marks ref's assessment started, as the applicant opening the link does.
 func (s *Server) StartAssessment(ref string) (Application, error) {
-	return call[Application](s, http.MethodPost, "/applications/"+url.PathEscape(ref)+"/start", nil)
+	return s.drive(func(svc *service.Service) (domain.Application, error) { return svc.Start(ref) })
 }
 
 // Complete completes ref's assessment with scores drawn from the seed, which PUTs the results to
 // the application's callback URL.
-func (s *Server) Complete(ref string) (Application, error) { return s.complete(ref, nil) }
+func (s *Server) Complete(ref string) (Application, error) {
+	return s.complete(ref, service.Completion{})
+}
 
 // CompleteWithFit completes ref's assessment with drawn scores that give fit: "low", "medium" or "high".
 func (s *Server) CompleteWithFit(ref, fit string) (Application, error) {
-	return s.complete(ref, map[string]any{"fit": fit})
+	return s.complete(ref, service.Completion{Fit: fit})
 }
 
 // CompleteWithScores completes ref's assessment with these bucket scores (1-5) by trait code;
 // traits left out are drawn.
 func (s *Server) CompleteWithScores(ref string, scores map[string]int) (Application, error) {
-	return s.complete(ref, map[string]any{"scores": scores})
+	return s.complete(ref, service.Completion{Scores: scores})
 }
 
-func (s *Server) complete(ref string, body any) (Application, error) {
-	return call[Application](s, http.MethodPost, "/applications/"+url.PathEscape(ref)+"/complete", body)
+func (s *Server) complete(ref string, how service.Completion) (Application, error) {
+	return s.drive(func(svc *service.Service) (domain.Application, error) { return svc.Complete(ref, how) })
 }
 
 // ExpireInvitation makes ref's unused invitation lapse now.
 func (s *Server) ExpireInvitation(ref string) (Application, error) {
-	return call[Application](s, http.MethodPost, "/applications/"+url.PathEscape(ref)+"/expire_invitation", nil)
+	return s.drive(func(svc *service.Service) (domain.Application, error) { return svc.ExpireInvitation(ref) })
 }
 
-type clockView struct {
-	Now time.Time `json:"now"`
+// drive runs a use case on the mock's service in process, through the mock's Go-level control
+// handle (no HTTP round trip), and returns the application as the control API shows it.
+func (s *Server) drive(use func(*service.Service) (domain.Application, error)) (Application, error) {
+	svc, err := s.service()
+	if err != nil {
+		return Application{}, err
+	}
+	a, err := use(svc)
+	if err != nil {
+		return Application{}, fmt.Errorf("equaltest: %w", err)
+	}
+	v := svc.View(a)
+	return Application{
+		ReferenceID: v.ReferenceID, ClientID: v.ClientID, JobID: v.JobID, CallbackURL: v.CallbackURL,
+		InvitationType: v.InvitationType, Status: string(v.Status), AssessmentURL: v.AssessmentURL,
+		Applicant:           Applicant{FirstName: v.Applicant.FirstName, LastName: v.Applicant.LastName, Email: v.Applicant.Email},
+		CreatedAt:           v.CreatedAt.UTC(),
+		InvitationExpiresAt: v.InvitationExpiresAt.UTC(),
+		StartedAt:           v.StartedAt.UTC(),
+		CompletedAt:         v.CompletedAt.UTC(),
+		Scores:              v.Scores.Map(),
+	}, nil
+}
+
+// service is the mock's service, its Go-level control handle.
+func (s *Server) service() (*service.Service, error) {
+	a := app.Of(s.mock)
+	if a == nil {
+		return nil, errors.New("equaltest: the mock is closed")
+	}
+	return a.Service, nil
 }
 
 // Now returns the mock's time.
 func (s *Server) Now() (time.Time, error) {
-	c, err := call[clockView](s, http.MethodGet, "/clock", nil)
-	return c.Now, err
+	svc, err := s.service()
+	if err != nil {
+		return time.Time{}, err
+	}
+	return svc.Now(), nil
 }
 
 // Advance moves the mock's clock forward by d and returns the new time: tokens and links expire,
 // callback retries and automatic completions come due.
 func (s *Server) Advance(d time.Duration) (time.Time, error) {
-	c, err := call[clockView](s, http.MethodPost, "/clock/advance", map[string]string{"by": d.String()})
-	return c.Now, err
+	svc, err := s.service()
+	if err != nil {
+		return time.Time{}, err
+	}
+	if err := svc.AdvanceClock(d); err != nil {
+		return time.Time{}, fmt.Errorf("equaltest: %w", err)
+	}
+	return svc.Now(), nil
 }
 
 // Delivery is a results callback — the PUT of an application's results to its callback URL — or

@@ -85,7 +85,9 @@ func New(opts ...Option) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Server{app: a}, nil
+	srv := &Server{app: a}
+	app.Wrap(srv, a) // the project's Go-level control handle (equaltest drives the mock through it)
+	return srv, nil
 }
 
 // ServeHTTP serves the vendor API (/connect_ats/...), the control API (/_mock/...), the pages
@@ -93,7 +95,10 @@ func New(opts ...Option) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.app.Handler.ServeHTTP(w, r) }
 
 // Close stops taking callback work and waits, until ctx is done, for attempts in flight.
-func (s *Server) Close(ctx context.Context) error { return s.app.Close(ctx) }
+func (s *Server) Close(ctx context.Context) error {
+	app.Unwrap(s)
+	return s.app.Close(ctx)
+}
 
 func (s *settings) fail(format string, args ...any) {
 	s.errs = append(s.errs, fmt.Errorf(format, args...))
