@@ -157,6 +157,25 @@ func measureHeap(tb testing.TB, n int, dir string) heapPerApplication {
 	return out
 }
 
+// MaxHeapPerApplication bounds the live heap one stored application costs, invited or completed
+// with its callback delivered, in memory or read back from a data dir: a hundred thousand
+// applications fit in 150 MiB. The journal's bodies are bounded on their own and not counted.
+const MaxHeapPerApplication = 1536
+
+// TestMemoryBoundedPerApplication holds the mock to MaxHeapPerApplication.
+func TestMemoryBoundedPerApplication(t *testing.T) {
+	if raceDetector || testing.Short() {
+		t.Skip("the race detector's shadow memory is not the mock's; make test runs this without -race")
+	}
+	m := measureHeap(t, 5000, t.TempDir())
+	t.Logf("live heap per application: invited %.0f B, completed %.0f B, read back from the data dir %.0f B", m.Invited, m.Completed, m.RestartedHeap)
+	for what, b := range map[string]float64{"invited": m.Invited, "completed": m.Completed, "read back": m.RestartedHeap} {
+		if b > MaxHeapPerApplication {
+			t.Errorf("an application %s costs %.0f B of live heap, over %d", what, b, MaxHeapPerApplication)
+		}
+	}
+}
+
 // BenchmarkLiveHeapPerApplication reports the live heap one application costs, invited and
 // completed, in memory and (with a restart) on a data dir: go test -run '^$' -bench LiveHeap
 // -benchtime 1x ./mockserver (APPS=n sets how many applications, 20,000 by default).
