@@ -223,6 +223,7 @@ type Sender struct {
 	arming  []arming                      // plans waiting for their write to be durable, in the order written
 	busy    int                           // attempts in flight
 	written uint64                        // the position of the last write appended
+	stopped bool                          // the data file failed a write: nothing more becomes durable
 	closing bool
 
 	workers sync.WaitGroup
@@ -315,7 +316,7 @@ func (s *Sender) Settled(ctx context.Context) error {
 			return err
 		}
 		s.mu.Lock()
-		idle := len(s.ready) == 0 && s.busy == 0 && len(s.arming) == 0 && s.db.Durable() >= s.written || s.closing
+		idle := len(s.ready) == 0 && s.busy == 0 && len(s.arming) == 0 && (s.stopped || s.db.Durable() >= s.written) || s.closing
 		s.mu.Unlock()
 		if idle {
 			return nil

@@ -132,3 +132,24 @@ func TestAnonymizingIsWrittenWithItsDeliveries(t *testing.T) {
 		t.Fatal("an anonymized application's delivery was sent again after a restart")
 	}
 }
+
+// A change the data file refuses is not stored: nothing is sent about it, and the sender still
+// settles (the file stops; no plan after it becomes durable).
+func TestNothingIsSentForAChangeNotStored(t *testing.T) {
+	rcv := newReceiver(t, 200)
+	w := newWorld(t, delivery.Config{}, onDisk(t.TempDir()))
+	w.register("demo-client", "ats", rcv.URL, secretA)
+	ref := w.create(rcv.URL, jobID)
+	if err := w.store.InvalidateTokens("revoked", strings.Repeat("x", 40<<10)); err == nil { // over bbolt's key size
+		t.Fatal("a write bbolt refuses was acknowledged")
+	}
+	if _, err := w.store.Update("", ref, finish); err == nil {
+		t.Fatal("a completion after the file stopped was acknowledged")
+	}
+	w.settle()
+	w.clock.Advance(time.Hour)
+	w.settle()
+	if n := rcv.counter.Load(); n != 0 {
+		t.Fatalf("the receiver got %d requests about a completion the file does not hold", n)
+	}
+}

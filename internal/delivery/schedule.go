@@ -46,7 +46,7 @@ func (s *Sender) nextLocked(d *delivery, now time.Time) {
 func (s *Sender) planLocked(pos uint64, ds ...*delivery) {
 	durable := s.db.Durable()
 	for _, d := range ds {
-		if d.status != Pending {
+		if d.status != Pending || s.stopped { // a stopped file makes nothing durable again
 			continue
 		}
 		if pos <= durable {
@@ -66,7 +66,7 @@ func (s *Sender) committed(durable uint64, err error) {
 		if len(s.arming) > 0 {
 			s.deps.Logger.Error("deliveries not saved: no attempt is made", "deliveries", len(s.arming), "err", err)
 		}
-		s.arming = nil
+		s.arming, s.stopped = nil, true
 	}
 	n := 0
 	for _, a := range s.arming {
@@ -90,8 +90,8 @@ func (s *Sender) scheduleLocked(d *delivery) {
 	if d.status != Pending || !d.durable || s.closing {
 		return
 	}
-	if d.kind == KindWebhook && s.lanes[d.lane()][0] != d {
-		return // the one before it is scheduled again when it finishes (stopLocked)
+	if q := s.lanes[d.lane()]; d.kind == KindWebhook && (len(q) == 0 || q[0] != d) {
+		return // not its turn: it is scheduled when the one before it finishes (stopLocked)
 	}
 	if d.kind == KindResults && s.gatedLocked(d) {
 		g := s.gated[d.ref]
