@@ -3,6 +3,7 @@ package contract
 import (
 	"net/http"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -53,12 +54,13 @@ var _ = Describe("Bearer authentication", Label("readonly"), func() {
 		}),
 	)
 
-	It("refuses an expired token after 15 minutes", Label("control"), Serial, func() {
+	It("refuses an expired token after its documented lifetime", Label("control"), Serial, func() {
 		requireControl()
 		tok := token()
 		expectStatus(call(http.MethodGet, "/connect_ats/jobs", "", Bearer(tok)), http.StatusOK)
-		control(http.MethodPost, "/clock/advance", `{"by":"15m1s"}`)
-		DeferCleanup(func() { control(http.MethodPost, "/clock/advance", `{"by":"-15m1s"}`) })
+		past := (tokenTTL() + time.Second).String() // 15m1s
+		control(http.MethodPost, "/clock/advance", `{"by":"`+past+`"}`)
+		DeferCleanup(func() { control(http.MethodPost, "/clock/advance", `{"by":"-`+past+`"}`) })
 		r := call(http.MethodGet, "/connect_ats/jobs", "", Bearer(tok))
 		expectStatus(r, http.StatusUnauthorized)
 		expectHeader(r, "WWW-Authenticate", ContainSubstring("expired"))

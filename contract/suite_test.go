@@ -242,6 +242,14 @@ func absoluteURL(v any) bool {
 	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
+// tokenTTL is the access tokens' lifetime openapi.yaml documents (x-token-ttl).
+func tokenTTL() time.Duration {
+	GinkgoHelper()
+	ttl, ok := api.Contract.TokenTTL()
+	Expect(ok).To(BeTrue(), "openapi.yaml documents no token lifetime (x-token-ttl)")
+	return ttl
+}
+
 func token() string {
 	GinkgoHelper()
 	requireSetup()

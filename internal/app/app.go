@@ -46,7 +46,8 @@ type Options struct {
 	Lifecycle lifecycle.Config
 	// Seed makes reference ids, scores, jitter and fault probabilities reproducible (0: random).
 	Seed int64
-	// TokenTTL is how long an access token is valid (15 minutes when 0).
+	// TokenTTL is how long an access token is valid (when 0, the contract's x-token-ttl: 15
+	// minutes).
 	TokenTTL time.Duration
 	// MaxBodyBytes limits vendor API request bodies (1 MiB when 0).
 	MaxBodyBytes int64
@@ -73,8 +74,19 @@ type Options struct {
 	JournalMaxBytes int64
 }
 
-// DefaultTokenTTL is how long access tokens are valid unless Options say otherwise.
-const DefaultTokenTTL = 15 * time.Minute
+// DefaultTokenTTL is how long access tokens are valid unless Options say otherwise: the
+// lifetime openapi.yaml documents (x-token-ttl of its bearer scheme).
+func DefaultTokenTTL() (time.Duration, error) {
+	sp, err := spec.Vendor()
+	if err != nil {
+		return 0, err
+	}
+	ttl, ok := sp.TokenTTL()
+	if !ok {
+		return 0, errors.New("app: openapi.yaml documents no token lifetime (x-token-ttl)")
+	}
+	return ttl, nil
+}
 
 // App is an assembled mock.
 type App struct {
@@ -102,12 +114,14 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.TokenTTL <= 0 {
-		opts.TokenTTL = DefaultTokenTTL
-	}
 	sp, err := spec.Vendor()
 	if err != nil {
 		return nil, err
+	}
+	if opts.TokenTTL <= 0 {
+		if opts.TokenTTL, err = DefaultTokenTTL(); err != nil {
+			return nil, err
+		}
 	}
 	controlSpec, err := spec.Control()
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -35,6 +36,9 @@ type Spec struct {
 	static map[string]map[string]*routers.Route
 	// formats are the string formats kin-openapi does not check by default.
 	formats []openapi3.SchemaValidationOption
+	// lifecycle and tokenTTL are the contract's x-lifecycle and x-token-ttl.
+	lifecycle *Lifecycle
+	tokenTTL  time.Duration
 }
 
 // Operation is an operation of the contract.
@@ -121,6 +125,12 @@ func Load(ctx context.Context, data []byte) (*Spec, error) {
 			}
 			s.static[path][method] = route
 		}
+	}
+	if err := s.loadLifecycle(); err != nil {
+		return nil, fmt.Errorf("spec: %w", err)
+	}
+	if err := s.loadTokenTTL(); err != nil {
+		return nil, fmt.Errorf("spec: %w", err)
 	}
 	return s, nil
 }
