@@ -109,7 +109,8 @@ func TestMockEnforcesTheContractsLifecycle(t *testing.T) {
 			t.Run(lever+" from "+state, func(t *testing.T) {
 				ref := in(t, state)
 				r := call(t, control, lever, ref)
-				if !slices.Contains(tr.From, state) {
+				// The lever makes every move on the way (completing an unopened invitation opens it).
+				if !slices.Contains(lc.Reachable([]string{state}, spontaneous), tr.To) {
 					testenv.WantStatus(t, r, http.StatusConflict)
 					return
 				}
@@ -121,6 +122,9 @@ func TestMockEnforcesTheContractsLifecycle(t *testing.T) {
 		}
 	}
 }
+
+// spontaneous lets only the moves nobody calls the API for pass.
+func spontaneous(_, _ string, t *spec.Transition) bool { return t != nil }
 
 // step is one move on the way to a state: an operation of the vendor API (op), or a move nobody
 // calls it for (op empty), into to.

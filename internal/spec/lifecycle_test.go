@@ -48,7 +48,7 @@ func TestContractStatesItsLifecycle(t *testing.T) {
 			}
 		})
 	}
-	if got := lc.Moves("invited"); !reflect.DeepEqual(got, []string{"anonymized", "completed", "expired", "started"}) {
+	if got := lc.Moves("invited"); !reflect.DeepEqual(got, []string{"anonymized", "expired", "started"}) {
 		t.Errorf("moves from invited %v", got)
 	}
 	if got := lc.Moves("completed"); !reflect.DeepEqual(got, []string{"anonymized", "hired"}) {
