@@ -437,6 +437,32 @@ func (s *Spec) ValidateCallback(operationID, name, method string, header http.He
 	return nil
 }
 
+// EventType returns the type of a webhook event: a POST whose body is a JSON object with a string
+// "type" (false for anything else, such as a results PUT).
+func EventType(method string, body []byte) (string, bool) {
+	var env struct {
+		Type *string `json:"type"`
+	}
+	if method != http.MethodPost || json.Unmarshal(body, &env) != nil || env.Type == nil {
+		return "", false
+	}
+	return *env.Type, true
+}
+
+// ValidateEvent checks a webhook event the service sends to a webhook registered through
+// operationID: its type must be one of the operation's callbacks, and the event that callback
+// (ValidateCallback). It returns the event's type.
+func (s *Spec) ValidateEvent(operationID, method string, header http.Header, body []byte) (string, error) {
+	event, ok := EventType(method, body)
+	if !ok {
+		return "", errors.New("not a webhook event: want a POST of a JSON object with a type")
+	}
+	if events := s.Callbacks(operationID); !slices.Contains(events, event) {
+		return event, fmt.Errorf("event type %q is not one the contract documents (%s)", event, strings.Join(events, ", "))
+	}
+	return event, s.ValidateCallback(operationID, event, method, header, body)
+}
+
 func mediaTypes(rb *openapi3.RequestBody) []string {
 	out := make([]string, 0, len(rb.Content))
 	for mt := range rb.Content {
