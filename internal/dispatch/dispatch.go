@@ -79,11 +79,25 @@ func (c *Call) Who() string {
 
 // Violation is one way an exchange broke the contract.
 type Violation struct {
-	// Kind says whose fault it is: KindRequest, KindResponse, KindAccepted, KindCallback or
-	// KindUpstream.
+	// Kind says whose fault it is: KindRequest, KindResponse, KindAccepted, KindCallback,
+	// KindUpstream, a broken rule of behaviour (KindState, KindToken, KindEvent), or news about
+	// what the contract only guessed (KindInferred).
 	Kind string `json:"kind"`
 	// Message names the operation, the status and the field, with the offending value.
 	Message string `json:"message"`
+	// Evidence are the earlier exchanges a rule of behaviour was judged by, oldest first.
+	Evidence []Evidence `json:"evidence,omitempty"`
+	// Contract is where the contract states what was broken or guessed ("openapi.yaml#/…").
+	Contract string `json:"contract,omitempty"`
+}
+
+// Evidence is an exchange a finding rests on.
+type Evidence struct {
+	// Exchange numbers the exchanges of the proxy's run, in the order they arrived.
+	Exchange int64     `json:"exchange"`
+	Time     time.Time `json:"time"`
+	// What the exchange was and said: `getStatus answered 200 {"status":"invited"}`.
+	What string `json:"what"`
 }
 
 // The kinds of violations.
@@ -93,6 +107,10 @@ const (
 	KindAccepted = "accepted" // the target accepted (2xx) a request the contract refuses
 	KindCallback = "callback" // a callback the target sent breaks the contract
 	KindUpstream = "upstream" // the target did not answer
+	KindState    = "state"    // the target broke the lifecycle (x-lifecycle)
+	KindToken    = "token"    // the target broke the tokens' rules (x-token-ttl, x-challenge)
+	KindEvent    = "event"    // a webhook event broke the rules of events (order, signature)
+	KindInferred = "inferred" // what the contract only guessed (x-inferred) is not what the target does: news, not a failure
 )
 
 // Violate notes a violation of the exchange for the observers.

@@ -57,9 +57,12 @@ type OpRule struct {
 	Creates bool `json:"creates,omitempty"`
 	// Reports names the field of the 2xx body holding the application's state.
 	Reports string `json:"reports,omitempty"`
-	// Clock says the operation moves the target's clock (the mock's control API): a proxy in
-	// front can no longer judge token lifetimes by its own.
-	Clock bool `json:"clock,omitempty"`
+	// Stable says the same request always gets the same 2xx answer (results, once completed).
+	Stable bool `json:"stable,omitempty"`
+	// Clock says the operation moves the target's clock (the mock's control API) and names the
+	// field of its answer holding the target's time: a proxy in front can no longer judge token
+	// lifetimes by its own clock.
+	Clock string `json:"clock,omitempty"`
 	// Resets says the operation forgets every application and token (the mock's reset).
 	Resets bool `json:"resets,omitempty"`
 }

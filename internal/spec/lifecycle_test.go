@@ -74,7 +74,7 @@ func TestControlContractReportsTheSameStates(t *testing.T) {
 	if r, _ := c.Lifecycle().Rule("reset"); !r.Resets {
 		t.Errorf("reset does not say it resets")
 	}
-	if r, _ := c.Lifecycle().Rule("advanceClock"); !r.Clock {
+	if r, _ := c.Lifecycle().Rule("advanceClock"); r.Clock != "now" {
 		t.Errorf("advanceClock does not say it moves the clock")
 	}
 }
