@@ -20,9 +20,6 @@ const (
 	maxApps   = 10000
 	maxTokens = 10000
 	maxHooks  = 1000
-	// maxEventIDs bounds the event ids remembered per application and webhook (retries of the
-	// same event are not new events).
-	maxEventIDs = 64
 	// maxResultKeys bounds the results answers remembered per application (one per locale).
 	maxResultKeys = 8
 )
@@ -126,9 +123,10 @@ type app struct {
 
 // hookView is what one webhook's events have said about an application.
 type hookView struct {
+	hook   *hook
 	states []string
 	ev     dispatch.Evidence
-	ids    []string // event ids seen (retries are not new events)
+	types  []string // the event types it had (a type again is a redelivery, not a new move)
 }
 
 type resultsSeen struct {
@@ -240,8 +238,8 @@ func (m *model) watched(a *app, t *spec.Transition) bool {
 			return true
 		}
 		if sig != resultsCallback && m.heardEvents {
-			for id := range a.hooks {
-				if h, ok := m.hooks.get(id); ok && h.active {
+			for _, v := range a.hooks {
+				if v.hook.active {
 					return true
 				}
 			}
@@ -260,7 +258,7 @@ func (m *model) newApp(ref, client string, resultsRelayed bool, start, end time.
 			if a.hooks == nil {
 				a.hooks = make(map[string]*hookView)
 			}
-			a.hooks[h.id] = &hookView{states: []string{m.lc.Initial}, ev: ev}
+			a.hooks[h.id] = &hookView{hook: h, states: []string{m.lc.Initial}, ev: ev}
 		}
 	})
 	m.apps.put(ref, a)

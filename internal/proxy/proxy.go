@@ -24,6 +24,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/auth"
@@ -82,6 +85,16 @@ type Proxy struct {
 	upstream *httputil.ReverseProxy
 	relay    *relay // nil when off
 	stats    *stats
+	// lc and clc are the vendor's and the control API's lifecycle rules (nil when the contract
+	// states none); schemes and kinds the security scheme each operation asks for first, and
+	// its kind ("basic", "bearer").
+	lc, clc   *spec.Lifecycle
+	schemes   map[string]string
+	kinds     map[string]string
+	seq       atomic.Int64 // numbers the exchanges, in the order they arrive
+	mu        sync.Mutex   // guards model and targetNow
+	model     *model
+	targetNow time.Time // the target's clock as its control API last said
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -119,7 +132,14 @@ func New(o Options) (*Proxy, error) {
 	if o.Transport == nil {
 		o.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	p := &Proxy{opts: o, log: o.Logger, stats: newStats(o.Target, o.StrictRequests)}
+	p := &Proxy{opts: o, log: o.Logger, stats: newStats(o.Target, o.StrictRequests),
+		schemes: o.Contract.SecuritySchemes(), kinds: schemeKinds(o.Contract)}
+	if lc := o.Contract.Lifecycle(); len(lc.States) > 0 {
+		p.lc = lc
+	}
+	p.clc = o.ControlContract.Lifecycle()
+	ttl, _ := o.Contract.TokenTTL()
+	p.model = newModel(p.lc, ttl)
 	p.upstream = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -192,15 +212,21 @@ func keepForwarded(pr *httputil.ProxyRequest) {
 	}
 }
 
-// presence is the proxy's authentication: it cannot verify credentials, only that the request
-// carries one of the kind the operation's security scheme asks for; the target judges the rest.
-func presence(sp *spec.Spec) dispatch.Authenticator {
+// schemeKinds maps the contract's security schemes to their kind ("basic", "bearer").
+func schemeKinds(sp *spec.Spec) map[string]string {
 	kinds := make(map[string]string)
 	for name, ref := range sp.Doc.Components.SecuritySchemes {
 		if ref != nil && ref.Value != nil {
 			kinds[name] = strings.ToLower(ref.Value.Scheme)
 		}
 	}
+	return kinds
+}
+
+// presence is the proxy's authentication: it cannot verify credentials, only that the request
+// carries one of the kind the operation's security scheme asks for; the target judges the rest.
+func presence(sp *spec.Spec) dispatch.Authenticator {
+	kinds := schemeKinds(sp)
 	return func(r *http.Request, scheme string) (string, error) {
 		switch kinds[scheme] {
 		case "basic":
@@ -219,6 +245,7 @@ func presence(sp *spec.Spec) dispatch.Authenticator {
 
 // exchange is what the proxy learns of one forwarded answer.
 type exchange struct {
+	in        arrival
 	err       error // the target did not answer
 	status    int
 	header    http.Header
@@ -226,6 +253,11 @@ type exchange struct {
 	done      bool         // the answer was read to its end
 	truncated bool         // it was longer than maxValidated
 	readErr   error        // reading the answer from the target failed
+	// nonce is the relay's, when a URL of the request was relayed.
+	nonce string
+	// restore, when set, rewrites the answer for the client (the relay's URLs back to the
+	// client's); the answer is then read whole before it goes on, and judged as the target sent it.
+	restore func([]byte) []byte
 }
 
 type exchangeKey struct{}
@@ -238,7 +270,38 @@ func capture(resp *http.Response) error {
 		return nil
 	}
 	ex.status, ex.header = resp.StatusCode, resp.Header.Clone()
+	if ex.restore != nil && isIdentity(resp.Header.Get("Content-Encoding")) {
+		return restoreBody(resp, ex)
+	}
 	resp.Body = &tee{ReadCloser: resp.Body, ex: ex}
+	return nil
+}
+
+func isIdentity(enc string) bool { return enc == "" || strings.EqualFold(enc, "identity") }
+
+// restoreBody reads an answer whole (up to maxValidated: a longer one streams on unchanged and
+// unjudged), keeps it for judging and sends on what ex.restore makes of it.
+func restoreBody(resp *http.Response, ex *exchange) error {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxValidated+1))
+	if err != nil {
+		ex.readErr = err
+		return err
+	}
+	if len(b) > maxValidated {
+		ex.truncated = true
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
+		return nil
+	}
+	resp.Body.Close()
+	ex.body.Write(b)
+	ex.done = true
+	out := ex.restore(b)
+	resp.Body = io.NopCloser(bytes.NewReader(out))
+	resp.ContentLength = int64(len(out))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
 	return nil
 }
 
@@ -292,10 +355,18 @@ func (p *Proxy) send(w http.ResponseWriter, r *http.Request, body []byte, ex *ex
 // it (but for a relayed callback_url), the answer streams back, then the exchange is judged.
 func (p *Proxy) forward(w http.ResponseWriter, c *dispatch.Call) error {
 	body := c.Body
-	if p.relay != nil && c.Op == "createApplication" {
-		body = p.relay.rewrite(body)
+	ex := &exchange{in: arrival{seq: p.seq.Add(1), at: p.opts.Clock.Now()}}
+	if p.relay != nil {
+		switch c.Op {
+		case callbackOf:
+			body, ex.nonce = p.relay.rewrite(c.Op, kindResults, body)
+		case webhookOf:
+			body, ex.nonce = p.relay.rewrite(c.Op, kindWebhook, body)
+			ex.restore = p.relay.restore
+		case listWebhooksOp:
+			ex.restore = p.relay.restore
+		}
 	}
-	ex := &exchange{}
 	// Deferred: an answer that breaks off midway makes ReverseProxy panic (http.ErrAbortHandler).
 	defer p.judge(c, ex)
 	p.send(w, c.Request, body, ex)
@@ -331,6 +402,7 @@ func (p *Proxy) judge(c *dispatch.Call, ex *exchange) {
 		c.Violate(dispatch.KindAccepted, "%s answered %d to a request the contract refuses (%s)", op, ex.status, Problem(c.Invalid))
 	}
 	body, ok := p.decoded(ex)
+	defer p.behave(c, ex, body, ok)
 	if !ok {
 		return
 	}
@@ -385,7 +457,9 @@ func (p *Proxy) passThrough(w http.ResponseWriter, c *dispatch.Call) error {
 // behind it; the real service has none).
 func (p *Proxy) forwardControl(w http.ResponseWriter, c *dispatch.Call) error {
 	p.log.Debug("control API request passed through", "method", c.Request.Method, "path", c.Request.URL.Path)
-	p.send(w, c.Request, c.Body, &exchange{})
+	ex := &exchange{in: arrival{seq: p.seq.Add(1), at: p.opts.Clock.Now()}}
+	defer p.behaveControl(c, ex)
+	p.send(w, c.Request, c.Body, ex)
 	return nil
 }
 
