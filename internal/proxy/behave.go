@@ -86,9 +86,10 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 	if c.Op == "" || p.lc == nil {
 		return
 	}
-	end := p.opts.Clock.Now()
+	now := p.opts.Clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	end := p.seq.Load()
 	m := p.model
 	rule, governed := p.lc.Rule(c.Op)
 	ref := c.Params["reference_id"]
@@ -102,7 +103,7 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 		return
 	}
 	client := p.clientOf(c.Request)
-	p.judgeToken(c, ex, body, client, end)
+	p.judgeToken(c, ex, body, client, now)
 	switch c.Op {
 	case webhookOf, "deleteWebhook", "deleteWebhooks":
 		p.learnWebhooks(c, ex, body, client)
@@ -114,7 +115,7 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 	switch {
 	case rule.Creates && ex.status == http.StatusCreated:
 		if ref = field(body, "reference_id"); ref != "" {
-			m.newApp(ref, client, ex.nonce != "", ex.in.at, end, ex.in.evidence("%s answered %d (created %s)", c.Op, ex.status, ref))
+			m.newApp(ref, client, ex.nonce != "", end, ex.in.evidence("%s answered %d (created %s)", c.Op, ex.status, ref))
 			if ex.nonce != "" {
 				m.relayed.put(ex.nonce, ref)
 			}
@@ -129,7 +130,7 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 		if rule.Reports != "" {
 			st := field(body, rule.Reports)
 			ev := ex.in.evidence("%s answered %d %s", c.Op, ex.status, clipN(body, 120))
-			if old := m.observe(a, []string{st}, ex.in.at, end, ev); old != nil {
+			if old := m.observe(a, []string{st}, ex.in.seq, end, ev); old != nil {
 				c.Violations = append(c.Violations, p.backwards(name, st, *old, ev))
 			}
 		}
@@ -140,11 +141,11 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 			p.judgeStable(c, ex, a, body, name)
 		}
 		if rule.To != "" {
-			m.settle(a, rule.To, ex.in.at, end, ex.in.evidence("%s answered %d", c.Op, ex.status))
+			m.settle(a, rule.To, end, ex.in.evidence("%s answered %d", c.Op, ex.status))
 		}
 	case rule.Conflict != 0 && len(rule.Requires) > 0:
 		a, ok := m.apps.get(ref)
-		if !ok || !a.k.known() || !a.k.before(ex.in.at) {
+		if !ok || !a.k.known() || !a.k.before(ex.in.seq) {
 			return
 		}
 		reach := m.reach(a.k.states)
@@ -193,10 +194,10 @@ func (p *Proxy) backwards(name, st string, old knowledge, ev dispatch.Evidence) 
 // judgeAllowed judges a 2xx of an operation that requires states: the application must be able
 // to be in one of them — by moves nobody calls the API for, and that nothing the proxy watches
 // would have announced.
-func (p *Proxy) judgeAllowed(c *dispatch.Call, ex *exchange, a *app, rule spec.OpRule, name string, end time.Time) {
+func (p *Proxy) judgeAllowed(c *dispatch.Call, ex *exchange, a *app, rule spec.OpRule, name string, end int64) {
 	m := p.model
-	if !a.k.known() || !a.k.before(ex.in.at) {
-		m.observe(a, rule.Requires, ex.in.at, end, ex.in.evidence("%s answered %d", c.Op, ex.status))
+	if !a.k.known() || !a.k.before(ex.in.seq) {
+		m.observe(a, rule.Requires, ex.in.seq, end, ex.in.evidence("%s answered %d", c.Op, ex.status))
 		return
 	}
 	where := "openapi.yaml#/paths/" + pointerEscape(c.Route.Path) + "/" + strings.ToLower(c.Request.Method) + "/x-lifecycle/requires"
@@ -213,7 +214,7 @@ func (p *Proxy) judgeAllowed(c *dispatch.Call, ex *exchange, a *app, rule spec.O
 				name, ex.status, strings.Join(a.k.states, " or "), stamp(a.k.ev), a.k.ev.What, strings.Join(rule.Requires, " or "), strings.Join(rule.Requires, " or ")),
 			Evidence: []dispatch.Evidence{a.k.ev, ev}, Contract: where})
 	}
-	m.observe(a, rule.Requires, ex.in.at, end, ev)
+	m.observe(a, rule.Requires, ex.in.seq, end, ev)
 }
 
 // judgeStable judges an answer the contract says never changes: the same request (its query)
@@ -259,12 +260,12 @@ func canonical(b []byte) ([]byte, error) {
 
 // judgeToken judges the token rules: a token the proxy saw issued must not be accepted after its
 // documented lifetime, and a 401 carries the documented challenge.
-func (p *Proxy) judgeToken(c *dispatch.Call, ex *exchange, body []byte, client string, end time.Time) {
+func (p *Proxy) judgeToken(c *dispatch.Call, ex *exchange, body []byte, client string, now time.Time) {
 	m := p.model
 	switch kind := p.kinds[p.schemes[c.Op]]; {
 	case kind == "basic" && is2xx(ex.status):
 		if tok := field(body, "access_token"); tok != "" {
-			m.tokens.put(tokenKey(tok), &token{client: client, issued: end,
+			m.tokens.put(tokenKey(tok), &token{client: client, issued: now,
 				ev: ex.in.evidence("%s answered %d (a token for %s)", c.Op, ex.status, orUnknown(client))})
 		}
 	case kind == "bearer" && is2xx(ex.status) && m.ttl > 0 && m.clockMoved == nil:
@@ -408,9 +409,9 @@ func (p *Proxy) behaveControl(c *dispatch.Call, ex *exchange) {
 		return
 	}
 	body := ex.body.Bytes()
-	end := p.opts.Clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	end := p.seq.Load()
 	m := p.model
 	ev := ex.in.evidence("%s (control API) answered %d %s", c.Op, ex.status, clipN(body, 120))
 	switch {
@@ -429,7 +430,7 @@ func (p *Proxy) behaveControl(c *dispatch.Call, ex *exchange) {
 	case rule.Reports != "":
 		if ref := c.Params["reference_id"]; ref != "" {
 			if st := field(body, rule.Reports); slices.Contains(p.lc.States, st) {
-				m.settle(m.app(ref, ""), st, ex.in.at, end, ev)
+				m.settle(m.app(ref, ""), st, end, ev)
 			}
 		}
 	}
@@ -471,7 +472,7 @@ func (p *Proxy) signal(a *app, name, what string, in arrival) []dispatch.Violati
 		return nil
 	}
 	ev := in.evidence("%s about %s", what, a.ref)
-	old := m.observe(a, m.entered(tr.To), in.at, in.at, ev)
+	old := m.observe(a, m.entered(tr.To), in.seq, p.seq.Load(), ev)
 	if old == nil {
 		return nil
 	}

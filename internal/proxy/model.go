@@ -91,18 +91,20 @@ func (b *bounded[V]) each(fn func(V)) {
 }
 
 // knowledge is what the proxy knows of an application's state: the states it may be in, and
-// the exchange that said so (which ran from start to end).
+// the exchange that said so.
 type knowledge struct {
-	states     []string // nil: unknown
-	ev         dispatch.Evidence
-	start, end time.Time
+	states []string // nil: unknown
+	ev     dispatch.Evidence
+	// end is the number of the last exchange that had arrived when it was learnt: exchanges
+	// numbered higher arrived after, the others may have run at the same time.
+	end int64
 }
 
 func (k knowledge) known() bool { return len(k.states) > 0 }
 
-// before reports whether k was established before an exchange that started at start (so the two
-// are ordered: neither ran while the other did).
-func (k knowledge) before(start time.Time) bool { return !k.end.After(start) }
+// before reports whether k was learnt before exchange seq arrived (so the two are ordered:
+// neither ran while the other did).
+func (k knowledge) before(seq int64) bool { return seq > k.end }
 
 // app is what the proxy knows of one application.
 type app struct {
@@ -194,20 +196,20 @@ func (m *model) reach(states []string) []string { return m.lc.Reachable(states, 
 // entered is every state an application is in once it has entered state (and maybe moved on).
 func (m *model) entered(state string) []string { return m.lc.Reachable([]string{state}, nil) }
 
-// observe checks that the application can be in one of states, as an exchange (ev, from start
-// to end) says, given what the proxy knew; then it knows that. It returns the knowledge the
+// observe checks that the application can be in one of states, as exchange seq (ev, learnt
+// when end had arrived) says, given what the proxy knew; then it knows that. It returns the knowledge the
 // observation contradicts, if any. Exchanges that overlap in time are not ordered: the proxy
 // then only widens what it knows.
-func (m *model) observe(a *app, states []string, start, end time.Time, ev dispatch.Evidence) *knowledge {
+func (m *model) observe(a *app, states []string, seq, end int64, ev dispatch.Evidence) *knowledge {
 	old := a.k
 	switch {
 	case !old.known():
-		a.k = knowledge{states: states, ev: ev, start: start, end: end}
-	case !old.before(start):
-		a.k = knowledge{states: union(m.reach(old.states), states), ev: ev, start: start, end: end}
+		a.k = knowledge{states: states, ev: ev, end: end}
+	case !old.before(seq):
+		a.k = knowledge{states: union(m.reach(old.states), states), ev: ev, end: end}
 	default:
 		both := intersect(m.reach(old.states), states)
-		a.k = knowledge{states: both, ev: ev, start: start, end: end}
+		a.k = knowledge{states: both, ev: ev, end: end}
 		if len(both) == 0 {
 			a.k.states = states
 			return &old
@@ -217,8 +219,8 @@ func (m *model) observe(a *app, states []string, start, end time.Time, ev dispat
 }
 
 // settle says the application is in state from now (an operation moved it there).
-func (m *model) settle(a *app, state string, start, end time.Time, ev dispatch.Evidence) {
-	a.k = knowledge{states: []string{state}, ev: ev, start: start, end: end}
+func (m *model) settle(a *app, state string, end int64, ev dispatch.Evidence) {
+	a.k = knowledge{states: []string{state}, ev: ev, end: end}
 }
 
 // unannounced is every state the application may have reached unseen: by moves nobody calls the
@@ -250,9 +252,9 @@ func (m *model) watched(a *app, t *spec.Transition) bool {
 
 // newApp starts knowing an application the proxy saw created: in the initial state, heard of
 // by every relayed webhook of its client active now.
-func (m *model) newApp(ref, client string, resultsRelayed bool, start, end time.Time, ev dispatch.Evidence) *app {
+func (m *model) newApp(ref, client string, resultsRelayed bool, end int64, ev dispatch.Evidence) *app {
 	a := &app{ref: ref, client: client, created: true, resultsRelayed: resultsRelayed,
-		k: knowledge{states: []string{m.lc.Initial}, ev: ev, start: start, end: end}}
+		k: knowledge{states: []string{m.lc.Initial}, ev: ev, end: end}}
 	m.hooks.each(func(h *hook) {
 		if h.active && h.client == client && client != "" {
 			if a.hooks == nil {

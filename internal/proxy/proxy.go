@@ -95,6 +95,10 @@ type Proxy struct {
 	mu        sync.Mutex   // guards model and targetNow
 	model     *model
 	targetNow time.Time // the target's clock as its control API last said
+
+	busyMu sync.Mutex
+	busy   int           // exchanges in flight (not yet judged)
+	idle   chan struct{} // closed when busy drops to 0
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -192,6 +196,8 @@ func New(o Options) (*Proxy, error) {
 // ServeHTTP sends relayed callbacks to the relay, the control API's paths to the journal (or on to
 // the target), and everything else through the vendor API's pipeline.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.enter()
+	defer p.leave()
 	switch path := r.URL.Path; {
 	case p.relay != nil && strings.HasPrefix(path, relayPrefix):
 		p.relay.ServeHTTP(w, r)
@@ -199,6 +205,44 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.control.ServeHTTP(w, r)
 	default:
 		p.vendor.ServeHTTP(w, r)
+	}
+}
+
+// enter and leave count the exchanges in flight: an answer reaches the client before the proxy
+// has judged it, and Settled waits for the judging.
+func (p *Proxy) enter() {
+	p.busyMu.Lock()
+	if p.busy == 0 {
+		p.idle = make(chan struct{})
+	}
+	p.busy++
+	p.busyMu.Unlock()
+}
+
+func (p *Proxy) leave() {
+	p.busyMu.Lock()
+	if p.busy--; p.busy == 0 {
+		close(p.idle)
+	}
+	p.busyMu.Unlock()
+}
+
+// Settled returns once no exchange is in flight — every answer the proxy has given, and every
+// callback it has relayed, judged and counted in the report — or when ctx is done.
+func (p *Proxy) Settled(ctx context.Context) error {
+	for {
+		p.busyMu.Lock()
+		if p.busy == 0 {
+			p.busyMu.Unlock()
+			return nil
+		}
+		idle := p.idle
+		p.busyMu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 

@@ -137,21 +137,20 @@ func (w *world) do(t *testing.T, method, path, body string, header ...string) an
 	return answer{resp.StatusCode, resp.Header, string(b)}
 }
 
-// settle waits until the proxy has judged n exchanges: an answer streams to the client before
-// the proxy has judged it whole.
+// settle waits until the proxy has judged every exchange in flight (an answer streams to the
+// client before the proxy has judged it whole) and wants at least n judged.
 func (w *world) settle(t *testing.T, n int) proxy.Report {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		r := w.proxy.Report()
-		if r.Exchanges >= n {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the proxy judged %d exchanges, want %d", r.Exchanges, n)
-		}
-		time.Sleep(2 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.proxy.Settled(ctx); err != nil {
+		t.Fatalf("the proxy did not settle: %v", err)
 	}
+	r := w.proxy.Report()
+	if r.Exchanges < n {
+		t.Fatalf("the proxy judged %d exchanges, want %d", r.Exchanges, n)
+	}
+	return r
 }
 
 // respond is an upstream that answers every request with status and body.
