@@ -89,7 +89,7 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 	now := p.opts.Clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	end := p.seq.Load()
+	end := ex.answered
 	m := p.model
 	rule, governed := p.lc.Rule(c.Op)
 	ref := c.Params["reference_id"]
@@ -411,7 +411,7 @@ func (p *Proxy) behaveControl(c *dispatch.Call, ex *exchange) {
 	body := ex.body.Bytes()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	end := p.seq.Load()
+	end := ex.answered
 	m := p.model
 	ev := ex.in.evidence("%s (control API) answered %d %s", c.Op, ex.status, clipN(body, 120))
 	switch {

@@ -205,6 +205,7 @@ func (m *model) observe(a *app, states []string, seq, end int64, ev dispatch.Evi
 	switch {
 	case !old.known():
 		a.k = knowledge{states: states, ev: ev, end: end}
+	case end < old.end: // judged late: what the proxy knows is newer
 	case !old.before(seq):
 		a.k = knowledge{states: union(m.reach(old.states), states), ev: ev, end: end}
 	default:
@@ -220,6 +221,9 @@ func (m *model) observe(a *app, states []string, seq, end int64, ev dispatch.Evi
 
 // settle says the application is in state from now (an operation moved it there).
 func (m *model) settle(a *app, state string, end int64, ev dispatch.Evidence) {
+	if a.k.known() && end < a.k.end {
+		return // judged late: what the proxy knows is newer
+	}
 	a.k = knowledge{states: []string{state}, ev: ev, end: end}
 }
 

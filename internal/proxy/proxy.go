@@ -289,7 +289,11 @@ func presence(sp *spec.Spec) dispatch.Authenticator {
 
 // exchange is what the proxy learns of one forwarded answer.
 type exchange struct {
-	in        arrival
+	in arrival
+	// answered is the number of the last exchange that had arrived when the answer's headers
+	// came: what it says was so before every exchange numbered higher arrived.
+	answered  int64
+	seqs      *atomic.Int64
 	err       error // the target did not answer
 	status    int
 	header    http.Header
@@ -314,6 +318,9 @@ func capture(resp *http.Response) error {
 		return nil
 	}
 	ex.status, ex.header = resp.StatusCode, resp.Header.Clone()
+	if ex.seqs != nil {
+		ex.answered = ex.seqs.Load()
+	}
 	if ex.restore != nil && isIdentity(resp.Header.Get("Content-Encoding")) {
 		return restoreBody(resp, ex)
 	}
@@ -383,6 +390,7 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 
 // send forwards r with body to the target, noting what came back in ex; the answer streams to w.
 func (p *Proxy) send(w http.ResponseWriter, r *http.Request, body []byte, ex *exchange) {
+	ex.seqs = &p.seq
 	out := r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
 	if len(body) > 0 {
 		out.Body = io.NopCloser(bytes.NewReader(body))
