@@ -495,7 +495,7 @@ func (p *Proxy) behaveEvent(t target, event string, h http.Header, body []byte, 
 	m.heardEvents = true
 	hk, ok := m.hooks.get(t.nonce)
 	var out []dispatch.Violation
-	if ok && hk.secret != "" {
+	if ok && hk.secret != "" && h.Get("webhook-signature") != "" { // a missing one is the contract's finding
 		if err := verify(hk.secret, h, body); err != nil {
 			out = append(out, dispatch.Violation{Kind: dispatch.KindEvent,
 				Message:  fmt.Sprintf("%s to webhook %q: the signature does not verify with the webhook's secret (registered at %s): %v", eventName(event), hk.label, stamp(hk.ev), err),
