@@ -103,25 +103,18 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 		return
 	}
 	client := p.clientOf(c.Request)
-	p.judgeToken(c, ex, body, client, now)
-	switch c.Op {
-	case webhookOf, "deleteWebhook", "deleteWebhooks":
-		p.learnWebhooks(c, ex, body, client)
+	if !ex.learned {
+		p.learnMoves(c, ex, body, client)
 	}
+	if m.moving > 0 {
+		return
+	}
+	p.judgeToken(c, ex, body, client, now)
 	if !governed {
 		return
 	}
 	name := operation(c)
-	switch {
-	case rule.Creates && ex.status == http.StatusCreated:
-		if ref = field(body, "reference_id"); ref != "" {
-			m.newApp(ref, client, ex.nonce != "", end, ex.in.evidence("%s answered %d (created %s)", c.Op, ex.status, ref))
-			if ex.nonce != "" {
-				m.relayed.put(ex.nonce, ref)
-			}
-		}
-		return
-	case ref == "":
+	if rule.Creates || ref == "" {
 		return
 	}
 	switch {
@@ -155,15 +148,55 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 			c.Violations = append(c.Violations, dispatch.Violation{Kind: dispatch.KindState,
 				Message: fmt.Sprintf("%s answered %d, but the application is %s (%s), a state the contract allows it in (x-lifecycle requires %s)",
 					name, ex.status, strings.Join(a.k.states, " or "), stamp(a.k.ev), strings.Join(rule.Requires, ", ")),
-				Evidence: []dispatch.Evidence{a.k.ev, ex.in.evidence("%s answered %d", c.Op, ex.status)},
+				Evidence: ordered(a.k.ev, ex.in.evidence("%s answered %d", c.Op, ex.status)),
 				Contract: "openapi.yaml#/paths/" + pointerEscape(c.Route.Path) + "/" + strings.ToLower(c.Request.Method) + "/x-lifecycle"})
 		case ex.status != rule.Conflict && len(allowed) == 0 && c.Invalid == nil && stateStatus(ex.status):
 			c.Violations = append(c.Violations, dispatch.Violation{Kind: dispatch.KindInferred,
 				Message: fmt.Sprintf("the contract guessed %d for %s when the application is %s (x-lifecycle conflict); the service answered %d",
 					rule.Conflict, name, strings.Join(a.k.states, " or "), ex.status),
-				Evidence: []dispatch.Evidence{a.k.ev, ex.in.evidence("%s answered %d %s", c.Op, ex.status, clipN(body, 120))},
+				Evidence: ordered(a.k.ev, ex.in.evidence("%s answered %d %s", c.Op, ex.status, clipN(body, 120))),
 				Contract: "openapi.yaml#/paths/" + pointerEscape(c.Route.Path) + "/" + strings.ToLower(c.Request.Method) + "/x-lifecycle/conflict"})
 		}
+	}
+}
+
+// learnFirst makes the proxy learn from the answers a client acts on next — a creation, a
+// webhook registered or deleted — before the client gets them: what it does next is judged by them.
+func (p *Proxy) learnFirst(c *dispatch.Call, ex *exchange) {
+	if p.lc == nil {
+		return
+	}
+	switch rule, _ := p.lc.Rule(c.Op); {
+	case rule.Creates, c.Op == webhookOf, c.Op == "deleteWebhook", c.Op == "deleteWebhooks":
+		ex.learn = func(body []byte) {
+			if shaped(c, ex) {
+				return
+			}
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			p.learnMoves(c, ex, body, p.clientOf(c.Request))
+		}
+	}
+}
+
+// learnMoves learns from a creation and from webhooks registered or deleted.
+func (p *Proxy) learnMoves(c *dispatch.Call, ex *exchange, body []byte, client string) {
+	if !is2xx(ex.status) {
+		return
+	}
+	if rule, _ := p.lc.Rule(c.Op); rule.Creates {
+		if ref := field(body, "reference_id"); ref != "" {
+			m := p.model
+			m.newApp(ref, client, ex.nonce != "", ex.answered, ex.in.evidence("%s answered %d (created %s)", c.Op, ex.status, ref))
+			if ex.nonce != "" {
+				m.relayed.put(ex.nonce, ref)
+			}
+		}
+		return
+	}
+	switch c.Op {
+	case webhookOf, "deleteWebhook", "deleteWebhooks":
+		p.learnWebhooks(c, ex, body, client)
 	}
 }
 
@@ -187,7 +220,7 @@ func (p *Proxy) backwards(name, st string, old knowledge, ev dispatch.Evidence) 
 	return dispatch.Violation{Kind: dispatch.KindState,
 		Message: fmt.Sprintf("%s answered status %s, but the application was %s (%s: %s): the lifecycle has no way from there to %s",
 			name, st, strings.Join(old.states, " or "), stamp(old.ev), old.ev.What, st),
-		Evidence: []dispatch.Evidence{old.ev, ev},
+		Evidence: ordered(old.ev, ev),
 		Contract: "openapi.yaml#/x-lifecycle"}
 }
 
@@ -207,12 +240,12 @@ func (p *Proxy) judgeAllowed(c *dispatch.Call, ex *exchange, a *app, rule spec.O
 		c.Violations = append(c.Violations, dispatch.Violation{Kind: dispatch.KindState,
 			Message: fmt.Sprintf("%s answered %d while the application is %s (%s: %s); the contract allows it only when %s (x-lifecycle), and nothing can have moved it there",
 				name, ex.status, strings.Join(a.k.states, " or "), stamp(a.k.ev), a.k.ev.What, strings.Join(rule.Requires, " or ")),
-			Evidence: []dispatch.Evidence{a.k.ev, ev}, Contract: where})
+			Evidence: ordered(a.k.ev, ev), Contract: where})
 	case len(intersect(m.unannounced(a), rule.Requires)) == 0:
 		c.Violations = append(c.Violations, dispatch.Violation{Kind: dispatch.KindState,
 			Message: fmt.Sprintf("%s answered %d while the application was last seen %s (%s: %s) and nothing announced a move to %s since, though its announcements go through this proxy; the contract allows it only when %s (x-lifecycle)",
 				name, ex.status, strings.Join(a.k.states, " or "), stamp(a.k.ev), a.k.ev.What, strings.Join(rule.Requires, " or "), strings.Join(rule.Requires, " or ")),
-			Evidence: []dispatch.Evidence{a.k.ev, ev}, Contract: where})
+			Evidence: ordered(a.k.ev, ev), Contract: where})
 	}
 	m.observe(a, rule.Requires, ex.in.seq, end, ev)
 }
@@ -237,7 +270,7 @@ func (p *Proxy) judgeStable(c *dispatch.Call, ex *exchange, a *app, body []byte,
 		c.Violations = append(c.Violations, dispatch.Violation{Kind: dispatch.KindState,
 			Message: fmt.Sprintf("%s answered other results than at %s (the same request%s): the contract says they do not change once completed (x-lifecycle stable); now %s",
 				name, stamp(first.ev), queryNote(key), clipN(body, 160)),
-			Evidence: []dispatch.Evidence{first.ev, ex.in.evidence("%s answered %d", c.Op, ex.status)},
+			Evidence: ordered(first.ev, ex.in.evidence("%s answered %d", c.Op, ex.status)),
 			Contract: "openapi.yaml#/paths/" + pointerEscape(c.Route.Path) + "/" + strings.ToLower(c.Request.Method) + "/x-lifecycle/stable"})
 	}
 }
@@ -281,7 +314,7 @@ func (p *Proxy) judgeToken(c *dispatch.Call, ex *exchange, body []byte, client s
 			c.Violations = append(c.Violations, dispatch.Violation{Kind: dispatch.KindToken,
 				Message: fmt.Sprintf("%s answered %d to a token issued %s before (%s), past its documented lifetime of %s (x-token-ttl)",
 					operation(c), ex.status, age.Round(time.Second), stamp(t.ev), m.ttl),
-				Evidence: []dispatch.Evidence{t.ev, ex.in.evidence("%s answered %d", c.Op, ex.status)},
+				Evidence: ordered(t.ev, ex.in.evidence("%s answered %d", c.Op, ex.status)),
 				Contract: "openapi.yaml#/components/securitySchemes/" + p.schemes[c.Op] + "/x-token-ttl"})
 		}
 	}
@@ -385,10 +418,20 @@ func (p *Proxy) learnWebhooks(c *dispatch.Call, ex *exchange, body []byte, clien
 		}
 		h.url, h.active = field(c.Body, "url"), true
 		h.registered, h.ev = ex.in.at, ex.in.evidence("%s answered %d (webhook %q)", c.Op, ex.status, label)
+		if h.answered == 0 {
+			h.answered = ex.answered
+		}
 		if secret != "" {
 			h.secret = secret
 		}
 		m.hooks.put(ex.nonce, h)
+		// Applications created after the registration was answered, judged before it was: the
+		// webhook heard of them from their creation too, unless an event came already.
+		m.apps.each(func(a *app) {
+			if a.created && a.client == client && a.createdSeq > h.answered && len(a.signalled) == 0 {
+				a.heardBy(h, m.lc.Initial, a.k.ev)
+			}
+		})
 	default: // deleteWebhook, deleteWebhooks
 		m.hooks.each(func(h *hook) {
 			if h.client == client && (label == "" || h.label == label) {
@@ -400,7 +443,12 @@ func (p *Proxy) learnWebhooks(c *dispatch.Call, ex *exchange, body []byte, clien
 
 // behaveControl learns from what the mock's control API (passed through to a mock behind the
 // proxy) says and does: application states it reports, resets, clock moves.
-func (p *Proxy) behaveControl(c *dispatch.Call, ex *exchange) {
+func (p *Proxy) behaveControl(c *dispatch.Call, ex *exchange, moving bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if moving {
+		p.model.moving--
+	}
 	if p.clc == nil || c.Op == "" || !is2xx(ex.status) || !ex.done {
 		return
 	}
@@ -409,8 +457,6 @@ func (p *Proxy) behaveControl(c *dispatch.Call, ex *exchange) {
 		return
 	}
 	body := ex.body.Bytes()
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	end := ex.answered
 	m := p.model
 	ev := ex.in.evidence("%s (control API) answered %d %s", c.Op, ex.status, clipN(body, 120))
@@ -436,6 +482,22 @@ func (p *Proxy) behaveControl(c *dispatch.Call, ex *exchange) {
 	}
 }
 
+// moving notes a control API request that moves the target's clock or resets it: until its
+// answer is judged, what the proxy sees may already follow the move, so nothing is judged (nor
+// learnt) by what it knew before. It reports whether c is one.
+func (p *Proxy) moving(c *dispatch.Call) bool {
+	if p.clc == nil || c.Op == "" {
+		return false
+	}
+	if rule, ok := p.clc.Rule(c.Op); !ok || rule.Clock == "" && !rule.Resets {
+		return false
+	}
+	p.mu.Lock()
+	p.model.moving++
+	p.mu.Unlock()
+	return true
+}
+
 // behaveResults learns from a results callback: the application announced as completed.
 func (p *Proxy) behaveResults(t target, body []byte, in arrival) []dispatch.Violation {
 	if p.lc == nil {
@@ -445,6 +507,9 @@ func (p *Proxy) behaveResults(t target, body []byte, in arrival) []dispatch.Viol
 	defer p.mu.Unlock()
 	m := p.model
 	m.heardResults = true
+	if m.moving > 0 {
+		return nil
+	}
 	ref, ok := m.relayed.get(t.nonce)
 	if t.nonce == "" || !ok {
 		return nil
@@ -479,7 +544,7 @@ func (p *Proxy) signal(a *app, name, what string, in arrival) []dispatch.Violati
 	return []dispatch.Violation{{Kind: dispatch.KindState,
 		Message: fmt.Sprintf("%s announced %s %s, but the application was %s (%s: %s): the lifecycle has no way from there to %s",
 			what, a.ref, tr.To, strings.Join(old.states, " or "), stamp(old.ev), old.ev.What, tr.To),
-		Evidence: []dispatch.Evidence{old.ev, ev}, Contract: "openapi.yaml#/x-lifecycle/transitions"}}
+		Evidence: ordered(old.ev, ev), Contract: "openapi.yaml#/x-lifecycle/transitions"}}
 }
 
 // behaveEvent judges a webhook event the target sent to a relayed webhook: its signature with
@@ -499,7 +564,7 @@ func (p *Proxy) behaveEvent(t target, event string, h http.Header, body []byte, 
 		if err := verify(hk.secret, h, body); err != nil {
 			out = append(out, dispatch.Violation{Kind: dispatch.KindEvent,
 				Message:  fmt.Sprintf("%s to webhook %q: the signature does not verify with the webhook's secret (registered at %s): %v", eventName(event), hk.label, stamp(hk.ev), err),
-				Evidence: []dispatch.Evidence{hk.ev, in.evidence("%s event", eventName(event))},
+				Evidence: ordered(hk.ev, in.evidence("%s event", eventName(event))),
 				Contract: "openapi.yaml#/components/parameters/WebhookSignature"})
 		}
 	}
@@ -512,16 +577,25 @@ func (p *Proxy) behaveEvent(t target, event string, h http.Header, body []byte, 
 	if json.Unmarshal(body, &env) != nil || env.Data.ReferenceID == "" {
 		return out
 	}
-	a, known := m.apps.get(env.Data.ReferenceID)
 	tr := m.lc.Signalled(event)
-	if !known || tr == nil {
+	if tr == nil || m.moving > 0 {
 		return out
 	}
+	// An application the proxy has not seen created yet (its creation maybe judged later) is
+	// known from here on: its creation then judges no webhook's order.
+	a := m.app(env.Data.ReferenceID, hookClient(hk))
 	ev := in.evidence("%s event %s to webhook %q", event, env.ID, hookLabel(hk))
 	if ok {
 		out = append(out, p.order(a, hk, event, env.ID, tr, ev)...)
 	}
 	return append(out, p.signal(a, event, event+" event", in)...)
+}
+
+func hookClient(h *hook) string {
+	if h == nil {
+		return ""
+	}
+	return h.client
 }
 
 func hookLabel(h *hook) string {
@@ -548,7 +622,7 @@ func (p *Proxy) order(a *app, hk *hook, event, id string, tr *spec.Transition, e
 		return []dispatch.Violation{{Kind: dispatch.KindEvent,
 			Message: fmt.Sprintf("%s about %s reached webhook %q out of order: the webhook's events had announced %s (%s: %s), and the lifecycle has no way back to %s",
 				event, a.ref, hk.label, strings.Join(before, " or "), stamp(prev), prev.What, tr.To),
-			Evidence: []dispatch.Evidence{prev, ev}, Contract: where}}
+			Evidence: ordered(prev, ev), Contract: where}}
 	}
 	// The moves on the way that an event announces must each have had their event.
 	quiet := m.lc.Reachable(before, func(_, to string, t *spec.Transition) bool {
@@ -570,12 +644,18 @@ func (p *Proxy) order(a *app, hk *hook, event, id string, tr *spec.Transition, e
 	return []dispatch.Violation{{Kind: dispatch.KindEvent,
 		Message: fmt.Sprintf("%s about %s reached webhook %q without a preceding %s: the webhook heard of the application from its creation (%s: %s)",
 			event, a.ref, hk.label, strings.Join(missing, " or "), stamp(prev), prev.What),
-		Evidence: []dispatch.Evidence{prev, ev}, Contract: where}}
+		Evidence: ordered(prev, ev), Contract: where}}
 }
 
 // announcedByEvent reports whether a webhook event announces t.
 func announcedByEvent(t *spec.Transition) bool {
 	return slices.ContainsFunc(t.Signals, func(s string) bool { return s != resultsCallback })
+}
+
+// ordered returns evidence oldest first (exchanges are judged as they end, not as they arrive).
+func ordered(evs ...dispatch.Evidence) []dispatch.Evidence {
+	slices.SortStableFunc(evs, func(a, b dispatch.Evidence) int { return int(a.Exchange - b.Exchange) })
+	return evs
 }
 
 // clipN cuts a body to n runes for evidence.

@@ -110,8 +110,10 @@ func (k knowledge) before(seq int64) bool { return seq > k.end }
 type app struct {
 	ref, client string
 	k           knowledge
-	// created says the proxy saw the application created (the evidence of what came before).
-	created bool
+	// created says the proxy saw the application created (the evidence of what came before),
+	// in exchange createdSeq.
+	created    bool
+	createdSeq int64
 	// resultsRelayed says its callback_url goes through the proxy's relay.
 	resultsRelayed bool
 	// signalled are the announcements (results callback, event types) the proxy has seen.
@@ -151,6 +153,9 @@ type hook struct {
 	active            bool
 	registered        time.Time
 	ev                dispatch.Evidence
+	// answered is the last exchange that had arrived when the registration was answered: the
+	// applications created after it are heard of by the webhook from their creation.
+	answered int64
 }
 
 // model holds the proxy's knowledge. Its methods are called with mu held (see Proxy.behave).
@@ -171,6 +176,8 @@ type model struct {
 	clockMoved *dispatch.Evidence
 	// resets counts the target's resets (the mock's control API) that made the model forget.
 	resets int
+	// moving counts the control API's clock moves and resets in flight: nothing is judged then.
+	moving int
 }
 
 func newModel(lc *spec.Lifecycle, ttl time.Duration) *model {
@@ -255,20 +262,38 @@ func (m *model) watched(a *app, t *spec.Transition) bool {
 }
 
 // newApp starts knowing an application the proxy saw created: in the initial state, heard of
-// by every relayed webhook of its client active now.
+// by every relayed webhook of its client active now. When something about it was judged already
+// (its creation's answer judged late), what that said stands, and no webhook's order is judged.
 func (m *model) newApp(ref, client string, resultsRelayed bool, end int64, ev dispatch.Evidence) *app {
-	a := &app{ref: ref, client: client, created: true, resultsRelayed: resultsRelayed,
+	if a, ok := m.apps.get(ref); ok {
+		a.created, a.createdSeq, a.resultsRelayed = true, ev.Exchange, resultsRelayed
+		if a.client == "" {
+			a.client = client
+		}
+		if !a.k.known() {
+			a.k = knowledge{states: []string{m.lc.Initial}, ev: ev, end: end}
+		}
+		return a
+	}
+	a := &app{ref: ref, client: client, created: true, createdSeq: ev.Exchange, resultsRelayed: resultsRelayed,
 		k: knowledge{states: []string{m.lc.Initial}, ev: ev, end: end}}
 	m.hooks.each(func(h *hook) {
-		if h.active && h.client == client && client != "" {
-			if a.hooks == nil {
-				a.hooks = make(map[string]*hookView)
-			}
-			a.hooks[h.id] = &hookView{hook: h, states: []string{m.lc.Initial}, ev: ev}
+		if h.active && h.client == client && client != "" && h.answered < a.createdSeq {
+			a.heardBy(h, m.lc.Initial, ev)
 		}
 	})
 	m.apps.put(ref, a)
 	return a
+}
+
+// heardBy notes that webhook h heard of a from its creation (ev), when a was in state.
+func (a *app) heardBy(h *hook, state string, ev dispatch.Evidence) {
+	if a.hooks == nil {
+		a.hooks = make(map[string]*hookView)
+	}
+	if a.hooks[h.id] == nil {
+		a.hooks[h.id] = &hookView{hook: h, states: []string{state}, ev: ev}
+	}
 }
 
 // app returns the application ref, starting to know one the proxy did not see created.

@@ -306,6 +306,10 @@ type exchange struct {
 	// restore, when set, rewrites the answer for the client (the relay's URLs back to the
 	// client's); the answer is then read whole before it goes on, and judged as the target sent it.
 	restore func([]byte) []byte
+	// learn, when set, learns from the whole answer before it goes on to the client (what the
+	// client can act on next must be known first); learned says it did.
+	learn   func(body []byte)
+	learned bool
 }
 
 type exchangeKey struct{}
@@ -321,7 +325,7 @@ func capture(resp *http.Response) error {
 	if ex.seqs != nil {
 		ex.answered = ex.seqs.Load()
 	}
-	if ex.restore != nil && isIdentity(resp.Header.Get("Content-Encoding")) {
+	if (ex.restore != nil || ex.learn != nil) && isIdentity(resp.Header.Get("Content-Encoding")) {
 		return restoreBody(resp, ex)
 	}
 	resp.Body = &tee{ReadCloser: resp.Body, ex: ex}
@@ -331,7 +335,7 @@ func capture(resp *http.Response) error {
 func isIdentity(enc string) bool { return enc == "" || strings.EqualFold(enc, "identity") }
 
 // restoreBody reads an answer whole (up to maxValidated: a longer one streams on unchanged and
-// unjudged), keeps it for judging and sends on what ex.restore makes of it.
+// unjudged), keeps it for judging, learns from it and sends on what ex.restore makes of it.
 func restoreBody(resp *http.Response, ex *exchange) error {
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxValidated+1))
 	if err != nil {
@@ -349,7 +353,14 @@ func restoreBody(resp *http.Response, ex *exchange) error {
 	resp.Body.Close()
 	ex.body.Write(b)
 	ex.done = true
-	out := ex.restore(b)
+	if ex.learn != nil {
+		ex.learn(b)
+		ex.learned = true
+	}
+	out := b
+	if ex.restore != nil {
+		out = ex.restore(b)
+	}
 	resp.Body = io.NopCloser(bytes.NewReader(out))
 	resp.ContentLength = int64(len(out))
 	resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
@@ -419,6 +430,7 @@ func (p *Proxy) forward(w http.ResponseWriter, c *dispatch.Call) error {
 			ex.restore = p.relay.restore
 		}
 	}
+	p.learnFirst(c, ex)
 	// Deferred: an answer that breaks off midway makes ReverseProxy panic (http.ErrAbortHandler).
 	defer p.judge(c, ex)
 	p.send(w, c.Request, body, ex)
@@ -510,7 +522,8 @@ func (p *Proxy) passThrough(w http.ResponseWriter, c *dispatch.Call) error {
 func (p *Proxy) forwardControl(w http.ResponseWriter, c *dispatch.Call) error {
 	p.log.Debug("control API request passed through", "method", c.Request.Method, "path", c.Request.URL.Path)
 	ex := &exchange{in: arrival{seq: p.seq.Add(1), at: p.opts.Clock.Now()}}
-	defer p.behaveControl(c, ex)
+	moving := p.moving(c)
+	defer p.behaveControl(c, ex, moving)
 	p.send(w, c.Request, c.Body, ex)
 	return nil
 }

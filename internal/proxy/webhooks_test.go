@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -190,10 +191,13 @@ func TestWebhookEventsBrokenOnTheirWayAreReported(t *testing.T) {
 		},
 		"events out of order": {
 			callbacks: func(t *testing.T) breaksCallbacks {
-				first := true
+				var once sync.Once
 				return func(r *http.Request, body []byte, w http.ResponseWriter) ([]byte, bool) {
-					if first && bytes.Contains(body, []byte(`"assessment_started"`)) {
-						first = false
+					first := false
+					if bytes.Contains(body, []byte(`"assessment_started"`)) {
+						once.Do(func() { first = true })
+					}
+					if first {
 						w.WriteHeader(http.StatusInternalServerError) // retried later, after the next event
 						return nil, true
 					}
