@@ -2,6 +2,9 @@ package spec_test
 
 import (
 	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
 	"reflect"
 	"strings"
 	"testing"
@@ -138,5 +141,57 @@ func TestReasonsAndChallenges(t *testing.T) {
 	}
 	if c, ok := s.Challenge("createAccessToken"); !ok || c.Scheme != "Basic" {
 		t.Fatalf("token challenge %+v %v", c, ok)
+	}
+}
+
+// TestWhatTheContractGuessed: each problem of an answer is placed in the contract, and marked
+// when the part it breaks is x-inferred (the whole of it, or the keyword broken).
+func TestWhatTheContractGuessed(t *testing.T) {
+	s := load(t, equalturemock.VendorSpec)
+	const ref = "/connect_ats/applications/d2c37d4d-b8d4-46a9-b230-42a246ad6153"
+	tests := map[string]struct {
+		method, path string
+		status       int
+		body         string
+		inferred     bool
+		contract     string
+		keyword      string
+	}{
+		"a status value the contract did not guess": {"GET", ref + "/status", 200, `{"status":"in_progress"}`, true,
+			"openapi.yaml#/components/schemas/ApplicationStatus/properties/status", "enum"},
+		"a status of another type": {"GET", ref + "/status", 200, `{"status":3}`, false,
+			"openapi.yaml#/components/schemas/ApplicationStatus/properties/status", "type"},
+		"another error shape": {"GET", ref + "/status", 404, `{"error":"Not Found"}`, true,
+			"openapi.yaml#/components/schemas/Error/required", "required"},
+		"a created application without its id": {"POST", "/connect_ats/applications", 201, `{}`, false,
+			"openapi.yaml#/components/schemas/CreateApplicationResponse/required", "required"},
+		"the token at another path": {"POST", "/connect_ats/access_token", 404, `{"errors":{"detail":"Not Found"}}`, true,
+			"openapi.yaml#/paths/~1connect_ats~1access_token/post/responses", "status"},
+		"an undocumented status": {"GET", "/connect_ats/jobs", 418, `{}`, false,
+			"openapi.yaml#/paths/~1connect_ats~1jobs/get/responses", "status"},
+		"a state conflict in another shape": {"POST", ref + "/hire_applicant", 409, `{"message":"no"}`, true,
+			"openapi.yaml#/components/schemas/Error/required", "required"},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			req := httptest.NewRequest(tc.method, tc.path, nil)
+			h := http.Header{"Content-Type": {"application/json"}}
+			err := s.ValidateResponse(context.Background(), req, tc.status, h, []byte(tc.body))
+			var re *spec.ResponseError
+			if !errors.As(err, &re) || len(re.Problems) != 1 {
+				t.Fatalf("err %v, want one problem", err)
+			}
+			p := re.Problems[0]
+			if p.Inferred != tc.inferred || p.Contract != tc.contract || p.Keyword != tc.keyword {
+				t.Fatalf("problem %+v, want inferred %v at %s (%s)", p, tc.inferred, tc.contract, tc.keyword)
+			}
+			broken, guessed := re.Split()
+			if (guessed != nil) != tc.inferred || (broken != nil) == tc.inferred {
+				t.Fatalf("split %v / %v", broken, guessed)
+			}
+			if tc.inferred && !strings.Contains(guessed.Guesses(), "the contract guessed") {
+				t.Fatalf("guess %s", guessed.Guesses())
+			}
+		})
 	}
 }

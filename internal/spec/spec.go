@@ -39,6 +39,8 @@ type Spec struct {
 	// lifecycle and tokenTTL are the contract's x-lifecycle and x-token-ttl.
 	lifecycle *Lifecycle
 	tokenTTL  time.Duration
+	// places says where each schema is stated, and what of it the contract guessed.
+	places map[*openapi3.Schema]schemaPlace
 }
 
 // Operation is an operation of the contract.
@@ -126,6 +128,7 @@ func Load(ctx context.Context, data []byte) (*Spec, error) {
 			s.static[path][method] = route
 		}
 	}
+	s.indexSchemas()
 	if err := s.loadLifecycle(); err != nil {
 		return nil, fmt.Errorf("spec: %w", err)
 	}
@@ -293,8 +296,8 @@ func (s *Spec) ValidateRequest(ctx context.Context, r *http.Request, route Route
 }
 
 // ValidateResponse checks a response to req against the contract: a documented status, the
-// documented headers, and the body schema. The error names the operation, the status and every
-// offending field.
+// documented headers, and the body schema. The error (a *ResponseError) names the operation, the
+// status and every offending field, each placed in the contract and marked when it was a guess.
 func (s *Spec) ValidateResponse(ctx context.Context, req *http.Request, status int, header http.Header, body []byte) error {
 	route, params, err := s.router.FindRoute(req)
 	if err != nil {
@@ -314,13 +317,9 @@ func (s *Spec) ValidateResponse(ctx context.Context, req *http.Request, status i
 	}
 	in.SetBodyBytes(body)
 	if err := openapi3filter.ValidateResponse(ctx, in); err != nil {
-		problem := Describe(err)
-		if responses := route.Operation.Responses; responses.Status(status) == nil && responses.Default() == nil {
-			problem = fmt.Sprintf("status is not supported: %d is not among the statuses the contract documents for %s (%s)",
-				status, route.Operation.OperationID, strings.Join(documentedStatuses(responses), ", "))
-		}
-		return fmt.Errorf("operation %s (%s %s) answered %d against the contract: %s",
-			route.Operation.OperationID, req.Method, route.Path, status, problem)
+		opPointer := "#/paths/" + pointerToken(route.Path) + "/" + strings.ToLower(req.Method)
+		return &ResponseError{Operation: route.Operation.OperationID, Method: req.Method, Path: route.Path, Status: status,
+			Problems: s.responseProblems(err, route.Operation, opPointer, status)}
 	}
 	return nil
 }
