@@ -668,3 +668,7 @@ func clipN(b []byte, n int) string {
 
 // callbackOutcome counts what the ATS answered a relayed callback (filled by coverage).
 func (p *Proxy) callbackOutcome(name string, status int, err error) {}
+
+// suggest keeps what an answer showed of the contract's guesses, for --suggest (filled by the
+// suggestions file).
+func (p *Proxy) suggest(c *dispatch.Call, status int, guessed *spec.ResponseError) {}

@@ -470,8 +470,26 @@ func (p *Proxy) judge(c *dispatch.Call, ex *exchange) {
 	if !ok {
 		return
 	}
-	if err := p.opts.Contract.ValidateResponse(c.Request.Context(), c.Request, ex.status, ex.header, body); err != nil {
-		c.Violate(dispatch.KindResponse, "%s; body: %s", err.Error(), clip(body))
+	err := p.opts.Contract.ValidateResponse(c.Request.Context(), c.Request, ex.status, ex.header, body)
+	var re *spec.ResponseError
+	if !errors.As(err, &re) {
+		if err != nil {
+			c.Violate(dispatch.KindResponse, "%s; body: %s", err.Error(), clip(body))
+		}
+		return
+	}
+	broken, guessed := re.Split()
+	if broken != nil {
+		c.Violations = append(c.Violations, dispatch.Violation{Kind: dispatch.KindResponse,
+			Message: fmt.Sprintf("%s; body: %s", broken.Error(), clip(body)), Contract: broken.Problems[0].Contract})
+	}
+	if guessed != nil {
+		for _, pr := range guessed.Problems {
+			c.Violations = append(c.Violations, dispatch.Violation{Kind: dispatch.KindInferred,
+				Message:  fmt.Sprintf("%s answered %d: %s; body: %s", operation(c), ex.status, pr.Guess(), clip(body)),
+				Contract: pr.Contract})
+		}
+		p.suggest(c, ex.status, guessed)
 	}
 }
 
