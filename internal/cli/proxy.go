@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/proxy"
@@ -22,6 +23,7 @@ type proxyOptions struct {
 	addr            string
 	report          string
 	junit           string
+	suggest         string
 	failOnViolation bool
 	strictRequests  bool
 	relayCallbacks  bool
@@ -42,6 +44,8 @@ func proxyFlags(env Env, stderr io.Writer) (*flagSet, *proxyOptions) {
 	f.bindEnv("report", "EQUALTURE_MOCK_PROXY_REPORT")
 	f.StringVar(&o.junit, "junit", "", "write a JUnit report (one test case per operation seen) to this file at shutdown")
 	f.bindEnv("junit", "EQUALTURE_MOCK_PROXY_JUNIT")
+	f.StringVar(&o.suggest, "suggest", "", "write a unified diff of openapi.yaml to this file at shutdown: what the service answered where the contract only guessed (x-inferred), for a maintainer to review and git apply")
+	f.bindEnv("suggest", "EQUALTURE_MOCK_PROXY_SUGGEST")
 	f.BoolVar(&o.failOnViolation, "fail-on-violation", false, "exit 1 at shutdown when any exchange broke the contract")
 	f.bindEnv("fail-on-violation", "EQUALTURE_MOCK_PROXY_FAIL_ON_VIOLATION")
 	f.BoolVar(&o.strictRequests, "strict-requests", false, "count requests that break the contract as violations too (by default only the target's answers to them are judged)")
@@ -151,11 +155,11 @@ func runProxyServer(ctx context.Context, o *proxyOptions, log *slog.Logger, read
 	}
 	err = o.serveUntilDone(ctx, ln, px, log, nil)
 	report := px.Report()
-	return report, errors.Join(err, writeReports(report, o, started))
+	return report, errors.Join(err, writeReports(px, report, o, started))
 }
 
-// writeReports writes the JSON and JUnit reports the options ask for.
-func writeReports(r proxy.Report, o *proxyOptions, started time.Time) error {
+// writeReports writes the JSON and JUnit reports and the suggestions the options ask for.
+func writeReports(px *proxy.Proxy, r proxy.Report, o *proxyOptions, started time.Time) error {
 	write := func(path string, fn func(io.Writer) error) error {
 		if path == "" {
 			return nil
@@ -169,5 +173,6 @@ func writeReports(r proxy.Report, o *proxyOptions, started time.Time) error {
 	return errors.Join(
 		write(o.report, r.WriteJSON),
 		write(o.junit, func(w io.Writer) error { return r.WriteJUnit(w, started) }),
+		write(o.suggest, func(w io.Writer) error { return px.WriteSuggestions(w, equalturemock.VendorSpec) }),
 	)
 }

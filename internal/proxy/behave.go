@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -120,8 +121,11 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 	switch {
 	case is2xx(ex.status):
 		a := m.app(ref, client)
-		if rule.Reports != "" {
-			st := field(body, rule.Reports)
+		// A state the lifecycle does not know is the answer's finding (a guess contradicted): the
+		// model then knows nothing of it.
+		if st := field(body, rule.Reports); rule.Reports != "" && !slices.Contains(p.lc.States, st) {
+			a.k = knowledge{}
+		} else if rule.Reports != "" {
 			ev := ex.in.evidence("%s answered %d %s", c.Op, ex.status, clipN(body, 120))
 			if old := m.observe(a, []string{st}, ex.in.seq, end, ev); old != nil {
 				c.Violations = append(c.Violations, p.backwards(name, st, *old, ev))
@@ -151,6 +155,8 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 				Evidence: ordered(a.k.ev, ex.in.evidence("%s answered %d", c.Op, ex.status)),
 				Contract: "openapi.yaml#/paths/" + pointerEscape(c.Route.Path) + "/" + strings.ToLower(c.Request.Method) + "/x-lifecycle"})
 		case ex.status != rule.Conflict && len(allowed) == 0 && c.Invalid == nil && stateStatus(ex.status):
+			p.keep("openapi.yaml#/paths/"+pointerEscape(c.Route.Path)+"/"+strings.ToLower(c.Request.Method)+"/x-lifecycle/conflict",
+				"value", "", strconv.Itoa(ex.status), fmt.Sprintf("%s refused in state %s", c.Op, strings.Join(a.k.states, " or ")))
 			c.Violations = append(c.Violations, dispatch.Violation{Kind: dispatch.KindInferred,
 				Message: fmt.Sprintf("the contract guessed %d for %s when the application is %s (x-lifecycle conflict); the service answered %d",
 					rule.Conflict, name, strings.Join(a.k.states, " or "), ex.status),
@@ -356,6 +362,10 @@ func (p *Proxy) judgeChallenge(c *dispatch.Call, ex *exchange) {
 		return dispatch.KindToken
 	}
 	if want.Realm != "" && params["realm"] != want.Realm {
+		if want.Guessed("realm") {
+			realm, _ := json.Marshal(params["realm"])
+			p.keep(where+"/realm", "value", "", string(realm), "the 401 challenge's realm")
+		}
 		add(kind("realm"), "the contract guessed realm %q for %s's challenge (x-challenge); the service answered %q: %s", want.Realm, c.Op, params["realm"], got)
 	}
 	if _, sent := bearer(c.Request); sent && want.Refused != "" && params["error"] != want.Refused {
@@ -668,7 +678,3 @@ func clipN(b []byte, n int) string {
 
 // callbackOutcome counts what the ATS answered a relayed callback (filled by coverage).
 func (p *Proxy) callbackOutcome(name string, status int, err error) {}
-
-// suggest keeps what an answer showed of the contract's guesses, for --suggest (filled by the
-// suggestions file).
-func (p *Proxy) suggest(c *dispatch.Call, status int, guessed *spec.ResponseError) {}

@@ -96,6 +96,9 @@ type Proxy struct {
 	model     *model
 	targetNow time.Time // the target's clock as its control API last said
 
+	sugMu       sync.Mutex
+	suggestions map[string]*suggestion // for --suggest, by place in the contract
+
 	busyMu sync.Mutex
 	busy   int           // exchanges in flight (not yet judged)
 	idle   chan struct{} // closed when busy drops to 0
@@ -137,7 +140,7 @@ func New(o Options) (*Proxy, error) {
 		o.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	p := &Proxy{opts: o, log: o.Logger, stats: newStats(o.Target, o.StrictRequests),
-		schemes: o.Contract.SecuritySchemes(), kinds: schemeKinds(o.Contract)}
+		schemes: o.Contract.SecuritySchemes(), kinds: schemeKinds(o.Contract), suggestions: make(map[string]*suggestion)}
 	if lc := o.Contract.Lifecycle(); len(lc.States) > 0 {
 		p.lc = lc
 	}
