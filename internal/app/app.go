@@ -24,6 +24,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/console"
 	"github.com/equalture/equalture-mock/internal/control"
+	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
@@ -100,10 +101,12 @@ type App struct {
 	Journal   *journal.Journal
 	Faults    *fault.Set
 	Callbacks *delivery.Dispatcher
-	Vendor    *vendorapi.API
-	Control   *control.Handler
-	Pages     *pages.Pages
-	Console   *console.Handler
+	// Coverage counts what the vendor API's traffic met of openapi.yaml, callbacks included.
+	Coverage *coverage.Recorder
+	Vendor   *vendorapi.API
+	Control  *control.Handler
+	Pages    *pages.Pages
+	Console  *console.Handler
 
 	db        *persist.DB // nil in memory
 	stopClock func()      // stops writing the clock's changes through
@@ -145,6 +148,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Fixtures: fx,
 		Journal:  journal.New(opts.JournalSize, opts.JournalMaxBytes),
 		Faults:   fault.NewSet(uint64(opts.Seed)),
+		Coverage: coverage.New(sp),
 	}
 	var saved persist.State
 	if opts.DataDir != "" {
@@ -179,6 +183,13 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 		Payload:   func(app store.Application) any { return a.Lifecycle.Render(app, "en") },
 		UserAgent: "equalture-mock/" + version.Version,
 		Logger:    opts.Logger,
+		Attempted: func(kind delivery.Kind, event string, status int, err error) {
+			name := event
+			if kind == delivery.KindResults {
+				name = coverage.ResultsCallback
+			}
+			a.Coverage.Callback(name, coverage.OutcomeOf(status, err, errors.Is(err, delivery.ErrTimeout)))
+		},
 	}
 	lc := opts.Lifecycle
 	lc.Seed = opts.Seed
@@ -230,6 +241,7 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 		Clock:        clk,
 		Journal:      a.Journal,
 		Faults:       a.Faults,
+		Coverage:     a.Coverage,
 		MaxBodyBytes: opts.MaxBodyBytes,
 		Logger:       opts.Logger,
 	})
@@ -243,6 +255,7 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 			Journal:     a.Journal,
 			Faults:      a.Faults,
 			Callbacks:   a.Callbacks,
+			Coverage:    a.Coverage,
 			ControlSpec: equalturemock.ControlSpec,
 			VendorSpec:  equalturemock.VendorSpec,
 			AdminToken:  opts.AdminToken,

@@ -55,6 +55,9 @@ type Call struct {
 	// Violations are the ways the exchange broke the contract that handlers found and let pass (the
 	// proxy's findings); observers see them with the answer.
 	Violations []Violation
+	// Err is the error the pipeline answered (an *apierr.Error, its Reason for coverage); nil when
+	// the handler answered itself.
+	Err error
 
 	routeErr error
 	identify func(*http.Request) string
@@ -239,6 +242,7 @@ func (d *Dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = d.chain(rec, c)
 	}
 	if err != nil {
+		c.Err = err
 		d.WriteError(rec, err)
 	}
 }
