@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/auth"
+	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/spec"
@@ -676,5 +677,58 @@ func clipN(b []byte, n int) string {
 	return string(b)
 }
 
-// callbackOutcome counts what the ATS answered a relayed callback (filled by coverage).
-func (p *Proxy) callbackOutcome(name string, status int, err error) {}
+// callbackOutcome counts what the ATS answered a relayed callback (the results callback, or an
+// event of type callback).
+func (p *Proxy) callbackOutcome(callback string, status int, err error) {
+	p.coverage.Callback(callback, coverage.OutcomeOf(status, err, false))
+}
+
+// reasons are the documented reasons an answer met, as far as the proxy can tell them: a 401's
+// from the credentials sent (none, malformed, a token past its lifetime, a refused secret), a
+// state conflict's from what the model knows for certain, a 422's from the fields it names.
+func (p *Proxy) reasons(c *dispatch.Call, res dispatch.Result) []string {
+	switch res.Status {
+	case http.StatusUnauthorized:
+		if _, _, ok := c.Request.BasicAuth(); ok {
+			return []string{"invalid"}
+		}
+		tok, ok := bearer(c.Request)
+		switch {
+		case !ok:
+			return []string{"missing"}
+		case strings.Count(tok, ".") != 2:
+			return []string{"malformed"}
+		}
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if t, ok := p.model.tokens.get(tokenKey(tok)); ok && p.model.ttl > 0 && p.model.clockMoved == nil &&
+			p.opts.Clock.Now().Sub(t.issued) > p.model.ttl {
+			return []string{"expired"}
+		}
+	case http.StatusUnprocessableEntity:
+		var body struct {
+			Errors map[string]json.RawMessage `json:"errors"`
+		}
+		if json.Unmarshal(res.Body, &body) == nil {
+			var out []string
+			for f := range body.Errors {
+				if f != "detail" {
+					out = append(out, f)
+				}
+			}
+			return out
+		}
+	default:
+		if p.lc == nil {
+			return nil
+		}
+		if rule, ok := p.lc.Rule(c.Op); ok && rule.Conflict == res.Status && c.Params["reference_id"] != "" {
+			p.mu.Lock()
+			defer p.mu.Unlock()
+			if a, ok := p.model.apps.get(c.Params["reference_id"]); ok && len(a.k.states) == 1 {
+				return a.k.states
+			}
+		}
+	}
+	return nil
+}

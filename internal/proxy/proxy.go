@@ -32,6 +32,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/control"
+	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/spec"
@@ -96,6 +97,7 @@ type Proxy struct {
 	model     *model
 	targetNow time.Time // the target's clock as its control API last said
 
+	coverage    *coverage.Recorder // what the traffic met of the contract
 	sugMu       sync.Mutex
 	suggestions map[string]*suggestion // for --suggest, by place in the contract
 
@@ -140,7 +142,8 @@ func New(o Options) (*Proxy, error) {
 		o.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	p := &Proxy{opts: o, log: o.Logger, stats: newStats(o.Target, o.StrictRequests),
-		schemes: o.Contract.SecuritySchemes(), kinds: schemeKinds(o.Contract), suggestions: make(map[string]*suggestion)}
+		schemes: o.Contract.SecuritySchemes(), kinds: schemeKinds(o.Contract), suggestions: make(map[string]*suggestion),
+		coverage: coverage.New(o.Contract)}
 	if lc := o.Contract.Lifecycle(); len(lc.States) > 0 {
 		p.lc = lc
 	}
@@ -186,6 +189,12 @@ func New(o Options) (*Proxy, error) {
 		Handlers: map[string]dispatch.Handler{
 			"queryJournal": control.QueryJournal(o.Journal, o.Logger),
 			"clearJournal": control.ClearJournal(o.Journal),
+			"getCoverage":  control.GetCoverage(p.coverage),
+			"resetCoverage": func(w http.ResponseWriter, _ *dispatch.Call) error {
+				p.coverage.Reset()
+				w.WriteHeader(http.StatusNoContent)
+				return nil
+			},
 		},
 		Fallback:     p.forwardControl,
 		MaxBodyBytes: o.MaxBodyBytes,
@@ -549,11 +558,12 @@ func (p *Proxy) forwardControl(w http.ResponseWriter, c *dispatch.Call) error {
 	return nil
 }
 
-// observe logs the exchange's violations and counts it.
+// observe logs the exchange's violations and counts it (and what it met of the contract).
 func (p *Proxy) observe(c *dispatch.Call, res dispatch.Result) {
 	name := ""
 	if c.Op != "" {
 		name = fmt.Sprintf("%s (%s %s)", c.Op, c.Request.Method, c.Route.Path)
+		p.coverage.Exchange(c.Op, res.Status, p.reasons(c, res)...)
 	}
 	p.record(name, res.Status, c.Violations)
 }

@@ -314,9 +314,10 @@ func (r *relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	orig := t.url
 	entry := journal.Entry{Method: req.Method, Path: orig.Path, Query: orig.RawQuery}
 	var (
-		ex   = &exchange{}
-		rec  = &statusWriter{ResponseWriter: w}
-		name string
+		ex       = &exchange{}
+		rec      = &statusWriter{ResponseWriter: w}
+		name     string
+		callback = resultsCallback // for coverage: the results, or the event's type
 	)
 	defer func() {
 		entry.Time, entry.Status = in.at, rec.status
@@ -324,7 +325,7 @@ func (r *relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		entry.DurationMS = float64(p.opts.Clock.Now().Sub(in.at).Microseconds()) / 1000
 		p.opts.Journal.Record(entry)
 		p.record(name, rec.status, entry.Violations)
-		p.callbackOutcome(name, rec.status, ex.err)
+		p.callbackOutcome(callback, rec.status, ex.err)
 		if ex.err != nil {
 			p.log.Warn("relay: the URL did not answer", "url", orig.Redacted(), "err", ex.err)
 		}
@@ -340,6 +341,7 @@ func (r *relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 	switch t.kind {
 	case kindWebhook:
 		event, err := p.opts.Contract.ValidateEvent(webhookOf, req.Method, req.Header, body)
+		callback = event
 		name = fmt.Sprintf("%s (%s event of %s)", eventName(event), req.Method, webhookOf)
 		entry.OperationID = r.opIDs[event]
 		if err != nil {

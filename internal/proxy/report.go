@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/junit"
 )
@@ -34,6 +35,8 @@ type Report struct {
 	Operations []OperationReport `json:"operations"`
 	// Behaviour is what the proxy's model of applications, tokens and webhooks holds.
 	Behaviour Behaviour `json:"behaviour"`
+	// Coverage is what the traffic met of the contract, and how to provoke what it did not.
+	Coverage coverage.Report `json:"coverage"`
 }
 
 // Behaviour describes the model the rules of behaviour are judged by: how much it holds, what it
@@ -142,6 +145,7 @@ func (p *Proxy) Report() Report {
 	}
 	sort.Slice(r.Operations, func(i, j int) bool { return r.Operations[i].Operation < r.Operations[j].Operation })
 	r.Behaviour = p.behaviour()
+	r.Coverage = p.coverage.Report()
 	return r
 }
 
@@ -239,6 +243,10 @@ func (r Report) Summary() string {
 			}
 			shown++
 		}
+	}
+	if cv := r.Coverage; cv.Documented > 0 {
+		fmt.Fprintf(&b, "  coverage: the traffic met %d of %d documented statuses, reasons and callback outcomes (%.1f%%); equalture-mock coverage --from <report.json> lists what it did not, and how to provoke it\n",
+			cv.Covered, cv.Documented, cv.Percent)
 	}
 	if bh := r.Behaviour; bh.Forgotten != (Forgotten{}) || bh.TokenLifetimes != "" {
 		fmt.Fprintf(&b, "  behaviour: %d application(s), %d token(s), %d webhook(s) held", bh.Applications, bh.Tokens, bh.Webhooks)
