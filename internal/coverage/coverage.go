@@ -14,6 +14,7 @@ import (
 	"maps"
 	"net"
 	"net/http"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -319,7 +320,8 @@ func prefer(code string) string {
 
 // how says how to provoke a status (and reason) of an operation against the mock.
 func (r *Recorder) how(d opDoc, code, reason string) string {
-	fault := fmt.Sprintf("a fault rule: `POST /_mock/faults {\"operation_id\":\"%s\",\"status\":%s}` (a scenario's `faults:`)", d.id, code)
+	glob := pathParam.ReplaceAllString(d.path, "*")
+	fault := fmt.Sprintf("a fault rule: `POST /_mock/faults {\"method\":\"%s\",\"path\":\"%s\",\"status\":%s}` (a scenario's `control: {add_fault: …}`)", d.method, glob, code)
 	switch {
 	case reason != "" && code == "401":
 		return map[string]string{
@@ -359,6 +361,9 @@ func (r *Recorder) how(d opDoc, code, reason string) string {
 	}
 	return fault + ", " + prefer(code)
 }
+
+// pathParam is a path template's parameter: a fault rule's path glob matches it with *.
+var pathParam = regexp.MustCompile(`\{[^}]+\}`)
 
 func (r *Recorder) isState(s string) bool {
 	lc := r.sp.Lifecycle()

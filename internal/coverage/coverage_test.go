@@ -55,7 +55,7 @@ func TestRecorderCountsDocumentedItems(t *testing.T) {
 	// Each missing item says how to provoke it.
 	want := map[string]string{
 		"listJobs 401 revoked":               "POST /_mock/tokens/revoke",
-		"listJobs 503 ":                      `"operation_id":"listJobs","status":503`,
+		"listJobs 503 ":                      `{"method":"GET","path":"/connect_ats/jobs","status":503}`,
 		"hireApplicant 409 hired":            "an application that is hired",
 		"createApplication 422 callback_url": "send an invalid or missing `callback_url`",
 		"applicationResults timeout":         "slower than the mock waits",
