@@ -24,6 +24,7 @@ type proxyOptions struct {
 	report          string
 	junit           string
 	suggest         string
+	recordFixtures  string
 	failOnViolation bool
 	strictRequests  bool
 	relayCallbacks  bool
@@ -46,6 +47,8 @@ func proxyFlags(env Env, stderr io.Writer) (*flagSet, *proxyOptions) {
 	f.bindEnv("junit", "EQUALTURE_MOCK_PROXY_JUNIT")
 	f.StringVar(&o.suggest, "suggest", "", "write a unified diff of openapi.yaml to this file at shutdown: what the service answered where the contract only guessed (x-inferred), for a maintainer to review and git apply")
 	f.bindEnv("suggest", "EQUALTURE_MOCK_PROXY_SUGGEST")
+	f.StringVar(&o.recordFixtures, "record-fixtures", "", "write, at shutdown, a fixtures directory (clients.yaml, traits.yaml) of the account the traffic showed — its clients, jobs and the traits its results named, never a secret — for serve --fixtures DIR")
+	f.bindEnv("record-fixtures", "EQUALTURE_MOCK_PROXY_RECORD_FIXTURES")
 	f.BoolVar(&o.failOnViolation, "fail-on-violation", false, "exit 1 at shutdown when any exchange broke the contract")
 	f.bindEnv("fail-on-violation", "EQUALTURE_MOCK_PROXY_FAIL_ON_VIOLATION")
 	f.BoolVar(&o.strictRequests, "strict-requests", false, "count requests that break the contract as violations too (by default only the target's answers to them are judged)")
@@ -132,6 +135,7 @@ func runProxyServer(ctx context.Context, o *proxyOptions, log *slog.Logger, read
 		Clock:           clock.NewVirtual(),
 		MaxBodyBytes:    o.maxBodyBytes,
 		StrictRequests:  o.strictRequests,
+		RecordFixtures:  o.recordFixtures != "",
 		Logger:          log,
 	}
 	if o.relayCallbacks {
@@ -155,6 +159,13 @@ func runProxyServer(ctx context.Context, o *proxyOptions, log *slog.Logger, read
 	}
 	err = o.serveUntilDone(ctx, ln, px, log, nil)
 	report := px.Report()
+	if o.recordFixtures != "" {
+		if ferr := px.WriteFixtures(o.recordFixtures); ferr != nil {
+			err = errors.Join(err, ferr)
+		} else {
+			log.Info("fixtures recorded: set client_secret before serving them", "dir", o.recordFixtures)
+		}
+	}
 	return report, errors.Join(err, writeReports(px, report, o, started))
 }
 

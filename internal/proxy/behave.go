@@ -15,6 +15,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/fault"
+	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
@@ -108,6 +109,7 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 	if !ex.learned {
 		p.learnMoves(c, ex, body, client)
 	}
+	p.recordAccount(c, ex, body, client)
 	if m.moving > 0 {
 		return
 	}
@@ -518,10 +520,13 @@ func (p *Proxy) behaveResults(t target, body []byte, in arrival) []dispatch.Viol
 	defer p.mu.Unlock()
 	m := p.model
 	m.heardResults = true
+	ref, ok := m.relayed.get(t.nonce)
+	if ok {
+		p.recordResults(ref, fixtures.Locales[0], body) // callbacks come in the default locale
+	}
 	if m.moving > 0 {
 		return nil
 	}
-	ref, ok := m.relayed.get(t.nonce)
 	if t.nonce == "" || !ok {
 		return nil
 	}

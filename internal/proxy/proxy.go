@@ -71,6 +71,9 @@ type Options struct {
 	// noted and only the target's handling of them is judged (a documented 4xx is fine, a 2xx is a
 	// violation), so a client may send invalid requests on purpose.
 	StrictRequests bool
+	// RecordFixtures makes the proxy record what the account shows of itself (clients, jobs,
+	// the traits its results name; never a secret), for WriteFixtures.
+	RecordFixtures bool
 	// Transport sends requests to the target and to callback URLs (a clone of
 	// http.DefaultTransport when nil).
 	Transport http.RoundTripper
@@ -98,6 +101,7 @@ type Proxy struct {
 	targetNow time.Time // the target's clock as its control API last said
 
 	coverage    *coverage.Recorder // what the traffic met of the contract
+	recording   *recording         // nil unless RecordFixtures (guarded by mu)
 	sugMu       sync.Mutex
 	suggestions map[string]*suggestion // for --suggest, by place in the contract
 
@@ -150,6 +154,9 @@ func New(o Options) (*Proxy, error) {
 	p.clc = o.ControlContract.Lifecycle()
 	ttl, _ := o.Contract.TokenTTL()
 	p.model = newModel(p.lc, ttl)
+	if o.RecordFixtures {
+		p.recording = newRecording()
+	}
 	p.upstream = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
