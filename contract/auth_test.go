@@ -1,9 +1,12 @@
 package contract
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/equalture/equalture-mock/internal/contracttest"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -65,4 +68,34 @@ var _ = Describe("Bearer authentication", Label("readonly"), func() {
 		expectStatus(r, http.StatusUnauthorized)
 		expectHeader(r, "WWW-Authenticate", ContainSubstring("expired"))
 	})
+
+	// slow: a token held past its documented lifetime must be refused. With a control API the
+	// mock's clock moves past it at once; against the real service the spec waits the lifetime
+	// (x-token-ttl, 15 minutes) plus a margin (EQUALTURE_CONTRACT_TOKEN_WAIT), for nightly jobs.
+	// It runs only when the label filter names slow.
+	It("refuses a token held past its documented lifetime", Label("slow"), Serial, func(ctx SpecContext) {
+		if !strings.Contains(strings.ToLower(GinkgoLabelFilter()), "slow") {
+			Skip("slow: holds a token past its lifetime (" + tokenTTL().String() + "); run it with -ginkgo.label-filter=slow (a nightly job)")
+		}
+		tok := token()
+		expectStatus(call(http.MethodGet, "/connect_ats/jobs", "", Bearer(tok)), http.StatusOK)
+		if ctl != nil {
+			past := (tokenTTL() + time.Second).String()
+			control(http.MethodPost, "/clock/advance", `{"by":"`+past+`"}`)
+			DeferCleanup(func() { control(http.MethodPost, "/clock/advance", `{"by":"-`+past+`"}`) })
+		} else {
+			wait := cfg.Parsed.TokenWait
+			if wait == 0 {
+				wait = tokenTTL() + contracttest.DefaultTokenWaitMargin
+			}
+			By(fmt.Sprintf("holding the token %s (its documented lifetime is %s)", wait, tokenTTL()))
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				Fail("the spec ran out of time while holding the token")
+			}
+		}
+		r := call(http.MethodGet, "/connect_ats/jobs", "", Bearer(tok))
+		expectStatus(r, http.StatusUnauthorized)
+	}, SpecTimeout(2*time.Hour))
 })
