@@ -89,7 +89,6 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 	if c.Op == "" || p.lc == nil {
 		return
 	}
-	now := p.opts.Clock.Now()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	end := ex.answered
@@ -113,7 +112,7 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 	if m.moving > 0 {
 		return
 	}
-	p.judgeToken(c, ex, body, client, now)
+	p.judgeToken(c, ex)
 	if !governed {
 		return
 	}
@@ -169,14 +168,15 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 	}
 }
 
-// learnFirst makes the proxy learn from the answers a client acts on next — a creation, a
-// webhook registered or deleted — before the client gets them: what it does next is judged by them.
+// learnFirst makes the proxy learn from the answers a client acts on next — a token, a creation,
+// a webhook registered or deleted — before the client gets them: what it does next is judged by
+// them.
 func (p *Proxy) learnFirst(c *dispatch.Call, ex *exchange) {
 	if p.lc == nil {
 		return
 	}
 	switch rule, _ := p.lc.Rule(c.Op); {
-	case rule.Creates, c.Op == webhookOf, c.Op == "deleteWebhook", c.Op == "deleteWebhooks":
+	case rule.Creates, p.kinds[p.schemes[c.Op]] == "basic", c.Op == webhookOf, c.Op == "deleteWebhook", c.Op == "deleteWebhooks":
 		ex.learn = func(body []byte) {
 			if shaped(c, ex) {
 				return
@@ -188,9 +188,16 @@ func (p *Proxy) learnFirst(c *dispatch.Call, ex *exchange) {
 	}
 }
 
-// learnMoves learns from a creation and from webhooks registered or deleted.
+// learnMoves learns from a token issued, a creation, and webhooks registered or deleted.
 func (p *Proxy) learnMoves(c *dispatch.Call, ex *exchange, body []byte, client string) {
 	if !is2xx(ex.status) {
+		return
+	}
+	if p.kinds[p.schemes[c.Op]] == "basic" {
+		if tok := field(body, "access_token"); tok != "" {
+			p.model.tokens.put(tokenKey(tok), &token{client: client, issued: p.opts.Clock.Now(),
+				ev: ex.in.evidence("%s answered %d (a token for %s)", c.Op, ex.status, orUnknown(client))})
+		}
 		return
 	}
 	if rule, _ := p.lc.Rule(c.Op); rule.Creates {
@@ -302,14 +309,9 @@ func canonical(b []byte) ([]byte, error) {
 
 // judgeToken judges the token rules: a token the proxy saw issued must not be accepted after its
 // documented lifetime, and a 401 carries the documented challenge.
-func (p *Proxy) judgeToken(c *dispatch.Call, ex *exchange, body []byte, client string, now time.Time) {
+func (p *Proxy) judgeToken(c *dispatch.Call, ex *exchange) {
 	m := p.model
 	switch kind := p.kinds[p.schemes[c.Op]]; {
-	case kind == "basic" && is2xx(ex.status):
-		if tok := field(body, "access_token"); tok != "" {
-			m.tokens.put(tokenKey(tok), &token{client: client, issued: now,
-				ev: ex.in.evidence("%s answered %d (a token for %s)", c.Op, ex.status, orUnknown(client))})
-		}
 	case kind == "bearer" && is2xx(ex.status) && m.ttl > 0 && m.clockMoved == nil:
 		tok, ok := bearer(c.Request)
 		if !ok {
