@@ -26,6 +26,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/fault"
@@ -51,8 +53,8 @@ type Deps struct {
 	Journal   *journal.Journal
 	Faults    *fault.Set
 	Callbacks *delivery.Dispatcher
-	// AdminToken, when set, must be given once on the sign-in form.
-	AdminToken string
+	// Admin, when it requires a token, wants it once on the sign-in form (guesses back off).
+	Admin *auth.Admin
 	// Key signs the console's cookie and derives its CSRF tokens (a key of its own, derived from
 	// the mock's signing key).
 	Key    []byte
@@ -85,7 +87,7 @@ func parse(name string) *template.Template {
 
 // New returns the console.
 func New(d Deps) (*Handler, error) {
-	if d.Lifecycle == nil || d.Store == nil || d.Fixtures == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil || len(d.Key) == 0 {
+	if d.Lifecycle == nil || d.Admin == nil || d.Store == nil || d.Fixtures == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil || len(d.Key) == 0 {
 		return nil, errors.New("console: missing dependency")
 	}
 	if d.Logger == nil {
@@ -118,7 +120,9 @@ func New(d Deps) (*Handler, error) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.handler.ServeHTTP(w, r) }
 
 // The console's cookie: "<session id>.<signed in: 1 or 0>.<MAC>". The MAC covers the id, the flag
-// and the admin token's hash, so a cookie signed in under one admin token is not under another.
+// and the admin token's fingerprint, so a cookie signed in under one admin token is not under
+// another. Signing in starts a new session (a new id, so new CSRF tokens): an id planted before
+// the sign-in is worth nothing after it.
 const (
 	cookieName = "eqm_console"
 	flashName  = "eqm_console_flash"
@@ -139,17 +143,12 @@ func (h *Handler) mac(parts ...string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func (h *Handler) adminHash() string {
-	s := sha256.Sum256([]byte(h.AdminToken))
-	return base64.RawURLEncoding.EncodeToString(s[:])
-}
-
 func (h *Handler) cookieValue(s session) string {
 	flag := "0"
 	if s.signedIn {
 		flag = "1"
 	}
-	return s.id + "." + flag + "." + h.mac("session", s.id, flag, h.adminHash())
+	return s.id + "." + flag + "." + h.mac("session", s.id, flag, h.Admin.Fingerprint())
 }
 
 // session returns r's console session, if its cookie is one this console signed.
@@ -163,10 +162,10 @@ func (h *Handler) session(r *http.Request) (session, bool) {
 	if !ok1 || !ok2 || id == "" || (flag != "0" && flag != "1") {
 		return session{}, false
 	}
-	if !hmac.Equal([]byte(sig), []byte(h.mac("session", id, flag, h.adminHash()))) {
+	if !hmac.Equal([]byte(sig), []byte(h.mac("session", id, flag, h.Admin.Fingerprint()))) {
 		return session{}, false
 	}
-	return session{id: id, signedIn: flag == "1" || h.AdminToken == ""}, true
+	return session{id: id, signedIn: flag == "1" || !h.Admin.Required()}, true
 }
 
 // ensureSession returns r's session, starting one (a cookie) when it has none.
@@ -174,11 +173,16 @@ func (h *Handler) ensureSession(w http.ResponseWriter, r *http.Request) session 
 	if s, ok := h.session(r); ok {
 		return s
 	}
-	b := make([]byte, 18)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	s := session{id: base64.RawURLEncoding.EncodeToString(b), signedIn: h.AdminToken == ""}
+	s := newSession(!h.Admin.Required())
 	h.setSession(w, r, s)
 	return s
+}
+
+// newSession is a session with a new random id.
+func newSession(signedIn bool) session {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return session{id: base64.RawURLEncoding.EncodeToString(b), signedIn: signedIn}
 }
 
 func (h *Handler) setSession(w http.ResponseWriter, r *http.Request, s session) {
@@ -193,7 +197,7 @@ func (h *Handler) csrfToken(s session) string { return h.mac("csrf", s.id) }
 // in; otherwise it sends the browser to the sign-in form.
 func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s, ok := h.session(r); h.AdminToken == "" || ok && s.signedIn {
+		if s, ok := h.session(r); !h.Admin.Required() || ok && s.signedIn {
 			next(w, r)
 			return
 		}
@@ -289,7 +293,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, status int, msg s
 }
 
 func (h *Handler) handleSignInForm(w http.ResponseWriter, r *http.Request) {
-	if h.AdminToken == "" {
+	if !h.Admin.Required() {
 		http.Redirect(w, r, Prefix, http.StatusSeeOther)
 		return
 	}
@@ -298,18 +302,27 @@ func (h *Handler) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 	h.render(w, http.StatusOK, "signin", v, &v.Nonce)
 }
 
-// handleSignIn checks the admin token and marks the session signed in; the token itself is not
-// kept in the cookie.
+// handleSignIn checks the admin token (auth.Admin: wrong ones back off per client address) and
+// starts a new, signed-in session; the token itself is not kept in the cookie.
 func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	s, _ := h.session(r) // csrf checked it
-	if h.AdminToken == "" || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("token")), []byte(h.AdminToken)) != 1 {
-		v := &signInView{view: view{Lang: "en", Title: "Sign in", CSRF: h.csrfToken(s), NeedsSignIn: h.AdminToken != ""}, Failed: true}
-		h.render(w, http.StatusUnprocessableEntity, "signin", v, &v.Nonce)
+	err := errors.New("no admin token to sign in with")
+	if h.Admin.Required() {
+		err = h.Admin.Check(r, r.PostForm.Get("token"), true)
+	}
+	if err == nil {
+		h.setSession(w, r, newSession(true))
+		http.Redirect(w, r, Prefix, http.StatusSeeOther)
 		return
 	}
-	s.signedIn = true
-	h.setSession(w, r, s)
-	http.Redirect(w, r, Prefix, http.StatusSeeOther)
+	v := &signInView{view: view{Lang: "en", Title: "Sign in", CSRF: h.csrfToken(s), NeedsSignIn: h.Admin.Required()}, Failed: true}
+	status := http.StatusUnprocessableEntity
+	var ae *apierr.Error
+	if errors.As(err, &ae) && ae.Code == apierr.TooManyRequests {
+		status, v.Failed, v.Flash = http.StatusTooManyRequests, false, &flash{Text: ae.Detail + ".", Bad: true}
+		w.Header().Set("Retry-After", ae.Header.Get("Retry-After"))
+	}
+	h.render(w, status, "signin", v, &v.Nonce)
 }
 
 func (h *Handler) handleSignOut(w http.ResponseWriter, r *http.Request) {

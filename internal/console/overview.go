@@ -64,7 +64,7 @@ func (h *Handler) handleOverview(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	st := h.Clock.State()
 	v := &overviewView{
-		view:     view{Lang: "en", Title: "Console", CSRF: h.csrfToken(s), SignedIn: h.AdminToken != "", Flash: h.takeFlash(w, r)},
+		view:     view{Lang: "en", Title: "Console", CSRF: h.csrfToken(s), SignedIn: h.Admin.Required(), Flash: h.takeFlash(w, r)},
 		Now:      st.Now,
 		Frozen:   st.Frozen,
 		Offset:   st.Offset.Round(time.Second).String(),

@@ -420,7 +420,7 @@ func TestBadInput(t *testing.T) {
 		"fault bad status":     {http.MethodPost, "/_mock/faults", `{"status":99}`, 422, "status"},
 		"unknown control path": {http.MethodGet, "/_mock/nope", "", 404, "detail"},
 		"wrong method":         {http.MethodDelete, "/_mock/clock", "", 405, "detail"},
-		"bad status filter":    {http.MethodGet, "/_mock/journal?status=abc", "", 400, "status"},
+		"bad status filter":    {http.MethodGet, "/_mock/journal?status=abc", "", 400, "detail"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -431,6 +431,10 @@ func TestBadInput(t *testing.T) {
 				t.Fatalf("%s not named in %s", tc.wantField, r.Body)
 			}
 		})
+	}
+	// A bad parameter's 400 is a general error naming the parameter in its detail.
+	if d := h.Do(http.MethodGet, "/_mock/journal?status=abc", "").ErrorField(t, "detail"); len(d) != 1 || !strings.Contains(d[0], "status is invalid") {
+		t.Fatalf("bad status filter detail = %v", d)
 	}
 }
 
@@ -540,7 +544,7 @@ func TestCallbacksThroughTheControlAPI(t *testing.T) {
 }
 
 func TestCallbackHostAllowList(t *testing.T) {
-	h := testenv.New(t, func(o *app.Options) { o.Lifecycle.CallbackAllowHosts = []string{"127.0.0.1"} })
+	h := testenv.New(t, func(o *app.Options) { o.Egress.AllowHosts = []string{"127.0.0.1"} })
 	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
 	testenv.WantStatus(t, h.Do(http.MethodPost, "/connect_ats/applications", testenv.CreateBody(testenv.EngineerJob, ""), testenv.Bearer(tok)), 201)
 	body := strings.Replace(testenv.CreateBody(testenv.EngineerJob, ""), "127.0.0.1:9", "ats.invalid", 1)

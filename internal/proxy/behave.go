@@ -16,6 +16,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
+	"github.com/equalture/equalture-mock/internal/redact"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
@@ -676,12 +677,12 @@ func ordered(evs ...dispatch.Evidence) []dispatch.Evidence {
 	return evs
 }
 
-// clipN cuts a body to n runes for evidence.
+// clipN cuts a body to n runes for evidence, secrets in it replaced by hints.
 func clipN(b []byte, n int) string {
-	if r := []rune(string(b)); len(r) > n {
+	if r := []rune(string(redact.JSON(b))); len(r) > n {
 		return string(r[:n]) + "…"
 	}
-	return string(b)
+	return string(redact.JSON(b))
 }
 
 // callbackOutcome counts what the ATS answered a relayed callback (the results callback, or an

@@ -22,6 +22,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/journal"
+	"github.com/equalture/equalture-mock/internal/redact"
 )
 
 // relayPrefix is where relayed callbacks arrive: /_relay/<token>.
@@ -206,7 +207,7 @@ func (r *relay) rewrite(op string, kind byte, body []byte) ([]byte, string) {
 		}
 		relayed := r.base + relayPrefix + r.sign(kind, nonce, orig)
 		if err := r.p.opts.Contract.ValidateValue(r.fields[op], relayed); err != nil {
-			r.p.log.Warn(field+" not relayed: the relay URL would break the contract", field, orig, "problem", err)
+			r.p.log.Warn(field+" not relayed: the relay URL would break the contract", field, redact.URL(orig), "problem", err)
 			continue
 		}
 		enc, _ := apierr.MarshalJSON(relayed) // a string always encodes
