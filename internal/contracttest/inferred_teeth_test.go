@@ -16,7 +16,8 @@ func TestSuiteTellsGuessesFromBreaks(t *testing.T) {
 	base := mock(t)
 	target := proxy(t, base, nil, func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/hire_applicant") && *status == 409 {
-			*status = 422
+			*status = 422 // in the contract's 422 shape
+			body["errors"] = map[string]any{"application": []any{"cannot be hired in its state"}}
 			return true
 		}
 		return false

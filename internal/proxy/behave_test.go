@@ -391,7 +391,8 @@ func TestBehaviourBrokenUpstreamsAreReported(t *testing.T) {
 		"422 where the contract guessed 409": {
 			answers: func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
 				if onPath(r, "POST", "/hire_applicant") && *status == 409 {
-					*status = 422
+					*status = 422 // in the contract's 422 shape
+					replace(body, map[string]any{"errors": map[string]any{"application": []any{"cannot be hired in its state"}}})
 					return true
 				}
 				return false

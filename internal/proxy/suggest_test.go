@@ -28,7 +28,8 @@ func TestSuggestionsArePatchesThatApply(t *testing.T) {
 			delete(body, "errors")
 			body["error"] = "Not Found"
 		case onPath(r, "POST", "/hire_applicant") && *status == 409:
-			*status = 422
+			*status = 422 // in the contract's 422 shape
+			body["errors"] = map[string]any{"application": []any{"cannot be hired in its state"}}
 		case *status == 401:
 			h.Set("WWW-Authenticate", `Bearer realm="api", error="invalid_token"`)
 		default:

@@ -223,23 +223,20 @@ func (s *Spec) responseProblems(err error, op *openapi3.Operation, opPointer str
 	var schemaErrs []*openapi3.SchemaError
 	collectSchemaErrors(err, &schemaErrs)
 	for _, se := range schemaErrs {
-		detail := "got " + shown(se.Value)
-		if se.SchemaField == "required" {
-			detail = se.Reason
-		}
-		field := FieldPath("", se)
+		d := describeSchemaError(se)
+		field := d.field
 		keyword := se.SchemaField
 		if keyword == "enum" && !ofType(se.Schema, se.Value) {
 			keyword = "type" // kin-openapi checks enum first: a value of another type breaks the type
 		}
 		p := Problem{
-			Text:     fmt.Sprintf("field %q %s (%s)", field, Message(se), detail),
+			Text:     d.text,
 			Field:    field,
 			Keyword:  keyword,
 			Contract: "openapi.yaml" + respPointer,
 			Inferred: respAll,
 			Expected: strings.TrimPrefix(Message(se), "is invalid: "),
-			Observed: shown(se.Value),
+			Observed: d.observed,
 			Schema:   se.Schema,
 		}
 		if se.SchemaField == "required" {

@@ -164,7 +164,7 @@ func TestWhatTheContractGuessed(t *testing.T) {
 		"another error shape": {"GET", ref + "/status", 404, `{"error":"Not Found"}`, true,
 			"openapi.yaml#/components/schemas/Error/required", "required"},
 		"a created application without its id": {"POST", "/connect_ats/applications", 201, `{}`, false,
-			"openapi.yaml#/components/schemas/CreateApplicationResponse/required", "required"},
+			"openapi.yaml#/components/schemas/CreatedApplication/required", "required"},
 		"the token at another path": {"POST", "/connect_ats/access_token", 404, `{"errors":{"detail":"Not Found"}}`, true,
 			"openapi.yaml#/paths/~1connect_ats~1access_token/post/responses", "status"},
 		"an undocumented status": {"GET", "/connect_ats/jobs", 418, `{}`, false,
