@@ -135,7 +135,7 @@ func (r Report) WriteHTML(w io.Writer) error {
 
 // WriteMarkdown writes the report as Markdown (the documentation's coverage of the scenario
 // library): per operation and callback, what was met and what was not (no counts: the page is
-// checked against a fresh run); then how to provoke what was not.
+// checked against a fresh run).
 func (r Report) WriteMarkdown(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s.\n\n", strings.ToUpper(r.Summary()[:1])+r.Summary()[1:])
@@ -158,14 +158,6 @@ func (r Report) WriteMarkdown(w io.Writer) error {
 	}
 	for _, g := range groups {
 		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", g, strings.Join(lines[g].met, ", "), strings.Join(lines[g].missing, ", "))
-	}
-	b.WriteString("\nHow to provoke what the library does not:\n\n")
-	for _, m := range r.Missing {
-		what := m.OperationID + " " + strings.TrimSpace(m.Status+" "+m.Reason)
-		if m.Callback != "" {
-			what = m.Callback + " " + m.Outcome
-		}
-		fmt.Fprintf(&b, "- `%s`: %s\n", what, m.How)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
