@@ -22,6 +22,9 @@ const (
 	maxHooks  = 1000
 	// maxResultKeys bounds the results answers remembered per application (one per locale).
 	maxResultKeys = 8
+	// maxHookViews bounds the webhooks whose events are judged per application (the vendor
+	// allows a client 25).
+	maxHookViews = 32
 )
 
 // tokenGrace is added to the documented token lifetime before a 2xx counts as late: the target
@@ -291,7 +294,7 @@ func (a *app) heardBy(h *hook, state string, ev dispatch.Evidence) {
 	if a.hooks == nil {
 		a.hooks = make(map[string]*hookView)
 	}
-	if a.hooks[h.id] == nil {
+	if a.hooks[h.id] == nil && len(a.hooks) < maxHookViews {
 		a.hooks[h.id] = &hookView{hook: h, states: []string{state}, ev: ev}
 	}
 }
