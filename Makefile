@@ -18,9 +18,10 @@ test: tools browser-deps
 	$(GO) test -count=1 -run 'MemoryBounded|HostileInput' ./internal/app
 	scripts/image-test
 
-## tools: install what the tests need that Go does not bring (the OpenAPI linter)
+## tools: install what the tests need that Go does not bring (the OpenAPI linter, axe-core for the browser tests)
 tools:
 	npm ci --prefix tools/lint --no-audit --no-fund --loglevel=error
+	npm ci --prefix tools/axe --no-audit --no-fund --loglevel=error
 
 ## browser-deps: install Debian's Chromium for the browser tests when missing (as root; says SKIP where it cannot)
 browser-deps:

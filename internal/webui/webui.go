@@ -25,6 +25,7 @@ const layout = `{{define "layout"}}<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>{{.Title}} · equalture-mock</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <style>{{stylesheet}}</style>
 </head>
 <body>
