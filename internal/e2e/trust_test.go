@@ -232,7 +232,7 @@ func TestChartContrastInChromium(t *testing.T) {
 	h := newEnv(t)
 	a := newATS(t, h)
 	ref := completed(t, h, a, "Judith") // attention to detail 2: outside its range 3-5
-	b.load("open the public link", chromedp.Navigate(a.get("/connect_ats/applications/"+ref+"/public_link")["url"].(string)))
+	b.load("open the public link", chromedp.Navigate(a.get("/connect_ats/applications/" + ref + "/public_link")["url"].(string)))
 	type shape struct {
 		Trait, Kind, Tag, Fill, Stroke, Under string
 	}
@@ -344,7 +344,9 @@ func TestAccessibility(t *testing.T) {
 		t.Helper()
 		testenv.WantStatus(t, h.Do(http.MethodPost, path, body, testenv.Bearer("s3cret")), 200)
 	}
-	invite := func(first string) map[string]any { return a.invite(first, "Van Rijn", testenv.CallbackURL, "one_time_link") }
+	invite := func(first string) map[string]any {
+		return a.invite(first, "Van Rijn", testenv.CallbackURL, "one_time_link")
+	}
 	open := invite("Rembrandt")
 	done := invite("Judith")
 	ctl("/_mock/applications/"+done["reference_id"].(string)+"/complete", `{"scores":{"attention_to_detail":2}}`)

@@ -30,7 +30,9 @@ func TestHeadOnAnAssessmentLinkStartsNothing(t *testing.T) {
 	}
 	app := invite(t, h, "Rembrandt")
 	link := path(t, app.AssessmentURL)
-	events := func() int { return len(h.App.Callbacks.List(delivery.Filter{ReferenceID: app.ReferenceID, Kind: delivery.KindWebhook})) }
+	events := func() int {
+		return len(h.App.Callbacks.List(delivery.Filter{ReferenceID: app.ReferenceID, Kind: delivery.KindWebhook}))
+	}
 	b := testenv.NewBrowser(t, h.URL)
 
 	for range 2 {
