@@ -465,7 +465,7 @@ func TestBadInput(t *testing.T) {
 		"fault bad status":     {http.MethodPost, "/_mock/faults", `{"status":99}`, 422, "status"},
 		"unknown control path": {http.MethodGet, "/_mock/nope", "", 404, "detail"},
 		"wrong method":         {http.MethodDelete, "/_mock/clock", "", 405, "detail"},
-		"bad status filter":    {http.MethodGet, "/_mock/journal?status=abc", "", 400, "status"},
+		"bad status filter":    {http.MethodGet, "/_mock/journal?status=abc", "", 400, "detail"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -476,6 +476,10 @@ func TestBadInput(t *testing.T) {
 				t.Fatalf("%s not named in %s", tc.wantField, r.Body)
 			}
 		})
+	}
+	// A bad parameter's 400 is a general error naming the parameter in its detail.
+	if d := h.Do(http.MethodGet, "/_mock/journal?status=abc", "").ErrorField(t, "detail"); len(d) != 1 || !strings.Contains(d[0], "status is invalid") {
+		t.Fatalf("bad status filter detail = %v", d)
 	}
 }
 

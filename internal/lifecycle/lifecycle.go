@@ -202,12 +202,9 @@ func (s *Service) Invite(clientID string, in Invitation) (store.Application, err
 	if !ok {
 		return store.Application{}, apierr.New(apierr.NotFound, "No client %q", clientID)
 	}
-	job, err := s.applicableJob(clientID, in.JobID)
+	job, err := s.checkInvitation(clientID, in)
 	if err != nil {
 		return store.Application{}, err
-	}
-	if err := CheckHost(s.cfg.CallbackAllowHosts, in.CallbackURL); err != nil {
-		return store.Application{}, apierr.Field("callback_url", err.Error())
 	}
 	if in.InvitationType == "" {
 		in.InvitationType = store.InviteEmail
@@ -241,6 +238,25 @@ func (s *Service) Invite(clientID string, in Invitation) (store.Application, err
 		s.queue.At(app.CreatedAt.Add(after), func() { s.autoComplete(ref) })
 	}
 	return app, nil
+}
+
+// CheckInvitation returns the 422 Invite would answer for in's job and callback URL: a job_id
+// that is none of clientID's published jobs, a callback_url host the mock does not allow; both
+// named when both are wrong. The vendor API runs it beside the contract's validation, so that one
+// answer names every problem of a request.
+func (s *Service) CheckInvitation(clientID string, in Invitation) error {
+	_, err := s.checkInvitation(clientID, in)
+	return err
+}
+
+// checkInvitation is CheckInvitation, returning the job.
+func (s *Service) checkInvitation(clientID string, in Invitation) (fixtures.Job, error) {
+	job, jobErr := s.applicableJob(clientID, in.JobID)
+	var hostErr error
+	if err := CheckHost(s.cfg.CallbackAllowHosts, in.CallbackURL); err != nil {
+		hostErr = apierr.Field("callback_url", err.Error())
+	}
+	return job, apierr.Join(jobErr, hostErr)
 }
 
 // autoCompleteAfter is how long after creation job's applications complete themselves (0: never).

@@ -32,6 +32,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/spec"
+	"github.com/equalture/equalture-mock/internal/vendorapi"
 )
 
 // DefaultMaxBodyBytes limits request bodies (and relayed callbacks) when Options say nothing.
@@ -145,6 +146,7 @@ func New(o Options) (*Proxy, error) {
 		Handlers:      handlers,
 		Fallback:      p.passThrough,
 		ReportInvalid: true,
+		Middleware:    []dispatch.Middleware{vendorapi.Lenient}, // judge requests as the service takes them
 		MaxBodyBytes:  o.MaxBodyBytes,
 		Authenticate:  presence(o.Contract),
 		Identify:      auth.Identify,
