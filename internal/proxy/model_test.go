@@ -53,3 +53,23 @@ func TestBoundedForgetsTheLeastRecentlySeen(t *testing.T) {
 		t.Fatalf("the summary does not say what was forgotten and not judged:\n%s", s)
 	}
 }
+
+// BenchmarkModelJudgesAStatus is what the rules of behaviour cost an exchange that reports a
+// state: an observation checked against what was known, and the moves nothing would announce.
+func BenchmarkModelJudgesAStatus(b *testing.B) {
+	v, err := spec.Vendor()
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := newModel(v.Lifecycle(), 0)
+	a := m.newApp("r1", "demo-client", true, 0, dispatch.Evidence{})
+	states := []string{"invited"}
+	var seq int64
+	for b.Loop() {
+		seq += 2
+		if old := m.observe(a, states, seq, seq, dispatch.Evidence{Exchange: seq}); old != nil {
+			b.Fatal("contradicted")
+		}
+		_ = m.unannounced(a)
+	}
+}

@@ -32,6 +32,15 @@ type Lifecycle struct {
 	Transitions []Transition
 	// Ops are the operations' rules, by operationId.
 	Ops map[string]OpRule
+
+	// edges are every state's moves, built once: a transition's (t set) or an operation's.
+	edges map[string][]edge
+}
+
+// edge is a move from a state.
+type edge struct {
+	to string
+	t  *Transition // nil for an operation's move
 }
 
 // Transition is a move nobody calls the API for.
@@ -129,8 +138,31 @@ func (s *Spec) loadLifecycle() error {
 			return err
 		}
 	}
+	lc.index()
 	s.lifecycle = lc
 	return nil
+}
+
+// index builds every state's moves once: Reachable runs on each exchange the proxy judges.
+func (lc *Lifecycle) index() {
+	lc.edges = make(map[string][]edge)
+	for i := range lc.Transitions {
+		t := &lc.Transitions[i]
+		for _, from := range t.From {
+			lc.edges[from] = append(lc.edges[from], edge{t.To, t})
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(lc.Ops)) {
+		r := lc.Ops[id]
+		if r.To == "" {
+			continue
+		}
+		for _, st := range lc.States {
+			if r.Allows(st) {
+				lc.edges[st] = append(lc.edges[st], edge{r.To, nil})
+			}
+		}
+	}
 }
 
 // reportedStates are the enum of the field the reporting operations answer the state in; they
@@ -261,33 +293,23 @@ func (lc *Lifecycle) Moves(state string) []string {
 // Reachable returns the states reachable from any of from (themselves included) by moves that
 // pass: every move when pass is nil. Sorted.
 func (lc *Lifecycle) Reachable(from []string, pass func(from, to string, t *Transition) bool) []string {
-	seen := make(map[string]bool)
-	queue := append([]string(nil), from...)
+	seen := make([]string, 0, len(lc.States))
 	for _, st := range from {
-		seen[st] = true
-	}
-	for len(queue) > 0 {
-		st := queue[0]
-		queue = queue[1:]
-		next := func(to string, t *Transition) {
-			if seen[to] || pass != nil && !pass(st, to, t) {
-				return
-			}
-			seen[to] = true
-			queue = append(queue, to)
-		}
-		for i := range lc.Transitions {
-			if t := &lc.Transitions[i]; slices.Contains(t.From, st) {
-				next(t.To, t)
-			}
-		}
-		for _, id := range slices.Sorted(maps.Keys(lc.Ops)) {
-			if r := lc.Ops[id]; r.To != "" && r.Allows(st) {
-				next(r.To, nil)
-			}
+		if !slices.Contains(seen, st) {
+			seen = append(seen, st)
 		}
 	}
-	return slices.Sorted(maps.Keys(seen))
+	for i := 0; i < len(seen); i++ {
+		st := seen[i]
+		for _, e := range lc.edges[st] {
+			if slices.Contains(seen, e.to) || pass != nil && !pass(st, e.to, e.t) {
+				continue
+			}
+			seen = append(seen, e.to)
+		}
+	}
+	slices.Sort(seen)
+	return seen
 }
 
 // Signalled returns the transition into state that names signal (nil when none does).
