@@ -63,6 +63,9 @@ func OutcomeOf(status int, err error, timeout bool) string {
 // Reasons returns the documented reasons an answer of the mock gave: the reason of its API error
 // (a 401's, a 409's), or for a 422 each field it names.
 func Reasons(err error) []string {
+	if err == nil { // the usual answer: nothing to look into (errors.As would allocate)
+		return nil
+	}
 	var e *apierr.Error
 	if !errors.As(err, &e) {
 		return nil
@@ -95,6 +98,7 @@ type key struct {
 type opDoc struct {
 	id, method, path string
 	statuses         []string            // numeric codes, sorted
+	codes            map[int]string      // status → its code in statuses (no formatting per exchange)
 	reasons          map[string][]string // status → reasons
 }
 
@@ -122,13 +126,14 @@ func catalogOf(contract *spec.Spec) *catalog {
 	}
 	c := &catalog{index: make(map[string]*opDoc)}
 	for id, op := range contract.Operations() {
-		d := opDoc{id: id, method: op.Method, path: op.Path, reasons: make(map[string][]string)}
+		d := opDoc{id: id, method: op.Method, path: op.Path, reasons: make(map[string][]string), codes: make(map[int]string)}
 		for code := range op.Responses.Map() {
 			n, err := strconv.Atoi(code)
 			if err != nil {
 				continue // a range or default: no status to provoke
 			}
 			d.statuses = append(d.statuses, code)
+			d.codes[n] = code
 			for _, reason := range contract.Reasons(id, n) {
 				d.reasons[code] = append(d.reasons[code], reason.Name)
 			}
@@ -166,11 +171,11 @@ func (r *Recorder) Exchange(op string, status int, reasons ...string) {
 	if !ok || status == 0 {
 		return
 	}
-	code := strconv.Itoa(status)
+	code, documented := d.codes[status]
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !slices.Contains(d.statuses, code) {
-		r.other[key{op: op, status: code}]++
+	if !documented {
+		r.other[key{op: op, status: strconv.Itoa(status)}]++
 		return
 	}
 	r.counts[key{op: op, status: code}]++
