@@ -276,18 +276,14 @@ func (lc *Lifecycle) Rule(id string) (OpRule, bool) {
 // Moves returns every state reachable from state in one move: the transitions nobody calls the
 // API for and the operations' moves (from each state they require, or any), sorted.
 func (lc *Lifecycle) Moves(state string) []string {
-	set := make(map[string]bool)
-	for _, t := range lc.Transitions {
-		if slices.Contains(t.From, state) {
-			set[t.To] = true
+	var out []string
+	for _, e := range lc.edges[state] {
+		if e.to != state && !slices.Contains(out, e.to) {
+			out = append(out, e.to)
 		}
 	}
-	for _, r := range lc.Ops {
-		if r.To != "" && r.Allows(state) && r.To != state {
-			set[r.To] = true
-		}
-	}
-	return slices.Sorted(maps.Keys(set))
+	slices.Sort(out)
+	return out
 }
 
 // Reachable returns the states reachable from any of from (themselves included) by moves that
