@@ -124,14 +124,17 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 	switch {
 	case is2xx(ex.status):
 		a := m.app(ref, client)
-		// A state the lifecycle does not know is the answer's finding (a guess contradicted): the
-		// model then knows nothing of it.
-		if st := field(body, rule.Reports); rule.Reports != "" && !slices.Contains(p.lc.States, st) {
-			a.k = knowledge{}
-		} else if rule.Reports != "" {
-			ev := ex.in.evidence("%s answered %d %s", c.Op, ex.status, clipN(body, 120))
-			if old := m.observe(a, []string{st}, ex.in.seq, end, ev); old != nil {
-				c.Violations = append(c.Violations, p.backwards(name, st, *old, ev))
+		if rule.Reports != "" {
+			// A state the lifecycle does not know is the answer's finding (a guess contradicted):
+			// the model then knows nothing of it.
+			st := field(body, rule.Reports)
+			if !slices.Contains(p.lc.States, st) {
+				a.k = knowledge{}
+			} else {
+				ev := ex.in.evidence("%s answered %d %s", c.Op, ex.status, clipN(body, 120))
+				if old := m.observe(a, []string{st}, ex.in.seq, end, ev); old != nil {
+					c.Violations = append(c.Violations, p.backwards(name, st, *old, ev))
+				}
 			}
 		}
 		if len(rule.Requires) > 0 {
@@ -156,15 +159,15 @@ func (p *Proxy) behave(c *dispatch.Call, ex *exchange, body []byte, decoded bool
 				Message: fmt.Sprintf("%s answered %d, but the application is %s (%s), a state the contract allows it in (x-lifecycle requires %s)",
 					name, ex.status, strings.Join(a.k.states, " or "), stamp(a.k.ev), strings.Join(rule.Requires, ", ")),
 				Evidence: ordered(a.k.ev, ex.in.evidence("%s answered %d", c.Op, ex.status)),
-				Contract: "openapi.yaml#/paths/" + pointerEscape(c.Route.Path) + "/" + strings.ToLower(c.Request.Method) + "/x-lifecycle"})
+				Contract: contractAt(c) + "/x-lifecycle"})
 		case ex.status != rule.Conflict && len(allowed) == 0 && c.Invalid == nil && stateStatus(ex.status):
-			p.keep("openapi.yaml#/paths/"+pointerEscape(c.Route.Path)+"/"+strings.ToLower(c.Request.Method)+"/x-lifecycle/conflict",
+			p.keep(contractAt(c)+"/x-lifecycle/conflict",
 				"value", "", strconv.Itoa(ex.status), fmt.Sprintf("%s refused in state %s", c.Op, strings.Join(a.k.states, " or ")))
 			c.Violations = append(c.Violations, dispatch.Violation{Kind: dispatch.KindInferred,
 				Message: fmt.Sprintf("the contract guessed %d for %s when the application is %s (x-lifecycle conflict); the service answered %d",
 					rule.Conflict, name, strings.Join(a.k.states, " or "), ex.status),
 				Evidence: ordered(a.k.ev, ex.in.evidence("%s answered %d %s", c.Op, ex.status, clipN(body, 120))),
-				Contract: "openapi.yaml#/paths/" + pointerEscape(c.Route.Path) + "/" + strings.ToLower(c.Request.Method) + "/x-lifecycle/conflict"})
+				Contract: contractAt(c) + "/x-lifecycle/conflict"})
 		}
 	}
 }
@@ -227,6 +230,11 @@ func stateStatus(status int) bool {
 	return status >= 400 && status < 500
 }
 
+// contractAt is where openapi.yaml states c's operation: "openapi.yaml#/paths/~1connect_ats…/get".
+func contractAt(c *dispatch.Call) string {
+	return "openapi.yaml#/paths/" + pointerEscape(c.Route.Path) + "/" + strings.ToLower(c.Request.Method)
+}
+
 // pointerEscape escapes a path for a JSON pointer (RFC 6901).
 func pointerEscape(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
@@ -250,7 +258,7 @@ func (p *Proxy) judgeAllowed(c *dispatch.Call, ex *exchange, a *app, rule spec.O
 		m.observe(a, rule.Requires, ex.in.seq, end, ex.in.evidence("%s answered %d", c.Op, ex.status))
 		return
 	}
-	where := "openapi.yaml#/paths/" + pointerEscape(c.Route.Path) + "/" + strings.ToLower(c.Request.Method) + "/x-lifecycle/requires"
+	where := contractAt(c) + "/x-lifecycle/requires"
 	ev := ex.in.evidence("%s answered %d", c.Op, ex.status)
 	switch {
 	case len(intersect(m.reach(a.k.states), rule.Requires)) == 0:
@@ -288,7 +296,7 @@ func (p *Proxy) judgeStable(c *dispatch.Call, ex *exchange, a *app, body []byte,
 			Message: fmt.Sprintf("%s answered other results than at %s (the same request%s): the contract says they do not change once completed (x-lifecycle stable); now %s",
 				name, stamp(first.ev), queryNote(key), clipN(body, 160)),
 			Evidence: ordered(first.ev, ex.in.evidence("%s answered %d", c.Op, ex.status)),
-			Contract: "openapi.yaml#/paths/" + pointerEscape(c.Route.Path) + "/" + strings.ToLower(c.Request.Method) + "/x-lifecycle/stable"})
+			Contract: contractAt(c) + "/x-lifecycle/stable"})
 	}
 }
 
@@ -352,7 +360,7 @@ func (p *Proxy) judgeChallenge(c *dispatch.Call, ex *exchange) {
 		return
 	}
 	scheme, params := parseChallenge(got)
-	where := "openapi.yaml#/paths/" + pointerEscape(c.Route.Path) + "/" + strings.ToLower(c.Request.Method) + "/responses/401/x-challenge"
+	where := contractAt(c) + "/responses/401/x-challenge"
 	ev := []dispatch.Evidence{ex.in.evidence("%s answered 401 with WWW-Authenticate: %s", c.Op, clipN([]byte(got), 160))}
 	add := func(kind, format string, args ...any) {
 		c.Violations = append(c.Violations, dispatch.Violation{Kind: kind, Message: fmt.Sprintf(format, args...), Evidence: ev, Contract: where})
