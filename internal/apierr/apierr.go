@@ -68,6 +68,9 @@ type Error struct {
 	Fields map[string][]string // field (dotted path) → messages
 	Header http.Header         // extra response headers (WWW-Authenticate, Allow, Retry-After)
 	Err    error               // internal cause, logged, never sent
+	// Reason names why, among the reasons the contract documents for the status (x-reasons: an
+	// expired token; x-lifecycle: the application's state), for coverage; never sent.
+	Reason string
 }
 
 func (e *Error) Error() string {
@@ -105,6 +108,12 @@ func (e *Error) WithHeader(key, value string) *Error {
 	return e
 }
 
+// Because sets e's reason (one of the contract's documented reasons) and returns it.
+func (e *Error) Because(reason string) *Error {
+	e.Reason = reason
+	return e
+}
+
 // Add appends a message for field, once: a message the field already has is not repeated.
 func (e *Error) Add(field, message string) {
 	if e.Fields == nil {
@@ -123,8 +132,8 @@ func From(err error) *Error {
 		return e
 	}
 	var se *domain.StateError
-	if errors.As(err, &se) {
-		return &Error{Code: Conflict, Detail: se.Error(), Err: se}
+	if errors.As(err, &se) { // the reason coverage counts: the state that refused
+		return &Error{Code: Conflict, Detail: se.Error(), Err: se, Reason: string(se.Status)}
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/console"
 	"github.com/equalture/equalture-mock/internal/control"
+	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/fault"
@@ -48,7 +49,8 @@ type Options struct {
 	// Seed makes reference ids, scores, jitter, event ids and fault probabilities reproducible
 	// (0: random).
 	Seed int64
-	// TokenTTL is how long an access token is valid (15 minutes when 0).
+	// TokenTTL is how long an access token is valid (when 0, the contract's x-token-ttl: 15
+	// minutes).
 	TokenTTL time.Duration
 	// MaxBodyBytes limits vendor API request bodies (1 MiB when 0).
 	MaxBodyBytes int64
@@ -75,8 +77,19 @@ type Options struct {
 	JournalMaxBytes int64
 }
 
-// DefaultTokenTTL is how long access tokens are valid unless Options say otherwise.
-const DefaultTokenTTL = 15 * time.Minute
+// DefaultTokenTTL is how long access tokens are valid unless Options say otherwise: the
+// lifetime openapi.yaml documents (x-token-ttl of its bearer scheme).
+func DefaultTokenTTL() (time.Duration, error) {
+	sp, err := spec.Vendor()
+	if err != nil {
+		return 0, err
+	}
+	ttl, ok := sp.TokenTTL()
+	if !ok {
+		return 0, errors.New("app: openapi.yaml documents no token lifetime (x-token-ttl)")
+	}
+	return ttl, nil
+}
 
 // App is an assembled mock.
 type App struct {
@@ -88,6 +101,8 @@ type App struct {
 	Auth     *auth.Authenticator
 	Journal  *journal.Journal
 	Faults   *fault.Set
+	// Coverage counts what the vendor API's traffic met of openapi.yaml, callbacks included.
+	Coverage *coverage.Recorder
 	Vendor   *vendorapi.API
 	Control  *control.Handler
 	Pages    *pages.Pages
@@ -103,12 +118,14 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.TokenTTL <= 0 {
-		opts.TokenTTL = DefaultTokenTTL
-	}
 	sp, err := spec.Vendor()
 	if err != nil {
 		return nil, err
+	}
+	if opts.TokenTTL <= 0 {
+		if opts.TokenTTL, err = DefaultTokenTTL(); err != nil {
+			return nil, err
+		}
 	}
 	controlSpec, err := spec.Control()
 	if err != nil {
@@ -132,6 +149,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Fixtures: fx,
 		Journal:  journal.New(opts.JournalSize, opts.JournalMaxBytes),
 		Faults:   fault.NewSet(uint64(opts.Seed)),
+		Coverage: coverage.New(sp),
 	}
 	if opts.DataDir != "" {
 		if a.db, err = persist.Open(opts.DataDir); err != nil {
@@ -180,6 +198,7 @@ func (a *App) build(opts Options, controlSpec *spec.Spec) error {
 		Links:     signer,
 		Journal:   a.Journal,
 		Faults:    a.Faults,
+		Coverage:  a.Coverage,
 		DB:        a.db,
 		UserAgent: "equalture-mock/" + version.Version,
 		Logger:    opts.Logger,
@@ -197,6 +216,7 @@ func (a *App) build(opts Options, controlSpec *spec.Spec) error {
 		Clock:        a.Clock,
 		Journal:      a.Journal,
 		Faults:       a.Faults,
+		Coverage:     a.Coverage,
 		MaxBodyBytes: opts.MaxBodyBytes,
 		Logger:       opts.Logger,
 	})

@@ -3,8 +3,7 @@
 // with every attempt, every client's webhooks, the outbox, the newest journal entries, the clock
 // and the fault rules — and buttons for the control API's actions. It is HTML for people, not part
 // of the control API's contract: its forms post urlencoded to handlers here that decode them and
-// call the service the control API's handlers call, so every rule keeps its one home; then they
-// redirect back (POST-redirect-GET) with a message.
+// call the service the control API's handlers call, so every rule keeps its one home; then they redirect back (POST-redirect-GET) with a message.
 //
 // Safety: every value is escaped by html/template; with an admin token the console needs a
 // sign-in (the token, once, then a signed cookie); every form carries a CSRF token bound to the
@@ -39,7 +38,9 @@ const Prefix = "/_mock/ui"
 // Owns reports whether path is the console's.
 func Owns(path string) bool { return path == Prefix || strings.HasPrefix(path, Prefix+"/") }
 
-// Deps are what the console shows and moves: the service the control API uses.
+// Deps are what the console shows and moves: the service the control API uses. It reads the
+// lists a page at a time, newest first, with how many match in all (the service's ...Page
+// methods), so a page costs the same at 10 applications and at 10,000.
 type Deps struct {
 	Service  *service.Service
 	Fixtures *fixtures.Set
@@ -62,17 +63,23 @@ var _ http.Handler = (*Handler)(nil)
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var tmpl = map[string]*template.Template{
-	"overview": parse("overview.html"),
-	"signin":   parse("signin.html"),
-}
+// tmpl holds a template set per console page: the frame with one section's template, and the
+// sign-in (also the page for errors).
+var tmpl = func() map[string]*template.Template {
+	frame := read("frame.html")
+	out := map[string]*template.Template{"signin": webui.Parse("signin", read("signin.html"))}
+	for _, s := range sections {
+		out[s.Name] = webui.Parse(s.Name, frame, read(s.Name+".html"))
+	}
+	return out
+}()
 
-func parse(name string) *template.Template {
+func read(name string) string {
 	b, err := templateFS.ReadFile("templates/" + name)
 	if err != nil {
 		panic(err) // embedded at build time: cannot happen
 	}
-	return webui.Parse(name, string(b))
+	return string(b)
 }
 
 // New returns the console.
@@ -85,7 +92,9 @@ func New(d Deps) (*Handler, error) {
 	}
 	h := &Handler{Deps: d}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+Prefix, h.signedIn(h.handleOverview))
+	for _, s := range sections {
+		mux.HandleFunc("GET "+Prefix+s.Path, h.signedIn(h.section(s)))
+	}
 	mux.HandleFunc("GET "+Prefix+"/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
 	})
@@ -213,27 +222,37 @@ func (h *Handler) csrf(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// flash is a message for the next page the browser loads (after an action's redirect).
+// flash is a message for the next page the browser loads (after an action's redirect): what an
+// action did or why it was refused, shown at the top of the page, which the redirect does not
+// scroll away from (no fragment). Anchor is the element the action was about ("app-<ref>"),
+// linked from the message when the page shows it.
 type flash struct {
-	Text string
-	Bad  bool
+	Text   string
+	Bad    bool
+	Anchor string
 }
 
-func (h *Handler) done(w http.ResponseWriter, r *http.Request, f flash, anchor string) {
-	v := "ok:" + f.Text
+// done ends an action: its message in a cookie for the next page, and back to the console page
+// (and its filters and page number) the action was taken on.
+func (h *Handler) done(w http.ResponseWriter, r *http.Request, f flash) {
+	v := url.Values{"t": {f.Text}, "a": {f.Anchor}}
 	if f.Bad {
-		v = "bad:" + f.Text
+		v.Set("bad", "1")
 	}
-	http.SetCookie(w, &http.Cookie{Name: flashName, Value: url.QueryEscape(v), Path: Prefix,
+	http.SetCookie(w, &http.Cookie{Name: flashName, Value: v.Encode(), Path: Prefix,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
-	back := Prefix
-	if q := r.PostForm.Get("back"); strings.HasPrefix(q, "?") && !strings.ContainsAny(q, "#\\") {
-		back += q // the filters the action was taken under
+	http.Redirect(w, r, safeBack(r.PostForm.Get("back")), http.StatusSeeOther)
+}
+
+// safeBack keeps a form's way back only if it is a console page of this mock (a path under
+// Prefix, with a query): never another host, never a fragment.
+func safeBack(back string) string {
+	u, err := url.Parse(back)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Fragment != "" || !Owns(u.Path) ||
+		strings.Contains(back, "//") || strings.ContainsAny(back, "\\#") {
+		return Prefix
 	}
-	if anchor != "" {
-		back += "#" + anchor
-	}
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	return back
 }
 
 // takeFlash returns the message an action left, and clears it.
@@ -244,12 +263,11 @@ func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 	}
 	http.SetCookie(w, &http.Cookie{Name: flashName, Value: "", Path: Prefix, MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
-	v, err := url.QueryUnescape(c.Value)
-	if err != nil {
+	v, err := url.ParseQuery(c.Value)
+	if err != nil || v.Get("t") == "" {
 		return nil
 	}
-	kind, text, _ := strings.Cut(v, ":")
-	return &flash{Text: text, Bad: kind == "bad"}
+	return &flash{Text: v.Get("t"), Bad: v.Get("bad") == "1", Anchor: v.Get("a")}
 }
 
 // view is what both console templates read besides their own fields.

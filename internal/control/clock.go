@@ -1,6 +1,7 @@
 package control
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
@@ -39,7 +40,21 @@ func (h *Handler) handleAdvanceClock(w http.ResponseWriter, c *dispatch.Call) er
 	if err != nil {
 		return apierr.Field("by", "is invalid: must be a duration like 15m1s")
 	}
-	return h.clockAction(func() error { return h.Service.AdvanceClock(d) })(w, c)
+	if err := h.Service.AdvanceClock(d); errors.Is(err, clock.ErrBackwards) {
+		return apierr.Field("by", "must not be negative: "+err.Error())
+	} else if err != nil {
+		return err
+	}
+	h.writeClock(w)
+	return nil
+}
+
+// clockSetView is the clock after a set, with how far it moved: a set that moved it back says so.
+type clockSetView struct {
+	clockView
+	MovedBy  string `json:"moved_by"`
+	WentBack bool   `json:"went_back"`
+	Note     string `json:"note,omitempty"`
 }
 
 func (h *Handler) handleSetClock(w http.ResponseWriter, c *dispatch.Call) error {
@@ -49,7 +64,18 @@ func (h *Handler) handleSetClock(w http.ResponseWriter, c *dispatch.Call) error 
 	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
-	return h.clockAction(func() error { return h.Service.SetClock(req.Now) })(w, c)
+	before, err := h.Service.SetClock(req.Now)
+	if err != nil {
+		return err
+	}
+	v := clockSetView{clockView: viewClock(h.Service.Clock()), MovedBy: req.Now.Sub(before).Round(time.Millisecond).String()}
+	if req.Now.Before(before) {
+		v.WentBack = true
+		v.Note = "The clock went back by " + before.Sub(req.Now).Round(time.Millisecond).String() +
+			": links and tokens that had expired are valid again, and those issued since are not valid yet."
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
 }
 
 // clockAction moves the clock with move and answers where it stands.

@@ -83,6 +83,8 @@ func New(d Deps) (*Handler, error) {
 		"listOutbox":          h.handleListOutbox,
 		"queryJournal":        QueryJournal(d.Service.Journal(), d.Logger),
 		"clearJournal":        emptying(d.Service.ClearJournal),
+		"getCoverage":         GetCoverage(d.Service.Coverage()),
+		"resetCoverage":       emptying(d.Service.Coverage().Reset),
 		"reset":               h.handleReset,
 		"snapshot":            h.handleSnapshot,
 		"settle":              h.handleSettle,

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/coverage"
+
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/notify"
 
@@ -99,6 +101,15 @@ func QueryJournal(j *journal.Journal, log *slog.Logger) dispatch.Handler {
 
 // ClearJournal answers DELETE /_mock/journal (clearJournal) for the validating proxy's journal.
 func ClearJournal(j *journal.Journal) dispatch.Handler { return emptying(j.Reset) }
+
+// GetCoverage serves what the vendor API's traffic met of its contract (the mock's, or the
+// validating proxy's).
+func GetCoverage(rec *coverage.Recorder) dispatch.Handler {
+	return func(w http.ResponseWriter, c *dispatch.Call) error {
+		writeJSON(w, http.StatusOK, rec.Report())
+		return nil
+	}
+}
 
 func (h *Handler) handleListFaults(w http.ResponseWriter, c *dispatch.Call) error {
 	writeJSON(w, http.StatusOK, map[string]any{"faults": h.Service.Faults()})

@@ -62,6 +62,29 @@ func (s *Sender) List(f Filter) []Delivery {
 	return out
 }
 
+// Page returns the deliveries f matches, newest first, from the offset-th on, at most limit of
+// them, with their payloads, and how many f matches in all; only the page is copied.
+func (s *Sender) Page(f Filter, offset, limit int) (page []Delivery, total int) {
+	s.mu.Lock()
+	var erased []bool
+	for i := len(s.log) - 1; i >= 0; i-- {
+		d := s.log[i]
+		if !f.matches(d) {
+			continue
+		}
+		if total >= offset && len(page) < limit {
+			page = append(page, d.view())
+			erased = append(erased, d.erased)
+		}
+		total++
+	}
+	s.mu.Unlock()
+	for i := range page {
+		page[i].Payload = s.payload(page[i], erased[i])
+	}
+	return page, total
+}
+
 // Get returns delivery id with its payload, or a 404.
 func (s *Sender) Get(id string) (Delivery, error) {
 	s.mu.Lock()
@@ -115,6 +138,11 @@ func (s *Sender) payload(v Delivery, erased bool) json.RawMessage {
 	return b
 }
 
+// CanRedeliver reports whether a delivery in status st may be sent again: once it has finished
+// (delivered, or failed), never while it runs, never once cancelled (its application anonymized,
+// its webhook deleted). Redeliver applies it; the console asks it before offering the button.
+func CanRedeliver(st Status) bool { return st == Delivered || st == Failed }
+
 // Redeliver starts a new series of attempts for a finished delivery (409 while one is running,
 // for a cancelled one, one of an anonymized application, and one to a webhook deleted since). A
 // webhook delivery goes where the webhook points now, signed with its secret then, after what is
@@ -128,10 +156,10 @@ func (s *Sender) Redeliver(id string) (Delivery, error) {
 		err = apierr.New(apierr.NotFound, "No delivery %q", id)
 	case d.erased:
 		err = apierr.New(apierr.Conflict, "Delivery %s is of an anonymized application: nothing of it may be sent again", id)
-	case d.unfinished():
-		err = apierr.New(apierr.Conflict, "Delivery %s is %s: redeliver it once it has finished", id, d.status)
 	case d.status == Cancelled:
 		err = apierr.New(apierr.Conflict, "Delivery %s was cancelled (%s): it may not be sent again", id, d.reason)
+	case !CanRedeliver(d.status):
+		err = apierr.New(apierr.Conflict, "Delivery %s is %s: redeliver it once it has finished", id, d.status)
 	case s.closing:
 		err = apierr.New(apierr.Unavailable, "Shutting down")
 	}

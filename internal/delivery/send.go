@@ -58,7 +58,7 @@ func (s *Sender) send(a attempt, at time.Time) (int, time.Duration, error) {
 	if err != nil {
 		latency := time.Since(start)
 		if errors.Is(err, context.DeadlineExceeded) {
-			return 0, latency, fmt.Errorf("timeout after %s", s.cfg.Timeout)
+			return 0, latency, fmt.Errorf("%w after %s", ErrTimeout, s.cfg.Timeout)
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {

@@ -23,7 +23,7 @@ func (s *Sender) PutWebhook(w domain.Webhook, generated string) (domain.Webhook,
 	old, exists := s.hooks[w.ClientID][w.Label]
 	if !exists && len(s.hooks[w.ClientID]) >= domain.MaxWebhooks {
 		s.mu.Unlock()
-		return domain.Webhook{}, false, apierr.New(apierr.Conflict, "A client has at most %d webhooks: delete one first", domain.MaxWebhooks)
+		return domain.Webhook{}, false, apierr.New(apierr.Conflict, "A client has at most %d webhooks: delete one first", domain.MaxWebhooks).Because("limit")
 	}
 	now := s.deps.Clock.Now()
 	w.CreatedAt, w.UpdatedAt = now, now

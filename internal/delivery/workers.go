@@ -71,6 +71,9 @@ func (s *Sender) attempt(a attempt) {
 	}
 	at := s.deps.Clock.Now()
 	code, latency, err := s.send(a, at)
+	if s.deps.Attempted != nil { // before it is recorded: once settled, every attempt is told
+		s.deps.Attempted(a.v.Kind, a.v.EventType, code, err)
+	}
 	s.record(a.d, Attempt{N: a.n, At: at, StatusCode: code, Error: errText(err), LatencyMS: float64(latency.Microseconds()) / 1000})
 }
 

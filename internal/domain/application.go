@@ -11,7 +11,8 @@
 //	   └───────────┴──► expired      (the invitation lapses unused, on the clock)
 //	any state ──────► anonymized     (final; personal data and scores erased)
 //
-// Each rule has its home here: a completion from invited is also a start (Complete returns
+// Each rule has its home here: which actions each state allows (Can, which the transitions
+// apply and the console asks before offering a button); a completion from invited is also a start (Complete returns
 // assessment_started, then assessment_finished); an expired invitation is a status seen on the
 // clock (StatusAt), not a stored one; results are visible when completed or hired
 // (ResultsVisible); an event can be sent again only once the application has had it (Resend).
@@ -102,13 +103,44 @@ func (a Application) StatusAt(now time.Time) Status {
 	return a.Status
 }
 
+// Action is a transition someone can ask of an application, named as the console and the
+// control API name it.
+type Action string
+
+// The actions.
+const (
+	ActStart     Action = "start"
+	ActComplete  Action = "complete"
+	ActExpire    Action = "expire"
+	ActHire      Action = "hire"
+	ActAnonymize Action = "anonymize"
+)
+
+// Can reports whether an application in state st (as seen on the clock) can take action act: the
+// rule the transitions apply, for whoever offers actions (the console) to ask before offering one
+// that cannot work. Starting a started application and expiring an expired one are accepted as
+// repeats, changing nothing; they are not offered.
+func Can(st Status, act Action) bool {
+	switch act {
+	case ActStart:
+		return st == Invited
+	case ActComplete, ActExpire:
+		return st == Invited || st == Started
+	case ActHire:
+		return st == Completed
+	case ActAnonymize:
+		return st != Anonymized
+	}
+	return false
+}
+
 // Start is the applicant opening the assessment: invited → started. Starting a started
 // application again changes nothing and causes no event.
 func (a *Application) Start(now time.Time) ([]Event, error) {
-	switch st := a.StatusAt(now); st {
-	case Started:
+	switch st := a.StatusAt(now); {
+	case st == Started:
 		return nil, nil
-	case Invited:
+	case Can(st, ActStart):
 		a.Status, a.StartedAt = Started, now
 		return []Event{{Type: EventStarted, At: now}}, nil
 	default:
@@ -120,8 +152,7 @@ func (a *Application) Start(now time.Time) ([]Event, error) {
 // An application completed without having been opened started then too: it gets
 // assessment_started, then assessment_finished.
 func (a *Application) Complete(now time.Time, scores Scores) ([]Event, error) {
-	st := a.StatusAt(now)
-	if st != Invited && st != Started {
+	if st := a.StatusAt(now); !Can(st, ActComplete) {
 		return nil, &StateError{Op: OpComplete, Status: st}
 	}
 	var events []Event
@@ -135,7 +166,7 @@ func (a *Application) Complete(now time.Time, scores Scores) ([]Event, error) {
 
 // ExpireInvitation makes an unused invitation lapse now (one already expired lapses again now).
 func (a *Application) ExpireInvitation(now time.Time) ([]Event, error) {
-	if st := a.StatusAt(now); st != Invited && st != Started && st != Expired {
+	if st := a.StatusAt(now); st != Expired && !Can(st, ActExpire) {
 		return nil, &StateError{Op: OpExpire, Status: st}
 	}
 	a.InvitationExpiresAt = now
@@ -144,7 +175,7 @@ func (a *Application) ExpireInvitation(now time.Time) ([]Event, error) {
 
 // HireApplicant hires the applicant of a completed application.
 func (a *Application) HireApplicant(now time.Time, h Hire) ([]Event, error) {
-	if st := a.StatusAt(now); st != Completed {
+	if st := a.StatusAt(now); !Can(st, ActHire) {
 		return nil, &StateError{Op: OpHire, Status: st}
 	}
 	h.HiredAt = now
@@ -158,8 +189,8 @@ var Anonymous = Applicant{FirstName: "Anonymized", LastName: "Applicant"}
 // Anonymize erases the applicant's personal details and scores, from any state; anonymizing an
 // anonymized application changes nothing and causes no event.
 func (a *Application) Anonymize(now time.Time) ([]Event, error) {
-	if a.Status == Anonymized {
-		return nil, nil
+	if !Can(a.Status, ActAnonymize) {
+		return nil, nil // anonymized already
 	}
 	a.Status, a.AnonymizedAt = Anonymized, now
 	a.Applicant, a.Scores = Anonymous, nil

@@ -5,7 +5,9 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/notify"
@@ -22,14 +24,23 @@ func (s *Service) Clock() clock.State { return s.deps.Clock.State() }
 // Now returns the clock's time.
 func (s *Service) Now() time.Time { return s.deps.Clock.Now() }
 
-// AdvanceClock moves the clock by d (back when negative): tokens and links expire, retries and
-// automatic completions come due. The new course is written before it returns.
+// AdvanceClock moves the clock forward by d: tokens and links expire, retries and automatic
+// completions come due. A negative d is refused (clock.ErrBackwards): moving back brings expired
+// links and tokens back to life, which only setting the clock does, saying so. The new course is
+// written before it returns.
 func (s *Service) AdvanceClock(d time.Duration) error {
-	return s.moveClock(func() { s.deps.Clock.Advance(d) })
+	var err error
+	if werr := s.moveClock(func() { _, err = s.deps.Clock.Forward(d) }); err == nil {
+		err = werr
+	}
+	return err
 }
 
-// SetClock moves the clock to t.
-func (s *Service) SetClock(t time.Time) error { return s.moveClock(func() { s.deps.Clock.Set(t) }) }
+// SetClock moves the clock to t, forward or back, and returns the time it showed before.
+func (s *Service) SetClock(t time.Time) (before time.Time, err error) {
+	err = s.moveClock(func() { before = s.deps.Clock.Set(t) })
+	return before, err
+}
 
 // FreezeClock stops the clock at its time.
 func (s *Service) FreezeClock() error { return s.moveClock(s.deps.Clock.Freeze) }
@@ -85,8 +96,35 @@ func (s *Service) ClearFaults() { s.deps.Faults.Reset() }
 // Journal is the request journal, for reading (the control API's queries, the console).
 func (s *Service) Journal() *journal.Journal { return s.deps.Journal }
 
+// Coverage is what the vendor API's traffic met of its contract (nil without a recorder); a reset
+// keeps it, DELETE /_mock/coverage forgets it.
+func (s *Service) Coverage() *coverage.Recorder { return s.deps.Coverage }
+
 // ClearJournal empties the request journal.
 func (s *Service) ClearJournal() { s.deps.Journal.Reset() }
+
+// ApplicationsPage returns the applications f selects, newest first, from the offset-th on, at
+// most limit of them, and how many f selects in all (the console's lists).
+func (s *Service) ApplicationsPage(f store.Filter, offset, limit int) ([]domain.Application, int) {
+	return s.store.Page(f, offset, limit)
+}
+
+// OutboxPage returns clientID's invitation emails ("" for all), newest first, from the offset-th
+// on, at most limit of them, and how many there are in all.
+func (s *Service) OutboxPage(clientID string, offset, limit int) ([]Email, int) {
+	apps, total := s.store.Page(store.Filter{ClientID: clientID, InvitationType: domain.InviteEmail}, offset, limit)
+	out := make([]Email, len(apps))
+	for i, a := range apps {
+		out[i] = s.invitationEmail(a)
+	}
+	return out, total
+}
+
+// DeliveriesPage returns the deliveries f matches, newest first, from the offset-th on, at most
+// limit of them, and how many f matches in all.
+func (s *Service) DeliveriesPage(f delivery.Filter, offset, limit int) ([]delivery.Delivery, int) {
+	return s.sender.Page(f, offset, limit)
+}
 
 // Deliveries returns the deliveries f matches, oldest first, with their payloads.
 func (s *Service) Deliveries(f delivery.Filter) []delivery.Delivery { return s.sender.List(f) }

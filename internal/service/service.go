@@ -32,6 +32,7 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/egress"
@@ -96,6 +97,9 @@ type Deps struct {
 	// uses; the service erases, clears and resets them.
 	Journal *journal.Journal
 	Faults  *fault.Set
+	// Coverage, when set, counts what the vendor API's traffic met of openapi.yaml; the service
+	// tells it of every delivery attempt (what the receivers made of the callbacks and events).
+	Coverage *coverage.Recorder
 	// DB is the data file (nil: everything in memory).
 	DB *persist.DB
 	// UserAgent is what deliveries identify the mock as.
@@ -144,6 +148,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		Lookup:    func(ref string) (domain.Application, error) { return s.store.Lookup(ref) },
 		Results:   func(a domain.Application) any { return s.Render(a, "en") },
 		UserAgent: deps.UserAgent, Logger: deps.Logger,
+		Attempted: s.attempted,
 	})
 	if err != nil {
 		return nil, err
@@ -153,6 +158,19 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	s.queue = clock.NewQueue(deps.Clock)
 	return s, nil
+}
+
+// attempted tells coverage of a delivery attempt: the callback it was (the results, or an
+// event) and what the receiver made of it.
+func (s *Service) attempted(kind delivery.Kind, event string, status int, err error) {
+	if s.deps.Coverage == nil {
+		return
+	}
+	name := event
+	if kind == delivery.KindResults {
+		name = coverage.ResultsCallback
+	}
+	s.deps.Coverage.Callback(name, coverage.OutcomeOf(status, err, errors.Is(err, delivery.ErrTimeout)))
 }
 
 // Resume starts what a restart interrupted, once the mock is assembled: pending deliveries, and

@@ -217,20 +217,33 @@ type Filter struct {
 	Status                domain.Status // as seen now
 	InvitationType        string
 	Email                 string // the applicant's, compared without case
+	// Text matches the start of the reference id, or a part of the applicant's name or email, in
+	// any case.
+	Text string
 }
 
 func (f Filter) matches(a *domain.Application, now time.Time) bool {
 	return (f.ClientID == "" || a.ClientID == f.ClientID) && (f.ReferenceID == "" || a.ReferenceID == f.ReferenceID) &&
 		(f.InvitationType == "" || a.InvitationType == f.InvitationType) &&
 		(f.Email == "" || strings.EqualFold(a.Applicant.Email, f.Email)) &&
-		(f.Status == "" || a.StatusAt(now) == f.Status)
+		(f.Status == "" || a.StatusAt(now) == f.Status) && (f.Text == "" || f.mentions(a))
 }
+
+// mentions says whether a's reference id starts with f.Text, or its applicant's name or email
+// holds it, in any case (f.Text lower case already).
+func (f Filter) mentions(a *domain.Application) bool {
+	return strings.HasPrefix(a.ReferenceID, f.Text) || containsFold(a.Applicant.FirstName+" "+a.Applicant.LastName, f.Text) ||
+		containsFold(a.Applicant.Email, f.Text)
+}
+
+func containsFold(s, lower string) bool { return strings.Contains(strings.ToLower(s), lower) }
 
 // List returns the applications f selects, in creation order, seen now.
 func (s *Store) List(f Filter) []domain.Application {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	now := s.clock.Now()
+	f.Text = strings.ToLower(strings.TrimSpace(f.Text))
 	if f.ReferenceID != "" {
 		i, ok := s.index[f.ReferenceID]
 		if !ok || !f.matches(s.at(i), now) {
@@ -247,6 +260,27 @@ func (s *Store) List(f Filter) []domain.Application {
 		}
 	}
 	return out
+}
+
+// Page returns the applications f selects, newest first, from the offset-th on, at most limit of
+// them, seen now, and how many f selects in all. Only the page is copied: a console showing 50 of
+// 10,000 applications costs a walk over them, not 10,000 copies.
+func (s *Store) Page(f Filter, offset, limit int) (page []domain.Application, total int) {
+	f.Text = strings.ToLower(strings.TrimSpace(f.Text))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	now := s.clock.Now()
+	for i := s.len() - 1; i >= 0; i-- {
+		a := s.at(i)
+		if !f.matches(a, now) {
+			continue
+		}
+		if total >= offset && len(page) < limit {
+			page = append(page, view(*a, now))
+		}
+		total++
+	}
+	return page, total
 }
 
 // Count returns how many applications are stored.
