@@ -231,3 +231,40 @@ func TestWebhookRules(t *testing.T) {
 		}
 	}
 }
+
+// Can is the rule the transitions apply: an action it allows succeeds from that state, and one it
+// refuses is refused (but for the repeats accepted as no-ops: starting a started application,
+// expiring an expired invitation, anonymizing an anonymized one).
+func TestCanIsWhatTheTransitionsApply(t *testing.T) {
+	in := func(st domain.Status) domain.Application {
+		a := invited()
+		switch st {
+		case domain.Started:
+			_, _ = a.Start(t0)
+		case domain.Completed:
+			_, _ = a.Complete(t0, nil)
+		case domain.Hired:
+			_, _ = a.Complete(t0, nil)
+			_, _ = a.HireApplicant(t0, domain.Hire{})
+		case domain.Expired:
+			_, _ = a.ExpireInvitation(t0)
+		case domain.Anonymized:
+			_, _ = a.Anonymize(t0)
+		}
+		return a
+	}
+	repeat := map[domain.Action]domain.Status{domain.ActStart: domain.Started, domain.ActExpire: domain.Expired, domain.ActAnonymize: domain.Anonymized}
+	for _, st := range domain.Statuses {
+		for _, act := range []domain.Action{domain.ActStart, domain.ActComplete, domain.ActExpire, domain.ActHire, domain.ActAnonymize} {
+			a := in(st)
+			if got := a.StatusAt(t0); got != st {
+				t.Fatalf("could not reach %s: %s", st, got)
+			}
+			name := map[domain.Action]string{domain.ActStart: "start", domain.ActComplete: "complete", domain.ActExpire: "expire", domain.ActHire: "hire", domain.ActAnonymize: "anonymize"}[act]
+			_, err := step(&a, name, t0)
+			if ok := err == nil; ok != domain.Can(st, act) && repeat[act] != st {
+				t.Errorf("%s from %s: Can says %v, the transition %v", act, st, domain.Can(st, act), err)
+			}
+		}
+	}
+}
