@@ -161,8 +161,9 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	}
 	if a.db != nil {
 		st := clk.State()
+		_, pending := a.Service.DeliveriesPage(delivery.Filter{Status: delivery.Pending}, 0, 0) // counted, not copied
 		opts.Logger.Info("data file opened", "path", a.db.Path(), "applications", a.Service.Count(),
-			"deliveries", len(a.Service.Deliveries(delivery.Filter{Status: delivery.Pending})), "clock", st.Now.UTC(), "frozen", st.Frozen)
+			"deliveries_pending", pending, "clock", st.Now.UTC(), "frozen", st.Frozen)
 	}
 	a.Service.Resume()
 	return a, nil

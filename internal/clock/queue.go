@@ -11,8 +11,9 @@ import (
 
 // Queue holds tasks due at times on a clock — callback retries, automatic completions — and runs
 // each once its time has come, in time order, in the queue's own goroutine. It sleeps on one clock
-// timer for the earliest task, so moving the clock fast-forwards everything that waits on it. Tasks must be quick (hand work to someone else, as the callback
-// dispatcher hands attempts to its workers): the next task waits for the one running.
+// timer for the earliest task, so moving the clock fast-forwards everything that waits on it.
+// Tasks must be quick (hand work to someone else, as the delivery sender hands attempts to its
+// workers): the next task waits for the one running.
 type Queue struct {
 	clock   Clock
 	changed notify.Broadcaster // a pass of the scheduler finished

@@ -141,11 +141,12 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		return nil, err
 	}
 	var err error
-	// The sender renders payloads from the store's applications; the store publishes to the
-	// sender: the sender is built first and reads the store through s, which holds it by then.
+	// The store publishes to the sender, and the sender renders payloads from the store's
+	// applications: the sender is built first and reads them through the service (s.Lookup),
+	// which holds the store before any change can be published.
 	s.sender, err = delivery.New(cfg.Deliveries, delivery.Deps{
 		Clock: deps.Clock, Fixtures: deps.Fixtures, DB: deps.DB, Egress: deps.Egress,
-		Lookup:    func(ref string) (domain.Application, error) { return s.store.Lookup(ref) },
+		Lookup:    s.Lookup,
 		Results:   func(a domain.Application) any { return s.Render(a, "en") },
 		UserAgent: deps.UserAgent, Logger: deps.Logger,
 		Attempted: s.attempted,
