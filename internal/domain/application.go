@@ -11,11 +11,12 @@
 //	   └───────────┴──► expired      (the invitation lapses unused, on the clock)
 //	any state ──────► anonymized     (final; personal data and scores erased)
 //
-// Each rule has its home here: which actions each state allows (Can, which the transitions
-// apply and the console asks before offering a button); a completion from invited is also a start (Complete returns
-// assessment_started, then assessment_finished); an expired invitation is a status seen on the
-// clock (StatusAt), not a stored one; results are visible when completed or hired
-// (ResultsVisible); an event can be sent again only once the application has had it (Resend).
+// Each rule has its home here: which actions each state allows (Can, which the transitions apply
+// and the console asks before offering a button); a completion from invited is also a start
+// (Complete returns assessment_started, then assessment_finished); an expired invitation is a
+// status seen on the clock (StatusAt), not a stored one; results are visible when completed or
+// hired (ResultsVisible); an event can be sent again only once the application has had it
+// (Resend).
 package domain
 
 import (
