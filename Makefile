@@ -4,28 +4,39 @@ BIN := bin/equalture-mock
 # Version, commit and date stamped into the binary (scripts/buildinfo; a release build's flags)
 LDFLAGS = $(shell scripts/buildinfo ldflags)
 
-.PHONY: run test tools browser-deps build contract-binary bench load image-test lint fmt
+.PHONY: run test tools browser-deps docs-deps codegen-test build contract-binary bench load image-test lint fmt
 
 ## run: start the mock on :8080
 run:
 	$(GO) run ./cmd/equalture-mock serve
 
-## test: everything CI runs: linter and Chromium install, vet, the Go tests (race detector on; the
-## browser tests among them), the memory bounds without it (they measure the heap), the image test
-test: tools browser-deps
+## test: everything CI runs: linter, Chromium, curl and jq install, the generated clients, vet, the Go
+## tests (race detector on; the browser tests and the documented commands among them), the memory
+## bounds without it (they measure the heap), the image test
+test: tools browser-deps docs-deps codegen-test
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run 'MemoryBounded|HostileInput' ./internal/app
 	scripts/image-test
 	$(MAKE) --no-print-directory release-checks
 
-## tools: install what the tests need that Go does not bring (the OpenAPI linter)
+## tools: install what the tests need that Go does not bring (the OpenAPI linter, axe-core for the browser tests)
 tools:
 	npm ci --prefix tools/lint --no-audit --no-fund --loglevel=error
+	npm ci --prefix tools/axe --no-audit --no-fund --loglevel=error
+
+## codegen-test: generate a Go client (oapi-codegen) and TypeScript types (openapi-typescript) from
+## openapi.yaml with default settings, and drive the walk-through against the mock with each
+codegen-test: tools
+	cd tools/codegen && $(GO) generate ./... && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## browser-deps: install Debian's Chromium for the browser tests when missing (as root; says SKIP where it cannot)
 browser-deps:
 	scripts/browser-deps
+
+## docs-deps: install curl and jq, which the documented commands use, when missing (as root; says SKIP where it cannot)
+docs-deps:
+	scripts/docs-deps
 
 ## build: a static binary in bin/
 build:

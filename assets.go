@@ -1,6 +1,6 @@
 // Package equalturemock holds the files the binary embeds so it needs none at run time: the vendor
 // API contract (openapi.yaml), the control API contract (control-openapi.yaml) and the default
-// fixtures (clients, jobs and the trait catalogue).
+// fixtures (clients, jobs and the trait catalogue) and the JSON Schema of scenario files.
 package equalturemock
 
 import (
@@ -17,6 +17,12 @@ var VendorSpec []byte
 //
 //go:embed control-openapi.yaml
 var ControlSpec []byte
+
+// ScenarioSchema is scenarios/scenario.schema.json, the JSON Schema of scenario files: the
+// scenario runner validates every file against it, and editors use it to complete and check them.
+//
+//go:embed scenarios/scenario.schema.json
+var ScenarioSchema []byte
 
 //go:embed fixtures/*.yaml
 var fixtures embed.FS

@@ -11,9 +11,10 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/receiver"
-	"github.com/equalture/equalture-mock/internal/spec"
-
 	"github.com/equalture/equalture-mock/internal/scenario"
+	"github.com/equalture/equalture-mock/internal/scenario/run"
+	"github.com/equalture/equalture-mock/internal/spec"
+	"github.com/equalture/equalture-mock/mockserver"
 )
 
 const scenarioUsage = `Usage: equalture-mock scenario <run|list|validate> [flags] [files, directories or globs]
@@ -142,12 +143,14 @@ func runScenarios(ctx context.Context, scenarios []*scenario.Scenario, o scenari
 		return exitFail
 	}
 	defer rcv.Close()
-	r := &scenario.Runner{Receiver: rcv, Contract: sp, Out: stdout, AdminToken: o.adminToken}
+	r := &run.Runner{Receiver: rcv, Contract: sp, Out: stdout, AdminToken: o.adminToken}
 	if o.target == "" {
-		r.Target = scenario.InProcess{}
+		r.Target = run.InProcess{New: func(base string) (run.Mock, error) {
+			return mockserver.New(mockserver.WithPublicURL(base))
+		}}
 		fmt.Fprintf(stdout, "Running %d scenario(s) against a fresh in-process mock each; callback receiver at %s\n\n", len(scenarios), rcv.URL)
 	} else {
-		r.Target = scenario.Remote{URL: o.target, AdminToken: o.adminToken}
+		r.Target = run.Remote{URL: o.target, AdminToken: o.adminToken}
 		fmt.Fprintf(stdout, "Running %d scenario(s) against %s (reset before each); callback receiver at %s\n\n", len(scenarios), o.target, rcv.URL)
 	}
 	started := time.Now()
@@ -170,12 +173,12 @@ func runScenarios(ctx context.Context, scenarios []*scenario.Scenario, o scenari
 	return exitOK
 }
 
-func writeJUnit(file string, results []scenario.Result, started time.Time) error {
+func writeJUnit(file string, results []run.Result, started time.Time) error {
 	f, err := os.Create(file)
 	if err != nil {
 		return err
 	}
-	if err := scenario.WriteJUnit(f, results, started); err != nil {
+	if err := run.WriteJUnit(f, results, started); err != nil {
 		f.Close()
 		return err
 	}

@@ -54,6 +54,9 @@ type Rule struct {
 // Check reports what is wrong with r as a 422 naming each field.
 func (r Rule) Check() error {
 	e := &apierr.Error{Code: apierr.Invalid}
+	if r.Method != "" && strings.TrimFunc(r.Method, isLetter) != "" {
+		e.Add("method", "must be an HTTP method such as GET or POST")
+	}
 	if r.Status != 0 && (r.Status < 200 || r.Status > 599) {
 		e.Add("status", "must be an HTTP status between 200 and 599")
 	}
@@ -88,6 +91,8 @@ func (r Rule) Check() error {
 	}
 	return nil
 }
+
+func isLetter(c rune) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
 
 type rule struct {
 	Rule

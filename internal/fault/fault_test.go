@@ -21,6 +21,8 @@ func TestCheck(t *testing.T) {
 		"probability":     {Rule{Status: 500, Probability: 2}, "probability"},
 		"body not json":   {Rule{Status: 500, Body: json.RawMessage(`{`)}, "body"},
 		"negative nth":    {Rule{Status: 500, Nth: -1}, "nth"},
+		"method":          {Rule{Status: 500, Method: "patch"}, ""},
+		"not a method":    {Rule{Status: 500, Method: "GET /x"}, "method"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

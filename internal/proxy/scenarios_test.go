@@ -14,6 +14,8 @@ import (
 	"github.com/equalture/equalture-mock/internal/proxy"
 	"github.com/equalture/equalture-mock/internal/receiver"
 	"github.com/equalture/equalture-mock/internal/scenario"
+	"github.com/equalture/equalture-mock/internal/scenario/run"
+	"github.com/equalture/equalture-mock/mockserver"
 )
 
 // behindProxy is a scenario target: a fresh in-process mock per scenario with a relaying proxy
@@ -26,7 +28,9 @@ type behindProxy struct {
 }
 
 func (b behindProxy) Start(ctx context.Context) (string, func(), error) {
-	mock, stopMock, err := scenario.InProcess{}.Start(ctx)
+	mock, stopMock, err := run.InProcess{New: func(base string) (run.Mock, error) {
+		return mockserver.New(mockserver.WithPublicURL(base))
+	}}.Start(ctx)
 	if err != nil {
 		return "", nil, err
 	}
@@ -78,7 +82,7 @@ func TestScenarioLibraryThroughTheProxyBreaksNothing(t *testing.T) {
 		mu      sync.Mutex
 		reports []proxy.Report
 	)
-	r := &scenario.Runner{Receiver: rcv, Contract: v, Target: behindProxy{t: t, mu: &mu, reports: &reports}}
+	r := &run.Runner{Receiver: rcv, Contract: v, Target: behindProxy{t: t, mu: &mu, reports: &reports}}
 	for _, f := range files {
 		s, err := scenario.Load(f)
 		if err != nil {

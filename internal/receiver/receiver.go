@@ -54,6 +54,12 @@ func (cb Callback) Envelope() delivery.Envelope {
 	return e
 }
 
+// Verify checks the callback's webhook signature (Standard Webhooks) with a webhook secret.
+func (cb Callback) Verify(secret string) error {
+	_, err := delivery.Verify(secret, cb.Header, cb.Body)
+	return err
+}
+
 // Answer is a status the receiver answers, or Down (0): drop the connection without answering.
 type Answer int
 

@@ -23,20 +23,32 @@ type Matcher struct {
 	hasEquals bool
 }
 
-var matcherKeys = []string{"contains", "equals", "exists", "length", "matches", "one_of"}
+// Matchers are matchers by header name or JSON path.
+type Matchers map[string]Matcher
 
-func (m *Matcher) decodeNode(d *decoder, n *yaml.Node, path string) {
-	if n.Kind != yaml.MappingNode {
-		d.decode(n, reflect.ValueOf(&m.Equals).Elem(), path)
-		m.hasEquals = true
-		return
-	}
+// UnmarshalYAML reads each matcher itself: yaml hands no null to an Unmarshaler, and a bare null
+// means equals null.
+func (ms *Matchers) UnmarshalYAML(n *yaml.Node) error {
+	*ms = make(Matchers, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := resolve(n.Content[i])
-		if !contains(matcherKeys, k.Value) {
-			d.errorf(k, path, "%q is not a matcher (want %s); to compare a whole object write equals: {...}", k.Value, strings.Join(matcherKeys, ", "))
-			return
+		v := n.Content[i+1]
+		for v.Kind == yaml.AliasNode {
+			v = v.Alias
 		}
+		var m Matcher
+		if err := m.UnmarshalYAML(v); err != nil {
+			return err
+		}
+		(*ms)[n.Content[i].Value] = m
+	}
+	return nil
+}
+
+// UnmarshalYAML reads a bare value (equals) or a map of matchers.
+func (m *Matcher) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.MappingNode {
+		m.hasEquals = true
+		return n.Decode(&m.Equals)
 	}
 	var r struct {
 		Equals   any    `yaml:"equals"`
@@ -46,35 +58,21 @@ func (m *Matcher) decodeNode(d *decoder, n *yaml.Node, path string) {
 		Contains string `yaml:"contains"`
 		Length   *int   `yaml:"length"`
 	}
-	d.decodeStruct(n, reflect.ValueOf(&r).Elem(), path)
+	if err := n.Decode(&r); err != nil {
+		return err
+	}
 	m.Equals, m.Exists, m.Matches, m.OneOf, m.Contains, m.Length = r.Equals, r.Exists, r.Matches, r.OneOf, r.Contains, r.Length
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		if resolve(n.Content[i]).Value == "equals" {
-			m.hasEquals = true
+		if n.Content[i].Value == "equals" {
+			m.hasEquals = true // even equals: null
 		}
 	}
-	if m.Matches != "" && !strings.Contains(m.Matches, "${") {
-		if _, err := regexp.Compile(m.Matches); err != nil {
-			d.errorf(n, path+".matches", "%q is not a regular expression: %v", m.Matches, err)
-		}
-	}
-	if m.Length != nil && *m.Length < 0 {
-		d.errorf(n, path+".length", "must be 0 or more")
-	}
+	return nil
 }
 
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
-// check compares got (found tells whether it is there at all) with the matcher, expanding
+// Check compares got (found tells whether it is there at all) with the matcher, expanding
 // variables in the expected values. asText compares as text (headers, bodies).
-func (m Matcher) check(got any, found bool, v vars, asText bool) error {
+func (m Matcher) Check(got any, found bool, v Vars, asText bool) error {
 	if m.Exists != nil && found != *m.Exists {
 		if *m.Exists {
 			return fmt.Errorf("expected it to exist, it is missing")
@@ -92,7 +90,7 @@ func (m Matcher) check(got any, found bool, v vars, asText bool) error {
 		return nil
 	}
 	if m.hasEquals {
-		want, err := v.tree(m.Equals)
+		want, err := v.Tree(m.Equals)
 		if err != nil {
 			return err
 		}
@@ -101,7 +99,7 @@ func (m Matcher) check(got any, found bool, v vars, asText bool) error {
 		}
 	}
 	if m.Matches != "" {
-		src, err := v.text(m.Matches)
+		src, err := v.Text(m.Matches)
 		if err != nil {
 			return err
 		}
@@ -109,12 +107,12 @@ func (m Matcher) check(got any, found bool, v vars, asText bool) error {
 		if err != nil {
 			return fmt.Errorf("matches %q is not a regular expression: %v", src, err)
 		}
-		if !re.MatchString(text(got)) {
+		if !re.MatchString(Text(got)) {
 			return fmt.Errorf("expected a match for /%s/, got %s", src, show(got))
 		}
 	}
 	if m.OneOf != nil {
-		want, err := v.tree(m.OneOf)
+		want, err := v.Tree(m.OneOf)
 		if err != nil {
 			return err
 		}
@@ -127,7 +125,7 @@ func (m Matcher) check(got any, found bool, v vars, asText bool) error {
 		}
 	}
 	if m.Contains != "" {
-		want, err := v.text(m.Contains)
+		want, err := v.Text(m.Contains)
 		if err != nil {
 			return err
 		}
@@ -158,7 +156,7 @@ func containsValue(got any, want string) bool {
 	switch t := got.(type) {
 	case []any:
 		for _, e := range t {
-			if text(e) == want || strings.Contains(text(e), want) {
+			if Text(e) == want || strings.Contains(Text(e), want) {
 				return true
 			}
 		}
@@ -167,13 +165,13 @@ func containsValue(got any, want string) bool {
 		_, ok := t[want]
 		return ok
 	}
-	return strings.Contains(text(got), want)
+	return strings.Contains(Text(got), want)
 }
 
-func (m Matcher) describe(v vars) (string, error) {
+func (m Matcher) describe(v Vars) (string, error) {
 	switch {
 	case m.hasEquals:
-		want, err := v.tree(m.Equals)
+		want, err := v.Tree(m.Equals)
 		return show(want), err
 	case m.Matches != "":
 		return "a match for /" + m.Matches + "/", nil
@@ -191,7 +189,7 @@ func (m Matcher) describe(v vars) (string, error) {
 // exactly (the string "5" is not the number 5). asText compares the texts.
 func same(got, want any, asText bool) bool {
 	if asText {
-		return text(got) == text(want)
+		return Text(got) == Text(want)
 	}
 	if gf, ok := number(got); ok {
 		if wf, ok := number(want); ok {

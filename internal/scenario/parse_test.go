@@ -18,21 +18,21 @@ func TestBrokenFilesNameFileLineAndField(t *testing.T) {
 		"unknown top-level field": {"name: x\nstep:\n  - request: {method: GET, path: /x}\n",
 			[]string{`bad.yaml:2: unknown field "step"`}},
 		"no kind": {"name: x\nsteps:\n  - name: nothing\n",
-			[]string{"bad.yaml:3: step 1 (nothing): a step needs exactly one of request, control, receiver, callback, wait (has none)"}},
+			[]string{"bad.yaml:3: step 1 (nothing): needs exactly one of request, control, receiver, callback, wait (has none)"}},
 		"two kinds": {"name: x\nsteps:\n  - request: {method: GET, path: /x}\n    callback: {path: /y}\n",
-			[]string{"bad.yaml:3: step 1: a step needs exactly one of", "(has callback and request)"}},
+			[]string{"bad.yaml:3: step 1: needs exactly one of request, control, receiver, callback, wait", "(has callback and request)"}},
 		"bad status": {"name: x\nsteps:\n  - request: {method: GET, path: /x}\n    expect: {status: 42}\n",
-			[]string{"bad.yaml:4: step 1, expect.status: want an HTTP status (100-599), got \"42\""}},
+			[]string{"bad.yaml:4: step 1, expect.status: want an HTTP status (100-599), got 42"}},
 		"status text": {"name: x\nsteps:\n  - request: {method: GET, path: /x}\n    expect:\n      status: ok\n",
 			[]string{"bad.yaml:5: step 1, expect.status", `"ok"`}},
 		"bad regexp": {"name: x\nsteps:\n  - request: {method: GET, path: /x}\n    expect:\n      json:\n        a: {matches: '('}\n",
 			[]string{"bad.yaml:6: step 1, expect.json.a.matches", "not a regular expression"}},
 		"matcher typo": {"name: x\nsteps:\n  - request: {method: GET, path: /x}\n    expect:\n      json:\n        a: {equal: 1}\n",
-			[]string{"bad.yaml:6", `"equal" is not a matcher`, "equals: {...}"}},
+			[]string{"bad.yaml:6", `unknown field "equal" (want one of contains, equals, exists, length, matches, one_of)`, "to compare a whole object write equals: {...}"}},
 		"var too early": {"name: x\nsteps:\n  - name: use\n    request: {method: GET, path: '/a/${ref}'}\n  - request: {method: GET, path: /b}\n    capture: {ref: id}\n",
 			[]string{"bad.yaml:4: step 1 (use), request.path: ${ref} is used before any step captures it"}},
 		"var never captured, on its own line": {"name: x\nsteps:\n  - request:\n      method: POST\n      path: /a\n      json:\n        a: 1\n        b: ${nope}\n",
-			[]string{"bad.yaml:8: step 1, request.json: ${nope} is used before any step captures it"}},
+			[]string{"bad.yaml:8: step 1, request.json.b: ${nope} is used before any step captures it"}},
 		"bearer without a token": {"name: x\nsteps:\n  - request: {method: GET, path: /connect_ats/jobs, auth: bearer}\n",
 			[]string{"bad.yaml:3", "bearer auth needs an access token first"}},
 		"bad duration": {"name: x\nsteps:\n  - control: {advance_clock: soon}\n",
@@ -42,7 +42,7 @@ func TestBrokenFilesNameFileLineAndField(t *testing.T) {
 		"duration in a list": {"name: x\nsteps:\n  - receiver:\n      path: /x\n      delay: [1s]\n",
 			[]string{`bad.yaml:5: step 1, receiver.delay: want a duration like 500ms, 10s or 15m1s, got a list`}},
 		"two actions": {"name: x\nsteps:\n  - control: {freeze_clock: true, reset: true}\n",
-			[]string{"bad.yaml:3: step 1, control: needs exactly one action (has 2)"}},
+			[]string{"bad.yaml:3: step 1, control: needs exactly one of advance_clock, set_clock, freeze_clock", "call (has freeze_clock and reset)"}},
 		"bad auth": {"name: x\nsteps:\n  - request: {method: GET, path: /x, auth: oauth}\n",
 			[]string{"bad.yaml:3: step 1, request.auth", "oauth"}},
 		"bad receiver answer": {"name: x\nsteps:\n  - receiver: {path: /x, respond: [500, later]}\n",
@@ -52,20 +52,21 @@ func TestBrokenFilesNameFileLineAndField(t *testing.T) {
 		"status on a callback": {"name: x\nsteps:\n  - callback: {path: /x}\n    expect: {status: 200}\n",
 			[]string{"bad.yaml:4: step 1, expect.status: a callback has no status"}},
 		"bad fault": {"name: x\nsetup:\n  faults:\n    - {path: /x, break: fire}\nsteps:\n  - request: {method: GET, path: /x}\n",
-			[]string{`bad.yaml:4: setup.faults[0].break: "fire": want empty_response`}},
+			[]string{`bad.yaml:4: setup.faults[0].break: want empty_response, connection_reset or garbage, got "fire"`}},
 		"bad clock": {"name: x\nsetup:\n  clock: {set: tomorrow}\nsteps:\n  - request: {method: GET, path: /x}\n",
-			[]string{`bad.yaml:3: setup.clock.set: "tomorrow" is not an RFC 3339 time`}},
+			[]string{`bad.yaml:3: setup.clock.set: want an RFC 3339 time like 2026-01-05T09:00:00Z, got "tomorrow"`}},
 		"wait on two things": {"name: x\nsteps:\n  - wait: {outbox: {}, journal: {}}\n",
 			[]string{"bad.yaml:3: step 1, wait: needs exactly one of callbacks, outbox, journal"}},
 		"duplicate key": {"name: x\nsteps:\n  - request: {method: GET, method: POST, path: /x}\n",
 			[]string{`bad.yaml:3: step 1, request: "method" is given twice`}},
 		"no name":             {"steps:\n  - request: {method: GET, path: /x}\n", []string{"bad.yaml:1: name is missing"}},
-		"no steps":            {"name: x\n", []string{"a scenario needs at least one step"}},
+		"no steps":            {"name: x\n", []string{"bad.yaml:1: steps is missing"}},
+		"empty steps":         {"name: x\nsteps: []\n", []string{"bad.yaml:2: steps: a scenario needs at least one step, got 0"}},
 		"empty":               {"# nothing\n", []string{"bad.yaml: the file is empty"}},
 		"not yaml":            {"name: x\nsteps:\n  - request: {method: GET\n", []string{"bad.yaml:4: YAML syntax", "(while parsing a flow mapping at line 3)"}},
 		"tab for indentation": {"name: x\nsteps:\n\t- request: {method: GET, path: /x}\n", []string{"bad.yaml:3: YAML syntax"}},
 		"several problems at once": {"name: x\nsteps:\n  - request: {method: GET}\n  - control: {}\n",
-			[]string{"bad.yaml:3: step 1, request: needs path", "bad.yaml:4: step 2, control: needs exactly one action (has 0)"}},
+			[]string{"bad.yaml:3: step 1, request: needs path (on the target) or url", "bad.yaml:4: step 2, control: needs exactly one of advance_clock", "call (has none)"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -109,13 +110,13 @@ steps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := len(s.setup), 4; got != want {
+	if got, want := len(s.Before), 4; got != want {
 		t.Fatalf("%d setup steps, want %d", got, want)
 	}
-	if s.Setup.Client.ID != "other-client" || s.Steps[2].Request == nil || s.Steps[2].line != 13 {
+	if s.Setup.Client.ID != "other-client" || s.Steps[2].Request == nil || s.Steps[2].Line != 13 {
 		t.Fatalf("parsed wrong: %+v", s)
 	}
-	if s.Steps[3].Control.ExpireTokens.ClientID != "" || s.Steps[4].Control.RevokeTokens.ClientID != "demo-client" {
+	if s.Steps[3].Control.arg.(TokenTarget).ClientID != "" || s.Steps[4].Control.arg.(TokenTarget).ClientID != "demo-client" {
 		t.Errorf("token targets wrong")
 	}
 	if got := s.Steps[8].Receiver.Respond; len(got) != 3 || got[1] != Down || got[2] != 200 {
@@ -124,7 +125,7 @@ steps:
 }
 
 func TestMatchers(t *testing.T) {
-	v := vars{"ref": "abc", "n": json.Number("3"), "list": []any{"a", "b"}}
+	v := Vars{"ref": "abc", "n": json.Number("3"), "list": []any{"a", "b"}}
 	yes, no := true, false
 	three := 3
 	tests := map[string]struct {
@@ -160,7 +161,7 @@ func TestMatchers(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			err := tc.m.check(tc.got, tc.found, v, false)
+			err := tc.m.Check(tc.got, tc.found, v, false)
 			switch {
 			case tc.wantErr == "" && err != nil:
 				t.Fatalf("unexpected failure: %v", err)
@@ -172,18 +173,18 @@ func TestMatchers(t *testing.T) {
 }
 
 func TestVariables(t *testing.T) {
-	v := vars{"s": "a b", "n": json.Number("7"), "o": map[string]any{"k": true}}
-	if got, err := v.text("x=${s}&n=${n}&o=${o}"); err != nil || got != `x=a b&n=7&o={"k":true}` {
+	v := Vars{"s": "a b", "n": json.Number("7"), "o": map[string]any{"k": true}}
+	if got, err := v.Text("x=${s}&n=${n}&o=${o}"); err != nil || got != `x=a b&n=7&o={"k":true}` {
 		t.Errorf("text = %q, %v", got, err)
 	}
-	if got, err := v.value("${n}"); err != nil || got != json.Number("7") {
+	if got, err := v.Value("${n}"); err != nil || got != json.Number("7") {
 		t.Errorf("value = %#v, %v", got, err)
 	}
-	tree, err := v.tree(map[string]any{"a": []any{"${o}", "${s}!"}})
+	tree, err := v.Tree(map[string]any{"a": []any{"${o}", "${s}!"}})
 	if b, _ := json.Marshal(tree); err != nil || string(b) != `{"a":[{"k":true},"a b!"]}` {
 		t.Errorf("tree = %s, %v", b, err)
 	}
-	if _, err := v.text("${missing}"); err == nil || !strings.Contains(err.Error(), "known: n, o, s") {
+	if _, err := v.Text("${missing}"); err == nil || !strings.Contains(err.Error(), "known: n, o, s") {
 		t.Errorf("a missing variable: %v", err)
 	}
 }

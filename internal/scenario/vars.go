@@ -1,20 +1,39 @@
 package scenario
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
-	"sort"
+	"maps"
+	"net/url"
+	"regexp"
+	"slices"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 )
 
-// vars are a scenario's variables: the built-ins and what steps captured, as JSON values.
-type vars map[string]any
+// Builtins are the variables every scenario has before its first step.
+var Builtins = map[string]string{
+	"base_url":      "the target's base URL",
+	"control_url":   "the target's control API (base_url + /_mock)",
+	"receiver":      "this scenario's callback receiver URL; append a path: ${receiver}/applications/1",
+	"client_id":     "the scenario's client id (setup.client, default demo-client)",
+	"client_secret": "the scenario's client secret",
+	"job_id":        "the first job the scenario's client lists",
+	"unique":        "a number unique to this run, for e-mail addresses",
+}
 
-// text replaces every ${name} in s with its value's text. An unknown name is an error.
-func (v vars) text(s string) (string, error) {
+var (
+	// varRE is a ${variable} in a string; `${` always starts one.
+	varRE = regexp.MustCompile(`\$\{([^}]*)\}`)
+	// nameRE is a variable's name.
+	nameRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// Vars are a scenario's variables while it runs: the built-ins and what steps captured, as JSON
+// values.
+type Vars map[string]any
+
+// Text replaces every ${name} in s with its value's text. An unknown name is an error.
+func (v Vars) Text(s string) (string, error) {
 	var missing []string
 	out := varRE.ReplaceAllStringFunc(s, func(m string) string {
 		name := m[2 : len(m)-1]
@@ -23,7 +42,7 @@ func (v vars) text(s string) (string, error) {
 			missing = append(missing, name)
 			return m
 		}
-		return text(val)
+		return Text(val)
 	})
 	if len(missing) > 0 {
 		return out, v.unknown(missing[0])
@@ -31,18 +50,20 @@ func (v vars) text(s string) (string, error) {
 	return out, nil
 }
 
-func (v vars) unknown(name string) error {
-	have := make([]string, 0, len(v))
-	for k := range v {
-		have = append(have, k)
-	}
-	sort.Strings(have)
+// Segment is Text escaped as one URL path segment.
+func (v Vars) Segment(s string) (string, error) {
+	t, err := v.Text(s)
+	return url.PathEscape(t), err
+}
+
+func (v Vars) unknown(name string) error {
+	have := slices.Sorted(maps.Keys(v))
 	return fmt.Errorf("${%s} has no value (known: %s)", name, strings.Join(have, ", "))
 }
 
-// value expands s; a string that is exactly "${name}" becomes the captured value with its JSON
+// Value expands s; a string that is exactly "${name}" becomes the captured value with its JSON
 // type (a number stays a number in a request body or a comparison).
-func (v vars) value(s string) (any, error) {
+func (v Vars) Value(s string) (any, error) {
 	if m := varRE.FindStringSubmatchIndex(s); m != nil && m[0] == 0 && m[1] == len(s) {
 		name := s[2 : len(s)-1]
 		val, ok := v[name]
@@ -51,19 +72,19 @@ func (v vars) value(s string) (any, error) {
 		}
 		return val, nil
 	}
-	return v.text(s)
+	return v.Text(s)
 }
 
-// tree expands every string of a decoded YAML value and gives it JSON's shapes.
-func (v vars) tree(x any) (any, error) {
+// Tree expands every string of a decoded YAML value and gives it JSON's shapes.
+func (v Vars) Tree(x any) (any, error) {
 	switch t := x.(type) {
 	case string:
-		return v.value(t)
+		return v.Value(t)
 	case []any:
 		out := make([]any, len(t))
 		for i, e := range t {
 			var err error
-			if out[i], err = v.tree(e); err != nil {
+			if out[i], err = v.Tree(e); err != nil {
 				return nil, err
 			}
 		}
@@ -72,7 +93,7 @@ func (v vars) tree(x any) (any, error) {
 		out := make(map[string]any, len(t))
 		for k, e := range t {
 			var err error
-			if out[k], err = v.tree(e); err != nil {
+			if out[k], err = v.Tree(e); err != nil {
 				return nil, err
 			}
 		}
@@ -81,7 +102,7 @@ func (v vars) tree(x any) (any, error) {
 		out := make(map[string]any, len(t))
 		for k, e := range t {
 			var err error
-			if out[fmt.Sprint(k)], err = v.tree(e); err != nil {
+			if out[fmt.Sprint(k)], err = v.Tree(e); err != nil {
 				return nil, err
 			}
 		}
@@ -90,19 +111,8 @@ func (v vars) tree(x any) (any, error) {
 	return x, nil
 }
 
-// decodeJSON decodes b keeping numbers as written (json.Number).
-func decodeJSON(b []byte) (any, bool) {
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil || dec.More() {
-		return nil, false
-	}
-	return v, true
-}
-
-// text is a value as a string: strings as they are, anything else as JSON.
-func text(v any) string {
+// Text is a value as a string: strings as they are, anything else as JSON.
+func Text(v any) string {
 	switch t := v.(type) {
 	case string:
 		return t
@@ -125,29 +135,10 @@ func show(v any) string {
 	case nil:
 		s = "null"
 	default:
-		s = text(v)
+		s = Text(v)
 	}
 	if len(s) > 300 {
 		s = s[:300] + "…"
-	}
-	return s
-}
-
-// clip is a body for messages: whitespace folded, control characters and invalid UTF-8 (a
-// garbage fault) replaced, long bodies cut.
-func clip(b []byte) string {
-	s := strings.Map(func(r rune) rune {
-		if r == utf8.RuneError || unicode.IsControl(r) && !unicode.IsSpace(r) {
-			return '�'
-		}
-		return r
-	}, string(b))
-	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 500 {
-		s = s[:500] + "…"
-	}
-	if s == "" {
-		return "(empty body)"
 	}
 	return s
 }

@@ -1,4 +1,4 @@
-package scenario_test
+package run_test
 
 import (
 	"bytes"
@@ -11,16 +11,22 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/receiver"
-
 	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/receiver"
 	"github.com/equalture/equalture-mock/internal/scenario"
+	"github.com/equalture/equalture-mock/internal/scenario/run"
 	"github.com/equalture/equalture-mock/internal/spec"
+	"github.com/equalture/equalture-mock/mockserver"
 )
+
+// inProcess is a fresh default mock per scenario, as `scenario run` starts it.
+var inProcess = run.InProcess{New: func(base string) (run.Mock, error) {
+	return mockserver.New(mockserver.WithPublicURL(base))
+}}
 
 // runner runs scenarios against a fresh in-process mock each, like `scenario run` without a
 // target; out gets the progress lines.
-func runner(t *testing.T, out *bytes.Buffer) *scenario.Runner {
+func runner(t *testing.T, out *bytes.Buffer) *run.Runner {
 	t.Helper()
 	sp, err := spec.Load(context.Background(), equalturemock.VendorSpec)
 	if err != nil {
@@ -31,7 +37,7 @@ func runner(t *testing.T, out *bytes.Buffer) *scenario.Runner {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rcv.Close() })
-	return &scenario.Runner{Receiver: rcv, Contract: sp, Out: out, Target: scenario.InProcess{}}
+	return &run.Runner{Receiver: rcv, Contract: sp, Out: out, Target: inProcess}
 }
 
 func parse(t *testing.T, file, src string) *scenario.Scenario {
@@ -44,7 +50,7 @@ func parse(t *testing.T, file, src string) *scenario.Scenario {
 }
 
 func TestLibraryPasses(t *testing.T) {
-	files, err := scenario.Expand([]string{"../../scenarios"})
+	files, err := scenario.Expand([]string{"../../../scenarios"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,7 +207,7 @@ steps:
 		t.Fatalf("a contract violation passed or is not named: %v", res.Failure)
 	}
 
-	r.Target = scenario.InProcess{}
+	r.Target = inProcess
 	res = r.Run(context.Background(), parse(t, "cb.yaml", `name: x
 steps:
   - name: something PUTs a payload without fit to our receiver
@@ -292,7 +298,7 @@ func TestJUnit(t *testing.T) {
 	fail := parse(t, "b.yaml", "name: B\nsteps:\n  - request: {method: GET, path: /healthz}\n    expect: {status: 500, body: {contains: '<\"&'}}\n")
 	results := r.RunAll(context.Background(), []*scenario.Scenario{pass, fail, pass})
 	var b bytes.Buffer
-	if err := scenario.WriteJUnit(&b, results, time.Now()); err != nil {
+	if err := run.WriteJUnit(&b, results, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	var doc struct {
@@ -335,10 +341,10 @@ func TestJUnit(t *testing.T) {
 	}
 }
 
-// The complete example in docs/scenarios.md and in README.md runs and passes.
+// The complete example in docs/scenarios.md runs and passes.
 func TestDocsExample(t *testing.T) {
-	for _, file := range []string{"docs/scenarios.md", "README.md"} {
-		doc, err := os.ReadFile("../../" + file)
+	for _, file := range []string{"docs/scenarios.md"} {
+		doc, err := os.ReadFile("../../../" + file)
 		if err != nil {
 			t.Fatal(err)
 		}

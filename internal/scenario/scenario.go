@@ -1,20 +1,23 @@
-// Package scenario reads, checks and runs QA scenarios: YAML files of ordered steps — vendor API
-// requests with expectations and captures, control API actions, callback receiver behaviour, waits
-// for callbacks and for the mock's records — against a running mock or one started in-process.
-// Every vendor API answer is checked against openapi.yaml and every callback against its callback
-// schema, whatever the file says. docs/scenarios.md describes the format.
+// Package scenario is the format of QA scenarios: YAML files of ordered steps — vendor API
+// requests with expectations and captures, control API actions, callback receiver behaviour,
+// waits for callbacks and for the mock's records. scenarios/scenario.schema.json (a JSON Schema)
+// describes the format; Parse validates a file against it, decodes it into the types here and
+// checks what a schema cannot say (variables captured before use, fault rules, regular
+// expressions), naming the file, line and field of every problem. The runner is
+// internal/scenario/run; docs/scenarios.md describes the format for people.
 package scenario
 
 import (
 	"fmt"
-	"reflect"
 	"strconv"
 
 	"github.com/equalture/equalture-mock/internal/duration"
-	"github.com/equalture/equalture-mock/internal/receiver"
 
 	"go.yaml.in/yaml/v4"
 )
+
+// The types below are decoded with yaml from a document the schema has already accepted: their
+// UnmarshalYAML methods read the short and long forms the schema allows and need not judge them.
 
 // Scenario is one file.
 type Scenario struct {
@@ -26,10 +29,20 @@ type Scenario struct {
 	Client *Credentials `yaml:"client"`
 	Steps  []Step       `yaml:"steps"`
 
-	setup []Step         // Setup as steps, run before Steps
-	lines map[string]int // field path → line
-	names []string       // the steps' names
-	uses  varUses
+	// Before is Setup as control steps, run before Steps.
+	Before []Step `yaml:"-"`
+
+	uses []varUse // the ${variables} the file uses
+}
+
+// Uses reports whether the scenario uses a variable anywhere.
+func (s *Scenario) Uses(name string) bool {
+	for _, u := range s.uses {
+		if u.name == name {
+			return true
+		}
+	}
+	return false
 }
 
 // Setup is what holds for the whole scenario before its first step.
@@ -66,8 +79,9 @@ type Step struct {
 	Expect   *Expect           `yaml:"expect"`
 	Capture  map[string]string `yaml:"capture"`
 
-	path string // steps[3], setup.clock
-	line int
+	// Path is where the step is in the file (steps[3], setup.clock.set), Line its line.
+	Path string `yaml:"-"`
+	Line int    `yaml:"-"`
 }
 
 // Request is an HTTP request to the target: Path is joined to the target's base URL, URL (a link
@@ -96,75 +110,29 @@ type Auth struct {
 	Header string
 }
 
-func (a *Auth) decodeNode(d *decoder, n *yaml.Node, path string) {
+// UnmarshalYAML reads the short and the long forms.
+func (a *Auth) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
-		switch n.Value {
-		case "basic", "bearer", "none":
-			a.Kind = n.Value
-			if a.Kind == "bearer" {
-				d.uses = append(d.uses, varUse{name: "access_token", path: path, line: n.Line})
-			}
-		default:
-			d.errorf(n, path, "%q: want basic, bearer, none or a map ({basic: {client_id, client_secret}}, {bearer: TOKEN}, {header: VALUE})", n.Value)
-		}
-		return
+		a.Kind = n.Value
+		return nil
 	}
 	var long struct {
 		Basic  *Credentials `yaml:"basic"`
 		Bearer *string      `yaml:"bearer"`
 		Header *string      `yaml:"header"`
 	}
-	d.decodeStruct(n, reflect.ValueOf(&long).Elem(), path)
-	set := 0
-	if long.Basic != nil {
+	if err := n.Decode(&long); err != nil {
+		return err
+	}
+	switch {
+	case long.Basic != nil:
 		a.Kind, a.Basic = "basic", long.Basic
-		set++
-	}
-	if long.Bearer != nil {
+	case long.Bearer != nil:
 		a.Kind, a.Bearer = "bearer", *long.Bearer
-		set++
-	}
-	if long.Header != nil {
+	case long.Header != nil:
 		a.Kind, a.Header = "header", *long.Header
-		set++
 	}
-	if set != 1 && n.Kind == yaml.MappingNode {
-		d.errorf(n, path, "want exactly one of basic, bearer, header")
-	}
-}
-
-// Control is a control API action (exactly one field), or Call, any control API request.
-type Control struct {
-	AdvanceClock     *duration.Duration `yaml:"advance_clock"`
-	SetClock         string             `yaml:"set_clock"`
-	FreezeClock      bool               `yaml:"freeze_clock"`
-	UnfreezeClock    bool               `yaml:"unfreeze_clock"`
-	ResetClock       bool               `yaml:"reset_clock"`
-	Start            string             `yaml:"start"`
-	Complete         *Complete          `yaml:"complete"`
-	ExpireInvitation string             `yaml:"expire_invitation"`
-	ExpireTokens     *TokenTarget       `yaml:"expire_tokens"`
-	RevokeTokens     *TokenTarget       `yaml:"revoke_tokens"`
-	AddFault         *Fault             `yaml:"add_fault"`
-	RemoveFault      string             `yaml:"remove_fault"`
-	ClearFaults      bool               `yaml:"clear_faults"`
-	Redeliver        string             `yaml:"redeliver"`
-	ClearJournal     bool               `yaml:"clear_journal"`
-	Reset            bool               `yaml:"reset"`
-	Call             *ControlRequest    `yaml:"call"`
-}
-
-// actions counts the actions set.
-func (c *Control) actions() int {
-	n := 0
-	for _, set := range []bool{c.AdvanceClock != nil, c.SetClock != "", c.FreezeClock, c.UnfreezeClock, c.ResetClock,
-		c.Start != "", c.Complete != nil, c.ExpireInvitation != "", c.ExpireTokens != nil, c.RevokeTokens != nil,
-		c.AddFault != nil, c.RemoveFault != "", c.ClearFaults, c.Redeliver != "", c.ClearJournal, c.Reset, c.Call != nil} {
-		if set {
-			n++
-		}
-	}
-	return n
+	return nil
 }
 
 // TokenTarget is whose tokens expire or are revoked: a client id (`expire_tokens: ${client_id}`
@@ -173,18 +141,19 @@ type TokenTarget struct {
 	ClientID string `yaml:"client_id"`
 }
 
-func (t *TokenTarget) decodeNode(d *decoder, n *yaml.Node, path string) {
+// UnmarshalYAML reads a client id, "*" or {client_id}.
+func (t *TokenTarget) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
 		if n.Value != "*" {
-			d.decode(n, reflect.ValueOf(&t.ClientID).Elem(), path)
+			t.ClientID = n.Value
 		}
-		return
+		return nil
 	}
 	type plain TokenTarget
-	d.decodeStruct(n, reflect.ValueOf((*plain)(t)).Elem(), path)
+	return n.Decode((*plain)(t))
 }
 
-func (t *TokenTarget) String() string {
+func (t TokenTarget) String() string {
 	if t.ClientID == "" {
 		return "every client"
 	}
@@ -199,16 +168,18 @@ type Complete struct {
 	Scores      map[string]int `yaml:"scores"`
 }
 
-func (c *Complete) decodeNode(d *decoder, n *yaml.Node, path string) {
+// UnmarshalYAML reads a reference id or the long form.
+func (c *Complete) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind == yaml.ScalarNode {
-		d.decode(n, reflect.ValueOf(&c.ReferenceID).Elem(), path)
-		return
+		c.ReferenceID = n.Value
+		return nil
 	}
 	type plain Complete
-	d.decodeStruct(n, reflect.ValueOf((*plain)(c)).Elem(), path)
+	return n.Decode((*plain)(c))
 }
 
-// Fault is a fault rule of the control API (control-openapi.yaml, FaultRule).
+// Fault is a fault rule of the control API (control-openapi.yaml, FaultRule); the fault package
+// judges it (Parse calls its check).
 type Fault struct {
 	Method      string            `yaml:"method" json:"method,omitempty"`
 	Path        string            `yaml:"path" json:"path,omitempty"`
@@ -243,25 +214,28 @@ type ReceiverSetup struct {
 }
 
 // Answer is a status the receiver answers, or Down: drop the connection.
-type Answer receiver.Answer
+type Answer int
 
 // Down is the Answer that drops the connection without answering.
-const Down = Answer(receiver.Down)
+const Down Answer = 0
 
-func (a *Answer) decodeNode(d *decoder, n *yaml.Node, path string) {
-	if n.Kind == yaml.ScalarNode && n.Value == "down" {
+// UnmarshalYAML reads a status or down.
+func (a *Answer) UnmarshalYAML(n *yaml.Node) error {
+	if n.Value == "down" {
 		*a = Down
-		return
+		return nil
 	}
 	v, err := strconv.Atoi(n.Value)
-	if n.Kind != yaml.ScalarNode || err != nil || v < 100 || v > 599 {
-		d.errorf(n, path, "want an HTTP status (100-599) or down, got %s", kindName(n))
-		return
-	}
 	*a = Answer(v)
+	return err
 }
 
-func (a Answer) String() string { return receiver.Answer(a).String() }
+func (a Answer) String() string {
+	if a == Down {
+		return "down"
+	}
+	return strconv.Itoa(int(a))
+}
 
 // CallbackWait waits until the runner's receiver has got Count callbacks (default 1) on Path and
 // checks the Count-th. With Type it counts only the webhook events of that type; with Secret it
@@ -284,12 +258,24 @@ type Wait struct {
 	Timeout   duration.Duration `yaml:"timeout"`
 }
 
+// Records names what a wait step asks for: the control API collection (callbacks, outbox,
+// journal), its filters and the key of the records in its answer.
+func (w *Wait) Records() (what string, filters map[string]string, key string) {
+	switch {
+	case w.Outbox != nil:
+		return "outbox", w.Outbox, "emails"
+	case w.Journal != nil:
+		return "journal", w.Journal, "requests"
+	}
+	return "callbacks", w.Callbacks, "deliveries"
+}
+
 // Expect are expectations on an answer, a callback or a control API answer.
 type Expect struct {
-	Status  Statuses           `yaml:"status"`
-	Headers map[string]Matcher `yaml:"headers"`
-	JSON    map[string]Matcher `yaml:"json"`
-	Body    *Matcher           `yaml:"body"`
+	Status  Statuses `yaml:"status"`
+	Headers Matchers `yaml:"headers"`
+	JSON    Matchers `yaml:"json"`
+	Body    *Matcher `yaml:"body"`
 	// Error is "timeout" or "connection": the request must fail so, with no answer.
 	Error string `yaml:"error"`
 	// Attempts is, for callback steps, how many callbacks the path has received by then.
@@ -299,22 +285,14 @@ type Expect struct {
 // Statuses is one HTTP status or a list of acceptable ones.
 type Statuses []int
 
-func (s *Statuses) decodeNode(d *decoder, n *yaml.Node, path string) {
-	one := func(n *yaml.Node) {
+// UnmarshalYAML reads a status or a list of them.
+func (s *Statuses) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
 		v, err := strconv.Atoi(n.Value)
-		if n.Kind != yaml.ScalarNode || err != nil || v < 100 || v > 599 {
-			d.errorf(n, path, "want an HTTP status (100-599), got %s", kindName(n))
-			return
-		}
-		*s = append(*s, v)
+		*s = Statuses{v}
+		return err
 	}
-	if n.Kind == yaml.SequenceNode {
-		for _, c := range n.Content {
-			one(resolve(c))
-		}
-		return
-	}
-	one(n)
+	return n.Decode((*[]int)(s))
 }
 
 // Label names a step in progress lines and failures.
@@ -326,7 +304,7 @@ func (st Step) Label() string {
 	case st.Request != nil:
 		return st.Request.Method + " " + st.Request.Path + st.Request.URL
 	case st.Control != nil:
-		return st.Control.describe()
+		return st.Control.Describe()
 	case st.Receiver != nil:
 		return "receiver " + st.Receiver.Path
 	case st.Callback != nil && st.Callback.Type != "":
@@ -334,66 +312,22 @@ func (st Step) Label() string {
 	case st.Callback != nil:
 		return "callback at " + st.Callback.Path
 	case st.Wait != nil:
-		return "wait for " + st.Wait.what()
+		what, _, _ := st.Wait.Records()
+		return "wait for " + what
 	}
-	return st.path
+	return st.Path
 }
 
-func (c *Control) describe() string {
-	switch {
-	case c.AdvanceClock != nil:
-		return "advance the clock by " + c.AdvanceClock.String()
-	case c.SetClock != "":
-		return "set the clock to " + c.SetClock
-	case c.FreezeClock:
-		return "freeze the clock"
-	case c.UnfreezeClock:
-		return "unfreeze the clock"
-	case c.ResetClock:
-		return "reset the clock"
-	case c.Start != "":
-		return "start " + c.Start
-	case c.Complete != nil:
-		return "complete " + c.Complete.ReferenceID
-	case c.ExpireInvitation != "":
-		return "expire the invitation of " + c.ExpireInvitation
-	case c.ExpireTokens != nil:
-		return "expire the tokens of " + c.ExpireTokens.String()
-	case c.RevokeTokens != nil:
-		return "revoke the tokens of " + c.RevokeTokens.String()
-	case c.AddFault != nil:
-		return fmt.Sprintf("add a fault rule on %s %s", or(c.AddFault.Method, "any method"), or(c.AddFault.Path, "any path"))
-	case c.RemoveFault != "":
-		return "remove fault rule " + c.RemoveFault
-	case c.ClearFaults:
-		return "remove every fault rule"
-	case c.Redeliver != "":
-		return "redeliver callback " + c.Redeliver
-	case c.ClearJournal:
-		return "clear the journal"
-	case c.Reset:
-		return "reset the mock"
-	case c.Call != nil:
-		return c.Call.Method + " " + c.Call.Path
-	}
-	return "control"
+// FileError is a problem in a scenario file, at a line (0 when it concerns the whole file).
+type FileError struct {
+	File string
+	Line int
+	Msg  string
 }
 
-func (w *Wait) what() string {
-	switch {
-	case w.Callbacks != nil:
-		return "callbacks"
-	case w.Outbox != nil:
-		return "outbox"
-	case w.Journal != nil:
-		return "journal"
+func (e *FileError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 	}
-	return "?"
-}
-
-func or(s, alt string) string {
-	if s == "" {
-		return alt
-	}
-	return s
+	return fmt.Sprintf("%s: %s", e.File, e.Msg)
 }

@@ -1,7 +1,13 @@
-package scenario
+// Package run runs scenarios (internal/scenario) against a target — a mock started in-process
+// by the caller, or one already running — one after the other: vendor API requests, control API
+// actions, the callback receiver's behaviour, waits. Every vendor API answer is checked against
+// openapi.yaml and every callback against its callback schema, whatever the file says. It prints
+// progress lines and writes JUnit reports.
+package run
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,15 +24,10 @@ import (
 	"github.com/equalture/equalture-mock/internal/apiclient"
 	"github.com/equalture/equalture-mock/internal/jsonpath"
 	"github.com/equalture/equalture-mock/internal/receiver"
+	"github.com/equalture/equalture-mock/internal/redact"
+	"github.com/equalture/equalture-mock/internal/scenario"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
-
-// Target is what scenarios run against.
-type Target interface {
-	// Start readies the target for one scenario and returns its base URL and a function to call
-	// when the scenario is over.
-	Start(ctx context.Context) (base string, stop func(), err error)
-}
 
 // Runner runs scenarios against a target, one after the other, printing progress.
 type Runner struct {
@@ -46,7 +47,7 @@ type Runner struct {
 
 // Result is the outcome of one scenario.
 type Result struct {
-	Scenario *Scenario
+	Scenario *scenario.Scenario
 	// Failure is nil when the scenario passed.
 	Failure  *Failure
 	Steps    int // steps that passed
@@ -76,19 +77,43 @@ func (f *Failure) Error() string {
 	return fmt.Sprintf("scenario %q failed at %s (%s):\n  %s", f.Scenario, f.Step, f.Where, strings.ReplaceAll(f.Message, "\n", "\n  "))
 }
 
-// run is one scenario's state.
-type run struct {
+// state is one scenario's run.
+type state struct {
 	*Runner
 	ctx    context.Context
-	s      *Scenario
+	s      *scenario.Scenario
 	http   *http.Client
 	base   string
-	vars   vars
+	vars   scenario.Vars
 	prefix string // the receiver paths of this scenario start with it
+	// secret names the variables captured from a secret field or header: the transcript shows
+	// hints of them, as of access_token and client_secret.
+	secret map[string]bool
+}
+
+// scrub replaces the values of the scenario's secrets in s — the variables holding a secret and
+// the admin token — with their hints (redact.Hint), so transcripts and JUnit reports show none.
+func (r *state) scrub(s string) string {
+	var pairs []string
+	add := func(v string) {
+		if len(v) >= 4 && strings.Contains(s, v) {
+			pairs = append(pairs, v, redact.Hint(v))
+		}
+	}
+	for name, v := range r.vars {
+		if str, ok := v.(string); ok && (redact.IsSecret(name) || r.secret[name]) {
+			add(str)
+		}
+	}
+	add(r.AdminToken)
+	if len(pairs) == 0 {
+		return s
+	}
+	return strings.NewReplacer(pairs...).Replace(s)
 }
 
 // RunAll runs scenarios in order and prints a summary.
-func (rn *Runner) RunAll(ctx context.Context, scenarios []*Scenario) []Result {
+func (rn *Runner) RunAll(ctx context.Context, scenarios []*scenario.Scenario) []Result {
 	start := time.Now()
 	var results []Result
 	for _, s := range scenarios {
@@ -135,7 +160,7 @@ func (rn *Runner) client() *http.Client {
 }
 
 // Run runs one scenario: its setup, then its steps until one fails.
-func (rn *Runner) Run(ctx context.Context, s *Scenario) Result {
+func (rn *Runner) Run(ctx context.Context, s *scenario.Scenario) Result {
 	start := time.Now()
 	var buf bytes.Buffer
 	out := io.MultiWriter(rn.out(), &buf)
@@ -150,7 +175,11 @@ func (rn *Runner) Run(ctx context.Context, s *Scenario) Result {
 		res.Output = buf.String()
 		return res
 	}
+	var r *state
 	fail := func(step, line, where, msg string) {
+		if r != nil {
+			line, msg = r.scrub(line), r.scrub(msg)
+		}
 		res.Failure = &Failure{Scenario: s.Name, Step: step, Where: where, Message: msg}
 		fmt.Fprintf(out, "  ✗ %s\n      %s\n", line, strings.ReplaceAll(msg, "\n", "\n      "))
 	}
@@ -162,12 +191,12 @@ func (rn *Runner) Run(ctx context.Context, s *Scenario) Result {
 	}
 	defer stop()
 	n := rn.seq.Add(1)
-	r := &run{Runner: rn, ctx: ctx, s: s, http: rn.client(), base: strings.TrimRight(base, "/"), prefix: "/s" + strconv.FormatInt(n, 10)}
+	r = &state{Runner: rn, ctx: ctx, s: s, http: rn.client(), base: strings.TrimRight(base, "/"), prefix: "/s" + strconv.FormatInt(n, 10), secret: map[string]bool{}}
 	id, secret := "demo-client", "demo-secret"
 	if c := s.Setup.Client; c != nil {
 		id, secret = c.ID, c.Secret
 	}
-	r.vars = vars{
+	r.vars = scenario.Vars{
 		"base_url":      r.base,
 		"control_url":   r.base + "/_mock",
 		"receiver":      rn.Receiver.URL + r.prefix,
@@ -175,7 +204,7 @@ func (rn *Runner) Run(ctx context.Context, s *Scenario) Result {
 		"client_secret": secret,
 		"unique":        strconv.FormatInt(time.Now().UnixNano()%1_000_000_000, 10) + strconv.FormatInt(n, 10),
 	}
-	if s.uses.has("job_id") {
+	if s.Uses("job_id") {
 		job, err := r.firstJob()
 		if err != nil {
 			fail("setup", "setup: ${job_id}", s.File, "cannot look up ${job_id}: "+err.Error())
@@ -183,20 +212,20 @@ func (rn *Runner) Run(ctx context.Context, s *Scenario) Result {
 		}
 		r.vars["job_id"] = job
 	}
-	for _, st := range s.setup {
+	for _, st := range s.Before {
 		what, err := r.step(st)
-		line := "setup: " + or(what, st.Label())
+		line := "setup: " + cmp.Or(what, st.Label())
 		if err != nil {
-			fail(st.path, line, fmt.Sprintf("%s:%d", s.File, st.line), err.Error())
+			fail(st.Path, line, fmt.Sprintf("%s:%d", s.File, st.Line), err.Error())
 			return finish()
 		}
-		fmt.Fprintf(out, "  ✓ %s\n", line)
+		fmt.Fprintf(out, "  ✓ %s\n", r.scrub(line))
 	}
 	for i, st := range s.Steps {
 		t := time.Now()
 		what, err := r.step(st)
 		label := st.Label()
-		if x, xerr := r.vars.text(label); xerr == nil {
+		if x, xerr := r.vars.Text(label); xerr == nil {
 			label = x
 		}
 		line := fmt.Sprintf("%d %s", i+1, label)
@@ -207,11 +236,11 @@ func (rn *Runner) Run(ctx context.Context, s *Scenario) Result {
 			line = fmt.Sprintf("%d %s", i+1, what)
 		}
 		if err != nil {
-			fail(fmt.Sprintf("step %d %q", i+1, label), line, fmt.Sprintf("%s:%d", s.File, st.line), err.Error())
+			fail(fmt.Sprintf("step %d %q", i+1, label), line, fmt.Sprintf("%s:%d", s.File, st.Line), err.Error())
 			return finish()
 		}
 		res.Steps++
-		fmt.Fprintf(out, "  ✓ %s (%s)\n", line, time.Since(t).Round(time.Millisecond))
+		fmt.Fprintf(out, "  ✓ %s (%s)\n", r.scrub(line), time.Since(t).Round(time.Millisecond))
 	}
 	// Callbacks nobody waited for still honour the contract.
 	for _, cb := range rn.Receiver.Received(r.prefix) {
@@ -231,12 +260,12 @@ func arrow(what string) string {
 }
 
 // firstJob is the first job the scenario's client lists.
-func (r *run) firstJob() (string, error) {
+func (r *state) firstJob() (string, error) {
 	req, err := http.NewRequestWithContext(r.ctx, http.MethodPost, r.base+"/connect_ats/access_token", nil)
 	if err != nil {
 		return "", err
 	}
-	req.SetBasicAuth(text(r.vars["client_id"]), text(r.vars["client_secret"]))
+	req.SetBasicAuth(scenario.Text(r.vars["client_id"]), scenario.Text(r.vars["client_secret"]))
 	a, err := r.do(req, 30*time.Second)
 	if err != nil {
 		return "", err
@@ -276,7 +305,7 @@ type answer struct {
 
 // do sends req within timeout and reads the answer, checking it against the contract when it is
 // a vendor API operation on the target.
-func (r *run) do(req *http.Request, timeout time.Duration) (answer, error) {
+func (r *state) do(req *http.Request, timeout time.Duration) (answer, error) {
 	c := apiclient.Client{Base: r.base, Contract: r.Contract, HTTP: r.http, Timeout: timeout}
 	resp, err := c.Send(req)
 	if err != nil {
@@ -286,7 +315,7 @@ func (r *run) do(req *http.Request, timeout time.Duration) (answer, error) {
 }
 
 // step runs one step and says in a few words what happened.
-func (r *run) step(st Step) (string, error) {
+func (r *state) step(st scenario.Step) (string, error) {
 	switch {
 	case st.Request != nil:
 		return r.request(st)
@@ -304,11 +333,11 @@ func (r *run) step(st Step) (string, error) {
 
 // check applies a step's expectations, then its captures, to an answer. needOK demands a 2xx
 // when the step expects no status.
-func (r *run) check(st Step, a answer, needOK bool, extra func(e *Expect) []string) error {
+func (r *state) check(st scenario.Step, a answer, needOK bool, extra func(e *scenario.Expect) []string) error {
 	var problems []string
 	e := st.Expect
 	if e == nil {
-		e = &Expect{}
+		e = &scenario.Expect{}
 	}
 	switch {
 	case len(e.Status) > 0:
@@ -324,7 +353,7 @@ func (r *run) check(st Step, a answer, needOK bool, extra func(e *Expect) []stri
 	}
 	for _, name := range slices.Sorted(maps.Keys(e.Headers)) {
 		got := a.header.Values(name)
-		if err := e.Headers[name].check(strings.Join(got, ", "), len(got) > 0, r.vars, true); err != nil {
+		if err := e.Headers[name].Check(strings.Join(got, ", "), len(got) > 0, r.vars, true); err != nil {
 			problems = append(problems, fmt.Sprintf("header %s: %v", name, err))
 		}
 	}
@@ -335,12 +364,15 @@ func (r *run) check(st Step, a answer, needOK bool, extra func(e *Expect) []stri
 			problems = append(problems, fmt.Sprintf("json %s: the body is not JSON", path))
 			continue
 		}
-		if err := e.JSON[path].check(got, found, r.vars, false); err != nil {
+		if err := e.JSON[path].Check(got, found, r.vars, false); err != nil {
+			if redact.IsSecret(lastField(path)) { // the matcher's message would show the secret
+				err = errors.New("the value does not match (a secret: not shown)")
+			}
 			problems = append(problems, fmt.Sprintf("json %s: %v", path, err))
 		}
 	}
 	if e.Body != nil {
-		if err := e.Body.check(string(a.body), true, r.vars, true); err != nil {
+		if err := e.Body.Check(string(a.body), true, r.vars, true); err != nil {
 			problems = append(problems, fmt.Sprintf("body: %v", err))
 		}
 	}
@@ -358,6 +390,7 @@ func (r *run) check(st Step, a answer, needOK bool, extra func(e *Expect) []stri
 				return fmt.Errorf("capture %s: the answer has no %s header", name, strings.TrimSpace(h))
 			}
 			r.vars[name] = got[0]
+			r.secret[name] = strings.EqualFold(strings.TrimSpace(h), "Authorization")
 			continue
 		}
 		got, found := jsonpath.Lookup(v, path)
@@ -365,11 +398,21 @@ func (r *run) check(st Step, a answer, needOK bool, extra func(e *Expect) []stri
 			return fmt.Errorf("capture %s: %s is not in the answer: %d %s", name, path, a.status, clip(a.body))
 		}
 		r.vars[name] = got
+		r.secret[name] = redact.IsSecret(lastField(path))
 	}
 	return nil
 }
 
-func statuses(s Statuses) string {
+// lastField is the last field name of a JSON path ("secret" of "webhooks.0.secret").
+func lastField(path string) string {
+	path = strings.TrimRight(path, "]")
+	if i := strings.LastIndexAny(path, ".["); i >= 0 {
+		path = path[i+1:]
+	}
+	return strings.Trim(path, `"'`)
+}
+
+func statuses(s scenario.Statuses) string {
 	if len(s) == 1 {
 		return strconv.Itoa(s[0])
 	}

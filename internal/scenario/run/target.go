@@ -1,4 +1,4 @@
-package scenario
+package run
 
 import (
 	"context"
@@ -7,30 +7,42 @@ import (
 	"net/http"
 	"strings"
 	"time"
-
-	"github.com/equalture/equalture-mock/mockserver"
 )
 
-// InProcess is a fresh mock for every scenario, on a free loopback port, built by mockserver
-// exactly as `serve` builds it.
-type InProcess struct {
-	// Options configure each mock; its public URL is the mock's address.
-	Options []mockserver.Option
+// Target is what scenarios run against.
+type Target interface {
+	// Start readies the target for one scenario and returns its base URL and a function to call
+	// when the scenario is over.
+	Start(ctx context.Context) (base string, stop func(), err error)
 }
 
-// Start starts a mock and returns its URL and a function stopping it.
-func (t InProcess) Start(ctx context.Context) (string, func(), error) {
+// Mock is a mock served in-process: an http.Handler that is closed when its scenario is over
+// (mockserver.Server is one).
+type Mock interface {
+	http.Handler
+	Close(ctx context.Context) error
+}
+
+// InProcess is a fresh mock for every scenario, served on a free loopback port. The caller
+// builds it (`scenario run` as `serve` builds its mock), so the runner knows only HTTP.
+type InProcess struct {
+	// New builds a mock whose public URL is base.
+	New func(base string) (Mock, error)
+}
+
+// Start builds and serves a mock and returns its URL and a function stopping it.
+func (t InProcess) Start(context.Context) (string, func(), error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
 	}
 	base := "http://" + ln.Addr().String()
-	a, err := mockserver.New(append(t.Options[:len(t.Options):len(t.Options)], mockserver.WithPublicURL(base))...)
+	m, err := t.New(base)
 	if err != nil {
 		_ = ln.Close()
 		return "", nil, err
 	}
-	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: m, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -41,7 +53,7 @@ func (t InProcess) Start(ctx context.Context) (string, func(), error) {
 		<-done
 		cctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		_ = a.Close(cctx)
+		_ = m.Close(cctx)
 	}, nil
 }
 

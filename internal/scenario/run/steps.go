@@ -1,4 +1,4 @@
-package scenario
+package run
 
 import (
 	"bytes"
@@ -17,9 +17,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/jsonpath"
 	"github.com/equalture/equalture-mock/internal/receiver"
+	"github.com/equalture/equalture-mock/internal/scenario"
 )
 
 // DefaultRequestTimeout is a request's timeout when the step sets none.
@@ -32,14 +32,14 @@ const controlTimeout = 75 * time.Second
 const DefaultWait = 10 * time.Second
 
 // request sends a request step to the vendor API (or a link) and checks the answer.
-func (r *run) request(st Step) (string, error) {
+func (r *state) request(st scenario.Step) (string, error) {
 	q := st.Request
-	target, err := r.vars.text(q.URL)
+	target, err := r.vars.Text(q.URL)
 	if err != nil {
 		return "", err
 	}
 	if target == "" {
-		p, err := r.vars.text(q.Path)
+		p, err := r.vars.Text(q.Path)
 		if err != nil {
 			return "", err
 		}
@@ -52,7 +52,7 @@ func (r *run) request(st Step) (string, error) {
 	if len(q.Query) > 0 {
 		vals := u.Query()
 		for _, k := range slices.Sorted(maps.Keys(q.Query)) {
-			v, err := r.vars.text(q.Query[k])
+			v, err := r.vars.Text(q.Query[k])
 			if err != nil {
 				return "", err
 			}
@@ -63,7 +63,7 @@ func (r *run) request(st Step) (string, error) {
 	var body []byte
 	switch {
 	case q.JSON != nil:
-		v, err := r.vars.tree(q.JSON)
+		v, err := r.vars.Tree(q.JSON)
 		if err != nil {
 			return "", err
 		}
@@ -71,7 +71,7 @@ func (r *run) request(st Step) (string, error) {
 			return "", err
 		}
 	case q.Body != "":
-		s, err := r.vars.text(q.Body)
+		s, err := r.vars.Text(q.Body)
 		if err != nil {
 			return "", err
 		}
@@ -90,34 +90,34 @@ func (r *run) request(st Step) (string, error) {
 	}
 	switch q.Auth.Kind {
 	case "basic":
-		id, secret := text(r.vars["client_id"]), text(r.vars["client_secret"])
+		id, secret := scenario.Text(r.vars["client_id"]), scenario.Text(r.vars["client_secret"])
 		if c := q.Auth.Basic; c != nil {
-			if id, err = r.vars.text(c.ID); err != nil {
+			if id, err = r.vars.Text(c.ID); err != nil {
 				return "", err
 			}
-			if secret, err = r.vars.text(c.Secret); err != nil {
+			if secret, err = r.vars.Text(c.Secret); err != nil {
 				return "", err
 			}
 		}
 		req.Header.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(id+":"+secret)))
 	case "bearer":
-		tok, err := r.vars.text("${access_token}")
+		tok, err := r.vars.Text("${access_token}")
 		if q.Auth.Bearer != "" {
-			tok, err = r.vars.text(q.Auth.Bearer)
+			tok, err = r.vars.Text(q.Auth.Bearer)
 		}
 		if err != nil {
 			return "", err
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 	case "header":
-		h, err := r.vars.text(q.Auth.Header)
+		h, err := r.vars.Text(q.Auth.Header)
 		if err != nil {
 			return "", err
 		}
 		req.Header.Set("Authorization", h)
 	}
 	for _, k := range slices.Sorted(maps.Keys(q.Headers)) {
-		v, err := r.vars.text(q.Headers[k])
+		v, err := r.vars.Text(q.Headers[k])
 		if err != nil {
 			return "", err
 		}
@@ -153,7 +153,7 @@ func (r *run) request(st Step) (string, error) {
 }
 
 // show is a URL for progress lines: the path when it is on the target, long query values cut.
-func (r *run) show(u *url.URL) string {
+func (r *state) show(u *url.URL) string {
 	v := *u
 	if q := v.Query(); len(q) > 0 {
 		for k, vals := range q {
@@ -188,7 +188,7 @@ func errorWant(kind string, timeout time.Duration) string {
 }
 
 // noAnswer judges a request that got no answer.
-func (r *run) noAnswer(st Step, err error, timeout, took time.Duration) error {
+func (r *state) noAnswer(st scenario.Step, err error, timeout, took time.Duration) error {
 	var ne net.Error
 	timedOut := errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 	want := ""
@@ -208,117 +208,21 @@ func (r *run) noAnswer(st Step, err error, timeout, took time.Duration) error {
 	return fmt.Errorf("no answer: %v", err)
 }
 
-// control turns a control action into its control API request.
-func (r *run) control(st Step) (string, error) {
-	c := st.Control
-	method, path := http.MethodPost, ""
-	var body any
-	var err error
-	x := func(s string) string {
-		if err != nil {
-			return ""
-		}
-		var v string
-		v, err = r.vars.text(s)
-		return url.PathEscape(v)
-	}
-	switch {
-	case c.AdvanceClock != nil:
-		path, body = "/clock/advance", map[string]string{"by": c.AdvanceClock.String()}
-	case c.SetClock != "":
-		var now string
-		now, err = r.vars.text(c.SetClock)
-		path, body = "/clock/set", map[string]string{"now": now}
-	case c.FreezeClock:
-		path = "/clock/freeze"
-	case c.UnfreezeClock:
-		path = "/clock/unfreeze"
-	case c.ResetClock:
-		path = "/clock/reset"
-	case c.Start != "":
-		path = "/applications/" + x(c.Start) + "/start"
-	case c.Complete != nil:
-		path = "/applications/" + x(c.Complete.ReferenceID) + "/complete"
-		m := map[string]any{}
-		if c.Complete.Fit != "" {
-			m["fit"] = c.Complete.Fit
-		}
-		if len(c.Complete.Scores) > 0 {
-			m["scores"] = c.Complete.Scores
-		}
-		if len(m) > 0 {
-			body = m
-		}
-	case c.ExpireInvitation != "":
-		path = "/applications/" + x(c.ExpireInvitation) + "/expire_invitation"
-	case c.ExpireTokens != nil:
-		path, body = "/tokens/expire", r.tokenTarget(c.ExpireTokens, &err)
-	case c.RevokeTokens != nil:
-		path, body = "/tokens/revoke", r.tokenTarget(c.RevokeTokens, &err)
-	case c.AddFault != nil:
-		path = "/faults"
-		body, err = r.vars.tree(canonical(c.AddFault))
-	case c.RemoveFault != "":
-		method, path = http.MethodDelete, "/faults/"+x(c.RemoveFault)
-	case c.ClearFaults:
-		method, path = http.MethodDelete, "/faults"
-	case c.Redeliver != "":
-		path = "/callbacks/" + x(c.Redeliver) + "/redeliver"
-	case c.ClearJournal:
-		method, path = http.MethodDelete, "/journal"
-	case c.Reset:
-		path = "/reset"
-	case c.Call != nil:
-		method = strings.ToUpper(c.Call.Method)
-		path, err = r.vars.text(c.Call.Path)
-		path = "/" + strings.TrimPrefix(strings.TrimPrefix(path, "/_mock"), "/")
-		if err == nil && len(c.Call.Query) > 0 {
-			vals := url.Values{}
-			for k, v := range c.Call.Query {
-				var s string
-				if s, err = r.vars.text(v); err != nil {
-					break
-				}
-				vals.Set(k, s)
-			}
-			sep := "?"
-			if strings.Contains(path, "?") {
-				sep = "&"
-			}
-			path += sep + vals.Encode()
-		}
-		if err == nil && c.Call.JSON != nil {
-			body, err = r.vars.tree(c.Call.JSON)
-		}
-	}
+// control sends a control action's request to the control API.
+func (r *state) control(st scenario.Step) (string, error) {
+	call, err := st.Control.Call(r.vars)
 	if err != nil {
 		return "", err
 	}
-	a, err := r.controlRequest(method, path, body, controlTimeout)
-	what := method + " /_mock" + path
-	if c.Call == nil {
-		what, _ = r.vars.text(c.describe())
-	}
+	a, err := r.controlRequest(call.Method, call.Path, call.Body, controlTimeout)
 	if err != nil {
-		return what, err
+		return call.What, err
 	}
-	return what + fmt.Sprintf(" → %d", a.status), r.check(st, a, true, nil)
-}
-
-// tokenTarget is the body of a token action: a client id, or none for every client.
-func (r *run) tokenTarget(t *TokenTarget, errp *error) any {
-	if t.ClientID == "" {
-		return nil
-	}
-	id, err := r.vars.text(t.ClientID)
-	if err != nil {
-		*errp = err
-	}
-	return map[string]string{"client_id": id}
+	return call.What + fmt.Sprintf(" → %d", a.status), r.check(st, a, true, nil)
 }
 
 // controlRequest sends a request to the control API.
-func (r *run) controlRequest(method, path string, body any, timeout time.Duration) (answer, error) {
+func (r *state) controlRequest(method, path string, body any, timeout time.Duration) (answer, error) {
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -348,19 +252,22 @@ func (r *run) controlRequest(method, path string, body any, timeout time.Duratio
 }
 
 // receiver sets up the runner's receiver for a path.
-func (r *run) receiver(st Step) (string, error) {
+func (r *state) receiver(st scenario.Step) (string, error) {
 	rs := st.Receiver
-	p, err := r.vars.text(rs.Path)
+	p, err := r.vars.Text(rs.Path)
 	if err != nil {
 		return "", err
 	}
 	respond := rs.Respond
 	if rs.Down {
-		respond = []Answer{Down}
+		respond = []scenario.Answer{scenario.Down}
 	}
 	plan := make([]receiver.Answer, len(respond))
 	for i, a := range respond {
 		plan[i] = receiver.Answer(a)
+		if a == scenario.Down {
+			plan[i] = receiver.Down
+		}
 	}
 	r.Receiver.Set(r.prefix+p, plan, time.Duration(rs.Delay))
 	parts := make([]string, len(respond))
@@ -384,22 +291,22 @@ func (r *run) receiver(st Step) (string, error) {
 
 // callback waits for callbacks at the runner's receiver — of one event type, with `type` — and
 // checks the Count-th; with `secret`, the signature of each it counted.
-func (r *run) callback(st Step) (string, error) {
+func (r *state) callback(st scenario.Step) (string, error) {
 	cb := st.Callback
 	n := max(cb.Count, 1)
 	timeout := time.Duration(cb.Timeout)
 	if timeout <= 0 {
 		timeout = DefaultWait
 	}
-	p, err := r.vars.text(cb.Path)
+	p, err := r.vars.Text(cb.Path)
 	if err != nil {
 		return "", err
 	}
-	typ, err := r.vars.text(cb.Type)
+	typ, err := r.vars.Text(cb.Type)
 	if err != nil {
 		return "", err
 	}
-	secret, err := r.vars.text(cb.Secret)
+	secret, err := r.vars.Text(cb.Secret)
 	if err != nil {
 		return "", err
 	}
@@ -429,7 +336,7 @@ func (r *run) callback(st Step) (string, error) {
 		if c.Event == "" {
 			return "", fmt.Errorf("%s %d to %s is no webhook event, so it has no signature to check with the secret: %s %s", noun, i+1, p, c.Method, clip(c.Body))
 		}
-		if _, err := delivery.Verify(secret, c.Header, c.Body); err != nil {
+		if err := c.Verify(secret); err != nil {
 			return "", fmt.Errorf("%s %d to %s: the signature does not verify with the secret: %v", noun, i+1, p, err)
 		}
 	}
@@ -439,7 +346,7 @@ func (r *run) callback(st Step) (string, error) {
 		what += ", signed"
 	}
 	a := answer{status: int(c.Answer), header: c.Header, body: c.Body}
-	return what, r.check(st, a, false, func(e *Expect) []string {
+	return what, r.check(st, a, false, func(e *scenario.Expect) []string {
 		if e.Attempts != nil && *e.Attempts != len(got) {
 			return []string{fmt.Sprintf("attempts: expected %d callbacks at %s, got %d", *e.Attempts, p, len(got))}
 		}
@@ -448,15 +355,9 @@ func (r *run) callback(st Step) (string, error) {
 }
 
 // wait asks the control API for deliveries, emails or journal entries until there are enough.
-func (r *run) wait(st Step) (string, error) {
+func (r *state) wait(st scenario.Step) (string, error) {
 	w := st.Wait
-	what, filters, key := "callbacks", w.Callbacks, "deliveries"
-	switch {
-	case w.Outbox != nil:
-		what, filters, key = "outbox", w.Outbox, "emails"
-	case w.Journal != nil:
-		what, filters, key = "journal", w.Journal, "requests"
-	}
+	what, filters, key := w.Records()
 	least := 1
 	if w.Min != nil {
 		least = *w.Min
@@ -468,7 +369,7 @@ func (r *run) wait(st Step) (string, error) {
 	q := url.Values{}
 	var shown []string
 	for _, k := range slices.Sorted(maps.Keys(filters)) {
-		v, err := r.vars.text(filters[k])
+		v, err := r.vars.Text(filters[k])
 		if err != nil {
 			return "", err
 		}
