@@ -31,7 +31,6 @@ import (
 
 // Defaults of the settings the options change.
 const (
-	DefaultTokenTTL        = app.DefaultTokenTTL            // access tokens: 15 minutes
 	DefaultInvitationTTL   = lifecycle.DefaultInvitationTTL // invitation links: 1 week
 	DefaultPublicLinkTTL   = lifecycle.DefaultPublicLinkTTL // public results links: 120 minutes
 	DefaultPublicURL       = lifecycle.DefaultPublicURL     // base of the links handed out
@@ -42,6 +41,16 @@ const (
 	DefaultCallbackTimeout = delivery.DefaultTimeout        // one callback attempt (real time)
 	DefaultCallbackJitter  = delivery.DefaultJitter         // spread of each retry delay
 )
+
+// DefaultTokenTTL is how long access tokens are valid by default: the lifetime openapi.yaml
+// documents (15 minutes), read from the contract.
+func DefaultTokenTTL() time.Duration {
+	ttl, err := app.DefaultTokenTTL()
+	if err != nil { // the embedded contract always loads and states it; its tests say so
+		panic(err)
+	}
+	return ttl
+}
 
 // DefaultCallbackSchedule is the delay before each callback attempt: the Standard Webhooks schedule
 // (immediately, 5s, 5m, 30m, 2h, 5h, 10h, 10h).
@@ -130,7 +139,7 @@ func WithDataDir(dir string) Option { return func(s *settings) { s.opts.DataDir 
 // WithAdminToken makes the control API require "Authorization: Bearer <token>".
 func WithAdminToken(token string) Option { return func(s *settings) { s.opts.AdminToken = token } }
 
-// WithTokenTTL sets how long access tokens are valid (default 15 minutes).
+// WithTokenTTL sets how long access tokens are valid (default DefaultTokenTTL, 15 minutes).
 func WithTokenTTL(d time.Duration) Option {
 	return positive("token TTL", d, func(s *settings) { s.opts.TokenTTL = d })
 }

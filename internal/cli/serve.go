@@ -49,7 +49,7 @@ func serveFlags(env Env, stderr io.Writer) (*flagSet, *serveOptions) {
 	f.bindEnv("fixtures", "EQUALTURE_MOCK_FIXTURES")
 	f.Int64Var(&o.seed, "seed", 0, "seed for reference ids and scores; 0 picks a random one (logged at start)")
 	f.bindEnv("seed", "EQUALTURE_MOCK_SEED")
-	f.DurationVar(&o.tokenTTL, "token-ttl", mockserver.DefaultTokenTTL, "access token lifetime")
+	f.DurationVar(&o.tokenTTL, "token-ttl", mockserver.DefaultTokenTTL(), "access token lifetime")
 	f.bindEnv("token-ttl", "EQUALTURE_MOCK_TOKEN_TTL")
 	f.DurationVar(&o.invitationTTL, "invitation-ttl", mockserver.DefaultInvitationTTL, "invitation link lifetime")
 	f.bindEnv("invitation-ttl", "EQUALTURE_MOCK_INVITATION_TTL")
