@@ -185,7 +185,7 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 		Clock:     clk,
 		Fixtures:  fx,
 		Payload:   func(app store.Application) any { return a.Lifecycle.Render(app, "en") },
-		UserAgent: "equalture-mock/" + version.Version,
+		UserAgent: "equalture-mock/" + version.Get().Version,
 		Logger:    opts.Logger,
 		Attempted: func(kind delivery.Kind, event string, status int, err error) {
 			name := event
