@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/receiver"
 	"github.com/equalture/equalture-mock/internal/scenario"
 	"github.com/equalture/equalture-mock/internal/scenario/run"
@@ -28,7 +28,7 @@ var inProcess = run.InProcess{New: func(base string) (run.Mock, error) {
 // target; out gets the progress lines.
 func runner(t *testing.T, out *bytes.Buffer) *run.Runner {
 	t.Helper()
-	sp, err := spec.Load(context.Background(), equalturemock.VendorSpec)
+	sp, err := spec.Load(context.Background(), assets.VendorSpec())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +384,7 @@ steps:
 }
 
 func TestReceiverBehindAPathPrefix(t *testing.T) {
-	sp, err := spec.Load(context.Background(), equalturemock.VendorSpec)
+	sp, err := spec.Load(context.Background(), assets.VendorSpec())
 	if err != nil {
 		t.Fatal(err)
 	}
