@@ -156,7 +156,7 @@ func (s *Success) UnmarshalText(b []byte) error {
 	case "2xx":
 		*s = Success2xx
 	default:
-		return fmt.Errorf("%q: want 200 or 2xx", b)
+		return errors.New("must be 200 or 2xx")
 	}
 	return nil
 }

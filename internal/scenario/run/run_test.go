@@ -21,7 +21,7 @@ import (
 
 // inProcess is a fresh default mock per scenario, as `scenario run` starts it.
 var inProcess = run.InProcess{New: func(base string) (run.Mock, error) {
-	return mockserver.New(mockserver.WithPublicURL(base))
+	return mockserver.New(mockserver.Config{PublicURL: base})
 }}
 
 // runner runs scenarios against a fresh in-process mock each, like `scenario run` without a
