@@ -4,16 +4,16 @@ BIN := bin/equalture-mock
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/equalture/equalture-mock/internal/version.Version=$(VERSION)
 
-.PHONY: run test tools browser-deps codegen-test build contract-binary bench load image-test lint fmt
+.PHONY: run test tools browser-deps docs-deps codegen-test build contract-binary bench load image-test lint fmt
 
 ## run: start the mock on :8080
 run:
 	$(GO) run ./cmd/equalture-mock serve
 
-## test: everything CI runs: linter and Chromium install, the generated clients, vet, the Go tests
-## (race detector on; the browser tests among them), the memory bounds without it (they measure the
-## heap), the image test
-test: tools browser-deps codegen-test
+## test: everything CI runs: linter, Chromium, curl and jq install, the generated clients, vet, the Go
+## tests (race detector on; the browser tests and the documented commands among them), the memory
+## bounds without it (they measure the heap), the image test
+test: tools browser-deps docs-deps codegen-test
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	$(GO) test -count=1 -run 'MemoryBounded|HostileInput' ./internal/app
@@ -31,6 +31,10 @@ codegen-test: tools
 ## browser-deps: install Debian's Chromium for the browser tests when missing (as root; says SKIP where it cannot)
 browser-deps:
 	scripts/browser-deps
+
+## docs-deps: install curl and jq, which the documented commands use, when missing (as root; says SKIP where it cannot)
+docs-deps:
+	scripts/docs-deps
 
 ## build: a static binary in bin/
 build:

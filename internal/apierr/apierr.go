@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -101,12 +102,14 @@ func (e *Error) WithHeader(key, value string) *Error {
 	return e
 }
 
-// Add appends a message for field.
+// Add appends a message for field, once: a message the field already has is not repeated.
 func (e *Error) Add(field, message string) {
 	if e.Fields == nil {
 		e.Fields = make(map[string][]string)
 	}
-	e.Fields[field] = append(e.Fields[field], message)
+	if !slices.Contains(e.Fields[field], message) { // two checks failing alike (format and pattern) say it once
+		e.Fields[field] = append(e.Fields[field], message)
+	}
 }
 
 // CodeOf returns the code of err, Internal when err is not an *Error.

@@ -101,3 +101,13 @@ func TestJoin(t *testing.T) {
 		t.Fatal("Join changed an error it was given")
 	}
 }
+
+func TestAddSaysAMessageOnce(t *testing.T) {
+	e := &Error{Code: Invalid}
+	e.Add("callback_url", "is invalid: must be an absolute http(s) URL")
+	e.Add("callback_url", "is invalid: must be an absolute http(s) URL") // format and pattern, alike
+	e.Add("callback_url", "should be at most 2048 character(s)")
+	if got := e.Fields["callback_url"]; len(got) != 2 {
+		t.Fatalf("callback_url = %q, want each message once", got)
+	}
+}

@@ -161,6 +161,8 @@ func TestCreateApplicationNamesEveryProblemAtOnce(t *testing.T) {
 			map[string][]string{"applicant_details.email": {"can't be blank"}, "job_id": {"is invalid: must be a UUID"}}},
 		"a job that is a number": {strings.Replace(valid, `"`+testenv.EngineerJob+`"`, "42", 1),
 			map[string][]string{"job_id": {"is invalid: must be a string"}}},
+		"a callback URL failing two checks alike is named once": {strings.Replace(valid, "http://127.0.0.1:9", "notaurl", 1),
+			map[string][]string{"callback_url": {"is invalid: must be an absolute http(s) URL"}}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
