@@ -1,8 +1,8 @@
 package mockserver
 
 // The control API as Go calls: each method does what its /_mock operation does, through the same
-// use cases, without HTTP. This file is the adapter between the public types and the internal
-// parts; it is the only one that converts between them.
+// use cases, without HTTP. This file and options (mockserver.go) are the adapter between the
+// public types and the internal parts: when the internals change, only they do.
 
 import (
 	"bytes"
