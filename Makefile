@@ -19,9 +19,10 @@ test: tools browser-deps docs-deps codegen-test
 	$(GO) test -count=1 -run 'MemoryBounded|HostileInput' ./internal/app
 	scripts/image-test
 
-## tools: install what the tests need that Go does not bring (the OpenAPI linter)
+## tools: install what the tests need that Go does not bring (the OpenAPI linter, axe-core for the browser tests)
 tools:
 	npm ci --prefix tools/lint --no-audit --no-fund --loglevel=error
+	npm ci --prefix tools/axe --no-audit --no-fund --loglevel=error
 
 ## codegen-test: generate a Go client (oapi-codegen) and TypeScript types (openapi-typescript) from
 ## openapi.yaml with default settings, and drive the walk-through against the mock with each

@@ -116,8 +116,8 @@ type settings struct {
 }
 
 // WithConfig builds the mock from cfg: fixtures, TTLs, callback policy, admin token... (see
-// mockserver.Config). Its PublicURL is replaced by the Server's URL; a zero Seed is 1 and a zero
-// Clock is frozen at the start, as without it.
+// mockserver.Config). Its PublicURL is replaced by the Server's URL, which joins its ListenAddrs;
+// a zero Seed is 1 and a zero Clock is frozen at the start, as without it.
 func WithConfig(cfg mockserver.Config) Option { return func(s *settings) { s.cfg = cfg } }
 
 // WithSeed makes reference ids and scores reproducible with seed (default 1); 0 draws a random
@@ -179,7 +179,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	base := "http://" + ln.Addr().String()
-	cfg.PublicURL = base
+	cfg.PublicURL, cfg.ListenAddrs = base, append(cfg.ListenAddrs, ln.Addr().String())
 	mock, err := mockserver.New(cfg)
 	if err != nil {
 		_ = ln.Close()

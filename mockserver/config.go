@@ -59,9 +59,19 @@ type Config struct {
 	AutoCompleteAfter time.Duration
 
 	// CallbackAllowHosts, when set, are the only hosts callback URLs and webhook URLs may name
-	// ("ats.example.com" or "*.example.com"); others are refused with a 422 naming the host.
-	// Default: any host.
+	// ("ats.example.com", "*.example.com", "*" for any name, an IP address or a CIDR range such
+	// as "10.0.0.0/8"); others are refused with a 422 naming the host. With a list, deliveries
+	// reach loopback, private and other non-public addresses only when the list names them: the
+	// host exactly, or the address or its range (a name matched by "*." or "*" must resolve to
+	// public addresses). Default: any host, loopback receivers included — but never the mock
+	// itself.
 	CallbackAllowHosts []string
+
+	// ListenAddrs are the addresses the mock is served on ("127.0.0.1:8080", ":8080"), besides
+	// its public URL: callback and webhook URLs pointing there are refused (422) and deliveries
+	// never connect there, so a tenant cannot make the mock call its own control API. A program
+	// serving the mock on a listener of its own gives the listener's address.
+	ListenAddrs []string
 
 	// Callbacks is how results callbacks and webhook events are delivered: retries, timeouts,
 	// concurrency, what counts as success.
@@ -205,6 +215,9 @@ func (c Config) Validate() error {
 	notNegative(&v, "InvitationTTL", c.InvitationTTL)
 	notNegative(&v, "PublicLinkTTL", c.PublicLinkTTL)
 	notNegative(&v, "AutoCompleteAfter", c.AutoCompleteAfter)
+	if err := checkAllowHosts(c.CallbackAllowHosts); err != nil {
+		v.fail("CallbackAllowHosts", "%v", err)
+	}
 	p := c.Callbacks
 	for _, d := range p.Schedule {
 		if d < 0 {

@@ -25,6 +25,8 @@ func TestValidate(t *testing.T) {
 		"negative invitation TTL":    {mockserver.Config{InvitationTTL: -time.Second}, "InvitationTTL"},
 		"negative public link TTL":   {mockserver.Config{PublicLinkTTL: -time.Second}, "PublicLinkTTL"},
 		"negative auto-complete":     {mockserver.Config{AutoCompleteAfter: -time.Second}, "AutoCompleteAfter"},
+		"allow-list of CIDR and *":   {mockserver.Config{CallbackAllowHosts: []string{"10.0.0.0/8", "*", "*.example.com", "127.0.0.1"}}, ""},
+		"allow-list bad CIDR":        {mockserver.Config{CallbackAllowHosts: []string{"10.0.0.0/99"}}, "CallbackAllowHosts"},
 		"negative retry delay":       {mockserver.Config{Callbacks: mockserver.CallbackPolicy{Schedule: []time.Duration{0, -time.Second}}}, "Callbacks.Schedule"},
 		"negative max attempts":      {mockserver.Config{Callbacks: mockserver.CallbackPolicy{MaxAttempts: -1}}, "Callbacks.MaxAttempts"},
 		"negative callback timeout":  {mockserver.Config{Callbacks: mockserver.CallbackPolicy{Timeout: -time.Second}}, "Callbacks.Timeout"},

@@ -9,7 +9,7 @@
 //	srv, err := mockserver.New(mockserver.Config{Seed: 1, PublicURL: "http://localhost:8080"})
 //	if err != nil { ... }
 //	defer srv.Close(ctx)
-//	http.ListenAndServe("localhost:8080", srv)
+//	http.ListenAndServe("localhost:8080", srv) // with ListenAddrs: []string{"localhost:8080"}
 //
 // A Server's methods are the control API as Go calls, without an HTTP round trip: complete an
 // application, move the clock, read the deliveries, the journal and the outbox. For Go tests,
@@ -26,6 +26,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/lifecycle"
 )
 
@@ -68,11 +69,14 @@ func options(cfg Config) app.Options {
 	}
 	return app.Options{
 		Lifecycle: lifecycle.Config{
-			PublicURL:          cfg.PublicURL,
-			InvitationTTL:      cfg.InvitationTTL,
-			PublicLinkTTL:      cfg.PublicLinkTTL,
-			CallbackAllowHosts: append([]string(nil), cfg.CallbackAllowHosts...),
-			AutoCompleteAfter:  cfg.AutoCompleteAfter,
+			PublicURL:         cfg.PublicURL,
+			InvitationTTL:     cfg.InvitationTTL,
+			PublicLinkTTL:     cfg.PublicLinkTTL,
+			AutoCompleteAfter: cfg.AutoCompleteAfter,
+		},
+		Egress: egress.Config{
+			AllowHosts: append([]string(nil), cfg.CallbackAllowHosts...),
+			Listen:     append([]string(nil), cfg.ListenAddrs...),
 		},
 		Seed:         cfg.Seed,
 		TokenTTL:     cfg.TokenTTL,
@@ -95,6 +99,16 @@ func options(cfg Config) app.Options {
 		JournalSize:     cfg.JournalSize,
 		JournalMaxBytes: cfg.JournalMaxBytes,
 	}
+}
+
+// checkAllowHosts reports an allow-list entry the egress policy cannot read (Validate's check,
+// done by the policy's own parser).
+func checkAllowHosts(hosts []string) error {
+	if len(hosts) == 0 {
+		return nil
+	}
+	_, err := egress.New(egress.Config{AllowHosts: hosts})
+	return err
 }
 
 func newClock(c Clock) *clock.Virtual {

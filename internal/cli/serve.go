@@ -17,6 +17,10 @@ import (
 	"github.com/equalture/equalture-mock/mockserver"
 )
 
+// DefaultAddr is where serve listens unless told otherwise: loopback only, so a mock started on a
+// laptop is not open to the network (the image and docker-compose set ":8080").
+const DefaultAddr = "127.0.0.1:8080"
+
 // serveOptions are serve's settings: the address to listen on, the mock's Config (every other
 // serve flag sets one of its fields, see configFlags) and the settings every long-running
 // command shares.
@@ -67,7 +71,7 @@ func serveFlags(env Env, stderr io.Writer) (*flagSet, *serveOptions) {
 	f := newFlagSet("serve", env, stderr)
 	o := &serveOptions{flags: f}
 	c := &o.cfg
-	f.StringVar(&o.addr, "addr", ":8080", "address to listen on")
+	f.StringVar(&o.addr, "addr", DefaultAddr, "address to listen on (\":8080\" for every interface)")
 	f.bindEnv("addr", "EQUALTURE_MOCK_ADDR")
 	f.StringVar(&c.PublicURL, "public-url", "", "base URL of the links the mock hands out (default http://localhost:<port>)")
 	f.bindEnv("public-url", "EQUALTURE_MOCK_PUBLIC_URL")
@@ -222,11 +226,14 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, ready chan<- 
 		_ = ln.Close()
 		return err
 	}
-	cfg.Logger = log
+	cfg.Logger, cfg.ListenAddrs = log, []string{addr}
 	srv, err := mockserver.New(cfg)
 	if err != nil {
 		_ = ln.Close()
 		return err
+	}
+	if host, _, _ := net.SplitHostPort(addr); cfg.AdminToken == "" && net.ParseIP(host).IsUnspecified() {
+		log.Warn("listening on every interface without --admin-token: whoever reaches this port controls the mock (see SECURITY.md)")
 	}
 	log.Info("equalture-mock listening", "addr", addr, "public_url", cfg.PublicURL, "seed", cfg.Seed,
 		"version", version.String(), "startup", time.Since(start).Round(time.Microsecond).String(),
@@ -260,7 +267,7 @@ func runHealthcheck(ctx context.Context, args []string, env Env, stdout, stderr 
 	if url == "" {
 		addr := env("EQUALTURE_MOCK_ADDR")
 		if addr == "" {
-			addr = ":8080"
+			addr = DefaultAddr
 		}
 		url = "http://127.0.0.1:" + port(addr) + "/healthz"
 	}

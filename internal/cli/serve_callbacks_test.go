@@ -108,6 +108,7 @@ func TestServeRefusesBadValues(t *testing.T) {
 		"zero journal size":           {args: []string{"--journal-size", "0"}, want: "--journal-size"},
 		"negative journal max bytes":  {args: []string{"--journal-max-bytes", "-1"}, want: "--journal-max-bytes"},
 		"zero journal max bytes":      {args: []string{"--journal-max-bytes", "0"}, want: "--journal-max-bytes"},
+		"allow-list bad CIDR":         {args: []string{"--callback-allow-hosts", "10.0.0.0/99"}, want: "--callback-allow-hosts (or EQUALTURE_MOCK_CALLBACK_ALLOW_HOSTS): egress: allow-list entry"},
 		"negative shutdown timeout":   {args: []string{"--shutdown-timeout", "-1s"}, want: "--shutdown-timeout"},
 		"public URL without a scheme": {args: []string{"--public-url", "localhost:8080"}, want: "--public-url"},
 		"unknown log level":           {args: []string{"--log-level", "loud"}, want: "--log-level"},
@@ -153,7 +154,7 @@ func TestEveryServeFlagSetsAConfigField(t *testing.T) {
 		}
 	})
 	// And the other way: every Config field is a flag's, or set by serve itself.
-	notFlags := map[string]bool{"Clock": true, "Logger": true, "Callbacks.NoJitter": true}
+	notFlags := map[string]bool{"Clock": true, "Logger": true, "Callbacks.NoJitter": true, "ListenAddrs": true}
 	fields := map[string]bool{}
 	for _, row := range configFlags {
 		fields[row.field] = true

@@ -3,6 +3,9 @@
 // chromedp) against the whole mock on a loopback port. One browser serves the package; each test
 // gets a fresh browser context (its own cookies) and a timeout, saves screenshots under
 // reports/screenshots/, and has every HTML page the mock served it checked by testenv.CheckHTML.
+// TestAccessibility runs axe-core (npm, pinned in tools/axe, installed by make tools) on every page
+// type in both languages; without it that test skips, saying so, except under CI=true, where it
+// fails.
 //
 // When Chromium is missing, TestMain runs scripts/browser-deps, which installs it with apt-get
 // (as root, as scripts/image-test installs buildah); where it cannot be installed (not root, no

@@ -143,7 +143,7 @@ func TestCreateApplication(t *testing.T) {
 // same pass as the contract's schema, so one 422 names every problem; a value the schema refused
 // keeps the schema's message alone.
 func TestCreateApplicationNamesEveryProblemAtOnce(t *testing.T) {
-	h := testenv.New(t, func(o *app.Options) { o.Lifecycle.CallbackAllowHosts = []string{"127.0.0.1"} })
+	h := testenv.New(t, func(o *app.Options) { o.Egress.AllowHosts = []string{"127.0.0.1"} })
 	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
 	valid := testenv.CreateBody(testenv.EngineerJob, "")
 	noEmail := strings.Replace(valid, `,"email":"rembrandt@example.com"`, "", 1)

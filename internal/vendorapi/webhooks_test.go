@@ -133,7 +133,7 @@ func TestRegisterWebhookRefuses(t *testing.T) {
 }
 
 func TestWebhookHostAllowList(t *testing.T) {
-	h := testenv.New(t, func(o *app.Options) { o.Lifecycle.CallbackAllowHosts = []string{"*.ats.example"} })
+	h := testenv.New(t, func(o *app.Options) { o.Egress.AllowHosts = []string{"*.ats.example"} })
 	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
 	r := h.Do(http.MethodPut, "/connect_ats/webhooks/ats", `{"url":"https://evil.example/h"}`, testenv.Bearer(tok))
 	testenv.WantStatus(t, r, http.StatusUnprocessableEntity)
