@@ -290,8 +290,16 @@ func (s *Server) app(op, ref string) func(Application, error) Application {
 func (s *Server) Now() time.Time { return s.Mock.Now() }
 
 // Advance moves the mock's clock forward by d and returns the new time: tokens and links expire,
-// callback retries and automatic completions come due.
-func (s *Server) Advance(d time.Duration) time.Time { return s.Mock.Advance(d) }
+// callback retries and automatic completions come due. A negative d fails the test (Mock.SetTime
+// moves the clock back).
+func (s *Server) Advance(d time.Duration) time.Time {
+	s.t.Helper()
+	now, err := s.Mock.Advance(d)
+	if err != nil {
+		s.t.Fatalf("equaltest: Advance(%v): %v", d, err)
+	}
+	return now
+}
 
 // Settle waits until everything due at the mock's time has happened — automatic completions and
 // the callback attempts they started — so that a test can assert what did not happen without

@@ -166,6 +166,10 @@ func TestFailuresSayWhatTheMockSaw(t *testing.T) {
 	if msg := rec.last(t, "completing twice"); !strings.Contains(msg, "conflict") || !strings.Contains(msg, ": completed") {
 		t.Fatalf("completing twice: %s", msg)
 	}
+	mock.Advance(-time.Second)
+	if msg := rec.last(t, "advancing backwards"); !strings.Contains(msg, "Advance(-1s)") || !strings.Contains(msg, "only advances") {
+		t.Fatalf("advancing backwards: %s", msg)
+	}
 	mock.WaitForEvent(ref, equaltest.EventAssessmentStarted)
 	if msg := rec.last(t, "waiting for an event"); !strings.Contains(msg, "has its client a webhook") {
 		t.Fatalf("waiting for an event no webhook gets: %s", msg)

@@ -105,12 +105,19 @@ func (s *Server) invalidate(reason, clientID string) error {
 // Now returns the time on the mock's clock.
 func (s *Server) Now() time.Time { return s.app.Clock.Now().UTC() }
 
-// Advance moves the mock's clock forward by d (back when d is negative) and returns the new time:
-// tokens and links expire, callback retries and automatic completions come due.
-func (s *Server) Advance(d time.Duration) time.Time { return s.app.Clock.Advance(d).UTC() }
+// Advance moves the mock's clock forward by d and returns the new time: tokens and links expire,
+// callback retries and automatic completions come due. A negative d is ErrInvalid: moving back
+// brings expired tokens and links back to life, which only SetTime does.
+func (s *Server) Advance(d time.Duration) (time.Time, error) {
+	now, err := s.app.Clock.Forward(d)
+	if err != nil {
+		return s.Now(), fmt.Errorf("mockserver: advance by %v: %w: %w", d, ErrInvalid, err)
+	}
+	return now.UTC(), nil
+}
 
-// SetTime moves the mock's clock to t.
-func (s *Server) SetTime(t time.Time) { s.app.Clock.Set(t) }
+// SetTime moves the mock's clock to t, forward or back, and returns the time it showed before.
+func (s *Server) SetTime(t time.Time) (before time.Time) { return s.app.Clock.Set(t).UTC() }
 
 // Freeze stops the mock's clock where it stands: time then moves only when it is moved.
 func (s *Server) Freeze() { s.app.Clock.Freeze() }

@@ -116,8 +116,11 @@ func TestControlDrivesTheMock(t *testing.T) {
 	if _, err := m.WaitForDelivery(short, mockserver.DeliveryFilter{ReferenceID: ref, Kind: mockserver.DeliveryResults, Status: mockserver.DeliveryDelivered}); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("waiting for a retry that is not due: %v", err)
 	}
-	if now := m.Advance(time.Minute); !now.Equal(t0.Add(time.Minute)) {
-		t.Fatalf("Advance = %v", now)
+	if now, err := m.Advance(-time.Second); !errors.Is(err, mockserver.ErrInvalid) || !now.Equal(t0) {
+		t.Fatalf("Advance back = %v, %v; want ErrInvalid and the clock where it was", now, err)
+	}
+	if now, err := m.Advance(time.Minute); err != nil || !now.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("Advance = %v, %v", now, err)
 	}
 	dl, err := m.WaitForDelivery(ctx, mockserver.DeliveryFilter{ReferenceID: ref, Kind: mockserver.DeliveryResults, Status: mockserver.DeliveryDelivered})
 	if err != nil || len(dl.Attempts) != 2 || dl.Attempts[1].StatusCode != http.StatusOK || !dl.Attempts[1].At.Equal(t0.Add(time.Minute)) || dl.Method != http.MethodPut {
@@ -179,12 +182,14 @@ func TestControlTokensClockFaultsReset(t *testing.T) {
 	if tok, err = m.Token("demo-client", "demo-secret"); err != nil || jobs() != http.StatusOK {
 		t.Fatalf("a new token: %v", err)
 	}
-	if now := m.Advance(15 * time.Minute); !now.Equal(t0.Add(15*time.Minute)) || jobs() != http.StatusUnauthorized {
+	if now, _ := m.Advance(15 * time.Minute); !now.Equal(t0.Add(15*time.Minute)) || jobs() != http.StatusUnauthorized {
 		t.Fatalf("15 minutes on, at %v, the token still works", now)
 	}
 
 	t1 := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
-	m.SetTime(t1)
+	if before := m.SetTime(t1); !before.Equal(t0.Add(15 * time.Minute)) {
+		t.Fatalf("SetTime says the clock read %v before", before)
+	}
 	if !m.Now().Equal(t1) || r.clock().Frozen != true {
 		t.Fatalf("SetTime: now %v, clock %+v", m.Now(), r.clock())
 	}

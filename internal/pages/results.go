@@ -33,12 +33,12 @@ type chartColors struct {
 var chart = chartColors{
 	Range:    "#1e7b4f", // accepted cells: 5.3:1 on white
 	Off:      "#ffffff", // cells outside the range: the card's white…
-	OffLine:  "#5b6478", // …outlined, 6.1:1 on white
+	OffLine:  "#5b6478", // …outlined, 5.9:1 on white
 	Mark:     "#ffffff", // a score in range: a white disc on the accepted cell (5.3:1)…
 	MarkText: "#1d2433", // …numbered in the text colour
-	Miss:     "#a4262c", // a score outside the range: a dark red diamond on a white cell (7.1:1)…
+	Miss:     "#a4262c", // a score outside the range: a dark red diamond on a white cell (7.3:1)…
 	MissText: "#ffffff", // …numbered in white
-	Tick:     "#5b6478", // the scale's numbers: text, 6.1:1
+	Tick:     "#5b6478", // the scale's numbers: text, 5.9:1
 }
 
 type traitView struct {
