@@ -3,6 +3,7 @@ package mockserver
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/delivery"
@@ -16,7 +17,7 @@ import (
 func TestDefaultsAreTheParts(t *testing.T) {
 	tests := map[string]struct{ public, internal any }{
 		"public URL":        {DefaultPublicURL, lifecycle.DefaultPublicURL},
-		"token TTL":         {DefaultTokenTTL, app.DefaultTokenTTL},
+		"token TTL":         {DefaultTokenTTL, contractTokenTTL(t)},
 		"invitation TTL":    {DefaultInvitationTTL, lifecycle.DefaultInvitationTTL},
 		"public link TTL":   {DefaultPublicLinkTTL, lifecycle.DefaultPublicLinkTTL},
 		"max body bytes":    {int64(DefaultMaxBodyBytes), int64(vendorapi.DefaultMaxBodyBytes)},
@@ -44,4 +45,13 @@ func TestDefaultsAreTheParts(t *testing.T) {
 	if got := options(Config{}).Seed; got == 0 {
 		t.Error("seed 0 was not drawn")
 	}
+}
+
+// contractTokenTTL is the token lifetime openapi.yaml documents, which the mock uses by default.
+func contractTokenTTL(t *testing.T) time.Duration {
+	ttl, err := app.DefaultTokenTTL()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ttl
 }

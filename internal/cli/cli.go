@@ -1,5 +1,5 @@
 // Package cli is the equalture-mock command line: `serve`, `healthcheck`, `version`, `scenario`,
-// `contract` and `proxy`. It is a function of its arguments, environment and output
+// `contract`, `proxy`, `receiver` and `coverage`. It is a function of its arguments, environment and output
 // streams, so tests call it exactly as main does.
 package cli
 
@@ -45,6 +45,7 @@ func commands() map[string]command {
 		"scenario":    {"run, list or validate YAML scenarios", runScenario},
 		"receiver":    {"a callback endpoint that prints and checks what the mock PUTs", runReceiver},
 		"proxy":       {"forward to a target, validating every exchange (and relayed callbacks) against openapi.yaml", runProxy},
+		"coverage":    {"what an integration's traffic met of openapi.yaml, and how to provoke the rest (from a mock, a proxy or a report)", runCoverage},
 	}
 }
 
