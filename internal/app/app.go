@@ -18,8 +18,8 @@ import (
 	"strings"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/console"
@@ -134,7 +134,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	fsys := equalturemock.Fixtures()
+	fsys := assets.Fixtures()
 	if opts.FixturesDir != "" {
 		fsys = os.DirFS(opts.FixturesDir)
 	}
@@ -274,8 +274,8 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 			Faults:      a.Faults,
 			Callbacks:   a.Callbacks,
 			Coverage:    a.Coverage,
-			ControlSpec: equalturemock.ControlSpec,
-			VendorSpec:  equalturemock.VendorSpec,
+			ControlSpec: assets.ControlSpec(),
+			VendorSpec:  assets.VendorSpec(),
 			Admin:       admin,
 			Logger:      opts.Logger,
 		})
