@@ -44,12 +44,8 @@ func measureHeap(tb testing.TB, n int, dir string) heapPerApplication {
 	tb.Helper()
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) }))
 	defer receiver.Close()
-	opts := []mockserver.Option{mockserver.WithSeed(1), mockserver.WithSigningKey([]byte("k")),
-		mockserver.WithFrozenClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC))}
-	if dir != "" {
-		opts = append(opts, mockserver.WithDataDir(dir))
-	}
-	mock, err := mockserver.New(opts...)
+	mock, err := mockserver.New(mockserver.Config{Seed: 1, SigningKey: []byte("k"), DataDir: dir,
+		Clock: mockserver.Clock{Start: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Frozen: true}})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -145,7 +141,7 @@ func measureHeap(tb testing.TB, n int, dir string) heapPerApplication {
 	mock = nil
 	base := liveHeap()
 	start := time.Now()
-	mock2, err := mockserver.New(mockserver.WithDataDir(dir))
+	mock2, err := mockserver.New(mockserver.Config{DataDir: dir})
 	if err != nil {
 		tb.Fatal(err)
 	}

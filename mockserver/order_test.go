@@ -86,10 +86,11 @@ type served struct {
 	srv  *httptest.Server
 }
 
-func serve(t *testing.T, opts ...mockserver.Option) *served {
+// serveOrdered runs a mock on a loopback listener, with a data file in dataDir unless it is "".
+func serveOrdered(t *testing.T, dataDir string) *served {
 	t.Helper()
-	mock, err := mockserver.New(append([]mockserver.Option{mockserver.WithSeed(1), mockserver.WithSigningKey([]byte("k")),
-		mockserver.WithFrozenClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)), mockserver.WithJournalSize(1)}, opts...)...)
+	mock, err := mockserver.New(mockserver.Config{Seed: 1, SigningKey: []byte("k"), DataDir: dataDir,
+		Clock: mockserver.Clock{Start: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Frozen: true}, JournalSize: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,11 +160,11 @@ func TestEventsArriveInLifecycleOrder(t *testing.T) {
 	}{{"memory", false, false}, {"data dir", true, false}, {"data dir, restarted halfway", true, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			rcv := newArrivals(t, secret)
-			var opts []mockserver.Option
+			dir := ""
 			if tc.dataDir {
-				opts = append(opts, mockserver.WithDataDir(t.TempDir()))
+				dir = t.TempDir()
 			}
-			mock := serve(t, opts...)
+			mock := serveOrdered(t, dir)
 			var tok struct {
 				AccessToken string `json:"access_token"`
 			}
@@ -190,7 +191,7 @@ func TestEventsArriveInLifecycleOrder(t *testing.T) {
 			if tc.restart {
 				race(t, mock, refs[:apps/2])
 				mock.close() // deliveries in flight finish, those pending stay pending
-				mock = serve(t, opts...)
+				mock = serveOrdered(t, dir)
 				race(t, mock, refs[apps/2:])
 			} else {
 				race(t, mock, refs)

@@ -19,8 +19,8 @@ import (
 	"strings"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/console"
@@ -131,7 +131,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
-	fsys := equalturemock.Fixtures()
+	fsys := assets.Fixtures()
 	if opts.FixturesDir != "" {
 		fsys = os.DirFS(opts.FixturesDir)
 	}
@@ -201,7 +201,7 @@ func (a *App) build(opts Options, controlSpec *spec.Spec) error {
 		Faults:    a.Faults,
 		Coverage:  a.Coverage,
 		DB:        a.db,
-		UserAgent: "equalture-mock/" + version.Version,
+		UserAgent: "equalture-mock/" + version.Get().Version,
 		Logger:    opts.Logger,
 	})
 	if err != nil {
@@ -225,8 +225,8 @@ func (a *App) build(opts Options, controlSpec *spec.Spec) error {
 		a.Control, err = control.New(control.Deps{
 			Spec:        controlSpec,
 			Service:     a.Service,
-			ControlSpec: equalturemock.ControlSpec,
-			VendorSpec:  equalturemock.VendorSpec,
+			ControlSpec: assets.ControlSpec(),
+			VendorSpec:  assets.VendorSpec(),
 			Admin:       admin,
 			Logger:      opts.Logger,
 		})

@@ -118,6 +118,15 @@ func newFlagSet(name string, env Env, stderr io.Writer) *flagSet {
 // bindEnv ties flag name to an environment variable.
 func (f *flagSet) bindEnv(name, envVar string) { f.vars[name] = envVar }
 
+// describe names flag name in an error, with its environment variable: a bad value came from
+// one of them.
+func (f *flagSet) describe(name string) string {
+	if v := f.vars[name]; v != "" {
+		return "--" + name + " (or " + v + ")"
+	}
+	return "--" + name
+}
+
 // applyEnv sets every bound flag whose environment variable is set; a bad value names the variable.
 func (f *flagSet) applyEnv() error {
 	names := make([]string, 0, len(f.vars))
@@ -213,6 +222,18 @@ func (o *serverOptions) serveUntilDone(ctx context.Context, ln net.Listener, h h
 		err = errors.Join(err, serr)
 	}
 	return err
+}
+
+// check reports the settings no command can run with, naming their flags.
+func (o *serverOptions) check(f *flagSet) error {
+	var errs []error
+	if o.shutdownTimeout < 0 {
+		errs = append(errs, fmt.Errorf("%s: %v is negative", f.describe("shutdown-timeout"), o.shutdownTimeout))
+	}
+	if _, err := o.logger(io.Discard); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // logger is the log the options ask for, on w.

@@ -10,7 +10,7 @@ import (
 	"os"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/proxy"
@@ -191,6 +191,6 @@ func writeReports(px *proxy.Proxy, r proxy.Report, o *proxyOptions, started time
 	return errors.Join(
 		write(o.report, r.WriteJSON),
 		write(o.junit, func(w io.Writer) error { return r.WriteJUnit(w, started) }),
-		write(o.suggest, func(w io.Writer) error { return px.WriteSuggestions(w, equalturemock.VendorSpec) }),
+		write(o.suggest, func(w io.Writer) error { return px.WriteSuggestions(w, assets.VendorSpec()) }),
 	)
 }

@@ -38,7 +38,7 @@ func TestScenarioLibraryCoverage(t *testing.T) {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	mock, err := mockserver.New(mockserver.WithPublicURL(base), mockserver.WithSeed(1))
+	mock, err := mockserver.New(mockserver.Config{PublicURL: base, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

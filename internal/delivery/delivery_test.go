@@ -20,7 +20,7 @@ import (
 	"testing/fstest"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/domain"
@@ -57,7 +57,7 @@ type world struct {
 
 func newWorld(t testing.TB, cfg delivery.Config, opts ...func(*world)) *world {
 	t.Helper()
-	embedded := equalturemock.Fixtures()
+	embedded := assets.Fixtures()
 	clients, _ := fs.ReadFile(embedded, "clients.yaml")
 	traits, _ := fs.ReadFile(embedded, "traits.yaml")
 	c := strings.Replace(string(clients), "    name: Demo ATS\n",
@@ -262,7 +262,7 @@ func TestDeliversTheContractsPayloadWithAuthAndSignature(t *testing.T) {
 		t.Fatal("a changed body passed signature verification")
 	}
 
-	sp, err := spec.Load(context.Background(), equalturemock.VendorSpec)
+	sp, err := spec.Load(context.Background(), assets.VendorSpec())
 	if err != nil {
 		t.Fatal(err)
 	}

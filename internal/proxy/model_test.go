@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
@@ -28,11 +28,11 @@ func TestBoundedForgetsTheLeastRecentlySeen(t *testing.T) {
 		}
 	}
 
-	v, err := spec.Load(context.Background(), equalturemock.VendorSpec)
+	v, err := spec.Load(context.Background(), assets.VendorSpec())
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := spec.Load(context.Background(), equalturemock.ControlSpec)
+	c, err := spec.Load(context.Background(), assets.ControlSpec())
 	if err != nil {
 		t.Fatal(err)
 	}

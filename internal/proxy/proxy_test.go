@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/proxy"
 	"github.com/equalture/equalture-mock/internal/spec"
@@ -36,10 +36,10 @@ func contracts(t *testing.T) (*spec.Spec, *spec.Spec) {
 	t.Helper()
 	contractsOnce.Do(func() {
 		var err error
-		if vendor, err = spec.Load(context.Background(), equalturemock.VendorSpec); err != nil {
+		if vendor, err = spec.Load(context.Background(), assets.VendorSpec()); err != nil {
 			t.Fatal(err)
 		}
-		if control, err = spec.Load(context.Background(), equalturemock.ControlSpec); err != nil {
+		if control, err = spec.Load(context.Background(), assets.ControlSpec()); err != nil {
 			t.Fatal(err)
 		}
 	})

@@ -14,7 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v4"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/results"
@@ -264,7 +264,7 @@ type (
 
 // fixtures builds the recorded clients and traits, loadable by fixtures.Load.
 func (rc *recording) fixtures() ([]fixtures.Client, []fixtures.Trait, error) {
-	catalogue, err := fixtures.Load(equalturemock.Fixtures())
+	catalogue, err := fixtures.Load(assets.Fixtures())
 	if err != nil {
 		return nil, nil, err
 	}

@@ -29,7 +29,7 @@ type behindProxy struct {
 
 func (b behindProxy) Start(ctx context.Context) (string, func(), error) {
 	mock, stopMock, err := run.InProcess{New: func(base string) (run.Mock, error) {
-		return mockserver.New(mockserver.WithPublicURL(base))
+		return mockserver.New(mockserver.Config{PublicURL: base})
 	}}.Start(ctx)
 	if err != nil {
 		return "", nil, err

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
@@ -48,7 +48,7 @@ func TestSuggestionsArePatchesThatApply(t *testing.T) {
 		t.Fatalf("%d violations, %d guesses, want 0 and 4:\n%s", r.Violations, r.Guesses, r.Summary())
 	}
 	var patch bytes.Buffer
-	if err := f.w.proxy.WriteSuggestions(&patch, equalturemock.VendorSpec); err != nil {
+	if err := f.w.proxy.WriteSuggestions(&patch, assets.VendorSpec()); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{
@@ -85,7 +85,7 @@ func TestSuggestionsOfAnUndocumentedStatus(t *testing.T) {
 		t.Fatalf("report:\n%s", r.Summary())
 	}
 	var patch bytes.Buffer
-	if err := w.proxy.WriteSuggestions(&patch, equalturemock.VendorSpec); err != nil {
+	if err := w.proxy.WriteSuggestions(&patch, assets.VendorSpec()); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(patch.String(), `+        "404":`) {
@@ -100,7 +100,7 @@ func TestSuggestionsOfAnUndocumentedStatus(t *testing.T) {
 	}
 	// Nothing guessed otherwise: the file says so, and holds no hunk.
 	var none bytes.Buffer
-	if err := start(t, respond(200, `[]`)).proxy.WriteSuggestions(&none, equalturemock.VendorSpec); err != nil || strings.Contains(none.String(), "@@") {
+	if err := start(t, respond(200, `[]`)).proxy.WriteSuggestions(&none, assets.VendorSpec()); err != nil || strings.Contains(none.String(), "@@") {
 		t.Fatalf("%v %s", err, none.String())
 	}
 }
@@ -109,7 +109,7 @@ func TestSuggestionsOfAnUndocumentedStatus(t *testing.T) {
 func apply(t *testing.T, patch []byte) []byte {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "openapi.yaml"), equalturemock.VendorSpec, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "openapi.yaml"), assets.VendorSpec(), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "suggest.patch"), patch, 0o644); err != nil {

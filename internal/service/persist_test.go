@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/delivery"
@@ -29,7 +29,7 @@ type running struct {
 
 func newService(t *testing.T, dir string, clk *clock.Virtual, cfg service.Config) *running {
 	t.Helper()
-	fx, err := fixtures.Load(equalturemock.Fixtures())
+	fx, err := fixtures.Load(assets.Fixtures())
 	if err != nil {
 		t.Fatal(err)
 	}

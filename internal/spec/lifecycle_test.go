@@ -10,12 +10,12 @@ import (
 	"testing"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
 func TestContractStatesItsLifecycle(t *testing.T) {
-	s := load(t, equalturemock.VendorSpec)
+	s := load(t, assets.VendorSpec())
 	lc := s.Lifecycle()
 	if want := []string{"invited", "started", "completed", "hired", "anonymized", "expired"}; !reflect.DeepEqual(lc.States, want) {
 		t.Fatalf("states %v, want getStatus's enum %v", lc.States, want)
@@ -69,7 +69,7 @@ func TestContractStatesItsLifecycle(t *testing.T) {
 }
 
 func TestControlContractReportsTheSameStates(t *testing.T) {
-	c := load(t, equalturemock.ControlSpec)
+	c := load(t, assets.ControlSpec())
 	r, ok := c.Lifecycle().Rule("completeApplication")
 	if !ok || r.Reports != "status" {
 		t.Fatalf("completeApplication x-lifecycle %+v %v", r, ok)
@@ -83,7 +83,7 @@ func TestControlContractReportsTheSameStates(t *testing.T) {
 }
 
 func TestBrokenLifecyclesAreRefused(t *testing.T) {
-	base := string(equalturemock.VendorSpec)
+	base := string(assets.VendorSpec())
 	tests := map[string]struct{ old, new, want string }{
 		"an unknown state":    {"x-lifecycle: {requires: [completed], conflict: 409, to: hired}", "x-lifecycle: {requires: [done], conflict: 409, to: hired}", `hireApplicant.requires names state "done"`},
 		"no conflict status":  {"x-lifecycle: {requires: [completed], conflict: 409, to: hired}", "x-lifecycle: {requires: [completed], to: hired}", "names no conflict status"},
@@ -106,7 +106,7 @@ func TestBrokenLifecyclesAreRefused(t *testing.T) {
 }
 
 func TestReasonsAndChallenges(t *testing.T) {
-	s := load(t, equalturemock.VendorSpec)
+	s := load(t, assets.VendorSpec())
 	names := func(rs []spec.Reason) []string {
 		var out []string
 		for _, r := range rs {
@@ -147,7 +147,7 @@ func TestReasonsAndChallenges(t *testing.T) {
 // TestWhatTheContractGuessed: each problem of an answer is placed in the contract, and marked
 // when the part it breaks is x-inferred (the whole of it, or the keyword broken).
 func TestWhatTheContractGuessed(t *testing.T) {
-	s := load(t, equalturemock.VendorSpec)
+	s := load(t, assets.VendorSpec())
 	const ref = "/connect_ats/applications/d2c37d4d-b8d4-46a9-b230-42a246ad6153"
 	tests := map[string]struct {
 		method, path string
