@@ -239,12 +239,12 @@ func (s *Server) Reset() error { return wrap(s.app.Service.Reset()) }
 
 // wrap turns the mock's errors into errors that match the package's sentinels.
 func wrap(err error) error {
-	var e *apierr.Error
-	if err == nil || !errors.As(err, &e) {
-		if err != nil {
-			return fmt.Errorf("mockserver: %w", err)
-		}
+	if err == nil {
 		return nil
+	}
+	e := apierr.From(err) // an API error, or a state the domain refused (a conflict)
+	if e == nil {
+		return fmt.Errorf("mockserver: %w", err)
 	}
 	var kind error
 	switch e.Code {
