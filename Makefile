@@ -62,7 +62,7 @@ image-test:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-# --- releases and compatibility (docs/release.md) ------------------------------------------------------
+# --- releases and compatibility (docs/releases.md) -----------------------------------------------------
 .PHONY: release release-test release-checks compat api-baseline
 
 ## release: every release artifact into dist/: archives of static binaries (linux, darwin, windows on
