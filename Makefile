@@ -16,7 +16,7 @@ run:
 test: tools browser-deps docs-deps codegen-test
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
-	$(GO) test -count=1 -run 'MemoryBounded|HostileInput' ./internal/app
+	$(GO) test -count=1 -run 'MemoryBounded|HostileInput' ./internal/app ./mockserver
 	scripts/image-test
 	$(MAKE) --no-print-directory release-checks
 
