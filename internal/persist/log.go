@@ -9,25 +9,48 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Write is one change of one record: a value put under a key of a bucket, a key deleted, or a
-// whole bucket emptied. Values are encoded as JSON when they are committed, so an appender hands
-// over a value it no longer changes (a copy).
+// Write is one change of one record: a value put under a key of a bucket (sealed or not), a key
+// deleted, or a whole bucket emptied. Values are encoded as JSON when they are committed, so an
+// appender hands over a value it no longer changes (a copy).
 type Write struct {
 	bucket string
 	key    string
 	value  any
-	del    bool
-	clear  bool
+	op     op
 }
+
+type op uint8
+
+const (
+	opPut op = iota
+	opSeal
+	opReseal
+	opDelete
+	opClear
+)
 
 // Put writes v, as JSON, under key in bucket.
 func Put(bucket, key string, v any) Write { return Write{bucket: bucket, key: key, value: v} }
 
-// Delete removes key from bucket.
-func Delete(bucket, key string) Write { return Write{bucket: bucket, key: key, del: true} }
+// PutSealed writes v, as JSON sealed with AES-256-GCM, under key in bucket, with a key of the
+// record's own that the key file keeps (the same key as the record's last sealed value, or a new
+// one). For records that hold personal data: see Reseal for erasing it.
+func PutSealed(bucket, key string, v any) Write {
+	return Write{bucket: bucket, key: key, value: v, op: opSeal}
+}
 
-// Clear empties bucket.
-func Clear(bucket string) Write { return Write{bucket: bucket, clear: true} }
+// Reseal is PutSealed with a new key, the record's old key destroyed once the write is durable:
+// whatever was written under key before, and the copies of it bbolt keeps in its free pages, can
+// never be read again (crypto-shredding). Erasure writes the erased record so.
+func Reseal(bucket, key string, v any) Write {
+	return Write{bucket: bucket, key: key, value: v, op: opReseal}
+}
+
+// Delete removes key from bucket (and destroys its key, when it was sealed).
+func Delete(bucket, key string) Write { return Write{bucket: bucket, key: key, op: opDelete} }
+
+// Clear empties bucket (and destroys the keys of its sealed records).
+func Clear(bucket string) Write { return Write{bucket: bucket, op: opClear} }
 
 // Seq is the key of a creation number: 8 bytes, big-endian, so keys sort as numbers do.
 func Seq(n uint64) string { return string(binary.BigEndian.AppendUint64(nil, n)) }
@@ -153,7 +176,9 @@ func (db *DB) drain() {
 	}
 }
 
-// commit applies batch, in order, in one transaction: one fsync for all of it.
+// commit applies batch, in order, in one transaction: one fsync for all of it. Keys the batch
+// seals with for the first time are on disk before it; keys it replaces or deletes are destroyed
+// once it is.
 func (db *DB) commit(batch []entry) error {
 	type encoded struct {
 		bucket, key []byte
@@ -161,20 +186,42 @@ func (db *DB) commit(batch []entry) error {
 		clear       bool
 	}
 	var ops []encoded
+	keys := db.keys.change()
 	for _, e := range batch {
 		for _, w := range e.writes {
-			op := encoded{bucket: []byte(w.bucket), key: []byte(w.key), clear: w.clear}
-			if !w.del && !w.clear {
-				v, err := json.Marshal(w.value)
-				if err != nil {
-					return fmt.Errorf("encoding %s/%q: %w", w.bucket, w.key, err)
-				}
-				op.value = v
+			op := encoded{bucket: []byte(w.bucket), key: []byte(w.key), clear: w.op == opClear}
+			switch w.op {
+			case opClear:
+				keys.dropAll(w.bucket)
+				ops = append(ops, op)
+				continue
+			case opDelete:
+				keys.drop(w.bucket, w.key)
+				ops = append(ops, op)
+				continue
+			case opPut, opReseal:
+				keys.drop(w.bucket, w.key)
 			}
+			v, err := json.Marshal(w.value)
+			if err == nil && w.op != opPut {
+				var k dataKey
+				if k, err = keys.keyFor(w.bucket, w.key); err == nil {
+					v, err = seal(&k.key, k.id, w.bucket, w.key, v)
+				}
+			}
+			if err != nil {
+				keys.done()
+				return fmt.Errorf("encoding %s/%q: %w", w.bucket, w.key, err)
+			}
+			op.value = v
 			ops = append(ops, op)
 		}
 	}
-	return guard(func() error {
+	keys.done()
+	if err := keys.persist(); err != nil {
+		return err
+	}
+	err := guard(func() error {
 		return db.bolt.Update(func(tx *bolt.Tx) error {
 			for _, op := range ops {
 				b := tx.Bucket(op.bucket)
@@ -204,4 +251,8 @@ func (db *DB) commit(batch []entry) error {
 			return nil
 		})
 	})
+	if err != nil {
+		return err
+	}
+	return keys.destroy()
 }
