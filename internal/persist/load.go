@@ -18,8 +18,7 @@ func (db *DB) Load(bucket string, alloc func(n int), decode func(i int, key, val
 		alloc(0)
 		return nil
 	}
-	db.keys.mu.RLock()
-	defer db.keys.mu.RUnlock()
+	keys := &opener{r: db.keys}
 	err := guard(func() error {
 		return db.bolt.View(func(tx *bolt.Tx) error {
 			b := tx.Bucket([]byte(bucket))
@@ -33,7 +32,7 @@ func (db *DB) Load(bucket string, alloc func(n int), decode func(i int, key, val
 			})
 			alloc(len(recs))
 			return decodeAll(len(recs), func(scratch *[]byte, i int) error {
-				v, err := db.keys.open(bucket, recs[i].key, recs[i].value, (*scratch)[:0])
+				v, err := keys.open(bucket, recs[i].key, recs[i].value, (*scratch)[:0])
 				if err == nil {
 					if _, sealed := isSealed(recs[i].value); sealed {
 						*scratch = v // the next record opens into the same memory
@@ -60,14 +59,12 @@ func (db *DB) Get(bucket, key string) ([]byte, error) {
 		return nil, nil
 	}
 	var out []byte
-	db.keys.mu.RLock()
-	defer db.keys.mu.RUnlock()
 	err := guard(func() error {
 		return db.bolt.View(func(tx *bolt.Tx) error {
 			if b := tx.Bucket([]byte(bucket)); b != nil {
 				if v := b.Get([]byte(key)); v != nil {
 					var err error
-					if out, err = db.keys.open(bucket, []byte(key), v, nil); err != nil {
+					if out, err = (&opener{r: db.keys}).open(bucket, []byte(key), v, nil); err != nil {
 						return fmt.Errorf("record %s/%q: %w", bucket, key, err)
 					}
 					out = bytes.Clone(out)

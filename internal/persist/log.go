@@ -176,76 +176,54 @@ func (db *DB) drain() {
 	}
 }
 
-// commit applies batch, in order, in one transaction: one fsync for all of it. Keys the batch
-// seals with for the first time are on disk before it; keys it replaces or deletes are destroyed
-// once it is.
+// commit applies batch, in order, in one transaction: one fsync for all of it. A record sealed
+// for the first time, or resealed, takes a spare key (on disk before the commit); the keys of the
+// sealed records it replaces or deletes are destroyed once it is durable.
 func (db *DB) commit(batch []entry) error {
 	type encoded struct {
-		bucket, key []byte
-		value       []byte // nil: delete
-		clear       bool
+		w     *Write
+		value []byte // JSON; nil: delete or clear
 	}
 	var ops []encoded
-	keys := db.keys.change()
 	for _, e := range batch {
-		for _, w := range e.writes {
-			op := encoded{bucket: []byte(w.bucket), key: []byte(w.key), clear: w.op == opClear}
-			switch w.op {
-			case opClear:
-				keys.dropAll(w.bucket)
-				ops = append(ops, op)
-				continue
-			case opDelete:
-				keys.drop(w.bucket, w.key)
-				ops = append(ops, op)
-				continue
-			case opPut, opReseal:
-				keys.drop(w.bucket, w.key)
-			}
-			v, err := json.Marshal(w.value)
-			if err == nil && w.op != opPut {
-				var k dataKey
-				if k, err = keys.keyFor(w.bucket, w.key); err == nil {
-					v, err = seal(&k.key, k.id, w.bucket, w.key, v)
+		for i := range e.writes {
+			w := &e.writes[i]
+			op := encoded{w: w}
+			if w.op != opDelete && w.op != opClear {
+				v, err := json.Marshal(w.value)
+				if err != nil {
+					return fmt.Errorf("encoding %s/%q: %w", w.bucket, w.key, err)
 				}
+				op.value = v
 			}
-			if err != nil {
-				keys.done()
-				return fmt.Errorf("encoding %s/%q: %w", w.bucket, w.key, err)
-			}
-			op.value = v
 			ops = append(ops, op)
 		}
 	}
-	keys.done()
-	if err := keys.persist(); err != nil {
-		return err
-	}
+	keys := &keyChange{r: db.keys}
 	err := guard(func() error {
 		return db.bolt.Update(func(tx *bolt.Tx) error {
 			for _, op := range ops {
-				b := tx.Bucket(op.bucket)
+				w := op.w
+				b := tx.Bucket([]byte(w.bucket))
 				if b == nil {
-					return fmt.Errorf("no bucket %q", op.bucket)
+					return fmt.Errorf("no bucket %q", w.bucket)
 				}
 				var err error
-				switch {
-				case op.clear:
-					if err = tx.DeleteBucket(op.bucket); err == nil {
-						_, err = tx.CreateBucket(op.bucket)
+				if w.op == opClear {
+					_ = b.ForEach(func(_, v []byte) error {
+						if id, sealed := isSealed(v); sealed {
+							keys.destroy(id)
+						}
+						return nil
+					})
+					if err = tx.DeleteBucket([]byte(w.bucket)); err == nil {
+						_, err = tx.CreateBucket([]byte(w.bucket))
 					}
-				case op.value == nil:
-					err = b.Delete(op.key)
-				default:
-					if appending[string(op.bucket)] {
-						// Keys that only grow fill pages rather than split them half full (bbolt's
-						// default, right for random keys), which halves the pages a start-up reads.
-						b.FillPercent = 0.95
-					}
-					err = b.Put(op.key, op.value)
+				} else {
+					err = put(b, keys, w, op.value)
 				}
 				if err != nil {
-					return fmt.Errorf("%s/%q: %w", op.bucket, op.key, err)
+					return fmt.Errorf("%s/%q: %w", w.bucket, w.key, err)
 				}
 			}
 			return nil
@@ -254,5 +232,39 @@ func (db *DB) commit(batch []entry) error {
 	if err != nil {
 		return err
 	}
-	return keys.destroy()
+	return keys.finish()
+}
+
+// put applies w (not a clear) to bucket b, its value v encoded: sealed with the key the record
+// has, or a new one; the key of a sealed value it replaces otherwise (or deletes) is destroyed.
+func put(b *bolt.Bucket, keys *keyChange, w *Write, v []byte) error {
+	key := []byte(w.key)
+	id, sealed := isSealed(b.Get(key))
+	if sealed && (w.op != opSeal) {
+		keys.destroy(id)
+	}
+	if w.op == opDelete {
+		return b.Delete(key)
+	}
+	if w.op == opSeal || w.op == opReseal {
+		var k dataKey
+		var err error
+		if sealed && w.op == opSeal {
+			k, err = keys.r.key(id)
+		} else {
+			k, err = keys.take()
+		}
+		if err == nil {
+			v, err = seal(&k.key, k.id, w.bucket, w.key, v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if appending[w.bucket] {
+		// Keys that only grow fill pages rather than split them half full (bbolt's default, right
+		// for random keys), which halves the pages a start-up reads.
+		b.FillPercent = 0.95
+	}
+	return b.Put(key, v)
 }

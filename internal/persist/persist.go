@@ -216,13 +216,13 @@ func (db *DB) open() error {
 	if verdict != nil {
 		return fmt.Errorf("data file %s %w", db.path, verdict)
 	}
-	var refs []sealedRef
+	var ids []uint64 // the keys the sealed records name
 	if fresh {
 		if err := db.layOut(); err != nil {
 			return err
 		}
 	} else {
-		if refs, err = db.check(); err != nil {
+		if ids, err = db.check(); err != nil {
 			return err
 		}
 		if version == 1 {
@@ -231,7 +231,7 @@ func (db *DB) open() error {
 			}
 		}
 	}
-	if db.keys, err = openKeys(filepath.Join(filepath.Dir(db.path), KeyFileName), db.path, refs); err != nil {
+	if db.keys, err = openKeys(filepath.Join(filepath.Dir(db.path), KeyFileName), db.path, ids, db.sealedWith); err != nil {
 		return err
 	}
 	if !fresh && version < 3 {
@@ -243,16 +243,16 @@ func (db *DB) open() error {
 }
 
 // check reads every record, which walks every page of the mock's buckets, guarded, and returns
-// the sealed ones; bbolt's own check then runs (in a goroutine of its own, unguarded) only over
-// pages known to be readable.
-func (db *DB) check() ([]sealedRef, error) {
-	var refs []sealedRef
+// the keys the sealed ones name; bbolt's own check then runs (in a goroutine of its own,
+// unguarded) only over pages known to be readable.
+func (db *DB) check() ([]uint64, error) {
+	var ids []uint64
 	err := guard(func() error {
 		return db.bolt.View(func(tx *bolt.Tx) error {
 			return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 				return b.ForEach(func(k, v []byte) error {
 					if id, ok := isSealed(v); ok {
-						refs = append(refs, sealedRef{bucket: string(name), key: string(k), id: id})
+						ids = append(ids, id)
 					}
 					return nil
 				})
@@ -273,7 +273,25 @@ func (db *DB) check() ([]sealedRef, error) {
 	if err = errors.Join(err, damage); err != nil {
 		return nil, fmt.Errorf("data file %s is damaged: %w", db.path, err)
 	}
-	return refs, nil
+	return ids, nil
+}
+
+// sealedWith names a record sealed with key id, for an error about it.
+func (db *DB) sealedWith(id uint64) string {
+	var name string
+	_ = guard(func() error {
+		return db.bolt.View(func(tx *bolt.Tx) error {
+			return tx.ForEach(func(bucket []byte, b *bolt.Bucket) error {
+				return b.ForEach(func(k, v []byte) error {
+					if got, ok := isSealed(v); ok && got == id && name == "" {
+						name = fmt.Sprintf("%s/%q", bucket, k)
+					}
+					return nil
+				})
+			})
+		})
+	})
+	return name
 }
 
 // layOut makes a new file the mock's: its buckets, its format and version.

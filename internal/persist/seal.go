@@ -5,6 +5,7 @@ import (
 	"crypto/cipher"
 	"encoding/binary"
 	"errors"
+	"sync"
 )
 
 // Sealed records: a record holding personal data is written as AES-256-GCM ciphertext under a
@@ -71,16 +72,31 @@ func unseal(key *[32]byte, bucket string, k, v, dst []byte) ([]byte, error) {
 	return out, nil
 }
 
+// errNoKey is why a sealed value has no key (openKeys refuses such a file: a key destroyed since).
+var errNoKey = errors.New("its key is not in the key file")
+
+// opener opens the sealed values one Load meets, with the key file read once, at the first.
+type opener struct {
+	r    *keyring
+	once sync.Once
+	keys []byte
+	err  error
+}
+
 // open returns the plain value of bucket/k's value v: v itself when it is not sealed, else v
-// opened with the record's key, appended to dst.
-func (r *keyring) open(bucket string, k, v, dst []byte) ([]byte, error) {
+// opened with its key, appended to dst.
+func (o *opener) open(bucket string, k, v, dst []byte) ([]byte, error) {
 	id, ok := isSealed(v)
 	if !ok {
 		return v, nil
 	}
-	dk, found := r.subjects[bucket][string(k)]
-	if !found || dk.id != id {
-		return nil, errUnsealed
+	o.once.Do(func() { o.keys, o.err = o.r.all() })
+	if o.err != nil {
+		return nil, o.err
+	}
+	dk, ok := keyAt(o.keys, id)
+	if !ok {
+		return nil, errNoKey
 	}
 	return unseal(&dk.key, bucket, k, v, dst)
 }

@@ -149,57 +149,33 @@ func be64(b []byte) uint64 {
 // transaction that makes the file version 3 and marks it for compaction: bbolt keeps the
 // plaintext in the pages it freed until the file is compacted into a new one.
 func (db *DB) sealUpgrade() error {
-	var todo []sealedRef
+	keys := &keyChange{r: db.keys}
 	err := guard(func() error {
-		return db.bolt.View(func(tx *bolt.Tx) error {
+		return db.bolt.Update(func(tx *bolt.Tx) error {
 			for _, name := range personal {
-				_ = tx.Bucket([]byte(name)).ForEach(func(k, v []byte) error {
+				b := tx.Bucket([]byte(name))
+				var plain [][]byte
+				_ = b.ForEach(func(k, v []byte) error {
 					if _, ok := isSealed(v); !ok {
-						todo = append(todo, sealedRef{bucket: name, key: string(k)})
+						plain = append(plain, bytes.Clone(k))
 					}
 					return nil
 				})
+				for _, k := range plain {
+					if err := put(b, keys, &Write{bucket: name, key: string(k), op: opSeal}, bytes.Clone(b.Get(k))); err != nil {
+						return fmt.Errorf("record %s/%q: %w", name, k, err)
+					}
+				}
 			}
-			return nil
+			if err := rewrite(tx.Bucket([]byte(Deliveries)), func(_, v []byte) ([]byte, error) { return withoutPayload(v) }); err != nil {
+				return fmt.Errorf("bucket %s: %w", Deliveries, err)
+			}
+			if err := tx.Bucket(bucketMeta).Put(keyCompact, []byte("1")); err != nil {
+				return err
+			}
+			return setVersion(tx, Version)
 		})
 	})
-	if err != nil {
-		return fmt.Errorf("data file %s is damaged: %w", db.path, err)
-	}
-	keys := db.keys.change()
-	ks := make([]dataKey, len(todo))
-	for i, ref := range todo {
-		if ks[i], err = keys.keyFor(ref.bucket, ref.key); err != nil {
-			break
-		}
-	}
-	keys.done()
-	if err == nil {
-		err = keys.persist()
-	}
-	if err == nil {
-		err = guard(func() error {
-			return db.bolt.Update(func(tx *bolt.Tx) error {
-				for i, ref := range todo {
-					b := tx.Bucket([]byte(ref.bucket))
-					v, err := seal(&ks[i].key, ks[i].id, ref.bucket, ref.key, b.Get([]byte(ref.key)))
-					if err != nil {
-						return err
-					}
-					if err := b.Put([]byte(ref.key), v); err != nil {
-						return err
-					}
-				}
-				if err := rewrite(tx.Bucket([]byte(Deliveries)), func(_, v []byte) ([]byte, error) { return withoutPayload(v) }); err != nil {
-					return fmt.Errorf("bucket %s: %w", Deliveries, err)
-				}
-				if err := tx.Bucket(bucketMeta).Put(keyCompact, []byte("1")); err != nil {
-					return err
-				}
-				return setVersion(tx, Version)
-			})
-		})
-	}
 	if err != nil {
 		return fmt.Errorf("data file %s: sealing its personal records: %w", db.path, err)
 	}
