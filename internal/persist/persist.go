@@ -129,10 +129,6 @@ func Open(dir string) (*DB, error) {
 			return nil, err
 		}
 	}
-	// A compaction the process died in: the file it was to replace is whole.
-	if err := os.Remove(path + compactSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("data dir: %w", err)
-	}
 	var bdb *bolt.DB
 	err = guard(func() (err error) {
 		bdb, err = bolt.Open(path, 0o600, &bolt.Options{Timeout: LockTimeout})
@@ -215,6 +211,11 @@ func (db *DB) open() error {
 	}
 	if verdict != nil {
 		return fmt.Errorf("data file %s %w", db.path, verdict)
+	}
+	// A compaction the process died in (the file it was to replace is whole); removed only now
+	// that the file's lock is this process's.
+	if err := os.Remove(db.path + compactSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("data dir: %w", err)
 	}
 	var ids []uint64 // the keys the sealed records name
 	if fresh {
