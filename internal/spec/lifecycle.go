@@ -134,9 +134,9 @@ func (s *Spec) loadLifecycle() error {
 		if lc.States, err = s.reportedStates(lc.Ops); err != nil {
 			return err
 		}
-		if err := lc.check(s, ops); err != nil {
-			return err
-		}
+	}
+	if err := lc.check(s, ops, hasRoot); err != nil {
+		return err
 	}
 	lc.index()
 	s.lifecycle = lc
@@ -211,14 +211,19 @@ func (s *Spec) successSchema(id string) *openapi3.Schema {
 	return nil
 }
 
-func (lc *Lifecycle) check(s *Spec, ops map[string]Operation) error {
+// check checks the operations' rules against the contract, and with a root x-lifecycle (hasRoot)
+// the states they and the transitions name. A contract without one (the control API's) names
+// the states of openapi.yaml's: RulesOf checks those.
+func (lc *Lifecycle) check(s *Spec, ops map[string]Operation, hasRoot bool) error {
 	var problems []string
 	state := func(where, st string) {
-		if !slices.Contains(lc.States, st) {
+		if hasRoot && !slices.Contains(lc.States, st) {
 			problems = append(problems, fmt.Sprintf("%s names state %q, not one of %v", where, st, lc.States))
 		}
 	}
-	state("initial", lc.Initial)
+	if hasRoot {
+		state("initial", lc.Initial)
+	}
 	callbacks := make(map[string]bool)
 	for id := range ops {
 		for _, name := range s.Callbacks(id) {
