@@ -12,16 +12,17 @@
 //	   └───────────┴──► expired      (the invitation lapses unused, on the clock)
 //	any state ──────► anonymized     (final; personal data and scores erased)
 //
-// Which state allows which action is not written here: the contracts state it once, as
+// Which state allows which action is not written here. The contracts state it once, as
 // x-lifecycle (openapi.yaml: its root's transitions and its operations' rules; control-openapi.yaml:
-// the rules of the mock's levers start, complete and expire), internal/spec reads it into Rules at
-// start-up, and a Lifecycle built from them (NewLifecycle, which refuses rules the domain cannot
-// apply) is the one enforcer: its methods are the transitions (Start, Complete, ExpireInvitation,
-// Hire, Anonymize), what they pass through on the way (a completion from invited is a start too:
-// assessment_started, then assessment_finished), which invitations lapse on the clock (StatusAt,
-// a status seen, not stored), which actions a state offers (Can, which the console asks) and in
-// which states results show (ResultsVisible). What each state means — a start time, scores, a
-// hiring, erasure, the event that announces it — is the domain's own.
+// the rules of the mock's levers start, complete and expire); internal/spec reads it into a Rules
+// at start-up, and NewLifecycle builds the Lifecycle that applies them, refusing rules the domain
+// cannot apply. That Lifecycle is the one enforcer: its transitions (Start, Complete,
+// ExpireInvitation, Hire, Anonymize) make the moves the rules allow, through the states they say
+// (a completion from invited is a start too: assessment_started, then assessment_finished);
+// StatusAt says which invitations have lapsed (a status seen on the clock, not stored); Can says
+// which actions a state offers (the console asks it); ResultsVisible says where results show.
+// What each state means — a start time, scores, a hiring, erasure, the event that announces it —
+// is the domain's own.
 package domain
 
 import (
@@ -69,8 +70,9 @@ type Hire struct {
 
 // Application is one applicant's application to one job, as a value: the store keeps one per
 // reference id and hands out copies. Its Status is the one set by its transitions;
-// Lifecycle.StatusAt says what it is at a time (an unused invitation lapses). What can be rebuilt from it is not kept in
-// it: the assessment link, the invitation email and the payloads sent about it.
+// Lifecycle.StatusAt says what it is at a time (an unused invitation lapses). What can be rebuilt
+// from it is not kept in it: the assessment link, the invitation email and the payloads sent
+// about it.
 type Application struct {
 	ReferenceID         string    `json:"reference_id"`
 	ClientID            string    `json:"client_id"`

@@ -14,8 +14,8 @@ import (
 
 // The contract's extensions this file reads: the application lifecycle (x-lifecycle, at the root
 // and on operations) and the access tokens' lifetime (x-token-ttl on a security scheme). They
-// state each rule once, for the mock that enforces it and the validating proxy that judges live
-// traffic by it.
+// state each rule once, for the mock that enforces it (domain.go turns x-lifecycle into the
+// domain's rules) and the validating proxy that judges live traffic by it.
 
 // Lifecycle is the application lifecycle a contract states: the states (the values the
 // operation that reports them answers), the initial one, the moves nobody calls the API for

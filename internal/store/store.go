@@ -1,7 +1,8 @@
 // Package store is the repository of applications (and of the clients' token generations). It
 // owns its lock; its methods take and return values, so no caller holds a pointer into its state.
 // Every change is made under the lock: Create invites, Update runs a domain transition on one
-// application. The events a change causes are stamped with a sequence number there and handed,
+// application. Statuses are read as the domain's Lifecycle sees them at the store's time (an
+// unused invitation lapses). The events a change causes are stamped with a sequence number there and handed,
 // in that order, to the one Publisher (the delivery machinery), together with the records that
 // write the change to the data file, so a change and what it makes leave for the disk as one, in
 // the order the changes were made. A change method returns once its records are durable.
