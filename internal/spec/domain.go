@@ -9,13 +9,24 @@ import (
 	"github.com/equalture/equalture-mock/internal/domain"
 )
 
-// The contract operation whose x-lifecycle states each of the domain's actions: the client's
-// moves are the vendor API's operations; the moves nobody calls it for (the applicant's, the
-// clock's) the mock makes with its control API's levers, whose rules say what they accept.
-var (
-	vendorActions  = map[domain.Action]string{domain.ActHire: "hireApplicant", domain.ActAnonymize: "anonymizeApplication"}
-	controlActions = map[domain.Action]string{domain.ActStart: "startApplication", domain.ActComplete: "completeApplication", domain.ActExpire: "expireInvitation"}
-)
+// opOf is the contract operation whose x-lifecycle states action act: the client's moves are the
+// vendor API's operations; the moves nobody calls it for (the applicant's, the clock's) the mock
+// makes with its control API's levers (lever), whose rules say what they accept.
+func opOf(act domain.Action) (id string, lever bool) {
+	switch act {
+	case domain.ActStart:
+		return "startApplication", true
+	case domain.ActComplete:
+		return "completeApplication", true
+	case domain.ActExpire:
+		return "expireInvitation", true
+	case domain.ActHire:
+		return "hireApplicant", false
+	case domain.ActAnonymize:
+		return "anonymizeApplication", false
+	}
+	return "", false
+}
 
 // The operations whose x-lifecycle says in which states results show, and a public link to them
 // can be had.
@@ -77,13 +88,13 @@ func DomainLifecycle(vendor, control *Spec) (*domain.Lifecycle, error) {
 		return rule, ok
 	}
 	for _, act := range domain.Actions {
-		if id, ok := vendorActions[act]; ok {
+		id, isLever := opOf(act)
+		if !isLever {
 			if rule, ok := ruleOf("openapi.yaml", lc, id, true); ok {
 				r.Moves[act] = domain.Move{From: allowed(rule), To: domain.Status(rule.To)}
 			}
 			continue
 		}
-		id := controlActions[act]
 		lever, ok := ruleOf("control-openapi.yaml", clc, id, true)
 		if !ok {
 			continue
@@ -115,19 +126,15 @@ func DomainLifecycle(vendor, control *Spec) (*domain.Lifecycle, error) {
 				r.Lapse = append(r.Lapse, domain.Status(st))
 			}
 		case "applicant":
-			act, found := domain.Action(""), false
-			for _, a := range domain.Actions {
-				if m, ok := r.Moves[a]; ok && controlActions[a] != "" && string(m.To) == t.To {
-					act, found = a, true
-				}
-			}
-			if !found {
+			act, ok := leverTo(r, t.To)
+			if !ok {
 				bad("openapi.yaml: transitions[%d] moves the applicant to %s, which no lever of control-openapi.yaml makes", i, t.To)
 				continue
 			}
+			id, _ := opOf(act)
 			for _, st := range t.From {
 				if !slices.Contains(r.Moves[act].From, domain.Status(st)) {
-					bad("openapi.yaml: transitions[%d] moves the applicant from %s to %s, which control-openapi.yaml's %s does not allow", i, st, t.To, controlActions[act])
+					bad("openapi.yaml: transitions[%d] moves the applicant from %s to %s, which control-openapi.yaml's %s does not allow", i, st, t.To, id)
 				}
 			}
 		}
@@ -151,6 +158,16 @@ func DomainLifecycle(vendor, control *Spec) (*domain.Lifecycle, error) {
 		return nil, fmt.Errorf("the contracts' x-lifecycle: %w", err)
 	}
 	return l, nil
+}
+
+// leverTo is the action of r made by a lever of the control API that leads to state.
+func leverTo(r domain.Rules, state string) (domain.Action, bool) {
+	for _, act := range domain.Actions {
+		if _, lever := opOf(act); lever && string(r.Moves[act].To) == state {
+			return act, true
+		}
+	}
+	return "", false
 }
 
 // way returns the states a shortest way from one state to another passes through, by the moves
