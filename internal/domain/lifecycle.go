@@ -110,13 +110,13 @@ func NewLifecycle(r Rules) (*Lifecycle, error) {
 				bad("%s passes through %v from %q, a state it is not taken from", act, m.Via[from], from)
 			}
 			for _, via := range m.Via[from] {
-				if via != Started {
-					bad("%s from %q passes through %q; the domain can pass only through %q on the way", act, from, via, Started)
+				if via != Started || via == from {
+					bad("%s from %q passes through %q; the domain can pass only through %q on the way (from another state)", act, from, via, Started)
 				}
 			}
 		}
 	}
-	for act := range r.Moves {
+	for _, act := range slices.Sorted(maps.Keys(r.Moves)) {
 		if leadsTo(act) == "" {
 			bad("a rule names action %q, which the domain does not have", act)
 		}
@@ -199,7 +199,8 @@ func (l *Lifecycle) take(a *Application, act Action, op Op, now time.Time) (even
 	return events, false, nil
 }
 
-// Start is the applicant opening the assessment: invited → started.
+// Start is the applicant opening the assessment, into started (from invited, as the embedded
+// contracts say).
 func (l *Lifecycle) Start(a *Application, now time.Time) ([]Event, error) {
 	events, repeat, err := l.take(a, ActStart, OpStart, now)
 	if err != nil || repeat {
@@ -209,9 +210,9 @@ func (l *Lifecycle) Start(a *Application, now time.Time) ([]Event, error) {
 	return append(events, Event{Type: EventStarted, At: now}), nil
 }
 
-// Complete is the applicant finishing the assessment with scores: invited or started → completed.
-// An application completed without having been opened passes through started: it gets
-// assessment_started, then assessment_finished.
+// Complete is the applicant finishing the assessment with scores, into completed (from invited or
+// started, as the embedded contracts say). A move that passes through started (completing an
+// unopened invitation) gets assessment_started, then assessment_finished.
 func (l *Lifecycle) Complete(a *Application, now time.Time, scores Scores) ([]Event, error) {
 	events, repeat, err := l.take(a, ActComplete, OpComplete, now)
 	if err != nil || repeat {
@@ -222,6 +223,7 @@ func (l *Lifecycle) Complete(a *Application, now time.Time, scores Scores) ([]Ev
 }
 
 // ExpireInvitation makes an unused invitation lapse now: it is expired from then on (StatusAt).
+// One expired already keeps the time it lapsed.
 func (l *Lifecycle) ExpireInvitation(a *Application, now time.Time) ([]Event, error) {
 	events, repeat, err := l.take(a, ActExpire, OpExpire, now)
 	if err != nil || repeat {
@@ -231,7 +233,7 @@ func (l *Lifecycle) ExpireInvitation(a *Application, now time.Time) ([]Event, er
 	return events, nil
 }
 
-// Hire hires the applicant of a completed application.
+// Hire hires the applicant, into hired (from completed, as the embedded contracts say).
 func (l *Lifecycle) Hire(a *Application, now time.Time, h Hire) ([]Event, error) {
 	events, repeat, err := l.take(a, ActHire, OpHire, now)
 	if err != nil || repeat {
@@ -245,7 +247,8 @@ func (l *Lifecycle) Hire(a *Application, now time.Time, h Hire) ([]Event, error)
 // Anonymous is the name an anonymized applicant goes by.
 var Anonymous = Applicant{FirstName: "Anonymized", LastName: "Applicant"}
 
-// Anonymize erases the applicant's personal details and scores.
+// Anonymize erases the applicant's personal details and scores, into anonymized (from any state,
+// as the embedded contracts say; again, changing nothing).
 func (l *Lifecycle) Anonymize(a *Application, now time.Time) ([]Event, error) {
 	events, repeat, err := l.take(a, ActAnonymize, OpAnonymize, now)
 	if err != nil || repeat {
@@ -279,9 +282,5 @@ func (l *Lifecycle) ResultsVisible(a Application, op Op) error {
 	if slices.Contains(states, a.Status) {
 		return nil
 	}
-	se := &StateError{Op: op, Status: a.Status}
-	if len(states) > 0 {
-		se.Needs = states[0]
-	}
-	return se
+	return &StateError{Op: op, Status: a.Status, Needs: states[0]} // NewLifecycle: never empty
 }
