@@ -151,7 +151,7 @@ func (s *Store) Create(a domain.Application, ttl time.Duration) (domain.Applicat
 	a, events := domain.Invite(a, now, ttl)
 	s.appendLocked(a)
 	pos := s.commitLocked(events, a, []persist.Write{
-		persist.Put(persist.Applications, a.ReferenceID, a),
+		persist.PutSealed(persist.Applications, a.ReferenceID, a),
 		persist.Put(persist.ApplicationOrder, persist.Seq(s.drawn), a.ReferenceID),
 		persist.Put(persist.State, keyIDsDrawn, s.drawn),
 	})
@@ -181,9 +181,21 @@ func (s *Store) Update(clientID, ref string, fn func(a *domain.Application, now 
 		return s.view(before, now), err
 	}
 	out := s.view(*a, now)
-	pos := s.commitLocked(events, out, []persist.Write{persist.Put(persist.Applications, ref, *a)})
+	pos := s.commitLocked(events, out, []persist.Write{record(before, *a)})
 	s.mu.Unlock()
 	return out, s.finish(pos)
+}
+
+// record is the write of application a, changed from before. An application's record holds its
+// applicant's personal data and results, so it is sealed with a key of its own (persist.PutSealed);
+// the change that anonymizes it writes it with a new key and destroys the old one
+// (persist.Reseal), so that no copy of what it held before — bbolt keeps old copies in its free
+// pages — can be read again.
+func record(before, a domain.Application) persist.Write {
+	if a.Status == domain.Anonymized && before.Status != domain.Anonymized {
+		return persist.Reseal(persist.Applications, a.ReferenceID, a)
+	}
+	return persist.PutSealed(persist.Applications, a.ReferenceID, a)
 }
 
 func (s *Store) findLocked(clientID, ref string) (int32, error) {
