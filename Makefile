@@ -4,19 +4,31 @@ BIN := bin/equalture-mock
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/equalture/equalture-mock/internal/version.Version=$(VERSION)
 
-.PHONY: run test tools browser-deps build contract-binary bench load image-test lint fmt
+.PHONY: run test test-short test-race test-memory tools browser-deps build contract-binary bench load image-test lint fmt
 
 ## run: start the mock on :8080
 run:
 	$(GO) run ./cmd/equalture-mock serve
 
-## test: everything CI runs: linter and Chromium install, vet, the Go tests (race detector on; the
-## browser tests among them), the memory bounds without it (they measure the heap), the image test
+## test: everything CI runs: installs what the tests need (tools, browser-deps), vet, then at once:
+## the Go tests with the race detector (the browser tests among them), the memory bounds without it
+## (they measure the heap), the image test (mostly disk and waiting: it overlaps the Go tests well)
 test: tools browser-deps
 	$(GO) vet ./...
-	$(GO) test -race -count=1 ./...
+	@$(MAKE) --no-print-directory -j3 --output-sync=target test-race test-memory image-test
+
+## test-short: the quick check while you work, installing nothing: go test -short ./..., every
+## package's own tests without the browser tests, the kill -9 restarts and the ginkgo CLI run
+test-short:
+	$(GO) test -short ./...
+
+## test-race: the Go tests with the race detector; screenshots of the browser tests in reports/screenshots
+test-race:
+	EQUALTURE_SCREENSHOTS=$(CURDIR)/reports/screenshots $(GO) test -race -count=1 ./...
+
+## test-memory: the memory bounds, without the race detector (which inflates the heap they measure)
+test-memory:
 	$(GO) test -count=1 -run 'MemoryBounded|HostileInput' ./internal/app
-	scripts/image-test
 
 ## tools: install what the tests need that Go does not bring (the OpenAPI linter)
 tools:
