@@ -137,6 +137,7 @@ func run(t *testing.T, base, control, focus string, extraEnv ...string) (int, st
 }
 
 func TestSuitePassesAgainstTheMockThroughAnHonestProxy(t *testing.T) {
+	t.Parallel()
 	base := mock(t)
 	code, out := run(t, proxy(t, base, nil, nil), base+"/_mock", "")
 	if code != 0 {
@@ -145,6 +146,7 @@ func TestSuitePassesAgainstTheMockThroughAnHonestProxy(t *testing.T) {
 }
 
 func TestSuiteRunsOnlySafeSpecsAgainstATargetWithoutControlAPI(t *testing.T) {
+	t.Parallel()
 	base := mock(t)
 	code, out := runSuite(t, []string{"-ginkgo.no-color", "-ginkgo.v"}, targetEnv(base, ""))
 	if code != 0 {
@@ -200,6 +202,7 @@ func freePort(t *testing.T) int {
 }
 
 func TestSuiteCatchesBrokenAnswers(t *testing.T) {
+	t.Parallel()
 	is := func(method, suffix string) func(*http.Request) bool {
 		return func(r *http.Request) bool { return r.Method == method && strings.HasSuffix(r.URL.Path, suffix) }
 	}
@@ -348,6 +351,7 @@ func expectCaught(t *testing.T, name, target, control, focus string, want []stri
 }
 
 func TestSuiteCatchesABrokenCallback(t *testing.T) {
+	t.Parallel()
 	base := mock(t)
 	receiverAddr := freeAddr(t)
 	// The mock calls back through this proxy, which drops "fit" before the suite's receiver sees it.
