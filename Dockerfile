@@ -46,6 +46,8 @@ COPY --from=build /out/ /
 COPY --from=build --chown=65532:65532 /volumes/ /
 USER 65532:65532
 EXPOSE 8080
+# Inside a container the mock listens on every interface (the binary alone defaults to 127.0.0.1:8080):
+# publish the port with care, and set EQUALTURE_MOCK_ADMIN_TOKEN where others can reach it.
 ENV PATH=/usr/local/bin EQUALTURE_MOCK_ADDR=:8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=2s CMD ["/usr/local/bin/equalture-mock", "healthcheck"]
 ENTRYPOINT ["/usr/local/bin/equalture-mock"]

@@ -4,18 +4,19 @@ BIN := bin/equalture-mock
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X github.com/equalture/equalture-mock/internal/version.Version=$(VERSION)
 
-.PHONY: run test test-short test-race test-memory tools browser-deps build contract-binary bench load image-test lint fmt
+.PHONY: run test test-short test-race test-memory tools browser-deps docs-deps codegen-test codegen build contract-binary bench load image-test lint fmt
 
 ## run: start the mock on :8080
 run:
 	$(GO) run ./cmd/equalture-mock serve
 
-## test: everything CI runs: installs what the tests need (tools, browser-deps), vet, then at once:
-## the Go tests with the race detector (the browser tests among them), the memory bounds without it
-## (they measure the heap), the image test (mostly disk and waiting: it overlaps the Go tests well)
-test: tools browser-deps
+## test: everything CI runs: installs what the tests need (make tools: the OpenAPI linter, axe-core;
+## Chromium; curl and jq), vet, then at once: the Go tests with the race detector (the browser tests
+## and the documented commands among them), the memory bounds without it (they measure the heap), the
+## generated clients, the image test (mostly disk and waiting: it overlaps the Go tests well)
+test: tools browser-deps docs-deps
 	$(GO) vet ./...
-	@$(MAKE) --no-print-directory -j3 --output-sync=target test-race test-memory image-test
+	@$(MAKE) --no-print-directory -j4 --output-sync=target test-race test-memory codegen image-test
 
 ## test-short: the quick check while you work, installing nothing: go test -short ./..., every
 ## package's own tests without the browser tests, the kill -9 restarts and the ginkgo CLI run
@@ -30,13 +31,28 @@ test-race:
 test-memory:
 	$(GO) test -count=1 -run 'MemoryBounded|HostileInput' ./internal/app
 
-## tools: install what the tests need that Go does not bring (the OpenAPI linter)
+## tools: install what the tests need that Go does not bring (the OpenAPI linter, axe-core for the browser tests)
 tools:
 	npm ci --prefix tools/lint --no-audit --no-fund --loglevel=error
+	npm ci --prefix tools/axe --no-audit --no-fund --loglevel=error
+
+## codegen-test: generate a Go client (oapi-codegen) and TypeScript types (openapi-typescript) from
+## openapi.yaml with default settings, and drive the walk-through against the mock with each
+codegen-test: tools
+	@$(MAKE) --no-print-directory codegen
+
+# codegen: codegen-test without installing the tools first (make test has, and must not run npm ci
+# again while the Go tests use them)
+codegen:
+	cd tools/codegen && $(GO) generate ./... && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 ## browser-deps: install Debian's Chromium for the browser tests when missing (as root; says SKIP where it cannot)
 browser-deps:
 	scripts/browser-deps
+
+## docs-deps: install curl and jq, which the documented commands use, when missing (as root; says SKIP where it cannot)
+docs-deps:
+	scripts/docs-deps
 
 ## build: a static binary in bin/
 build:

@@ -1,8 +1,10 @@
 package contract
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -58,7 +60,11 @@ var _ = Describe("Bearer authentication", Label("readonly"), func() {
 		tok := token()
 		expectStatus(call(http.MethodGet, "/connect_ats/jobs", "", Bearer(tok)), http.StatusOK)
 		control(http.MethodPost, "/clock/advance", `{"by":"15m1s"}`)
-		DeferCleanup(func() { control(http.MethodPost, "/clock/advance", `{"by":"-15m1s"}`) })
+		DeferCleanup(func() { // advance refuses negatives: set the clock back
+			var clock struct{ Now time.Time }
+			Expect(json.Unmarshal(mustJSON(control(http.MethodGet, "/clock", "")), &clock)).To(Succeed())
+			control(http.MethodPost, "/clock/set", `{"now":"`+clock.Now.Add(-15*time.Minute-time.Second).Format(time.RFC3339Nano)+`"}`)
+		})
 		r := call(http.MethodGet, "/connect_ats/jobs", "", Bearer(tok))
 		expectStatus(r, http.StatusUnauthorized)
 		expectHeader(r, "WWW-Authenticate", ContainSubstring("expired"))

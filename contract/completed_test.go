@@ -55,14 +55,11 @@ var _ = Describe("Completed applications", Label("readonly"), func() {
 	})
 })
 
-// minutes reads a public link's ttl, a string ("120", as the seed sends it) or a number; -1 when it
-// is neither.
+// minutes reads a public link's ttl, a string of digits ("120", as the seed sends it and the
+// contract declares it); -1 when it is not one.
 func minutes(v any) float64 {
-	switch t := v.(type) {
-	case float64:
-		return t
-	case string:
-		if n, err := strconv.Atoi(t); err == nil {
+	if s, ok := v.(string); ok {
+		if n, err := strconv.Atoi(s); err == nil {
 			return float64(n)
 		}
 	}

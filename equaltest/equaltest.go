@@ -119,7 +119,7 @@ func NewServer(opts ...Option) (*Server, error) {
 		return nil, err
 	}
 	base := "http://" + ln.Addr().String()
-	mopts := append([]mockserver.Option{mockserver.WithPublicURL(base), st.clock}, st.mock...)
+	mopts := append([]mockserver.Option{mockserver.WithPublicURL(base), mockserver.WithListenAddrs(ln.Addr().String()), st.clock}, st.mock...)
 	mock, err := mockserver.New(mopts...)
 	if err != nil {
 		_ = ln.Close()

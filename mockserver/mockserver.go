@@ -186,9 +186,21 @@ func WithJournalMaxBytes(n int64) Option { return func(s *settings) { s.opts.Jou
 func WithMaxBodyBytes(n int64) Option { return func(s *settings) { s.opts.MaxBodyBytes = n } }
 
 // WithCallbackAllowHosts accepts only callback URLs and webhook URLs on these hosts
-// ("ats.example.com" or "*.example.com"); others are refused with a 422 naming the host.
+// ("ats.example.com", "*.example.com", "*" for any name, an IP address or a CIDR range such as
+// "10.0.0.0/8"); others are refused with a 422 naming the host. With a list, deliveries reach
+// loopback, private and other non-public addresses only when the list names them: the host
+// exactly, or the address or its range (a name matched by "*." or "*" must resolve to public
+// addresses). Default: any host, loopback receivers included — but never the mock itself.
 func WithCallbackAllowHosts(hosts ...string) Option {
-	return func(s *settings) { s.opts.Lifecycle.CallbackAllowHosts = append([]string(nil), hosts...) }
+	return func(s *settings) { s.opts.Egress.AllowHosts = append([]string(nil), hosts...) }
+}
+
+// WithListenAddrs names the addresses the mock is served on ("127.0.0.1:8080", ":8080"), besides
+// its public URL: callback and webhook URLs pointing there are refused (422) and deliveries never
+// connect there, so a tenant cannot make the mock call its own control API. A program serving the
+// mock on a listener of its own passes the listener's address.
+func WithListenAddrs(addrs ...string) Option {
+	return func(s *settings) { s.opts.Egress.Listen = append(s.opts.Egress.Listen, addrs...) }
 }
 
 // WithAutoCompleteAfter completes every application this long after its creation, on the mock's

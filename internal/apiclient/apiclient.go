@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/redact"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
@@ -101,9 +102,10 @@ func (r Response) ErrorMessages(field string) []string {
 	return nil
 }
 
-// String is the answer for messages: the operation, the status and the body, cut.
+// String is the answer for messages: the operation, the status and the body, cut, secrets in it
+// replaced by hints.
 func (r Response) String() string {
-	b := string(r.Body)
+	b := string(redact.JSON(r.Body))
 	if len(b) > 600 {
 		b = b[:600] + "…"
 	}

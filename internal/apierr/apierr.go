@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Code classifies an error; each code maps to one HTTP status.
@@ -100,12 +102,14 @@ func (e *Error) WithHeader(key, value string) *Error {
 	return e
 }
 
-// Add appends a message for field.
+// Add appends a message for field, once: a message the field already has is not repeated.
 func (e *Error) Add(field, message string) {
 	if e.Fields == nil {
 		e.Fields = make(map[string][]string)
 	}
-	e.Fields[field] = append(e.Fields[field], message)
+	if !slices.Contains(e.Fields[field], message) { // two checks failing alike (format and pattern) say it once
+		e.Fields[field] = append(e.Fields[field], message)
+	}
 }
 
 // CodeOf returns the code of err, Internal when err is not an *Error.
@@ -120,24 +124,79 @@ func CodeOf(err error) Code {
 // Is reports whether err is an *Error with code c.
 func Is(err error, c Code) bool { return err != nil && CodeOf(err) == c }
 
-// Body is the JSON body of an error, Phoenix's shape: {"errors": {"detail": "...", "field": ["..."]}}.
+// Body is the JSON body of an error, in one of Phoenix's two shapes, the contracts' `Error` and
+// `ValidationError`: a 422 names its fields, {"errors": {"field": ["..."]}} (one without fields
+// names the body); every other error is general, {"errors": {"detail": "..."}}, and names its
+// fields, if it has any, in the detail ("Bad Request: reference_id is invalid: must be a UUID").
+// Generated clients type the two shapes apart, so they never mix.
 func Body(err error) map[string]any {
 	var e *Error
 	if !errors.As(err, &e) {
 		e = &Error{Code: Internal, Detail: "Internal Server Error"}
 	}
-	inner := make(map[string]any, len(e.Fields)+1)
-	for f, msgs := range e.Fields {
-		inner[f] = msgs
-	}
-	if e.Detail != "" || len(inner) == 0 {
-		d := e.Detail
-		if d == "" {
-			d = http.StatusText(Status(e.Code))
+	if e.Code == Invalid {
+		fields := e.invalidFields()
+		inner := make(map[string]any, len(fields))
+		for f, msgs := range fields {
+			inner[f] = msgs
 		}
-		inner["detail"] = d
+		return map[string]any{"errors": inner}
 	}
-	return map[string]any{"errors": inner}
+	d := e.Detail
+	if d == "" {
+		d = http.StatusText(Status(e.Code))
+	}
+	if len(e.Fields) > 0 {
+		var b strings.Builder
+		for i, f := range e.FieldNames() {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			b.WriteString(f + " " + strings.Join(e.Fields[f], ", "))
+		}
+		d += ": " + b.String()
+	}
+	return map[string]any{"errors": map[string]any{"detail": d}}
+}
+
+// invalidFields are the fields a 422 names: its Fields, or else the body with its detail.
+func (e *Error) invalidFields() map[string][]string {
+	if len(e.Fields) > 0 {
+		return e.Fields
+	}
+	msg := e.Detail
+	if msg == "" {
+		msg = "is invalid"
+	}
+	return map[string][]string{"body": {msg}}
+}
+
+// Join merges errors into one answer. 422s merge into one 422 naming every field, where a field
+// the first error names keeps the first error's messages alone (a value the schema refused is not
+// judged again). Any other error wins over 422s, the first one first; nils are skipped.
+func Join(errs ...error) error {
+	var merged *Error
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		var e *Error
+		if !errors.As(err, &e) || e.Code != Invalid {
+			return err
+		}
+		if merged == nil {
+			merged = &Error{Code: Invalid, Fields: make(map[string][]string, len(e.Fields))}
+		}
+		for f, msgs := range e.invalidFields() {
+			if _, named := merged.Fields[f]; !named {
+				merged.Fields[f] = append([]string(nil), msgs...)
+			}
+		}
+	}
+	if merged == nil {
+		return nil
+	}
+	return merged
 }
 
 // Write answers err as JSON with its status and headers. Internal causes are logged, never sent.
@@ -192,10 +251,15 @@ var contentTypeJSON = []string{ContentType}
 // ContentType is the media type of every JSON answer.
 const ContentType = "application/json; charset=utf-8"
 
-// StatusBody is the error body that says no more than the status: {"errors":{"detail":"Not Found"}}.
-// Fault rules, Prefer and contract examples without one of their own answer it.
+// StatusBody is the error body that says no more than the status: {"errors":{"detail":"Not Found"}},
+// or for a 422 {"errors":{"body":["is invalid"]}}. Fault rules, Prefer and contract examples
+// without one of their own answer it.
 func StatusBody(status int) []byte {
-	b, _ := MarshalJSON(Body(&Error{Detail: http.StatusText(status)})) // strings and maps always encode
+	e := &Error{Detail: http.StatusText(status)}
+	if status == http.StatusUnprocessableEntity {
+		e = &Error{Code: Invalid}
+	}
+	b, _ := MarshalJSON(Body(e)) // strings and maps always encode
 	return b
 }
 

@@ -25,6 +25,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/console"
 	"github.com/equalture/equalture-mock/internal/control"
 	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/journal"
@@ -41,9 +42,12 @@ import (
 
 // Options configure an App.
 type Options struct {
-	// Lifecycle holds the links' base URL and lifetimes, the seed of reference ids, the callback
-	// host allow-list and automatic completion.
+	// Lifecycle holds the links' base URL and lifetimes, the seed of reference ids and automatic
+	// completion.
 	Lifecycle lifecycle.Config
+	// Egress says where deliveries may go: the callback host allow-list, the addresses the mock
+	// listens on (its public URL is the lifecycle's), and in tests a resolver. See package egress.
+	Egress egress.Config
 	// Seed makes reference ids, scores, jitter and fault probabilities reproducible (0: random).
 	Seed int64
 	// TokenTTL is how long an access token is valid (15 minutes when 0).
@@ -168,7 +172,20 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 	}
 	lc := opts.Lifecycle
 	lc.Seed = opts.Seed
+	eg := opts.Egress
+	if eg.PublicURL = lc.PublicURL; eg.PublicURL == "" {
+		eg.PublicURL = lifecycle.DefaultPublicURL
+	}
+	if eg.Timeout == 0 {
+		eg.Timeout = opts.Callbacks.Timeout
+	}
+	policy, err := egress.New(eg)
+	if err != nil {
+		return err
+	}
+	callbacks.Egress = policy
 	lifecycleDeps := lifecycle.Deps{
+		Egress:   policy,
 		Clock:    clk,
 		Fixtures: fx,
 		Results:  results.NewGenerator(fx, opts.Seed),
@@ -195,6 +212,7 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 			"deliveries", len(saved.Deliveries.Deliveries), "clock", clk.Now().UTC(), "frozen", clk.State().Frozen)
 	}
 	a.Auth = auth.New(signer, a.Store, fx, clk, opts.TokenTTL)
+	admin := auth.NewAdmin(opts.AdminToken, clk)
 	if opts.Callbacks.Seed == 0 {
 		opts.Callbacks.Seed = uint64(opts.Seed)
 	}
@@ -231,7 +249,7 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 			Callbacks:   a.Callbacks,
 			ControlSpec: equalturemock.ControlSpec,
 			VendorSpec:  equalturemock.VendorSpec,
-			AdminToken:  opts.AdminToken,
+			Admin:       admin,
 			Logger:      opts.Logger,
 		})
 	}
@@ -248,16 +266,16 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 		Logger:    opts.Logger,
 	})
 	a.Console, err = console.New(console.Deps{
-		Lifecycle:  a.Lifecycle,
-		Store:      a.Store,
-		Fixtures:   fx,
-		Clock:      clk,
-		Journal:    a.Journal,
-		Faults:     a.Faults,
-		Callbacks:  a.Callbacks,
-		AdminToken: opts.AdminToken,
-		Key:        subKey(key, "console"),
-		Logger:     opts.Logger,
+		Lifecycle: a.Lifecycle,
+		Store:     a.Store,
+		Fixtures:  fx,
+		Clock:     clk,
+		Journal:   a.Journal,
+		Faults:    a.Faults,
+		Callbacks: a.Callbacks,
+		Admin:     admin,
+		Key:       subKey(key, "console"),
+		Logger:    opts.Logger,
 	})
 	if err != nil {
 		return err

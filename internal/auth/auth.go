@@ -164,12 +164,20 @@ func (a *Authenticator) decode(tok string, claims phxtoken.Claims) (tokenData, e
 
 // bearerToken is the token of an "Authorization: Bearer <token>" header (scheme case-insensitive).
 func bearerToken(r *http.Request) (string, bool) {
-	h := r.Header.Get("Authorization")
-	scheme, tok, _ := strings.Cut(h, " ")
-	if h == "" || !strings.EqualFold(scheme, "Bearer") {
+	return BearerToken(r.Header.Get("Authorization"))
+}
+
+// BearerToken returns the token of an Authorization value "Bearer <token>": the scheme in any
+// case, one or more spaces, then one token without spaces (RFC 6750, RFC 7235). Anything else —
+// no scheme, another scheme, nothing or more than one word after it — is no Bearer token: the one
+// parser of the vendor API's access tokens, the admin token and the proxy's checks.
+func BearerToken(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(h, " ")
+	tok = strings.TrimLeft(tok, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
 		return "", false
 	}
-	return strings.TrimSpace(tok), true
+	return tok, true
 }
 
 func bearerInvalid(reason string) *apierr.Error {

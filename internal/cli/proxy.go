@@ -16,6 +16,9 @@ import (
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
+// DefaultProxyAddr is where the proxy listens unless told otherwise: loopback only, like serve.
+const DefaultProxyAddr = "127.0.0.1:8081"
+
 // proxyOptions are the proxy command's settings.
 type proxyOptions struct {
 	target          string
@@ -27,6 +30,7 @@ type proxyOptions struct {
 	relayCallbacks  bool
 	publicURL       string
 	relaySecret     string
+	adminToken      string
 	maxBodyBytes    int64
 	serverOptions
 }
@@ -36,7 +40,7 @@ func proxyFlags(env Env, stderr io.Writer) (*flagSet, *proxyOptions) {
 	f := newFlagSet("proxy", env, stderr)
 	f.StringVar(&o.target, "target", "", "the service to forward to, an absolute http(s) URL (required), e.g. https://app.equalture.com")
 	f.bindEnv("target", "EQUALTURE_MOCK_PROXY_TARGET")
-	f.StringVar(&o.addr, "addr", ":8081", "address to listen on")
+	f.StringVar(&o.addr, "addr", DefaultProxyAddr, "address to listen on (\":8081\" for every interface)")
 	f.bindEnv("addr", "EQUALTURE_MOCK_PROXY_ADDR")
 	f.StringVar(&o.report, "report", "", "write a JSON report (per operation: exchanges, violations) to this file at shutdown")
 	f.bindEnv("report", "EQUALTURE_MOCK_PROXY_REPORT")
@@ -52,6 +56,8 @@ func proxyFlags(env Env, stderr io.Writer) (*flagSet, *proxyOptions) {
 	f.bindEnv("public-url", "EQUALTURE_MOCK_PROXY_PUBLIC_URL")
 	f.StringVar(&o.relaySecret, "relay-secret", "", "secret signing relay URLs, to keep them valid across restarts (default: random per start)")
 	f.bindEnv("relay-secret", "EQUALTURE_MOCK_PROXY_RELAY_SECRET")
+	f.StringVar(&o.adminToken, "admin-token", "", "when set, the proxy's control API (/_mock/journal) needs Authorization: Bearer <admin token>")
+	f.bindEnv("admin-token", "EQUALTURE_MOCK_PROXY_ADMIN_TOKEN")
 	f.Int64Var(&o.maxBodyBytes, "max-body-bytes", proxy.DefaultMaxBodyBytes, "largest request or callback body forwarded (413 beyond)")
 	f.bindEnv("max-body-bytes", "EQUALTURE_MOCK_PROXY_MAX_BODY_BYTES")
 	o.serverOptions.register(f, "EQUALTURE_MOCK_PROXY_", "exchanges")
@@ -128,6 +134,7 @@ func runProxyServer(ctx context.Context, o *proxyOptions, log *slog.Logger, read
 		Clock:           clock.NewVirtual(),
 		MaxBodyBytes:    o.maxBodyBytes,
 		StrictRequests:  o.strictRequests,
+		AdminToken:      o.adminToken,
 		Logger:          log,
 	}
 	if o.relayCallbacks {

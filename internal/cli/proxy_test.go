@@ -58,7 +58,9 @@ func TestProxyCommandLine(t *testing.T) {
 // violation in a create → complete → callback → results flow, and writes its reports.
 func TestProxyCommandInFrontOfTheMock(t *testing.T) {
 	f, so := serveFlags(env(nil), io.Discard)
-	if err := f.parse([]string{"--addr", "127.0.0.1:0", "--seed", "5"}); err != nil {
+	// The mock and the proxy guard their control APIs with the same admin token: the proxy's own
+	// /_mock/journal wants it, and what the proxy forwards to the mock's carries it.
+	if err := f.parse([]string{"--addr", "127.0.0.1:0", "--seed", "5", "--admin-token", "shared-admin"}); err != nil {
 		t.Fatal(err)
 	}
 	mock := "http://" + startServe(t, so)
@@ -66,7 +68,7 @@ func TestProxyCommandInFrontOfTheMock(t *testing.T) {
 	pf, o := proxyFlags(env(nil), io.Discard)
 	port := freeTCPPort(t)
 	self := "http://127.0.0.1:" + port
-	if err := pf.parse([]string{"--target", mock, "--addr", "127.0.0.1:" + port, "--relay-callbacks", "--public-url", self,
+	if err := pf.parse([]string{"--target", mock, "--addr", "127.0.0.1:" + port, "--relay-callbacks", "--public-url", self, "--admin-token", "shared-admin",
 		"--report", filepath.Join(dir, "report.json"), "--junit", filepath.Join(dir, "proxy.xml")}); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +123,16 @@ func TestProxyCommandInFrontOfTheMock(t *testing.T) {
 	bearer := func(r *http.Request) { r.Header.Set("Authorization", "Bearer "+tok) }
 	ref := call("POST", "/connect_ats/applications", `{"job_id":"0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01","callback_url":"`+ats.URL+`/cb",
 		"applicant_details":{"first_name":"A","last_name":"B","email":"a@example.com"}}`, bearer)["reference_id"].(string)
-	call("POST", "/_mock/applications/"+ref+"/complete", "", nil) // the control API, through the proxy to the mock
+	admin := func(r *http.Request) { r.Header.Set("Authorization", "Bearer shared-admin") }
+	call("POST", "/_mock/applications/"+ref+"/complete", "", admin) // the control API, through the proxy to the mock
+	if resp, err := http.Get(self + "/_mock/journal"); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("the proxy's journal without the admin token: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if j := call("GET", "/_mock/journal", "", admin); j["count"] == nil {
+		t.Fatalf("the proxy's journal with the admin token: %v", j)
+	}
 	select {
 	case got := <-callbacks:
 		if !strings.Contains(got, `"fit"`) {
@@ -140,7 +151,7 @@ func TestProxyCommandInFrontOfTheMock(t *testing.T) {
 		t.Fatalf("report:\n%s", res.r.Summary())
 	}
 	var fromFile proxy.Report
-	if b, err := os.ReadFile(filepath.Join(dir, "report.json")); err != nil || json.Unmarshal(b, &fromFile) != nil || fromFile.Exchanges != res.r.Exchanges {
+	if b, err := os.ReadFile(filepath.Join(dir, "report.json")); err != nil || json.Unmarshal(b, &fromFile) != nil || fromFile.Exchanges != res.r.Exchanges || strings.Contains(string(b), tok) {
 		t.Fatalf("report.json: %v %s", err, b)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, "proxy.xml"))

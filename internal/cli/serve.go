@@ -16,6 +16,10 @@ import (
 	"github.com/equalture/equalture-mock/mockserver"
 )
 
+// DefaultAddr is where serve listens unless told otherwise: loopback only, so a mock started on a
+// laptop is not open to the network (the image and docker-compose set ":8080").
+const DefaultAddr = "127.0.0.1:8080"
+
 // serveOptions are serve's settings.
 type serveOptions struct {
 	addr          string
@@ -37,7 +41,7 @@ type serveOptions struct {
 func serveFlags(env Env, stderr io.Writer) (*flagSet, *serveOptions) {
 	o := &serveOptions{}
 	f := newFlagSet("serve", env, stderr)
-	f.StringVar(&o.addr, "addr", ":8080", "address to listen on")
+	f.StringVar(&o.addr, "addr", DefaultAddr, "address to listen on (\":8080\" for every interface)")
 	f.bindEnv("addr", "EQUALTURE_MOCK_ADDR")
 	f.StringVar(&o.publicURL, "public-url", "", "base URL of the links the mock hands out (default http://localhost:<port>)")
 	f.bindEnv("public-url", "EQUALTURE_MOCK_PUBLIC_URL")
@@ -132,10 +136,13 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, ready chan<- 
 	if o.seed == 0 {
 		o.seed = time.Now().UnixNano()
 	}
-	srv, err := mockserver.New(o.mockOptions(log)...)
+	srv, err := mockserver.New(append(o.mockOptions(log), mockserver.WithListenAddrs(addr))...)
 	if err != nil {
 		_ = ln.Close()
 		return err
+	}
+	if host, _, _ := net.SplitHostPort(addr); o.adminToken == "" && net.ParseIP(host).IsUnspecified() {
+		log.Warn("listening on every interface without --admin-token: whoever reaches this port controls the mock (see SECURITY.md)")
 	}
 	log.Info("equalture-mock listening", "addr", addr, "public_url", o.publicURL, "seed", o.seed,
 		"version", version.String(), "startup", time.Since(start).Round(time.Microsecond).String(),
@@ -198,7 +205,7 @@ func runHealthcheck(ctx context.Context, args []string, env Env, stdout, stderr 
 	if url == "" {
 		addr := env("EQUALTURE_MOCK_ADDR")
 		if addr == "" {
-			addr = ":8080"
+			addr = DefaultAddr
 		}
 		url = "http://127.0.0.1:" + port(addr) + "/healthz"
 	}

@@ -61,9 +61,9 @@ func TestFlagEnvPrecedence(t *testing.T) {
 		wantAddr string
 		wantErr  string
 	}{
-		"defaults":          {nil, nil, 15 * time.Minute, ":8080", ""},
+		"defaults":          {nil, nil, 15 * time.Minute, "127.0.0.1:8080", ""},
 		"env":               {map[string]string{"EQUALTURE_MOCK_TOKEN_TTL": "1m", "EQUALTURE_MOCK_ADDR": ":9"}, nil, time.Minute, ":9", ""},
-		"flag beats env":    {map[string]string{"EQUALTURE_MOCK_TOKEN_TTL": "1m"}, []string{"--token-ttl", "2m"}, 2 * time.Minute, ":8080", ""},
+		"flag beats env":    {map[string]string{"EQUALTURE_MOCK_TOKEN_TTL": "1m"}, []string{"--token-ttl", "2m"}, 2 * time.Minute, "127.0.0.1:8080", ""},
 		"bad env names var": {map[string]string{"EQUALTURE_MOCK_TOKEN_TTL": "soon"}, nil, 0, "", "EQUALTURE_MOCK_TOKEN_TTL"},
 		"bad flag is usage": {nil, []string{"--seed", "x"}, 0, "", "seed"},
 	}

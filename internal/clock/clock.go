@@ -5,6 +5,7 @@
 package clock
 
 import (
+	"errors"
 	"sync"
 	"time"
 )
@@ -138,7 +139,20 @@ func (v *Virtual) stateLocked() State {
 	return State{Now: now, Frozen: v.frozen, Offset: now.Sub(v.real())}
 }
 
-// Advance moves the clock forward by d (negative d moves it back).
+// ErrBackwards is why Forward refuses a negative duration.
+var ErrBackwards = errors.New("the clock only advances: a negative duration would move it back (set it to a time instead)")
+
+// Forward moves the clock forward by d, which must not be negative: what the control API and the
+// console offer as "advance". Moving back brings expired links and tokens back to life, so it is
+// only done by setting the clock to a time, which says so.
+func (v *Virtual) Forward(d time.Duration) (time.Time, error) {
+	if d < 0 {
+		return time.Time{}, ErrBackwards
+	}
+	return v.Advance(d), nil
+}
+
+// Advance moves the clock by d (negative d moves it back: tests use it; operators get Forward).
 func (v *Virtual) Advance(d time.Duration) time.Time {
 	v.mu.Lock()
 	v.rebaseLocked(v.nowLocked().Add(d))
@@ -148,12 +162,14 @@ func (v *Virtual) Advance(d time.Duration) time.Time {
 	return now
 }
 
-// Set moves the clock to t.
-func (v *Virtual) Set(t time.Time) {
+// Set moves the clock to t, forward or back, and returns the time it showed before.
+func (v *Virtual) Set(t time.Time) (before time.Time) {
 	v.mu.Lock()
+	before = v.nowLocked()
 	v.rebaseLocked(t)
 	v.mu.Unlock()
 	v.changed()
+	return before
 }
 
 // Freeze stops the clock at its current time.

@@ -1,6 +1,7 @@
 package clock
 
 import (
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -205,5 +206,22 @@ func TestRestore(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// Forward refuses to move back; Set moves either way and tells the time it replaced.
+func TestForwardOnlyAndSetTellsWhatItReplaced(t *testing.T) {
+	v := NewFrozen(epoch)
+	if _, err := v.Forward(-time.Nanosecond); !errors.Is(err, ErrBackwards) {
+		t.Fatalf("Forward(-1ns) = %v, want ErrBackwards", err)
+	}
+	if got := v.Now(); !got.Equal(epoch) {
+		t.Fatalf("a refused Forward moved the clock to %v", got)
+	}
+	if now, err := v.Forward(time.Minute); err != nil || !now.Equal(epoch.Add(time.Minute)) {
+		t.Fatalf("Forward(1m) = %v, %v", now, err)
+	}
+	if before := v.Set(epoch); !before.Equal(epoch.Add(time.Minute)) || !v.Now().Equal(epoch) {
+		t.Fatalf("Set(epoch) replaced %v, now %v", before, v.Now())
 	}
 }

@@ -17,11 +17,11 @@ import (
 // The actions decode a form, call the service the control API's handler for the same action
 // calls, and go back to the console with what happened.
 
-// failed turns a service's error into the console's message: the API's own words.
-func failed(what string, err error) flash {
+// failed turns a service's error into the console's message about anchor: the API's own words.
+func failed(what string, err error, anchor string) flash {
 	var ae *apierr.Error
 	if !errors.As(err, &ae) {
-		return flash{Text: what + " failed: " + err.Error(), Bad: true}
+		return flash{Text: what + " failed: " + err.Error(), Bad: true, Anchor: anchor}
 	}
 	var parts []string
 	if ae.Detail != "" {
@@ -30,7 +30,7 @@ func failed(what string, err error) flash {
 	for _, f := range ae.FieldNames() {
 		parts = append(parts, f+" "+strings.Join(ae.Fields[f], ", "))
 	}
-	return flash{Text: what + " failed: " + strings.Join(parts, "; "), Bad: true}
+	return flash{Text: what + " failed: " + strings.Join(parts, "; "), Bad: true, Anchor: anchor}
 }
 
 // handleClock moves the mock's clock: advance (by a duration), freeze, unfreeze, reset.
@@ -40,20 +40,24 @@ func (h *Handler) handleClock(w http.ResponseWriter, r *http.Request) {
 		by := strings.TrimSpace(r.PostForm.Get("by"))
 		d, err := time.ParseDuration(by)
 		if err != nil {
-			h.done(w, r, flash{Text: fmt.Sprintf("Advance failed: %q is not a duration like 15m1s or 168h", by), Bad: true}, "clock")
+			h.done(w, r, flash{Text: fmt.Sprintf("Advance failed: %q is not a duration like 15m1s or 168h", by), Bad: true, Anchor: "clock"})
 			return
 		}
-		h.Clock.Advance(d)
-		h.done(w, r, flash{Text: "Clock advanced by " + d.String() + ": now " + h.Clock.Now().UTC().Format(time.RFC3339)}, "clock")
+		now, err := h.Clock.Forward(d)
+		if err != nil {
+			h.done(w, r, flash{Text: "Advance failed: " + err.Error(), Bad: true, Anchor: "clock"})
+			return
+		}
+		h.done(w, r, flash{Text: "Clock advanced by " + d.String() + ": now " + now.UTC().Format(time.RFC3339), Anchor: "clock"})
 	case "freeze":
 		h.Clock.Freeze()
-		h.done(w, r, flash{Text: "Clock frozen at " + h.Clock.Now().UTC().Format(time.RFC3339)}, "clock")
+		h.done(w, r, flash{Text: "Clock frozen at " + h.Clock.Now().UTC().Format(time.RFC3339), Anchor: "clock"})
 	case "unfreeze":
 		h.Clock.Unfreeze()
-		h.done(w, r, flash{Text: "Clock running again"}, "clock")
+		h.done(w, r, flash{Text: "Clock running again", Anchor: "clock"})
 	case "reset":
 		h.Clock.Reset()
-		h.done(w, r, flash{Text: "Clock back on real time"}, "clock")
+		h.done(w, r, flash{Text: "Clock back on real time", Anchor: "clock"})
 	default:
 		h.page(w, r, http.StatusNotFound, "No clock action "+action)
 	}
@@ -83,19 +87,19 @@ func (h *Handler) handleApplication(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.done(w, r, failed("Application "+ref, err), "app-"+ref)
+		h.done(w, r, failed("Application "+ref, err, "app-"+ref))
 		return
 	}
-	h.done(w, r, flash{Text: "Application " + ref + " " + did}, "app-"+ref)
+	h.done(w, r, flash{Text: "Application " + ref + " " + did, Anchor: "app-" + ref})
 }
 
 func (h *Handler) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if _, err := h.Callbacks.Redeliver(id); err != nil {
-		h.done(w, r, failed("Redelivering "+id, err), "dlv-"+id)
+		h.done(w, r, failed("Redelivering "+id, err, "dlv-"+id))
 		return
 	}
-	h.done(w, r, flash{Text: "Delivery " + id + " is being sent again"}, "dlv-"+id)
+	h.done(w, r, flash{Text: "Delivery " + id + " is being sent again", Anchor: "dlv-" + id})
 }
 
 // handleAddFault adds a fault rule from the form's fields (empty ones left out); the fault set
@@ -129,22 +133,22 @@ func (h *Handler) handleAddFault(w http.ResponseWriter, r *http.Request) {
 		rule.Latency = duration.Duration(d)
 	}
 	if len(bad) > 0 {
-		h.done(w, r, flash{Text: "Adding the fault rule failed: " + strings.Join(bad, "; "), Bad: true}, "faults")
+		h.done(w, r, flash{Text: "Adding the fault rule failed: " + strings.Join(bad, "; "), Bad: true, Anchor: "faults"})
 		return
 	}
 	added, err := h.Faults.Add(rule)
 	if err != nil {
-		h.done(w, r, failed("Adding the fault rule", err), "faults")
+		h.done(w, r, failed("Adding the fault rule", err, "faults"))
 		return
 	}
-	h.done(w, r, flash{Text: "Fault rule " + added.ID + " added"}, "faults")
+	h.done(w, r, flash{Text: "Fault rule " + added.ID + " added", Anchor: "faults"})
 }
 
 func (h *Handler) handleRemoveFault(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	if !h.Faults.Remove(id) {
-		h.done(w, r, flash{Text: "No fault rule " + id, Bad: true}, "faults")
+		h.done(w, r, flash{Text: "No fault rule " + id, Bad: true, Anchor: "faults"})
 		return
 	}
-	h.done(w, r, flash{Text: "Fault rule " + id + " removed"}, "faults")
+	h.done(w, r, flash{Text: "Fault rule " + id + " removed", Anchor: "faults"})
 }

@@ -26,6 +26,8 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/fault"
@@ -42,17 +44,35 @@ const Prefix = "/_mock/ui"
 // Owns reports whether path is the console's.
 func Owns(path string) bool { return path == Prefix || strings.HasPrefix(path, Prefix+"/") }
 
+// Reader is what the console reads of the applications and the outbox: one page at a time,
+// newest first, with how many match in all, so a page costs the same at 10 applications and at
+// 10,000. Any store that can walk its applications newest first satisfies it.
+type Reader interface {
+	// ApplicationsPage returns the applications f selects from the offset-th on, at most limit.
+	ApplicationsPage(f store.AppFilter, offset, limit int) (page []store.Application, total int)
+	// OutboxPage returns clientID's invitation emails ("" for all) from the offset-th on, at most limit.
+	OutboxPage(clientID string, offset, limit int) (page []store.Email, total int)
+}
+
+// Deliveries is what the console reads and does of the callback deliveries.
+type Deliveries interface {
+	// Page returns the deliveries f matches, newest first, from the offset-th on, at most limit.
+	Page(f delivery.Filter, offset, limit int) (page []delivery.Delivery, total int)
+	// Redeliver starts a new series of attempts of a finished delivery.
+	Redeliver(id string) (delivery.Delivery, error)
+}
+
 // Deps are what the console shows and moves: the same services the control API uses.
 type Deps struct {
 	Lifecycle *lifecycle.Service
-	Store     *store.Store // read: applications, the outbox
+	Store     Reader
 	Fixtures  *fixtures.Set
 	Clock     *clock.Virtual
 	Journal   *journal.Journal
 	Faults    *fault.Set
-	Callbacks *delivery.Dispatcher
-	// AdminToken, when set, must be given once on the sign-in form.
-	AdminToken string
+	Callbacks Deliveries
+	// Admin, when it requires a token, wants it once on the sign-in form (guesses back off).
+	Admin *auth.Admin
 	// Key signs the console's cookie and derives its CSRF tokens (a key of its own, derived from
 	// the mock's signing key).
 	Key    []byte
@@ -70,22 +90,28 @@ var _ http.Handler = (*Handler)(nil)
 //go:embed templates/*.html
 var templateFS embed.FS
 
-var tmpl = map[string]*template.Template{
-	"overview": parse("overview.html"),
-	"signin":   parse("signin.html"),
-}
+// tmpl holds a template set per console page: the frame with one section's template, and the
+// sign-in (also the page for errors).
+var tmpl = func() map[string]*template.Template {
+	frame := read("frame.html")
+	out := map[string]*template.Template{"signin": webui.Parse("signin", read("signin.html"))}
+	for _, s := range sections {
+		out[s.Name] = webui.Parse(s.Name, frame, read(s.Name+".html"))
+	}
+	return out
+}()
 
-func parse(name string) *template.Template {
+func read(name string) string {
 	b, err := templateFS.ReadFile("templates/" + name)
 	if err != nil {
 		panic(err) // embedded at build time: cannot happen
 	}
-	return webui.Parse(name, string(b))
+	return string(b)
 }
 
 // New returns the console.
 func New(d Deps) (*Handler, error) {
-	if d.Lifecycle == nil || d.Store == nil || d.Fixtures == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil || len(d.Key) == 0 {
+	if d.Lifecycle == nil || d.Admin == nil || d.Store == nil || d.Fixtures == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil || len(d.Key) == 0 {
 		return nil, errors.New("console: missing dependency")
 	}
 	if d.Logger == nil {
@@ -93,7 +119,9 @@ func New(d Deps) (*Handler, error) {
 	}
 	h := &Handler{Deps: d}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+Prefix, h.signedIn(h.handleOverview))
+	for _, s := range sections {
+		mux.HandleFunc("GET "+Prefix+s.Path, h.signedIn(h.section(s)))
+	}
 	mux.HandleFunc("GET "+Prefix+"/{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, Prefix, http.StatusMovedPermanently)
 	})
@@ -118,7 +146,9 @@ func New(d Deps) (*Handler, error) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.handler.ServeHTTP(w, r) }
 
 // The console's cookie: "<session id>.<signed in: 1 or 0>.<MAC>". The MAC covers the id, the flag
-// and the admin token's hash, so a cookie signed in under one admin token is not under another.
+// and the admin token's fingerprint, so a cookie signed in under one admin token is not under
+// another. Signing in starts a new session (a new id, so new CSRF tokens): an id planted before
+// the sign-in is worth nothing after it.
 const (
 	cookieName = "eqm_console"
 	flashName  = "eqm_console_flash"
@@ -139,17 +169,12 @@ func (h *Handler) mac(parts ...string) string {
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))
 }
 
-func (h *Handler) adminHash() string {
-	s := sha256.Sum256([]byte(h.AdminToken))
-	return base64.RawURLEncoding.EncodeToString(s[:])
-}
-
 func (h *Handler) cookieValue(s session) string {
 	flag := "0"
 	if s.signedIn {
 		flag = "1"
 	}
-	return s.id + "." + flag + "." + h.mac("session", s.id, flag, h.adminHash())
+	return s.id + "." + flag + "." + h.mac("session", s.id, flag, h.Admin.Fingerprint())
 }
 
 // session returns r's console session, if its cookie is one this console signed.
@@ -163,10 +188,10 @@ func (h *Handler) session(r *http.Request) (session, bool) {
 	if !ok1 || !ok2 || id == "" || (flag != "0" && flag != "1") {
 		return session{}, false
 	}
-	if !hmac.Equal([]byte(sig), []byte(h.mac("session", id, flag, h.adminHash()))) {
+	if !hmac.Equal([]byte(sig), []byte(h.mac("session", id, flag, h.Admin.Fingerprint()))) {
 		return session{}, false
 	}
-	return session{id: id, signedIn: flag == "1" || h.AdminToken == ""}, true
+	return session{id: id, signedIn: flag == "1" || !h.Admin.Required()}, true
 }
 
 // ensureSession returns r's session, starting one (a cookie) when it has none.
@@ -174,11 +199,16 @@ func (h *Handler) ensureSession(w http.ResponseWriter, r *http.Request) session 
 	if s, ok := h.session(r); ok {
 		return s
 	}
-	b := make([]byte, 18)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	s := session{id: base64.RawURLEncoding.EncodeToString(b), signedIn: h.AdminToken == ""}
+	s := newSession(!h.Admin.Required())
 	h.setSession(w, r, s)
 	return s
+}
+
+// newSession is a session with a new random id.
+func newSession(signedIn bool) session {
+	b := make([]byte, 18)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return session{id: base64.RawURLEncoding.EncodeToString(b), signedIn: signedIn}
 }
 
 func (h *Handler) setSession(w http.ResponseWriter, r *http.Request, s session) {
@@ -193,7 +223,7 @@ func (h *Handler) csrfToken(s session) string { return h.mac("csrf", s.id) }
 // in; otherwise it sends the browser to the sign-in form.
 func (h *Handler) signedIn(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if s, ok := h.session(r); h.AdminToken == "" || ok && s.signedIn {
+		if s, ok := h.session(r); !h.Admin.Required() || ok && s.signedIn {
 			next(w, r)
 			return
 		}
@@ -219,27 +249,37 @@ func (h *Handler) csrf(next http.HandlerFunc) http.HandlerFunc {
 	}
 }
 
-// flash is a message for the next page the browser loads (after an action's redirect).
+// flash is a message for the next page the browser loads (after an action's redirect): what an
+// action did or why it was refused, shown at the top of the page, which the redirect does not
+// scroll away from (no fragment). Anchor is the element the action was about ("app-<ref>"),
+// linked from the message when the page shows it.
 type flash struct {
-	Text string
-	Bad  bool
+	Text   string
+	Bad    bool
+	Anchor string
 }
 
-func (h *Handler) done(w http.ResponseWriter, r *http.Request, f flash, anchor string) {
-	v := "ok:" + f.Text
+// done ends an action: its message in a cookie for the next page, and back to the console page
+// (and its filters and page number) the action was taken on.
+func (h *Handler) done(w http.ResponseWriter, r *http.Request, f flash) {
+	v := url.Values{"t": {f.Text}, "a": {f.Anchor}}
 	if f.Bad {
-		v = "bad:" + f.Text
+		v.Set("bad", "1")
 	}
-	http.SetCookie(w, &http.Cookie{Name: flashName, Value: url.QueryEscape(v), Path: Prefix,
+	http.SetCookie(w, &http.Cookie{Name: flashName, Value: v.Encode(), Path: Prefix,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
-	back := Prefix
-	if q := r.PostForm.Get("back"); strings.HasPrefix(q, "?") && !strings.ContainsAny(q, "#\\") {
-		back += q // the filters the action was taken under
+	http.Redirect(w, r, safeBack(r.PostForm.Get("back")), http.StatusSeeOther)
+}
+
+// safeBack keeps a form's way back only if it is a console page of this mock (a path under
+// Prefix, with a query): never another host, never a fragment.
+func safeBack(back string) string {
+	u, err := url.Parse(back)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Fragment != "" || !Owns(u.Path) ||
+		strings.Contains(back, "//") || strings.ContainsAny(back, "\\#") {
+		return Prefix
 	}
-	if anchor != "" {
-		back += "#" + anchor
-	}
-	http.Redirect(w, r, back, http.StatusSeeOther)
+	return back
 }
 
 // takeFlash returns the message an action left, and clears it.
@@ -250,12 +290,11 @@ func (h *Handler) takeFlash(w http.ResponseWriter, r *http.Request) *flash {
 	}
 	http.SetCookie(w, &http.Cookie{Name: flashName, Value: "", Path: Prefix, MaxAge: -1,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil})
-	v, err := url.QueryUnescape(c.Value)
-	if err != nil {
+	v, err := url.ParseQuery(c.Value)
+	if err != nil || v.Get("t") == "" {
 		return nil
 	}
-	kind, text, _ := strings.Cut(v, ":")
-	return &flash{Text: text, Bad: kind == "bad"}
+	return &flash{Text: v.Get("t"), Bad: v.Get("bad") == "1", Anchor: v.Get("a")}
 }
 
 // view is what both console templates read besides their own fields.
@@ -289,7 +328,7 @@ func (h *Handler) page(w http.ResponseWriter, r *http.Request, status int, msg s
 }
 
 func (h *Handler) handleSignInForm(w http.ResponseWriter, r *http.Request) {
-	if h.AdminToken == "" {
+	if !h.Admin.Required() {
 		http.Redirect(w, r, Prefix, http.StatusSeeOther)
 		return
 	}
@@ -298,18 +337,27 @@ func (h *Handler) handleSignInForm(w http.ResponseWriter, r *http.Request) {
 	h.render(w, http.StatusOK, "signin", v, &v.Nonce)
 }
 
-// handleSignIn checks the admin token and marks the session signed in; the token itself is not
-// kept in the cookie.
+// handleSignIn checks the admin token (auth.Admin: wrong ones back off per client address) and
+// starts a new, signed-in session; the token itself is not kept in the cookie.
 func (h *Handler) handleSignIn(w http.ResponseWriter, r *http.Request) {
 	s, _ := h.session(r) // csrf checked it
-	if h.AdminToken == "" || subtle.ConstantTimeCompare([]byte(r.PostForm.Get("token")), []byte(h.AdminToken)) != 1 {
-		v := &signInView{view: view{Lang: "en", Title: "Sign in", CSRF: h.csrfToken(s), NeedsSignIn: h.AdminToken != ""}, Failed: true}
-		h.render(w, http.StatusUnprocessableEntity, "signin", v, &v.Nonce)
+	err := errors.New("no admin token to sign in with")
+	if h.Admin.Required() {
+		err = h.Admin.Check(r, r.PostForm.Get("token"), true)
+	}
+	if err == nil {
+		h.setSession(w, r, newSession(true))
+		http.Redirect(w, r, Prefix, http.StatusSeeOther)
 		return
 	}
-	s.signedIn = true
-	h.setSession(w, r, s)
-	http.Redirect(w, r, Prefix, http.StatusSeeOther)
+	v := &signInView{view: view{Lang: "en", Title: "Sign in", CSRF: h.csrfToken(s), NeedsSignIn: h.Admin.Required()}, Failed: true}
+	status := http.StatusUnprocessableEntity
+	var ae *apierr.Error
+	if errors.As(err, &ae) && ae.Code == apierr.TooManyRequests {
+		status, v.Failed, v.Flash = http.StatusTooManyRequests, false, &flash{Text: ae.Detail + ".", Bad: true}
+		w.Header().Set("Retry-After", ae.Header.Get("Retry-After"))
+	}
+	h.render(w, status, "signin", v, &v.Nonce)
 }
 
 func (h *Handler) handleSignOut(w http.ResponseWriter, r *http.Request) {

@@ -45,7 +45,7 @@ func invite(t *testing.T, h *testenv.Env, first, callbackURL string) store.Appli
 	return app
 }
 
-func settle(t *testing.T, h *testenv.Env) {
+func settle(t testing.TB, h *testenv.Env) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -54,21 +54,35 @@ func settle(t *testing.T, h *testenv.Env) {
 	}
 }
 
-func TestOverview(t *testing.T) {
+func TestSections(t *testing.T) {
 	h := testenv.New(t)
 	app := invite(t, h, "Frans", testenv.CallbackURL)
 	h.Token(testenv.DemoID, testenv.DemoSecret) // a journal entry
 	b := testenv.NewBrowser(t, h.URL)
-	testenv.WantPage(t, b.Get("/_mock/ui"), 200, "Mock console", "2026-11-28 12:00:00 UTC", "frozen",
-		"Frans Hals", app.ReferenceID, "First assessment job - Engineer", "invited 2026-11-28 12:00:00 UTC",
-		"Your assessment for First assessment job - Engineer", `href="`+app.AssessmentURL+`"`,
-		"POST /connect_ats/access_token", "createAccessToken", "No callbacks yet", "No fault rules")
+	for path, says := range map[string][]string{
+		"/_mock/ui": {"Mock console", `<a href="/_mock/ui" aria-current="page">Applications</a>`, "2026-11-28 12:00:00 UTC", "frozen",
+			"Frans Hals", app.ReferenceID, "First assessment job - Engineer", "invited 2026-11-28 12:00:00 UTC", `href="` + app.AssessmentURL + `"`},
+		"/_mock/ui/callbacks": {`aria-current="page">Callbacks</a>`, "No callbacks yet", "2026-11-28 12:00:00 UTC"},
+		"/_mock/ui/webhooks":  {`aria-current="page">Webhooks</a>`, "No webhooks."},
+		"/_mock/ui/outbox":    {`aria-current="page">Outbox</a>`, "Your assessment for First assessment job - Engineer", "to frans@example.com"},
+		"/_mock/ui/journal":   {`aria-current="page">Journal</a>`, "POST /connect_ats/access_token", "createAccessToken"},
+		"/_mock/ui/faults":    {`aria-current="page">Faults</a>`, "No fault rules", "Add a fault rule"},
+	} {
+		testenv.WantPage(t, b.Get(path), 200, says...)
+	}
 
 	filtered := b.Get("/_mock/ui?client=other-client")
 	if strings.Contains(filtered.Body, "Frans Hals") || !strings.Contains(filtered.Body, `<option value="other-client" selected>`) {
 		t.Fatal("filtering by client shows another client's application")
 	}
-	if p := b.Get("/_mock/ui?state=completed"); strings.Contains(p.Body, "Frans Hals") {
+	// The client filter follows the operator to the other pages.
+	if !strings.Contains(filtered.Body, `<a href="/_mock/ui/outbox?client=other-client">Outbox</a>`) {
+		t.Fatal("the sections do not keep the client filter")
+	}
+	if p := b.Get("/_mock/ui/outbox?client=other-client"); strings.Contains(p.Body, "frans@example.com") {
+		t.Fatal("the outbox filtered by client shows another client's email")
+	}
+	if p := b.Get("/_mock/ui?state=completed"); strings.Contains(p.Body, "Frans Hals") || !strings.Contains(p.Body, "match the filter") {
 		t.Fatal("filtering by state shows an invited application")
 	}
 	if p := b.Get("/_mock/ui?state=invited&client=demo-client"); !strings.Contains(p.Body, "Frans Hals") {
@@ -102,7 +116,13 @@ func TestActions(t *testing.T) {
 					t.Fatalf("clock at %v", got)
 				}
 			}},
-		"advance by nonsense":      {path: "/_mock/ui/clock/advance", form: url.Values{"by": {"soon"}}, flash: `Advance failed: &#34;soon&#34; is not a duration`},
+		"advance by nonsense": {path: "/_mock/ui/clock/advance", form: url.Values{"by": {"soon"}}, flash: `Advance failed: &#34;soon&#34; is not a duration`},
+		"advance back": {path: "/_mock/ui/clock/advance", form: url.Values{"by": {"-1h"}}, flash: "Advance failed: the clock only advances",
+			check: func(t *testing.T, h *testenv.Env, _ string) {
+				if got := h.Clock.Now(); !got.Equal(testenv.T0) {
+					t.Fatalf("clock at %v", got)
+				}
+			}},
 		"unfreeze":                 {path: "/_mock/ui/clock/unfreeze", flash: "Clock running again", check: func(t *testing.T, h *testenv.Env, _ string) { wantFrozen(t, h, false) }},
 		"freeze":                   {path: "/_mock/ui/clock/freeze", flash: "Clock frozen at 2026-11-28T12:00:00Z", check: func(t *testing.T, h *testenv.Env, _ string) { wantFrozen(t, h, true) }},
 		"start":                    {path: "/_mock/ui/applications/{ref}/start", flash: "started", check: wantState(store.Started)},
@@ -144,19 +164,25 @@ func TestActions(t *testing.T) {
 				}
 			}
 			b, token := console(t, h)
-			form := url.Values{"csrf": {token}, "back": {"?state=invited"}}
+			const back = "/_mock/ui?state=invited&page=1"
+			form := url.Values{"csrf": {token}, "back": {back}}
 			for k, v := range tc.form {
 				form[k] = v
 			}
 			path := strings.NewReplacer("{ref}", ref, "{id}", id).Replace(tc.path)
 			p := b.Post(path, form)
 			if p.Status == http.StatusSeeOther {
-				if !strings.HasPrefix(p.Location, "/_mock/ui?state=invited#") {
-					t.Fatalf("back to %q, want the console with its filter", p.Location)
+				// Back where the action was taken, filters and page kept, and no fragment: it
+				// scrolled the page away from the message at its top.
+				if p.Location != back {
+					t.Fatalf("back to %q, want %q", p.Location, back)
 				}
-				p = b.Get("/_mock/ui")
+				p = b.Get(p.Location)
 			}
 			testenv.WantPage(t, p, p.Status, tc.flash)
+			if p.Status == 200 && !regexp.MustCompile(`<p class="alert (ok|bad)" role="(status|alert)" id="flash" tabindex="-1"><span id="flash-text">`).MatchString(p.Body) {
+				t.Fatalf("the message is not the page's status or alert:\n%s", p.Body)
+			}
 			if tc.check != nil {
 				tc.check(t, h, ref)
 			}
@@ -301,15 +327,17 @@ func TestUserValuesAreEscaped(t *testing.T) {
 	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
 	h.Do(http.MethodPost, "/connect_ats/applications", `{"job_id":"`+testenv.EngineerJob+`","callback_url":"`+testenv.CallbackURL+`",`+
 		`"applicant_details":{"first_name":"<img src=x onerror=alert(3)>","last_name":"`+evil+`","email":"evil@example.com"}}`, testenv.Bearer(tok))
-	p := testenv.NewBrowser(t, h.URL).Get("/_mock/ui")
+	b := testenv.NewBrowser(t, h.URL)
+	p := b.Get("/_mock/ui")
 	testenv.WantPage(t, p, 200, "&lt;script&gt;alert(1)&lt;/script&gt;", "&lt;img src=x onerror=alert(3)&gt;")
+	p.Body += b.Get("/_mock/ui/journal").Body
 	for _, raw := range []string{evil, "<script>alert(2)", "<img src=x"} {
 		if strings.Contains(p.Body, raw) {
 			t.Errorf("the console has %q unescaped", raw)
 		}
 	}
-	if n := strings.Count(p.Body, "<script"); n != 1 {
-		t.Fatalf("%d script elements, want only the console's own", n)
+	if n := strings.Count(p.Body, "<script"); n != 2 {
+		t.Fatalf("%d script elements in two pages, want only the console's own", n)
 	}
 }
 
@@ -329,17 +357,19 @@ func TestOverviewShowsWebhooksAndEvents(t *testing.T) {
 	settle(t, h)
 	b := testenv.NewBrowser(t, h.URL)
 	p := b.Get("/_mock/ui")
-	testenv.WantPage(t, p, 200, `<a href="#webhooks">Webhooks</a>`, "ats-prod", rcv.URL+"/events", "whsec_MfKQ…",
-		"event <strong>assessment_started</strong> · webhook ats-prod", "POST "+rcv.URL+"/events")
+	testenv.WantPage(t, p, 200, `<a href="/_mock/ui/webhooks">Webhooks</a>`)
+	p = b.Get("/_mock/ui/webhooks")
+	testenv.WantPage(t, p, 200, "ats-prod", rcv.URL+"/events", "whsec_MfKQ…")
+	testenv.WantPage(t, b.Get("/_mock/ui/callbacks"), 200, "event <strong>assessment_started</strong> · webhook ats-prod", "POST "+rcv.URL+"/events")
 	if strings.Contains(p.Body, secret) {
 		t.Fatal("the console shows a webhook's secret")
 	}
-	if p := b.Get("/_mock/ui?client=other-client"); strings.Contains(p.Body, "ats-prod") || !strings.Contains(p.Body, "No webhooks of this client") {
+	if p := b.Get("/_mock/ui/webhooks?client=other-client"); strings.Contains(p.Body, "ats-prod") || !strings.Contains(p.Body, "No webhooks of this client") {
 		t.Fatal("filtering by client shows another client's webhook")
 	}
 	h.Clock.Advance(time.Minute)
 	if _, err := h.App.Lifecycle.RegisterWebhook(testenv.DemoID, lifecycle.WebhookRegistration{Label: "ats-prod", URL: rcv.URL + "/moved"}); err != nil {
 		t.Fatal(err)
 	}
-	testenv.WantPage(t, b.Get("/_mock/ui"), 200, rcv.URL+"/moved", "updated 2026-11-28 12:01:00 UTC")
+	testenv.WantPage(t, b.Get("/_mock/ui/webhooks"), 200, rcv.URL+"/moved", "updated 2026-11-28 12:01:00 UTC")
 }

@@ -399,6 +399,7 @@ func TestSuiteCatchesATargetThatAcceptsInvalidRequests(t *testing.T) {
 		for field := range errs {
 			if strings.HasPrefix(field, "applicant_details") { // a 500 for these
 				*status = http.StatusInternalServerError
+				body["errors"] = map[string]any{"detail": "Internal Server Error"}
 				return true
 			}
 		}

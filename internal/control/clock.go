@@ -38,9 +38,19 @@ func (h *Handler) handleAdvanceClock(w http.ResponseWriter, c *dispatch.Call) er
 	if err != nil {
 		return apierr.Field("by", "is invalid: must be a duration like 15m1s")
 	}
-	h.Clock.Advance(d)
+	if _, err := h.Clock.Forward(d); err != nil {
+		return apierr.Field("by", "must not be negative: "+err.Error())
+	}
 	h.writeClock(w)
 	return nil
+}
+
+// clockSetView is the clock after a set, with how far it moved: a set that moved it back says so.
+type clockSetView struct {
+	clockView
+	MovedBy  string `json:"moved_by"`
+	WentBack bool   `json:"went_back"`
+	Note     string `json:"note,omitempty"`
 }
 
 func (h *Handler) handleSetClock(w http.ResponseWriter, c *dispatch.Call) error {
@@ -50,8 +60,14 @@ func (h *Handler) handleSetClock(w http.ResponseWriter, c *dispatch.Call) error 
 	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
-	h.Clock.Set(req.Now)
-	h.writeClock(w)
+	before := h.Clock.Set(req.Now)
+	v := clockSetView{clockView: h.clockView(), MovedBy: req.Now.Sub(before).Round(time.Millisecond).String()}
+	if req.Now.Before(before) {
+		v.WentBack = true
+		v.Note = "The clock went back by " + before.Sub(req.Now).Round(time.Millisecond).String() +
+			": links and tokens that had expired are valid again, and those issued since are not valid yet."
+	}
+	writeJSON(w, http.StatusOK, v)
 	return nil
 }
 

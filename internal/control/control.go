@@ -7,14 +7,12 @@
 package control
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
@@ -51,9 +49,9 @@ type Deps struct {
 	Callbacks *delivery.Dispatcher
 	// Specs are served as they are: the control and the vendor contracts.
 	ControlSpec, VendorSpec []byte
-	// AdminToken, when set, is required as a Bearer token on every request.
-	AdminToken string
-	Logger     *slog.Logger
+	// Admin, when it requires a token, wants it as a Bearer on every request.
+	Admin  *auth.Admin
+	Logger *slog.Logger
 }
 
 // Handler serves the control API.
@@ -67,7 +65,7 @@ func New(d Deps) (*Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	if d.Spec == nil || d.Lifecycle == nil || d.Auth == nil || d.Store == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil {
+	if d.Spec == nil || d.Lifecycle == nil || d.Auth == nil || d.Admin == nil || d.Store == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil {
 		return nil, errors.New("control: missing dependency")
 	}
 	h := &Handler{Deps: d}
@@ -108,7 +106,7 @@ func New(d Deps) (*Handler, error) {
 		Spec:         d.Spec,
 		Handlers:     ops,
 		MaxBodyBytes: maxBody,
-		Middleware:   []dispatch.Middleware{h.requireAdmin},
+		Middleware:   []dispatch.Middleware{RequireAdmin(d.Admin)},
 		Logger:       d.Logger,
 	})
 	if err != nil {
@@ -117,19 +115,21 @@ func New(d Deps) (*Handler, error) {
 	return h, nil
 }
 
-// requireAdmin lets every request through when no admin token is set, else only those with the
-// right Bearer. (The contract's security is optional, so kin-openapi lets every request through.)
-func (h *Handler) requireAdmin(next dispatch.Handler) dispatch.Handler {
-	if h.AdminToken == "" {
-		return next
-	}
-	return func(w http.ResponseWriter, c *dispatch.Call) error {
-		tok := strings.TrimPrefix(c.Request.Header.Get("Authorization"), "Bearer ")
-		if subtle.ConstantTimeCompare([]byte(tok), []byte(h.AdminToken)) != 1 {
-			return apierr.New(apierr.Unauthorized, "The control API needs the admin token: send Authorization: Bearer <admin token>").
-				WithHeader("WWW-Authenticate", apierr.Challenge("Bearer", "equalture-mock control"))
+// RequireAdmin lets every request through when a requires no admin token, else only those with
+// the right Bearer (auth.Admin.CheckBearer: guesses back off). The contract's security is
+// optional, so kin-openapi alone lets every request through. The proxy guards its own /_mock with
+// it too.
+func RequireAdmin(a *auth.Admin) dispatch.Middleware {
+	return func(next dispatch.Handler) dispatch.Handler {
+		if !a.Required() {
+			return next
 		}
-		return next(w, c)
+		return func(w http.ResponseWriter, c *dispatch.Call) error {
+			if err := a.CheckBearer(c.Request); err != nil {
+				return err
+			}
+			return next(w, c)
+		}
 	}
 }
 

@@ -49,8 +49,8 @@ func TestClockLevers(t *testing.T) {
 		wantFrozen bool
 	}{
 		{"/_mock/clock/set", `{"now":"2030-01-02T03:04:05Z"}`, time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), true},
-		{"/_mock/clock/advance", `{"by":"-1h"}`, time.Date(2030, 1, 2, 2, 4, 5, 0, time.UTC), true},
-		{"/_mock/clock/freeze", "", time.Date(2030, 1, 2, 2, 4, 5, 0, time.UTC), true},
+		{"/_mock/clock/advance", `{"by":"1h"}`, time.Date(2030, 1, 2, 4, 4, 5, 0, time.UTC), true},
+		{"/_mock/clock/freeze", "", time.Date(2030, 1, 2, 4, 4, 5, 0, time.UTC), true},
 	}
 	for _, tc := range tests {
 		r := post(h, tc.path, tc.body)
@@ -67,6 +67,51 @@ func TestClockLevers(t *testing.T) {
 	now, _ := time.Parse(time.RFC3339Nano, v["now"].(string))
 	if d := time.Since(now); d < -time.Minute || d > time.Minute || v["frozen"] != false {
 		t.Fatalf("reset clock = %v, want real time, running", v)
+	}
+}
+
+// Advance only moves forward: a negative duration would bring an expired public link back,
+// unnoticed. Setting the clock can still go back, and its answer says so.
+func TestClockGoesBackOnlyWhenSetSayingSo(t *testing.T) {
+	h := testenv.New(t)
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	ref, _ := h.Create(tok, testenv.EngineerJob, "")
+	testenv.WantStatus(t, post(h, "/_mock/applications/"+ref+"/complete", ""), 200)
+	link := h.Do(http.MethodGet, "/connect_ats/applications/"+ref+"/public_link", "", testenv.Bearer(tok)).JSON(t)["url"].(string)
+	u, _ := url.Parse(link)
+	page := func() int { return testenv.NewBrowser(t, h.URL).Get(u.RequestURI()).Status }
+	testenv.WantStatus(t, post(h, "/_mock/clock/advance", `{"by":"121m"}`), 200)
+	if got := page(); got != http.StatusGone {
+		t.Fatalf("after 121 minutes the public link answers %d", got)
+	}
+
+	for _, by := range []string{"-121m", "-1ns", "-0.5h"} {
+		r := post(h, "/_mock/clock/advance", `{"by":"`+by+`"}`)
+		testenv.WantStatus(t, r, http.StatusUnprocessableEntity)
+		if msgs := r.ErrorField(t, "by"); len(msgs) != 1 || !strings.Contains(msgs[0], "must not be negative") {
+			t.Fatalf("advance %s: %v", by, msgs)
+		}
+	}
+	if now := h.Clock.Now(); !now.Equal(testenv.T0.Add(121 * time.Minute)) {
+		t.Fatalf("a refused advance moved the clock to %v", now)
+	}
+	if got := page(); got != http.StatusGone {
+		t.Fatalf("the expired public link came back: %d", got)
+	}
+	testenv.WantStatus(t, post(h, "/_mock/clock/advance", `{"by":"0s"}`), 200)
+
+	r := post(h, "/_mock/clock/set", `{"now":"`+testenv.T0.Add(time.Minute).Format(time.RFC3339)+`"}`)
+	testenv.WantStatus(t, r, 200)
+	v := r.JSON(t)
+	if v["went_back"] != true || v["moved_by"] != "-2h0m0s" || !strings.Contains(v["note"].(string), "went back by 2h0m0s") {
+		t.Fatalf("setting the clock back answers %v", v)
+	}
+	if got := page(); got != 200 {
+		t.Fatalf("after setting the clock back the public link answers %d", got)
+	}
+	v = post(h, "/_mock/clock/set", `{"now":"`+testenv.T0.Add(time.Hour).Format(time.RFC3339)+`"}`).JSON(t)
+	if v["went_back"] != false || v["moved_by"] != "59m0s" || v["note"] != nil {
+		t.Fatalf("setting the clock forward answers %v", v)
 	}
 }
 
@@ -420,7 +465,7 @@ func TestBadInput(t *testing.T) {
 		"fault bad status":     {http.MethodPost, "/_mock/faults", `{"status":99}`, 422, "status"},
 		"unknown control path": {http.MethodGet, "/_mock/nope", "", 404, "detail"},
 		"wrong method":         {http.MethodDelete, "/_mock/clock", "", 405, "detail"},
-		"bad status filter":    {http.MethodGet, "/_mock/journal?status=abc", "", 400, "status"},
+		"bad status filter":    {http.MethodGet, "/_mock/journal?status=abc", "", 400, "detail"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -431,6 +476,10 @@ func TestBadInput(t *testing.T) {
 				t.Fatalf("%s not named in %s", tc.wantField, r.Body)
 			}
 		})
+	}
+	// A bad parameter's 400 is a general error naming the parameter in its detail.
+	if d := h.Do(http.MethodGet, "/_mock/journal?status=abc", "").ErrorField(t, "detail"); len(d) != 1 || !strings.Contains(d[0], "status is invalid") {
+		t.Fatalf("bad status filter detail = %v", d)
 	}
 }
 
@@ -540,7 +589,7 @@ func TestCallbacksThroughTheControlAPI(t *testing.T) {
 }
 
 func TestCallbackHostAllowList(t *testing.T) {
-	h := testenv.New(t, func(o *app.Options) { o.Lifecycle.CallbackAllowHosts = []string{"127.0.0.1"} })
+	h := testenv.New(t, func(o *app.Options) { o.Egress.AllowHosts = []string{"127.0.0.1"} })
 	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
 	testenv.WantStatus(t, h.Do(http.MethodPost, "/connect_ats/applications", testenv.CreateBody(testenv.EngineerJob, ""), testenv.Bearer(tok)), 201)
 	body := strings.Replace(testenv.CreateBody(testenv.EngineerJob, ""), "127.0.0.1:9", "ats.invalid", 1)

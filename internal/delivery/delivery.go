@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/notify"
 	"github.com/equalture/equalture-mock/internal/schedule"
@@ -183,8 +184,11 @@ type Deps struct {
 	Fixtures *fixtures.Set
 	// Payload renders an application's results as the callback sends them.
 	Payload func(store.Application) any
-	// Client sends the PUTs (a transport with sane pools when nil).
+	// Client sends the PUTs (a transport with sane pools, dialling through Egress, when nil).
 	Client *http.Client
+	// Egress, when set, is where deliveries may connect: the default Client dials through it, and
+	// attempt errors show only what it lets them show.
+	Egress *egress.Policy
 	// UserAgent identifies the mock to receivers.
 	UserAgent string
 	Logger    *slog.Logger
@@ -233,8 +237,12 @@ func New(cfg Config, deps Deps) (*Dispatcher, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	if deps.Client == nil {
+		tr := &http.Transport{MaxIdleConnsPerHost: cfg.Workers, IdleConnTimeout: 90 * time.Second}
+		if deps.Egress != nil {
+			tr.DialContext = deps.Egress.DialContext
+		}
 		deps.Client = &http.Client{
-			Transport: &http.Transport{MaxIdleConnsPerHost: cfg.Workers, IdleConnTimeout: 90 * time.Second},
+			Transport: tr,
 			// A receiver answers; redirects are answers too (and count as failed attempts).
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}

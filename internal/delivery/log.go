@@ -36,6 +36,24 @@ func (d *Dispatcher) List(f Filter) []Delivery {
 	return out
 }
 
+// Page returns the deliveries f matches, newest first, from the offset-th on, at most limit of
+// them, and how many f matches in all; only the page is copied.
+func (d *Dispatcher) Page(f Filter, offset, limit int) (page []Delivery, total int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for i := len(d.order) - 1; i >= 0; i-- {
+		dl := d.all[d.order[i]]
+		if !f.matches(dl) {
+			continue
+		}
+		if total >= offset && len(page) < limit {
+			page = append(page, dl.clone())
+		}
+		total++
+	}
+	return page, total
+}
+
 // Get returns delivery id, or a 404.
 func (d *Dispatcher) Get(id string) (Delivery, error) {
 	d.mu.Lock()
@@ -46,6 +64,11 @@ func (d *Dispatcher) Get(id string) (Delivery, error) {
 	}
 	return dl.clone(), nil
 }
+
+// CanRedeliver reports whether a delivery in status st may be sent again: once it has finished
+// (delivered, or failed), never while it runs, never once cancelled (its application anonymized,
+// its webhook deleted). Redeliver applies it; the console asks it before offering the button.
+func CanRedeliver(st Status) bool { return st == Delivered || st == Failed }
 
 // Redeliver starts a new series of attempts for a finished delivery (409 while one is running,
 // for a cancelled one, one of an anonymized application, and one to a webhook deleted since). A
@@ -70,13 +93,12 @@ func (d *Dispatcher) Redeliver(id string) (Delivery, error) {
 		d.mu.Unlock()
 		return Delivery{}, apierr.New(apierr.NotFound, "No delivery %q", id)
 	}
-	if dl.Status == Pending || dl.Status == Delivering {
+	if !CanRedeliver(dl.Status) {
 		d.mu.Unlock()
+		if dl.Status == Cancelled {
+			return Delivery{}, apierr.New(apierr.Conflict, "Delivery %s was cancelled (%s): it may not be sent again", id, dl.Reason)
+		}
 		return Delivery{}, apierr.New(apierr.Conflict, "Delivery %s is %s: redeliver it once it has finished", id, dl.Status)
-	}
-	if dl.Status == Cancelled {
-		d.mu.Unlock()
-		return Delivery{}, apierr.New(apierr.Conflict, "Delivery %s was cancelled (%s): it may not be sent again", id, dl.Reason)
 	}
 	if d.closing {
 		d.mu.Unlock()

@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/equalture/equalture-mock/internal/redact"
 )
 
 // send makes one attempt: the delivery's method (PUT for results, POST for an event) with its
@@ -60,6 +62,12 @@ func (d *Dispatcher) send(dl Delivery, attempt int, at time.Time) (int, time.Dur
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
+		}
+		if d.deps.Egress != nil {
+			if shown := d.deps.Egress.Shown(err); shown != err { //nolint:errorlint // the same error or another
+				d.deps.Logger.Warn("callback attempt failed", "delivery", dl.ID, "url", redact.URL(dl.URL), "err", err)
+				err = shown
+			}
 		}
 		return 0, latency, err
 	}

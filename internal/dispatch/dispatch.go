@@ -103,6 +103,9 @@ func (c *Call) Violate(kind, format string, args ...any) {
 // Handler answers a call, or returns the error to answer.
 type Handler func(w http.ResponseWriter, c *Call) error
 
+// Check judges a request by a rule that needs the server's state; its error is answered.
+type Check func(c *Call) error
+
 // Middleware wraps the rest of the pipeline: it runs after the body is read and the route is
 // known, before validation and the handler.
 type Middleware func(next Handler) Handler
@@ -132,6 +135,12 @@ type Options struct {
 	// Handlers binds an operationId to its handler; every operation of the contract needs one
 	// unless Fallback is set.
 	Handlers map[string]Handler
+	// Checks are the rules of an operation's request that the contract cannot state because they
+	// need the server's state (a job_id must be one of the client's published jobs), by
+	// operationId. A check runs after validation when the request is valid or invalid in its
+	// fields only (a 422): its 422 joins the validation's (apierr.Join), so one answer names every
+	// problem. It reads the body as sent, whatever the schema made of it.
+	Checks map[string]Check
 	// Fallback, when set, takes every request no bound handler takes — a path or method the
 	// contract lacks (instead of a 404 or 405), or an operation Handlers leaves out — without
 	// validation; New then accepts handlers for some operations only. The proxy forwards these
@@ -176,6 +185,11 @@ func New(o Options) (*Dispatcher, error) {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	for id := range o.Checks {
+		if _, bound := o.Handlers[id]; !bound {
+			return nil, fmt.Errorf("dispatch: check %q names no bound operation", id)
+		}
 	}
 	ids := slices.Collect(maps.Keys(o.Handlers))
 	if o.Fallback == nil {
@@ -279,7 +293,11 @@ func (d *Dispatcher) serve(w http.ResponseWriter, c *Call) error {
 			return err
 		}
 	}
-	if err := d.opts.Spec.ValidateRequest(c.Request.Context(), c.Request, c.Route, auth); err != nil {
+	err := d.opts.Spec.ValidateRequest(c.Request.Context(), c.Request, c.Route, auth)
+	if check := d.opts.Checks[c.Op]; check != nil && (err == nil || apierr.Is(err, apierr.Invalid)) {
+		err = apierr.Join(err, check(c))
+	}
+	if err != nil {
 		if !d.opts.ReportInvalid {
 			return err
 		}

@@ -352,3 +352,83 @@ func TestFallbackBindsOnlyOperationsOfTheContract(t *testing.T) {
 		t.Errorf("New refused a partial set with a fallback: %v", err)
 	}
 }
+
+// TestChecksJoinValidation: a check (a rule needing the server's state) runs beside the schema's
+// validation, and its 422 joins the schema's; it never runs for a request refused otherwise.
+func TestChecksJoinValidation(t *testing.T) {
+	sp, err := spec.Load(context.Background(), []byte(contract))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checked []string // the principal of each checked call
+	check := func(c *dispatch.Call) error {
+		checked = append(checked, c.Principal)
+		var body struct{ Name, Tag string }
+		_ = json.Unmarshal(c.Body, &body)
+		var errs []error
+		if body.Name == "taken" || body.Name == "" {
+			errs = append(errs, apierr.Field("name", "is taken"))
+		}
+		if body.Tag == "x" {
+			errs = append(errs, apierr.Field("tag", "does not exist"))
+		}
+		return apierr.Join(errs...)
+	}
+	ok := func(rw http.ResponseWriter, _ *dispatch.Call) error {
+		apierr.WriteJSON(rw, http.StatusCreated, map[string]string{})
+		return nil
+	}
+	d, err := dispatch.New(dispatch.Options{
+		Spec:         sp,
+		Handlers:     map[string]dispatch.Handler{"createThing": ok, "getThing": ok},
+		Checks:       map[string]dispatch.Check{"createThing": check},
+		MaxBodyBytes: 64,
+		Authenticate: func(r *http.Request, _ string) (string, error) {
+			if r.Header.Get("Authorization") != "Bearer good" {
+				return "", apierr.New(apierr.Unauthorized, "bad token").WithHeader("WWW-Authenticate", `Bearer realm="t"`)
+			}
+			return "alice", nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{srv: httptest.NewServer(d)}
+	t.Cleanup(w.srv.Close)
+	tests := map[string]struct {
+		body, auth  string
+		status      int
+		wantErrors  string // the errors object as JSON
+		wantChecked bool
+	}{
+		"valid":                      {`{"name":"a"}`, "Bearer good", 201, "", true},
+		"the check refuses":          {`{"name":"taken"}`, "Bearer good", 422, `{"name":["is taken"]}`, true},
+		"both, joined":               {`{"name":"","tag":"x"}`, "Bearer good", 422, `{"name":["can't be blank"],"tag":["does not exist"]}`, true},
+		"unauthenticated: unchecked": {`{"name":"taken"}`, "Bearer bad", 401, `{"detail":"bad token"}`, false},
+		"malformed: unchecked":       {`{"name":`, "Bearer good", 400, "", false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			checked = nil
+			status, _, body := w.do(t, http.MethodPost, "/things", tc.body, "Authorization", tc.auth)
+			if status != tc.status {
+				t.Fatalf("status = %d, want %d (%v)", status, tc.status, body)
+			}
+			if tc.wantErrors != "" {
+				if got, _ := json.Marshal(body["errors"]); string(got) != tc.wantErrors {
+					t.Fatalf("errors = %s, want %s", got, tc.wantErrors)
+				}
+			}
+			if got := len(checked) == 1; got != tc.wantChecked {
+				t.Fatalf("checked = %v, want checked %v", checked, tc.wantChecked)
+			}
+			if tc.wantChecked && checked[0] != "alice" {
+				t.Fatalf("the check ran for %q, want the authenticated alice", checked[0])
+			}
+		})
+	}
+	if _, err := dispatch.New(dispatch.Options{Spec: sp, Handlers: map[string]dispatch.Handler{"createThing": ok, "getThing": ok},
+		Checks: map[string]dispatch.Check{"deleteThing": check}, MaxBodyBytes: 64}); err == nil {
+		t.Fatal("a check for no bound operation was accepted")
+	}
+}

@@ -231,7 +231,8 @@ func newEnv(t *testing.T, opts ...func(*app.Options)) *testenv.Env {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			rec := &recorder{ResponseWriter: w}
 			next.ServeHTTP(rec, r)
-			if !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") || rec.status/100 == 3 {
+			// Pages only: not redirects, nor the console's live part (a fragment of its page).
+			if !strings.HasPrefix(w.Header().Get("Content-Type"), "text/html") || rec.status/100 == 3 || r.Header.Get("X-Console-Live") != "" {
 				return
 			}
 			mu.Lock()

@@ -196,7 +196,7 @@ func TestPublicResultsPage(t *testing.T) {
 	if n := eval[int](b, `document.querySelectorAll("svg.scale-chart").length`); n != 5 {
 		t.Fatalf("%d charts, want one per trait", n)
 	}
-	if marks := eval[string](b, `[...document.querySelectorAll("li.trait")].map(li => li.dataset.trait + "=" + li.querySelector("circle.mark").nextElementSibling.textContent + (li.querySelector("circle.miss") ? "!" : "")).join(" ")`); marks !=
+	if marks := eval[string](b, `[...document.querySelectorAll("li.trait")].map(li => li.dataset.trait + "=" + li.querySelector(".mark").nextElementSibling.textContent + (li.querySelector(".mark.miss") ? "!" : "")).join(" ")`); marks !=
 		"problem_solving_ability=4 working_memory=3 problem_solving_style=2 attention_to_detail=2! cognitive_flexibility=4" {
 		t.Fatalf("chart marks %q", marks)
 	}
@@ -245,7 +245,7 @@ func TestPublicResultsInDutch(t *testing.T) {
 	}
 	body := b.text("body")
 	for _, nl := range []string{"Resultaten van de kandidaat", "Match met de functie", "Gemiddeld", "Geaccepteerd bereik", "Buiten het bereik",
-		"Uitslag", "Prioriteit: hoog", "Prioriteit: gemiddeld", "Prioriteit: laag", "Probleemoplossend vermogen", "(4) Enigszins hogere capaciteit",
+		"Uitslag binnen het bereik", "Uitslag buiten het bereik", "Prioriteit: hoog", "Prioriteit: gemiddeld", "Prioriteit: laag", "Probleemoplossend vermogen", "(4) Enigszins hogere capaciteit",
 		"Deze link is 120 minuten geldig.", "Geleverd door equalture-mock"} {
 		if !strings.Contains(body, nl) {
 			t.Errorf("the nl page lacks %q", nl)
@@ -345,7 +345,7 @@ func TestConsoleCompleteAndRedeliver(t *testing.T) {
 	if status := b.load("complete", chromedp.Click(chromedp.CSS(row+` form[action$="/complete"] button`))); status != 200 {
 		t.Fatalf("completing from the console ended on %d", status)
 	}
-	if got := b.text("#flash"); got != "Application "+ref+" completed with fit high" {
+	if got := b.text("#flash-text"); got != "Application "+ref+" completed with fit high" {
 		t.Fatalf("flash %q", got)
 	}
 	first := waitCallbacks(t, rcv, "/applications/42", 1)[0]
@@ -354,9 +354,7 @@ func TestConsoleCompleteAndRedeliver(t *testing.T) {
 	}
 	settle(t, h)
 
-	// A real reload: after the action's redirect to /_mock/ui#…, navigating to /_mock/ui#callbacks
-	// would only move to the fragment and show the page as it was rendered then.
-	b.load("reload", chromedp.Reload())
+	b.load("callbacks", chromedp.Navigate(h.URL+"/_mock/ui/callbacks"))
 	dlv := `#callbacks tr[data-ref="` + ref + `"]`
 	if got := b.text(dlv + " .badge"); got != "delivered" {
 		t.Fatalf("delivery %q", got)
@@ -364,7 +362,7 @@ func TestConsoleCompleteAndRedeliver(t *testing.T) {
 	if status := b.load("redeliver", chromedp.Click(chromedp.CSS(dlv+` form[action$="/redeliver"] button`))); status != 200 {
 		t.Fatalf("redelivering ended on %d", status)
 	}
-	if got := b.text("#flash"); !strings.HasSuffix(got, "is being sent again") {
+	if got := b.text("#flash-text"); !strings.HasSuffix(got, "is being sent again") {
 		t.Fatalf("flash %q", got)
 	}
 	both := waitCallbacks(t, rcv, "/applications/42", 2)
@@ -375,14 +373,16 @@ func TestConsoleCompleteAndRedeliver(t *testing.T) {
 		t.Fatalf("redelivery attempt %q", n)
 	}
 	settle(t, h)
-	b.load("reload", chromedp.Navigate(h.URL+"/_mock/ui"))
+	b.load("reload", chromedp.Navigate(h.URL+"/_mock/ui/callbacks"))
 	if n := eval[int](b, `document.querySelectorAll('`+dlv+` table.attempts tr').length`); n != 2 {
 		t.Fatalf("the console lists %d attempts, want 2", n)
 	}
+	b.shot("callbacks")
+	b.load("applications", chromedp.Navigate(h.URL+"/_mock/ui"))
 	toDocs(t, b.shot("console"), "console.png")
 }
 
-func settle(t *testing.T, h *testenv.Env) {
+func settle(t testing.TB, h *testenv.Env) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -451,7 +451,7 @@ func TestConsoleSignIn(t *testing.T) {
 	if status := b.load("unfreeze", chromedp.Click(chromedp.CSS(`form[action$="/clock/unfreeze"] button`))); status != 200 {
 		t.Fatalf("an action after signing in ended on %d", status)
 	}
-	if got := b.text("#flash"); got != "Clock running again" || h.Clock.State().Frozen {
+	if got := b.text("#flash-text"); got != "Clock running again" || h.Clock.State().Frozen {
 		t.Fatalf("flash %q, frozen %v", got, h.Clock.State().Frozen)
 	}
 	b.shot("signed-in")

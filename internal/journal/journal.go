@@ -8,6 +8,7 @@ package journal
 import (
 	"bytes"
 	"encoding/json"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -18,6 +19,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/glob"
 	"github.com/equalture/equalture-mock/internal/jsonpath"
 	"github.com/equalture/equalture-mock/internal/notify"
+	"github.com/equalture/equalture-mock/internal/redact"
 )
 
 // Entry is one recorded request and the answer it got.
@@ -95,11 +97,16 @@ func New(max int, maxBytes int64) *Journal {
 func (j *Journal) Changed() *notify.Broadcaster { return &j.changed }
 
 // Record adds e (its ID is assigned), evicting the oldest entries until both bounds hold, and
-// returns it. Its bodies are cut at MaxBodyBytes, and copied when the slices they come in would
-// keep much more memory alive than they show.
+// returns it. Secrets in its bodies and query (access tokens, webhook secrets, …) are replaced by
+// hints first (package redact): the journal never holds one, so no read-out can show one. Its
+// bodies are cut at MaxBodyBytes, and copied when the slices they come in would keep much more
+// memory alive than they show.
 func (j *Journal) Record(e Entry) Entry {
 	e.RequestBody, e.RequestBodySize, e.RequestBodyTruncated = keep(e.RequestBody, e.RequestBodySize, e.RequestBodyTruncated)
 	e.ResponseBody, e.ResponseBodySize, e.ResponseBodyTruncated = keep(e.ResponseBody, e.ResponseBodySize, e.ResponseBodyTruncated)
+	// Redacted once cut, so a hostile megabyte costs the redaction no more than what is kept.
+	e.RequestBody, e.ResponseBody = redact.JSON(e.RequestBody), redact.JSON(e.ResponseBody)
+	e.Query = redact.Query(e.Query)
 	size := e.size()
 	j.mu.Lock()
 	j.nextID++
@@ -170,18 +177,27 @@ func (j *Journal) Reset() {
 	j.changed.Notify()
 }
 
-// Erase replaces the bodies of every entry about application ref (its path names it, or its
-// answer does, as a creation's does) and marks them erased for reason.
-func (j *Journal) Erase(ref, reason string) {
-	needle := []byte(ref)
+// Subject is whose entries Erase removes: those naming the application's reference id, and those
+// of its client carrying the applicant's data as the application was created with it — the email
+// (in any case), or the first and the last name both (as JSON strings) — such as creations that
+// were answered 429, 422 or 5xx and never named the reference id.
+type Subject struct {
+	ReferenceID, ClientID      string
+	Email, FirstName, LastName string
+}
+
+// Erase replaces the bodies and query of every entry about s and marks them erased for reason.
+// It scans the journal, which its bounds keep small enough for the rare erasure.
+func (j *Journal) Erase(s Subject, reason string) {
+	m := s.matcher()
 	j.mu.Lock()
 	for i := range j.n {
 		e := &j.ring[(j.head+i)%len(j.ring)]
-		if !strings.Contains(e.Path, ref) && !bytes.Contains(e.ResponseBody, needle) && !bytes.Contains(e.RequestBody, needle) {
+		if !m.matches(e) {
 			continue
 		}
 		j.bytes -= e.size()
-		e.RequestBody, e.ResponseBody = nil, nil
+		e.RequestBody, e.ResponseBody, e.Query = nil, nil, ""
 		e.RequestBodySize, e.ResponseBodySize = 0, 0
 		e.RequestBodyTruncated, e.ResponseBodyTruncated = false, false
 		e.Erased = reason
@@ -190,6 +206,72 @@ func (j *Journal) Erase(ref, reason string) {
 	j.mu.Unlock()
 	j.changed.Notify()
 }
+
+// subjectMatcher holds a Subject's needles, made once per erasure.
+type subjectMatcher struct {
+	ref, client string
+	email       []byte
+	first, last []byte // quoted as JSON strings
+}
+
+func (s Subject) matcher() subjectMatcher {
+	m := subjectMatcher{ref: s.ReferenceID, client: s.ClientID}
+	if s.Email != "" {
+		m.email = []byte(s.Email)
+	}
+	if s.FirstName != "" && s.LastName != "" {
+		m.first, m.last = quoted(s.FirstName), quoted(s.LastName)
+	}
+	return m
+}
+
+// quoted is s as a JSON string, as a request body spells it.
+func quoted(s string) []byte {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	return bytes.TrimSpace(b.Bytes())
+}
+
+func (m subjectMatcher) matches(e *Entry) bool {
+	if m.ref != "" && (strings.Contains(e.Path, m.ref) || bytes.Contains(e.ResponseBody, []byte(m.ref)) || bytes.Contains(e.RequestBody, []byte(m.ref))) {
+		return true
+	}
+	if e.ClientID != m.client {
+		return false // another client's applicant, though the same person, is theirs to erase
+	}
+	where := [][]byte{e.RequestBody, e.ResponseBody, []byte(e.Path + "?" + e.Query)}
+	if q, err := url.QueryUnescape(e.Query); err == nil && q != e.Query {
+		where = append(where, []byte(q))
+	}
+	for _, b := range where {
+		if m.email != nil && containsFold(b, m.email) || m.first != nil && bytes.Contains(b, m.first) && bytes.Contains(b, m.last) {
+			return true
+		}
+	}
+	return false
+}
+
+// containsFold reports whether b holds needle, letters in any case.
+func containsFold(b, needle []byte) bool {
+	n := len(needle)
+	if n == 0 {
+		return true
+	}
+	lo, up := needle[0], needle[0]
+	if isLetter(lo) {
+		lo, up = lo|0x20, lo&^0x20
+	}
+	for i := 0; i+n <= len(b); i++ {
+		if (b[i] == lo || b[i] == up) && bytes.EqualFold(b[i:i+n], needle) {
+			return true
+		}
+	}
+	return false
+}
+
+func isLetter(c byte) bool { return c|0x20 >= 'a' && c|0x20 <= 'z' }
 
 // Filter selects entries; zero fields match everything.
 type Filter struct {

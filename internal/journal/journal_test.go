@@ -115,7 +115,7 @@ func TestErase(t *testing.T) {
 	j.Record(Entry{Method: "GET", Path: "/connect_ats/applications/" + ref + "/results", ResponseBody: Body(`{"fit":"high"}`)})
 	j.Record(Entry{Method: "GET", Path: "/connect_ats/jobs", ResponseBody: Body(`[]`)})
 	before := j.Bytes()
-	j.Erase(ref, "anonymized")
+	j.Erase(Subject{ReferenceID: ref}, "anonymized")
 	es := j.Find(Filter{}, 0, 0).Entries
 	for i, e := range es[:2] {
 		if e.RequestBody != nil || e.ResponseBody != nil || e.Erased != "anonymized" {
@@ -127,6 +127,38 @@ func TestErase(t *testing.T) {
 	}
 	if j.Bytes() >= before {
 		t.Fatalf("erasing freed nothing: %d → %d bytes", before, j.Bytes())
+	}
+}
+
+// An erasure matches the applicant's email in any case, or both names as JSON strings, in the
+// entries of the application's client; a name alone, a name inside another word or another
+// client's entry is not the applicant's.
+func TestEraseMatchesTheApplicant(t *testing.T) {
+	ada := Subject{ReferenceID: "8a3e2c8e-5b0f-4c55-9a1d-2f4b6c8d0e11", ClientID: "demo", Email: "Ada+1@Example.com", FirstName: "Ada", LastName: "Lovelace"}
+	tests := map[string]struct {
+		e    Entry
+		want bool
+	}{
+		"the email":                 {Entry{ClientID: "demo", RequestBody: Body(`{"email":"ada+1@example.COM"}`)}, true},
+		"the email in the query":    {Entry{ClientID: "demo", Query: "to=ADA%2B1%40example.com"}, true},
+		"the email, query decoded":  {Entry{ClientID: "demo", Query: "to=Ada+1@Example.com"}, true},
+		"both names":                {Entry{ClientID: "demo", RequestBody: Body(`{"last_name":"Lovelace","first_name":"Ada"}`)}, true},
+		"both names, cut body":      {Entry{ClientID: "demo", RequestBody: Body(`{"first_name":"Ada","last_name":"Lovelace","em`)}, true},
+		"one name":                  {Entry{ClientID: "demo", RequestBody: Body(`{"first_name":"Ada","last_name":"Hopper"}`)}, false},
+		"names inside other words":  {Entry{ClientID: "demo", RequestBody: Body(`{"first_name":"Adam","last_name":"Lovelaces"}`)}, false},
+		"another client's":          {Entry{ClientID: "other", RequestBody: Body(`{"email":"ada+1@example.com"}`)}, false},
+		"another client's, the ref": {Entry{ClientID: "other", Path: "/x/8a3e2c8e-5b0f-4c55-9a1d-2f4b6c8d0e11"}, true},
+		"someone else":              {Entry{ClientID: "demo", RequestBody: Body(`{"email":"grace@example.com"}`)}, false},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			j := New(0, 0)
+			j.Record(tc.e)
+			j.Erase(ada, "anonymized")
+			if got := j.Latest(1)[0].Erased == "anonymized"; got != tc.want {
+				t.Fatalf("erased = %v, want %v", got, tc.want)
+			}
+		})
 	}
 }
 
@@ -147,5 +179,23 @@ func TestLatest(t *testing.T) {
 		if len(statuses) != len(want) || len(want) > 0 && (statuses[0] != want[0] || statuses[len(want)-1] != want[len(want)-1]) {
 			t.Errorf("Latest(%d) = %v, want %v", n, statuses, want)
 		}
+	}
+}
+
+// A body is cut before it is redacted (a hostile megabyte costs no more than what is kept), and a
+// secret the cut runs through is still redacted.
+func TestRecordRedactsWhatItKeeps(t *testing.T) {
+	secret := "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSwAAAAAAAAAAA="
+	pad := strings.Repeat("x", MaxBodyBytes-len(`{"pad":"","secret":"`)-20)
+	body := `{"pad":"` + pad + `","secret":"` + secret + `"}`
+	e := New(0, 0).Record(Entry{RequestBody: Body(body), ResponseBody: Body(`{"access_token":"SFMyNTY.eyJkYXRhIjp7fX0.c2lnbmF0dXJlLXNpZ25hdHVyZQ"}`)})
+	if !e.RequestBodyTruncated || e.RequestBodySize != int64(len(body)) {
+		t.Fatalf("truncated %v, size %d", e.RequestBodyTruncated, e.RequestBodySize)
+	}
+	if strings.Contains(string(e.RequestBody), secret[:20]) || !strings.HasSuffix(string(e.RequestBody), `"secret":"whsec_…"`) {
+		t.Fatalf("the kept body ends %q", e.RequestBody[len(e.RequestBody)-40:])
+	}
+	if got := string(e.ResponseBody); got != `{"access_token":"SFMyNTY.eyJk…"}` {
+		t.Fatalf("the token answer kept as %s", got)
 	}
 }

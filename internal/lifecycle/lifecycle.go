@@ -12,7 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/url"
 	"strings"
 	"sync"
 	"time"
@@ -21,7 +20,9 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/fixtures"
+	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/schedule"
@@ -38,9 +39,6 @@ type Config struct {
 	PublicLinkTTL time.Duration
 	// Seed makes reference ids reproducible (scores are seeded by the results generator).
 	Seed int64
-	// CallbackAllowHosts, when set, limits callback_url and webhook url hosts ("ats.example.com",
-	// "*.example.com").
-	CallbackAllowHosts []string
 	// AutoCompleteAfter completes applications this long after creation unless their job says
 	// otherwise (0: never).
 	AutoCompleteAfter time.Duration
@@ -82,10 +80,10 @@ type Deliveries interface {
 }
 
 // Journal is what anonymizing needs of the request journal: the bodies it kept of the
-// application's requests go.
+// application's requests go, and of every request that carried the applicant's data.
 type Journal interface {
-	// Erase replaces the bodies of every entry about the application and marks them erased.
-	Erase(referenceID, reason string)
+	// Erase replaces the bodies of every entry about the subject and marks them erased.
+	Erase(s journal.Subject, reason string)
 }
 
 // IDReservations keeps, across restarts, how many reference ids may have been drawn from the
@@ -107,6 +105,9 @@ type Deps struct {
 	Results  *results.Generator
 	// Links signs the links handed out (the same Phoenix.Token signer as access tokens).
 	Links *phxtoken.Signer
+	// Egress says where callback_url and webhook urls may point (every host but the public URL's
+	// when nil).
+	Egress *egress.Policy
 	// Deliveries and Journal are told about anonymizations (optional).
 	Deliveries Deliveries
 	Journal    Journal
@@ -138,6 +139,13 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.setDefaults()
+	if deps.Egress == nil {
+		p, err := egress.New(egress.Config{PublicURL: cfg.PublicURL})
+		if err != nil {
+			return nil, fmt.Errorf("lifecycle: %w", err)
+		}
+		deps.Egress = p
+	}
 	s := &Service{cfg: cfg, deps: deps, queue: schedule.New(deps.Clock), ids: gofakeit.New(cfg.Seed)}
 	for range deps.IDsReserved {
 		s.ids.UUID()
@@ -202,12 +210,9 @@ func (s *Service) Invite(clientID string, in Invitation) (store.Application, err
 	if !ok {
 		return store.Application{}, apierr.New(apierr.NotFound, "No client %q", clientID)
 	}
-	job, err := s.applicableJob(clientID, in.JobID)
+	job, err := s.checkInvitation(clientID, in)
 	if err != nil {
 		return store.Application{}, err
-	}
-	if err := CheckHost(s.cfg.CallbackAllowHosts, in.CallbackURL); err != nil {
-		return store.Application{}, apierr.Field("callback_url", err.Error())
 	}
 	if in.InvitationType == "" {
 		in.InvitationType = store.InviteEmail
@@ -241,6 +246,26 @@ func (s *Service) Invite(clientID string, in Invitation) (store.Application, err
 		s.queue.At(app.CreatedAt.Add(after), func() { s.autoComplete(ref) })
 	}
 	return app, nil
+}
+
+// CheckInvitation returns the 422 Invite would answer for in's job and callback URL: a job_id
+// that is none of clientID's published jobs, a callback_url the mock does not deliver to (package
+// egress: the mock itself, a host the allow-list does not list); both named when both are wrong.
+// The vendor API runs it beside the contract's validation, so that one answer names every problem
+// of a request.
+func (s *Service) CheckInvitation(clientID string, in Invitation) error {
+	_, err := s.checkInvitation(clientID, in)
+	return err
+}
+
+// checkInvitation is CheckInvitation, returning the job.
+func (s *Service) checkInvitation(clientID string, in Invitation) (fixtures.Job, error) {
+	job, jobErr := s.applicableJob(clientID, in.JobID)
+	var hostErr error
+	if err := s.deps.Egress.CheckURL(in.CallbackURL); err != nil {
+		hostErr = apierr.Field("callback_url", err.Error())
+	}
+	return job, apierr.Join(jobErr, hostErr)
 }
 
 // autoCompleteAfter is how long after creation job's applications complete themselves (0: never).
@@ -384,6 +409,10 @@ func (s *Service) Hire(clientID, ref string, h Hiring) (store.Application, error
 // journal's bodies, the callbacks' payloads. Its results stop leaving the mock: pending callbacks
 // are cancelled, and none can be redelivered.
 func (s *Service) Anonymize(clientID, ref string) (store.Application, error) {
+	before, err := s.deps.Store.Get(clientID, ref) // the applicant as created, to find in the journal
+	if err != nil {
+		return before, err
+	}
 	app, err := s.deps.Store.Anonymize(clientID, ref)
 	if err != nil {
 		return app, err
@@ -394,7 +423,11 @@ func (s *Service) Anonymize(clientID, ref string) (store.Application, error) {
 		}
 	}
 	if s.deps.Journal != nil {
-		s.deps.Journal.Erase(ref, ReasonAnonymized)
+		who := journal.Subject{ReferenceID: ref, ClientID: clientID}
+		if p := before.Applicant; before.Status != store.Anonymized { // else only placeholders are left
+			who.Email, who.FirstName, who.LastName = p.Email, p.FirstName, p.LastName
+		}
+		s.deps.Journal.Erase(who, ReasonAnonymized)
 	}
 	return app, nil
 }
@@ -450,25 +483,4 @@ func (s *Service) PublicLink(clientID, ref, locale string) (PublicLink, error) {
 		return PublicLink{}, err
 	}
 	return PublicLink{URL: u, TTL: s.cfg.PublicLinkTTL}, nil
-}
-
-// CheckHost says why rawURL may not be a callback URL under the host allow-list patterns
-// ("api.example.com" or "*.example.com"; every host when there are none), in words fit for a
-// 422 on callback_url: it names the refused host and the allowed ones.
-func CheckHost(patterns []string, rawURL string) error {
-	if len(patterns) == 0 {
-		return nil
-	}
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return errors.New("is not a URL")
-	}
-	host := strings.ToLower(u.Hostname())
-	for _, p := range patterns {
-		p = strings.ToLower(strings.TrimSpace(p))
-		if p == host || strings.HasPrefix(p, "*.") && strings.HasSuffix(host, p[1:]) {
-			return nil
-		}
-	}
-	return fmt.Errorf("host %s is not allowed: the mock accepts callbacks to %s only", host, strings.Join(patterns, ", "))
 }

@@ -111,7 +111,7 @@ func assessable(app store.Application, used apierr.Code) error {
 	case store.Expired:
 		return reason(apierr.Gone, ErrLinkExpired, "This invitation has expired")
 	case store.Anonymized:
-		return reason(apierr.Gone, ErrAnonymized, "This application was withdrawn")
+		return reason(apierr.Gone, ErrAnonymized, "This application was anonymized: the applicant's data has been removed")
 	default: // completed, hired
 		return reason(used, ErrLinkUsed, "The assessment cannot be taken again: the application is %s", app.Status)
 	}
@@ -121,17 +121,45 @@ func assessable(app store.Application, used apierr.Code) error {
 // invited application. A lapsed invitation, a used link and an anonymized application are 410, a
 // link that is not ours 404.
 func (s *Service) OpenAssessment(tok string) (Assessment, error) {
+	a, err := s.PeekAssessment(tok)
+	if err == nil && a.Application.Status == store.Invited {
+		a.Application, err = s.deps.Store.Start(a.Application.ReferenceID)
+	}
+	if err != nil {
+		return Assessment{}, err
+	}
+	return a, nil
+}
+
+// PeekAssessment is OpenAssessment without starting anything: what a link checker or a chat
+// app's preview asking for the link (HEAD) learns — whether it can be taken, and its errors.
+func (s *Service) PeekAssessment(tok string) (Assessment, error) {
 	app, err := s.verifyLink(tok, purposeAssessment)
 	if err == nil {
 		err = assessable(app, apierr.Gone)
-	}
-	if err == nil && app.Status == store.Invited {
-		app, err = s.deps.Store.Start(app.ReferenceID)
 	}
 	if err != nil {
 		return Assessment{}, err
 	}
 	return Assessment{Application: app, Job: s.job(app)}, nil
+}
+
+// FinishedAssessment returns the application behind assessment link tok once its assessment is
+// done (completed or hired): what the thank-you page shows again, in another language, instead of
+// saying the link was used. An unfinished one is a 409 (ErrNotFinished), an anonymized one 410.
+func (s *Service) FinishedAssessment(tok string) (Assessment, error) {
+	app, err := s.verifyLink(tok, purposeAssessment)
+	if err != nil {
+		return Assessment{}, err
+	}
+	switch app.Status {
+	case store.Completed, store.Hired:
+		return Assessment{Application: app, Job: s.job(app)}, nil
+	case store.Invited, store.Started:
+		return Assessment{}, reason(apierr.Conflict, ErrNotFinished, "The assessment has not been completed yet")
+	default:
+		return Assessment{}, assessable(app, apierr.Gone)
+	}
 }
 
 // Questionnaire returns the mock assessment of job in locale: a few statements per trait of its

@@ -12,6 +12,8 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/egress"
+	"github.com/equalture/equalture-mock/internal/redact"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -21,11 +23,10 @@ const ReasonWebhookDeleted = "webhook deleted"
 // Secrets are Standard Webhooks secrets: "whsec_" and the base64 of 24 to 64 random bytes; the
 // mock generates 32.
 const (
-	SecretPrefix     = "whsec_"
-	minSecretBytes   = 24
-	maxSecretBytes   = 64
-	newSecretBytes   = 32
-	secretHintLength = 4
+	SecretPrefix   = "whsec_"
+	minSecretBytes = 24
+	maxSecretBytes = 64
+	newSecretBytes = 32
 )
 
 var labelRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
@@ -56,7 +57,7 @@ func (s *Service) RegisterWebhook(clientID string, r WebhookRegistration) (Regis
 	if !labelRE.MatchString(r.Label) {
 		return RegisteredWebhook{}, apierr.Field("label", "must be 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit")
 	}
-	if err := checkWebhookURL(s.cfg.CallbackAllowHosts, r.URL); err != nil {
+	if err := checkWebhookURL(s.deps.Egress, r.URL); err != nil {
 		return RegisteredWebhook{}, apierr.Field("url", err.Error())
 	}
 	if r.Secret != "" {
@@ -123,14 +124,14 @@ func (s *Service) TriggerEvent(ref, typ string) (string, error) {
 	return s.deps.Deliveries.Raise(app, typ)
 }
 
-// checkWebhookURL says why raw may not be a webhook URL: not an absolute http(s) URL, or a host
-// the allow-list refuses.
-func checkWebhookURL(allow []string, raw string) error {
+// checkWebhookURL says why raw may not be a webhook URL: not an absolute http(s) URL, or a target
+// the egress policy refuses.
+func checkWebhookURL(allow *egress.Policy, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return errors.New("must be an absolute http(s) URL")
 	}
-	return CheckHost(allow, raw)
+	return allow.CheckURL(raw)
 }
 
 // CheckSecret says why secret is not a Standard Webhooks secret ("whsec_" and the base64 of 24 to
@@ -152,8 +153,5 @@ func newSecret() (string, error) {
 }
 
 // SecretHint shows enough of a secret to tell which one it is, never the secret: its prefix and
-// first four characters.
-func SecretHint(secret string) string {
-	rest := strings.TrimPrefix(secret, SecretPrefix)
-	return SecretPrefix + rest[:min(secretHintLength, len(rest))] + "…"
-}
+// first four characters (redact.Hint, the one hint of every secret the mock shows).
+func SecretHint(secret string) string { return redact.Hint(secret) }

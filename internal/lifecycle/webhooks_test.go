@@ -18,7 +18,7 @@ import (
 const ownSecret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw" // 24 bytes
 
 func TestRegisterWebhook(t *testing.T) {
-	a := newApp(t, func(o *app.Options) { o.Lifecycle.CallbackAllowHosts = []string{"ats.example", "127.0.0.1"} })
+	a := newApp(t, func(o *app.Options) { o.Egress.AllowHosts = []string{"ats.example", "127.0.0.1"} })
 	tests := map[string]struct {
 		client string
 		in     lifecycle.WebhookRegistration

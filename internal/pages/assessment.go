@@ -24,6 +24,12 @@ type assessmentView struct {
 	Parts, Total, Answered int
 	Missing                int // statements left open in a submission that was sent back
 	Sections               []sectionView
+	Open                   []openView // those statements, for the summary at the top
+}
+
+// openView is a statement a submission left open, as the summary at the top links to it.
+type openView struct {
+	ID, Part, Text string
 }
 
 type sectionView struct {
@@ -33,21 +39,29 @@ type sectionView struct {
 }
 
 type questionView struct {
-	Text    string
-	Missing bool
-	Options []optionView
+	ID, Text string // ID: the statement's fieldset, which the summary of open statements links to
+	Missing  bool
+	Options  []optionView
 }
 
 type optionView struct {
 	Name, Label string
 	Value       int
 	Checked     bool
+	Missing     bool   // its statement was left open in a submission sent back
+	Of          string // its statement's ID
 }
 
-// handleAssessment is where an invitation link leads: opening it starts the assessment.
+// handleAssessment is where an invitation link leads: opening it (GET) starts the assessment. A
+// HEAD — link checkers, chat apps building a preview — gets the same status and headers and
+// starts nothing: only a person opening the page starts it.
 func (p *Pages) handleAssessment(w http.ResponseWriter, r *http.Request) {
 	loc := r.PathValue("locale")
-	a, err := p.lifecycle.OpenAssessment(r.PathValue("token"))
+	open := p.lifecycle.OpenAssessment
+	if r.Method == http.MethodHead {
+		open = p.lifecycle.PeekAssessment
+	}
+	a, err := open(r.PathValue("token"))
 	if err != nil {
 		p.writeError(w, r, loc, 0, err)
 		return
@@ -55,10 +69,45 @@ func (p *Pages) handleAssessment(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "assessment", p.assessmentView(r, loc, a, nil, false))
 }
 
+// handleThanks is the thank-you page again, at its own address: where the thank-you page's
+// language switch leads (the link itself is used by then). Before the assessment is done it sends
+// the browser to the assessment.
+func (p *Pages) handleThanks(w http.ResponseWriter, r *http.Request) {
+	loc := r.PathValue("locale")
+	a, err := p.lifecycle.FinishedAssessment(r.PathValue("token"))
+	if errors.Is(err, lifecycle.ErrNotFinished) {
+		http.Redirect(w, r, strings.TrimSuffix(r.URL.Path, thanksSuffix), http.StatusSeeOther)
+		return
+	}
+	if err != nil {
+		p.writeError(w, r, loc, 0, err)
+		return
+	}
+	p.render(w, http.StatusOK, "thanks", p.thanksView(r, loc, a))
+}
+
+// thanksSuffix makes an assessment link the address of its thank-you page.
+const thanksSuffix = "/thanks"
+
+func (p *Pages) thanksView(r *http.Request, loc string, a lifecycle.Assessment) *assessmentView {
+	l := labelsFor(loc)
+	at := localeSwitch(r, 0)
+	thanks := func(loc string) string {
+		u := at(loc)
+		if strings.HasSuffix(u, thanksSuffix) {
+			return u
+		}
+		return u + thanksSuffix
+	}
+	return &assessmentView{view: newView(loc, fmt.Sprintf(l.ThanksTitle, a.Application.Applicant.FirstName), thanks),
+		Job: a.Job.Name, FirstName: a.Application.Applicant.FirstName}
+}
+
 // handleAssessmentSubmit completes the assessment with the scores the answers give, which sends
-// the results callback, and thanks the applicant. Answers that do not cover the questionnaire send
-// the form back (422) with what was answered kept and what was not marked. A POST without any
-// answer completes with drawn scores: what scripts that only POST to the link get.
+// the results callback, and thanks the applicant. Answers that do not cover the questionnaire —
+// one statement left open is enough — send the form back (422) with what was answered kept, what
+// was not marked and listed at the top, and nothing completed. Only a POST without any answer
+// field completes with drawn scores: what scripts that only POST to the link get.
 func (p *Pages) handleAssessmentSubmit(w http.ResponseWriter, r *http.Request) {
 	loc := r.PathValue("locale")
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
@@ -85,45 +134,41 @@ func (p *Pages) handleAssessmentSubmit(w http.ResponseWriter, r *http.Request) {
 		p.writeError(w, r, loc, 0, err)
 		return
 	}
-	l := labelsFor(loc)
-	v := &assessmentView{view: newView(loc, fmt.Sprintf(l.ThanksTitle, a.Application.Applicant.FirstName), localeSwitch(r, 0)),
-		Job: a.Job.Name, FirstName: a.Application.Applicant.FirstName}
-	p.render(w, http.StatusOK, "thanks", v)
+	p.render(w, http.StatusOK, "thanks", p.thanksView(r, loc, a))
 }
 
-// parseAnswers reads the form's answers: trait code → answers by statement index. Indexes must
-// be dense from 0 (a gap is an unanswered statement, which the lifecycle reports by trait).
+// parseAnswers reads the form's answers: trait code → answers by statement index, 0 where a
+// statement up to the highest index given is unanswered (an empty value, or no field), which the
+// lifecycle refuses. Any answer field makes the submission one of answers: only a form without
+// any completes with drawn scores, never one whose answers were dropped.
 func parseAnswers(form map[string][]string) (map[string][]int, error) {
-	byIndex := map[string]map[int]int{}
+	out := map[string][]int{}
 	for key, vs := range form {
 		rest, ok := strings.CutPrefix(key, answerPrefix)
-		if !ok || len(vs) == 0 || vs[0] == "" {
+		if !ok {
 			continue
 		}
 		dot := strings.LastIndexByte(rest, '.')
-		i, err := strconv.Atoi(rest[dot+1:])
-		if dot <= 0 || err != nil || i < 0 || i >= fixtures.MaxQuestions {
+		if dot <= 0 {
 			return nil, apierr.Field("answers", fmt.Sprintf("%q is not an answer field", key))
 		}
-		v, err := strconv.Atoi(vs[0])
-		if err != nil {
-			return nil, apierr.Field("answers."+rest[:dot], fmt.Sprintf("%q is not a number", vs[0]))
+		i, err := strconv.Atoi(rest[dot+1:])
+		if err != nil || i < 0 || i >= fixtures.MaxQuestions {
+			return nil, apierr.Field("answers", fmt.Sprintf("%q is not an answer field", key))
+		}
+		v := 0 // unanswered
+		if len(vs) > 0 && vs[0] != "" {
+			if v, err = strconv.Atoi(vs[0]); err != nil {
+				return nil, apierr.Field("answers."+rest[:dot], fmt.Sprintf("%q is not a number", vs[0]))
+			}
 		}
 		trait := rest[:dot]
-		if byIndex[trait] == nil {
-			byIndex[trait] = map[int]int{}
+		got := out[trait]
+		for len(got) <= i {
+			got = append(got, 0)
 		}
-		byIndex[trait][i] = v
-	}
-	out := make(map[string][]int, len(byIndex))
-	for trait, m := range byIndex {
-		for i := 0; i < len(m); i++ {
-			v, ok := m[i]
-			if !ok {
-				break // a gap: the answers so far, which are too few
-			}
-			out[trait] = append(out[trait], v)
-		}
+		got[i] = v
+		out[trait] = got
 	}
 	return out, nil
 }
@@ -148,13 +193,15 @@ func (p *Pages) assessmentView(r *http.Request, loc string, a lifecycle.Assessme
 			if vs := form[name]; len(vs) > 0 {
 				chosen, _ = strconv.Atoi(vs[0])
 			}
-			q := questionView{Text: text, Missing: sentBack && (chosen < results.MinAnswer || chosen > results.MaxAnswer)}
+			q := questionView{ID: fmt.Sprintf("q-%s-%d", s.Trait, j), Text: text,
+				Missing: sentBack && (chosen < results.MinAnswer || chosen > results.MaxAnswer)}
 			for k, label := range l.Scale {
-				q.Options = append(q.Options, optionView{Name: name, Label: label, Value: k + 1, Checked: chosen == k+1})
+				q.Options = append(q.Options, optionView{Name: name, Label: label, Value: k + 1, Checked: chosen == k+1, Missing: q.Missing, Of: q.ID})
 			}
 			v.Total++
 			if q.Missing {
 				v.Missing++
+				v.Open = append(v.Open, openView{ID: q.ID, Part: fmt.Sprintf(l.Part, i+1, len(sections)), Text: text})
 			} else if chosen != 0 {
 				v.Answered++
 			}

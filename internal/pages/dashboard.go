@@ -75,7 +75,7 @@ func (p *Pages) handleCandidates(w http.ResponseWriter, r *http.Request) {
 	for _, a := range p.lifecycle.Candidates(client.ID) {
 		v.Rows = append(v.Rows, candidateRow{
 			URL:         dashboardPath(loc, "candidates", a.ReferenceID),
-			Name:        a.Applicant.FirstName + " " + a.Applicant.LastName,
+			Name:        applicantName(a, l),
 			Email:       a.Applicant.Email,
 			Job:         p.lifecycle.Job(a).Name,
 			Status:      a.Status,
@@ -114,7 +114,7 @@ func (p *Pages) handleCandidate(w http.ResponseWriter, r *http.Request) {
 	}
 	l := labelsFor(loc)
 	app := c.Application
-	name := app.Applicant.FirstName + " " + app.Applicant.LastName
+	name := applicantName(app, l)
 	v := &candidateView{
 		view:        dashboardView(r, loc, name, client),
 		Back:        dashboardPath(loc, "candidates"),
@@ -129,13 +129,22 @@ func (p *Pages) handleCandidate(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case c.Results != nil:
-		v.Results = newResultsView(*c.Results, l)
+		v.Results = newResultsView(*c.Results, l, 3)
 	case errors.Is(c.Why, lifecycle.ErrAnonymized):
 		v.NoResults = l.NoResultsAnonymized
 	default:
 		v.NoResults = l.NoResults
 	}
 	p.render(w, http.StatusOK, "candidate", v)
+}
+
+// applicantName is a's applicant as the dashboard names them: an anonymized one in the reader's
+// language (the store keeps a placeholder name in English, which the APIs answer).
+func applicantName(a store.Application, l *Labels) string {
+	if a.Status == store.Anonymized {
+		return l.AnonymizedApplicant
+	}
+	return a.Applicant.FirstName + " " + a.Applicant.LastName
 }
 
 type signInView struct {

@@ -12,22 +12,22 @@ type Labels struct {
 	LangName, Language, MockNote string
 
 	// The assessment.
-	AssessmentTitle, Greeting, Invited, MockNotice, Part, Progress, Submit, AnswerAll string
-	Scale                                                                             [5]string
-	ThanksTitle, ThanksText, ThanksNote                                               string
+	AssessmentTitle, Greeting, Invited, MockNotice, Part, Progress, Submit, AnswerAll, AnswerThis string
+	Scale                                                                                         [5]string
+	ThanksTitle, ThanksText, ThanksNote                                                           string
 
 	// Links that cannot be used, and other errors.
 	ExpiredTitle, ExpiredText, UsedTitle, UsedText, AnonymizedTitle, AnonymizedText string
 	InvalidTitle, InvalidText, NotFoundTitle, NotFoundText, ErrorTitle, ErrorText   string
 
 	// Results and their chart.
-	ResultsTitle, ResultsIntro, Fit, Priority, AcceptedRange, NotAccepted, Score, InRange, OutOfRange string
-	ChartLabel, ValidFor                                                                              string
-	Fits, Priorities                                                                                  map[string]string
+	ResultsTitle, ResultsIntro, Fit, Priority, AcceptedRange, NotAccepted, InRange, OutOfRange string
+	ScoreInRange, ScoreOutOfRange, ChartLabel, ValidFor                                        string
+	Fits, Priorities                                                                           map[string]string
 
 	// The dashboard.
 	DashboardTitle, Candidates, NoCandidates, AllCandidates, Timeline, Results, Applicant string
-	Job, Email, Status, InvitedAt, NoResults, NoResultsAnonymized                         string
+	Job, Email, Status, InvitedAt, NoResults, NoResultsAnonymized, AnonymizedApplicant    string
 	SignIn, SignInIntro, ClientID, ClientSecret, SignInFailed, SignOut, SignedInAs        string
 	Statuses                                                                              map[store.Status]string
 }
@@ -46,6 +46,7 @@ var labels = map[string]*Labels{
 		Progress:        "%d of %d answered",
 		Submit:          "Submit my answers",
 		AnswerAll:       "Please answer every statement: %d still open.",
+		AnswerThis:      "Please answer this statement.",
 		Scale:           [5]string{"Strongly disagree", "Disagree", "Neutral", "Agree", "Strongly agree"},
 		ThanksTitle:     "Thank you, %s!",
 		ThanksText:      "Your answers for %s have been sent. You can close this page.",
@@ -64,19 +65,20 @@ var labels = map[string]*Labels{
 		ErrorTitle:      "Something went wrong",
 		ErrorText:       "Please try again.",
 
-		ResultsTitle:  "Candidate results",
-		ResultsIntro:  "Each trait's score (1 to 5) against the range the job accepts.",
-		Fit:           "Fit with the job",
-		Priority:      "Priority: %s",
-		AcceptedRange: "Accepted range",
-		NotAccepted:   "Outside the range",
-		Score:         "Score",
-		InRange:       "in range",
-		OutOfRange:    "outside the range",
-		ChartLabel:    "%s: score %d of 5, %s",
-		ValidFor:      "This link is valid for %d minutes.",
-		Fits:          map[string]string{"high": "High", "medium": "Medium", "low": "Low"},
-		Priorities:    map[string]string{"high": "high", "medium": "medium", "low": "low"},
+		ResultsTitle:    "Candidate results",
+		ResultsIntro:    "Each trait's score (1 to 5) against the range the job accepts.",
+		Fit:             "Fit with the job",
+		Priority:        "Priority: %s",
+		AcceptedRange:   "Accepted range",
+		NotAccepted:     "Outside the range",
+		ScoreInRange:    "Score in range",
+		ScoreOutOfRange: "Score outside the range",
+		InRange:         "in range",
+		OutOfRange:      "outside the range",
+		ChartLabel:      "%s: score %d of 5, %s",
+		ValidFor:        "This link is valid for %d minutes.",
+		Fits:            map[string]string{"high": "High", "medium": "Medium", "low": "Low"},
+		Priorities:      map[string]string{"high": "high", "medium": "medium", "low": "low"},
 
 		DashboardTitle:      "Dashboard",
 		Candidates:          "Candidates",
@@ -91,6 +93,7 @@ var labels = map[string]*Labels{
 		InvitedAt:           "Invited at",
 		NoResults:           "No results yet: the assessment has not been completed.",
 		NoResultsAnonymized: "The applicant's data and results have been removed.",
+		AnonymizedApplicant: "Anonymized applicant",
 		SignIn:              "Sign in",
 		SignInIntro:         "The mock's dashboard. Sign in with an API client of the mock's fixtures (client id and secret): you see that client's applications.",
 		ClientID:            "Client id",
@@ -115,6 +118,7 @@ var labels = map[string]*Labels{
 		Progress:        "%d van %d beantwoord",
 		Submit:          "Mijn antwoorden versturen",
 		AnswerAll:       "Beantwoord alle stellingen: er staan er nog %d open.",
+		AnswerThis:      "Beantwoord deze stelling.",
 		Scale:           [5]string{"Helemaal oneens", "Oneens", "Neutraal", "Eens", "Helemaal eens"},
 		ThanksTitle:     "Bedankt, %s!",
 		ThanksText:      "Je antwoorden voor %s zijn verstuurd. Je kunt deze pagina sluiten.",
@@ -133,19 +137,20 @@ var labels = map[string]*Labels{
 		ErrorTitle:      "Er ging iets mis",
 		ErrorText:       "Probeer het opnieuw.",
 
-		ResultsTitle:  "Resultaten van de kandidaat",
-		ResultsIntro:  "De score per eigenschap (1 tot 5) ten opzichte van het bereik dat de functie accepteert.",
-		Fit:           "Match met de functie",
-		Priority:      "Prioriteit: %s",
-		AcceptedRange: "Geaccepteerd bereik",
-		NotAccepted:   "Buiten het bereik",
-		Score:         "Uitslag",
-		InRange:       "binnen het bereik",
-		OutOfRange:    "buiten het bereik",
-		ChartLabel:    "%s: uitslag %d van 5, %s",
-		ValidFor:      "Deze link is %d minuten geldig.",
-		Fits:          map[string]string{"high": "Hoog", "medium": "Gemiddeld", "low": "Laag"},
-		Priorities:    map[string]string{"high": "hoog", "medium": "gemiddeld", "low": "laag"},
+		ResultsTitle:    "Resultaten van de kandidaat",
+		ResultsIntro:    "De score per eigenschap (1 tot 5) ten opzichte van het bereik dat de functie accepteert.",
+		Fit:             "Match met de functie",
+		Priority:        "Prioriteit: %s",
+		AcceptedRange:   "Geaccepteerd bereik",
+		NotAccepted:     "Buiten het bereik",
+		ScoreInRange:    "Uitslag binnen het bereik",
+		ScoreOutOfRange: "Uitslag buiten het bereik",
+		InRange:         "binnen het bereik",
+		OutOfRange:      "buiten het bereik",
+		ChartLabel:      "%s: uitslag %d van 5, %s",
+		ValidFor:        "Deze link is %d minuten geldig.",
+		Fits:            map[string]string{"high": "Hoog", "medium": "Gemiddeld", "low": "Laag"},
+		Priorities:      map[string]string{"high": "hoog", "medium": "gemiddeld", "low": "laag"},
 
 		DashboardTitle:      "Overzicht",
 		Candidates:          "Kandidaten",
@@ -160,6 +165,7 @@ var labels = map[string]*Labels{
 		InvitedAt:           "Uitgenodigd op",
 		NoResults:           "Nog geen resultaten: het assessment is nog niet afgerond.",
 		NoResultsAnonymized: "De gegevens en resultaten van de kandidaat zijn verwijderd.",
+		AnonymizedApplicant: "Geanonimiseerde kandidaat",
 		SignIn:              "Inloggen",
 		SignInIntro:         "Het overzicht van de mock. Log in met een API-client uit de fixtures van de mock (client-id en geheim): je ziet de sollicitaties van die client.",
 		ClientID:            "Client-id",

@@ -75,12 +75,16 @@ func TestParseAnswers(t *testing.T) {
 		want map[string][]int
 		err  bool
 	}{
-		"in order":          {map[string][]string{"a.planning.0": {"4"}, "a.planning.1": {"2"}, "other": {"x"}}, map[string][]int{"planning": {4, 2}}, false},
-		"a gap stops":       {map[string][]string{"a.planning.0": {"4"}, "a.planning.2": {"2"}}, map[string][]int{"planning": {4}}, false},
-		"empty value":       {map[string][]string{"a.planning.0": {""}}, map[string][]int{}, false},
-		"not a number":      {map[string][]string{"a.planning.0": {"four"}}, nil, true},
-		"no index":          {map[string][]string{"a.planning": {"4"}}, nil, true},
-		"index out of form": {map[string][]string{"a.planning.99": {"4"}}, nil, true},
+		"in order": {map[string][]string{"a.planning.0": {"4"}, "a.planning.1": {"2"}, "other": {"x"}}, map[string][]int{"planning": {4, 2}}, false},
+		// Unanswered statements are 0s, which the lifecycle refuses: never dropped (a dropped
+		// trait made a partial form look empty, and complete with drawn scores).
+		"a gap is unanswered":         {map[string][]string{"a.planning.0": {"4"}, "a.planning.2": {"2"}}, map[string][]int{"planning": {4, 0, 2}}, false},
+		"the first one unanswered":    {map[string][]string{"a.working_memory.1": {"2"}}, map[string][]int{"working_memory": {0, 2}}, false},
+		"empty value":                 {map[string][]string{"a.planning.0": {""}}, map[string][]int{"planning": {0}}, false},
+		"no answer field: no answers": {map[string][]string{"other": {"x"}}, map[string][]int{}, false},
+		"not a number":                {map[string][]string{"a.planning.0": {"four"}}, nil, true},
+		"no index":                    {map[string][]string{"a.planning": {"4"}}, nil, true},
+		"index out of form":           {map[string][]string{"a.planning.99": {"4"}}, nil, true},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {

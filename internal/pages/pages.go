@@ -72,7 +72,10 @@ func New(d Deps) *Pages {
 	links := http.NewServeMux()
 	links.HandleFunc("GET /{locale}/assessments/{assessment}/token/{token}", p.handleAssessment)
 	links.HandleFunc("POST /{locale}/assessments/{assessment}/token/{token}", p.handleAssessmentSubmit)
+	links.HandleFunc("GET /{locale}/assessments/{assessment}/token/{token}"+thanksSuffix, p.handleThanks)
 	links.HandleFunc("GET /{locale}/candidate_results/{ref}/summary", p.handlePublicResults)
+	links.Handle("GET /favicon.ico", webui.Favicon)
+	links.Handle("GET "+webui.FaviconSVGPath, webui.Favicon)
 	links.HandleFunc("/", notFound)
 	// The dashboard has a mux of its own: its patterns and the links' overlap ("/dashboard/x/
 	// candidates/y" against "/{locale}/candidate_results/{ref}/summary" for some paths).
@@ -186,9 +189,28 @@ func (p *Pages) writeError(w http.ResponseWriter, r *http.Request, locale string
 		p.log.Error("page", "path", r.URL.Path, "err", err)
 	}
 	v := &messageView{view: newView(locale, heading, localeSwitch(r, localeAt)), Status: status, Heading: heading, Text: text}
-	var ae *apierr.Error
-	if errors.As(err, &ae) && status != http.StatusInternalServerError && ae.Detail != "" && fixtures.Locale(locale) == fixtures.Locales[0] {
-		v.Detail = ae.Detail // the API's own words, in English: useful to an integrator reading the page
+	if fixtures.Locale(locale) == fixtures.Locales[0] && status != http.StatusInternalServerError {
+		v.Detail = detail(err, heading) // the API's own words, in English: useful to an integrator reading the page
 	}
 	p.render(w, status, "message", v)
+}
+
+// detail is what err's own message adds to a page headed heading: nothing for the reasons the
+// page already states (an expired, used or anonymized link says so in its heading and text), the
+// rest of "This link is not valid: <why>" for an invalid link, the whole message otherwise.
+func detail(err error, heading string) string {
+	var ae *apierr.Error
+	if !errors.As(err, &ae) || ae.Detail == "" {
+		return ""
+	}
+	switch {
+	case errors.Is(err, lifecycle.ErrLinkExpired), errors.Is(err, lifecycle.ErrLinkUsed), errors.Is(err, lifecycle.ErrAnonymized):
+		return ""
+	case errors.Is(err, lifecycle.ErrLinkInvalid):
+		_, why, _ := strings.Cut(ae.Detail, ": ")
+		return why
+	case strings.EqualFold(strings.TrimSuffix(ae.Detail, "."), strings.TrimSuffix(heading, ".")):
+		return ""
+	}
+	return ae.Detail
 }

@@ -70,6 +70,8 @@ func TestAssessmentPage(t *testing.T) {
 		form     url.Values
 		status   int
 		contains []string
+		lacks    []string // said nowhere on the page
+		once     []string // said exactly once
 		after    func(t *testing.T, h *testenv.Env, ref string)
 	}{
 		"open": {status: 200, contains: []string{"Hello Rembrandt,", "First assessment job - Engineer", "Part 1 of 5 · Problem solving ability",
@@ -90,6 +92,22 @@ func TestAssessmentPage(t *testing.T) {
 		"submit incomplete": {method: http.MethodPost, form: url.Values{"a.working_memory.0": {"5"}, "a.working_memory.1": {"4"}},
 			status: http.StatusUnprocessableEntity, contains: []string{"Please answer every statement: 13 still open.", `value="5" required checked`, `class="q missing"`},
 			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, store.Started) }},
+		// The issue's case: only the second statement of one trait. It used to be dropped with
+		// its trait, which left no answers: drawn scores, 200, completed.
+		"submit one answer, its trait's first statement open": {method: http.MethodPost, form: url.Values{"a.working_memory.1": {"2"}},
+			status: http.StatusUnprocessableEntity, contains: []string{"Please answer every statement: 14 still open.",
+				`<div class="alert bad" role="alert" id="missing"`, `<a href="#q-working_memory-0">Part 2 of 5: `, `href="#q-problem_solving_ability-0"`,
+				`<fieldset class="q missing" id="q-working_memory-0">`, `id="q-working_memory-0-error">Please answer this statement.`,
+				`aria-invalid="true" aria-describedby="q-working_memory-0-error"`, `<fieldset class="q" id="q-working_memory-1">`,
+				`name="a.working_memory.1" value="2" required checked>`},
+			lacks: []string{`href="#q-working_memory-1"`},
+			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, store.Started) }},
+		"submit one answer, in Dutch": {method: http.MethodPost, locale: "nl", form: url.Values{"a.working_memory.1": {"2"}},
+			status: http.StatusUnprocessableEntity, contains: []string{"Beantwoord alle stellingen: er staan er nog 14 open.", "Beantwoord deze stelling.",
+				`<a href="#q-working_memory-0">Deel 2 van 5: `},
+			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, store.Started) }},
+		"submit an empty answer": {method: http.MethodPost, form: url.Values{"a.working_memory.0": {""}}, status: http.StatusUnprocessableEntity,
+			contains: []string{"15 still open"}, after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, store.Started) }},
 		"submit nonsense": {method: http.MethodPost, form: url.Values{"a.working_memory": {"5"}}, status: http.StatusUnprocessableEntity,
 			contains: []string{"Something went wrong"}},
 		"submit nothing: drawn scores, for scripts": {method: http.MethodPost, status: 200, contains: []string{"Thank you"},
@@ -99,11 +117,20 @@ func TestAssessmentPage(t *testing.T) {
 		"submitted twice": {before: complete, method: http.MethodPost, form: answers(nil), status: http.StatusConflict,
 			contains: []string{"This assessment has been completed"}},
 		"expired after a week": {before: func(h *testenv.Env, _ string) { h.Clock.Advance(7 * 24 * time.Hour) },
-			status: http.StatusGone, contains: []string{"This link has expired"}},
+			status: http.StatusGone, once: []string{"has expired"}},
 		"expired submit": {before: func(h *testenv.Env, _ string) { h.Clock.Advance(7 * 24 * time.Hour) }, method: http.MethodPost,
 			form: answers(nil), status: http.StatusGone, contains: []string{"This link has expired"}},
 		"anonymized": {before: func(h *testenv.Env, ref string) { _, _ = h.App.Lifecycle.Anonymize(testenv.DemoID, ref) },
-			status: http.StatusGone, contains: []string{"This application is no longer available"}},
+			status: http.StatusGone, contains: []string{"This application is no longer available", "The applicant&#39;s data has been removed."},
+			lacks: []string{"withdrawn"}},
+		"anonymized submit": {before: func(h *testenv.Env, ref string) { _, _ = h.App.Lifecycle.Anonymize(testenv.DemoID, ref) },
+			method: http.MethodPost, form: answers(nil), status: http.StatusGone, contains: []string{"This application is no longer available"},
+			lacks: []string{"withdrawn"}},
+		// A HEAD (link checkers, chat previews) learns what a GET would, and starts nothing.
+		"head": {method: http.MethodHead, status: 200,
+			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, store.Invited) }},
+		"head, expired": {before: func(h *testenv.Env, _ string) { h.Clock.Advance(7 * 24 * time.Hour) }, method: http.MethodHead,
+			status: http.StatusGone},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -125,6 +152,16 @@ func TestAssessmentPage(t *testing.T) {
 			}
 			p := testenv.NewBrowser(t, h.URL).Do(method, link, tc.form)
 			testenv.WantPage(t, p, tc.status, tc.contains...)
+			for _, s := range tc.lacks {
+				if strings.Contains(p.Body, s) {
+					t.Errorf("the page says %q:\n%s", s, p.Body)
+				}
+			}
+			for _, s := range tc.once {
+				if n := strings.Count(shown(p.Body), s); n != 1 {
+					t.Errorf("the page says %q %d times, want once:\n%s", s, n, p.Body)
+				}
+			}
 			if tc.after != nil {
 				tc.after(t, h, app.ReferenceID)
 			}
@@ -138,6 +175,12 @@ func TestAssessmentPage(t *testing.T) {
 	})
 }
 
+// shown is the part of a page a reader sees: its body, not its head's title.
+func shown(page string) string {
+	_, body, _ := strings.Cut(page, "<body>")
+	return body
+}
+
 func complete(h *testenv.Env, ref string) {
 	_, _ = h.App.Lifecycle.Complete(ref, lifecycle.Completion{})
 }
@@ -149,7 +192,7 @@ func wantStatus(t *testing.T, h *testenv.Env, ref string, want store.Status) {
 	}
 }
 
-var chartCell = regexp.MustCompile(`<rect class="(in|out)"`)
+var chartCell = regexp.MustCompile(`<rect class="cell (in|out)"`)
 
 func TestPublicResultsPageStates(t *testing.T) {
 	tests := map[string]struct {
@@ -157,6 +200,7 @@ func TestPublicResultsPageStates(t *testing.T) {
 		before   func(h *testenv.Env, ref string)
 		status   int
 		contains []string
+		once     []string
 	}{
 		"en": {locale: "en", status: 200, contains: []string{"Candidate results", "Fit with the job", "Problem solving ability",
 			"Priority: high · Accepted range 3–5", "This link is valid for 120 minutes.", `<svg class="scale-chart"`, `role="img"`}},
@@ -165,6 +209,9 @@ func TestPublicResultsPageStates(t *testing.T) {
 		"a minute before it expires": {locale: "en", before: func(h *testenv.Env, _ string) { h.Clock.Advance(119 * time.Minute) }, status: 200},
 		"expired after 120 minutes": {locale: "en", before: func(h *testenv.Env, _ string) { h.Clock.Advance(120 * time.Minute) },
 			status: http.StatusGone, contains: []string{"This link has expired"}},
+		// The heading and the detail under it said the same: "This link has expired" twice.
+		"expired says so once": {locale: "en", before: func(h *testenv.Env, _ string) { h.Clock.Advance(120 * time.Minute) },
+			status: http.StatusGone, once: []string{"has expired"}},
 		"expired, in Dutch": {locale: "nl", before: func(h *testenv.Env, _ string) { h.Clock.Advance(121 * time.Minute) },
 			status: http.StatusGone, contains: []string{"Deze link is verlopen"}},
 		"anonymized": {locale: "en", before: func(h *testenv.Env, ref string) { _, _ = h.App.Lifecycle.Anonymize(testenv.DemoID, ref) },
@@ -183,6 +230,11 @@ func TestPublicResultsPageStates(t *testing.T) {
 			}
 			p := testenv.NewBrowser(t, h.URL).Get(link)
 			testenv.WantPage(t, p, tc.status, tc.contains...)
+			for _, s := range tc.once {
+				if n := strings.Count(shown(p.Body), s); n != 1 {
+					t.Errorf("the page says %q %d times, want once:\n%s", s, n, p.Body)
+				}
+			}
 			if p.Status == 200 {
 				if n := len(chartCell.FindAllString(p.Body, -1)); n != 5*5 {
 					t.Errorf("%d chart cells, want 5 per trait for 5 traits", n)

@@ -14,7 +14,31 @@ import (
 // with the job's accepted range shaded (server-rendered SVG).
 type resultsView struct {
 	Fit, FitLabel string
+	Level         int // the heading level of each trait's name: one below the page's
 	Traits        []traitView
+	Chart         chartColors
+}
+
+// chartColors are the chart's colours, set on the SVG itself (and the legend's swatches) so that
+// what a test reads is what a browser draws. On the card's white, every pair a reader must tell
+// apart is at least 3:1 apart (WCAG 1.4.11 non-text contrast): an accepted cell against the card
+// and against a cell outside the range (which is white, outlined), the score's marker against the
+// cell under it; and a score outside the range changes shape (a diamond, not a circle) as well
+// as colour, so hue is never the only sign.
+type chartColors struct {
+	Range, Off, OffLine, Mark, MarkText, Miss, MissText, Tick string
+}
+
+// chart is the one palette of the chart and its legend.
+var chart = chartColors{
+	Range:    "#1e7b4f", // accepted cells: 5.3:1 on white
+	Off:      "#ffffff", // cells outside the range: the card's white…
+	OffLine:  "#5b6478", // …outlined, 5.9:1 on white
+	Mark:     "#ffffff", // a score in range: a white disc on the accepted cell (5.3:1)…
+	MarkText: "#1d2433", // …numbered in the text colour
+	Miss:     "#a4262c", // a score outside the range: a dark red diamond on a white cell (7.3:1)…
+	MissText: "#ffffff", // …numbered in white
+	Tick:     "#5b6478", // the scale's numbers: text, 5.9:1
 }
 
 type traitView struct {
@@ -28,10 +52,12 @@ type traitView struct {
 type cellView struct {
 	N, X, Mid int
 	In, Score bool
+	Diamond   string // the points of a score's diamond marker (outside the range)
 }
 
-func newResultsView(r results.Results, l *Labels) *resultsView {
-	v := &resultsView{Fit: r.Fit, FitLabel: l.Fits[r.Fit]}
+// newResultsView draws r with l's words, each trait's name a heading of level (2 or 3).
+func newResultsView(r results.Results, l *Labels, level int) *resultsView {
+	v := &resultsView{Fit: r.Fit, FitLabel: l.Fits[r.Fit], Level: level, Chart: chart}
 	for _, d := range r.DetailedScores {
 		accepted := map[int]bool{}
 		for _, n := range d.CompetencyProfile.Range {
@@ -52,7 +78,9 @@ func newResultsView(r results.Results, l *Labels) *resultsView {
 		}
 		t.Aria = fmt.Sprintf(l.ChartLabel, t.Name, t.Score, where)
 		for n := 1; n <= 5; n++ {
-			t.Cells = append(t.Cells, cellView{N: n, X: (n-1)*50 + 1, Mid: (n-1)*50 + 25, In: accepted[n], Score: n == t.Score})
+			mid := (n-1)*50 + 25
+			t.Cells = append(t.Cells, cellView{N: n, X: (n-1)*50 + 1, Mid: mid, In: accepted[n], Score: n == t.Score,
+				Diamond: fmt.Sprintf("%d,2 %d,16 %d,30 %d,16", mid, mid+14, mid, mid-14)})
 		}
 		v.Traits = append(v.Traits, t)
 	}
@@ -97,7 +125,7 @@ func (p *Pages) handlePublicResults(w http.ResponseWriter, r *http.Request) {
 	l := labelsFor(loc)
 	p.render(w, http.StatusOK, "results", &publicResultsView{
 		view:       newView(loc, l.ResultsTitle, localeSwitch(r, 0)),
-		Results:    newResultsView(res, l),
+		Results:    newResultsView(res, l, 2),
 		TTLMinutes: int(p.lifecycle.Config().PublicLinkTTL.Minutes()),
 	})
 }

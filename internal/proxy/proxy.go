@@ -31,7 +31,9 @@ import (
 	"github.com/equalture/equalture-mock/internal/control"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/journal"
+	"github.com/equalture/equalture-mock/internal/redact"
 	"github.com/equalture/equalture-mock/internal/spec"
+	"github.com/equalture/equalture-mock/internal/vendorapi"
 )
 
 // DefaultMaxBodyBytes limits request bodies (and relayed callbacks) when Options say nothing.
@@ -67,6 +69,11 @@ type Options struct {
 	// noted and only the target's handling of them is judged (a documented 4xx is fine, a 2xx is a
 	// violation), so a client may send invalid requests on purpose.
 	StrictRequests bool
+	// AdminToken, when set, guards the proxy's control API (/_mock: its journal, and what it
+	// forwards to a mock behind it) like the mock's: "Authorization: Bearer <token>" on every
+	// request, wrong tokens backing off per client address. Forwarded requests keep their
+	// Authorization, so a mock behind the proxy with an admin token wants the same one.
+	AdminToken string
 	// Transport sends requests to the target and to callback URLs (a clone of
 	// http.DefaultTransport when nil).
 	Transport http.RoundTripper
@@ -145,6 +152,7 @@ func New(o Options) (*Proxy, error) {
 		Handlers:      handlers,
 		Fallback:      p.passThrough,
 		ReportInvalid: true,
+		Middleware:    []dispatch.Middleware{vendorapi.Lenient}, // judge requests as the service takes them
 		MaxBodyBytes:  o.MaxBodyBytes,
 		Authenticate:  presence(o.Contract),
 		Identify:      auth.Identify,
@@ -161,6 +169,7 @@ func New(o Options) (*Proxy, error) {
 			"clearJournal": control.ClearJournal(o.Journal),
 		},
 		Fallback:     p.forwardControl,
+		Middleware:   []dispatch.Middleware{control.RequireAdmin(auth.NewAdmin(o.AdminToken, o.Clock))},
 		MaxBodyBytes: o.MaxBodyBytes,
 		Logger:       o.Logger,
 	}); err != nil {
@@ -208,8 +217,7 @@ func presence(sp *spec.Spec) dispatch.Authenticator {
 				return "", apierr.New(apierr.Unauthorized, "no Basic credentials (security scheme %s)", scheme)
 			}
 		case "bearer":
-			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-			if !ok || strings.TrimSpace(tok) == "" {
+			if _, ok := auth.BearerToken(r.Header.Get("Authorization")); !ok {
 				return "", apierr.New(apierr.Unauthorized, "no Bearer token (security scheme %s)", scheme)
 			}
 		}
@@ -429,10 +437,11 @@ func Problem(err error) string {
 	return fmt.Sprintf("%d %s", apierr.Status(e.Code), strings.Join(parts, "; "))
 }
 
-// clip cuts a body for a message.
+// clip cuts a body for a message, secrets in it replaced by hints (a token answer's access_token).
 func clip(b []byte) string {
-	if r := []rune(string(b)); len(r) > 300 {
+	s := string(redact.JSON(b))
+	if r := []rune(s); len(r) > 300 {
 		return string(r[:300]) + "…"
 	}
-	return string(b)
+	return s
 }

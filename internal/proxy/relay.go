@@ -21,6 +21,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/journal"
+	"github.com/equalture/equalture-mock/internal/redact"
 )
 
 // relayPrefix is where relayed callbacks arrive: /_relay/<token>.
@@ -140,7 +141,7 @@ func (r *relay) rewrite(body []byte) []byte {
 		}
 		relayed := r.base + relayPrefix + r.sign(orig)
 		if err := r.p.opts.Contract.ValidateValue(r.field, relayed); err != nil {
-			r.p.log.Warn("callback_url not relayed: the relay URL would break the contract", "callback_url", orig, "problem", err)
+			r.p.log.Warn("callback_url not relayed: the relay URL would break the contract", "callback_url", redact.URL(orig), "problem", err)
 			continue
 		}
 		enc, _ := apierr.MarshalJSON(relayed) // a string always encodes
@@ -200,7 +201,7 @@ func (r *relay) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 		p.opts.Journal.Record(entry)
 		p.record(name, rec.status, entry.Violations)
 		if ex.err != nil {
-			p.log.Warn("relay: the callback_url did not answer", "callback_url", orig.String(), "err", ex.err)
+			p.log.Warn("relay: the callback_url did not answer", "callback_url", orig.Redacted(), "err", ex.err)
 		}
 	}()
 	body, err := io.ReadAll(http.MaxBytesReader(rec, req.Body, p.opts.MaxBodyBytes))

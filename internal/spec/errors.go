@@ -14,6 +14,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/redact"
 )
 
 // requestError converts kin-openapi's error validating r into one API error, the most
@@ -249,11 +250,17 @@ func Describe(err error) string {
 	var lines []string
 	for _, se := range schemaErrs {
 		// The offending value, except where it is the parent object of a missing property.
+		field := FieldPath("", se)
 		detail := "got " + shown(se.Value)
-		if se.SchemaField == "required" {
+		switch {
+		case se.SchemaField == "required":
 			detail = se.Reason
+		case redact.IsSecret(field[strings.LastIndexByte(field, '.')+1:]):
+			if v, ok := se.Value.(string); ok {
+				detail = "got " + shown(redact.Hint(v)) // a secret: its hint only
+			}
 		}
-		lines = append(lines, fmt.Sprintf("field %q %s (%s)", FieldPath("", se), Message(se), detail))
+		lines = append(lines, fmt.Sprintf("field %q %s (%s)", field, Message(se), detail))
 	}
 	var plain []error
 	flatten(err, &plain)

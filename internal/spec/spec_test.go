@@ -4,14 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 
 	equalturemock "github.com/equalture/equalture-mock"
@@ -434,5 +437,70 @@ func TestValidateWebhookEvents(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestVendorContractSuitsClientGenerators holds openapi.yaml to the rules that keep generated
+// clients compiling and typed as the service behaves (tools/codegen generates and runs them; these
+// fail faster, naming the rule): no component is named like the types oapi-codegen derives from
+// an operation (CreateApplicationResponse, HireApplicantParams…), so none starts with an
+// operationId; every enum names its constants (x-enum-varnames), so oapi-codegen never emits
+// unprefixed ones that change when another enum appears; no request field has a default, which
+// openapi-typescript makes required; no oneOf, which generators turn into opaque unions.
+func TestVendorContractSuitsClientGenerators(t *testing.T) {
+	s := load(t, equalturemock.VendorSpec)
+	var prefixes []string
+	for id := range s.Operations() {
+		prefixes = append(prefixes, strings.ToUpper(id[:1])+id[1:])
+	}
+	for _, cbs := range []string{"receiveApplicationResults", "receiveAssessmentStarted", "receiveAssessmentFinished"} {
+		prefixes = append(prefixes, strings.ToUpper(cbs[:1])+cbs[1:])
+	}
+	c := s.Doc.Components
+	names := map[string][]string{"schemas": slices.Collect(maps.Keys(c.Schemas)), "responses": slices.Collect(maps.Keys(c.Responses)),
+		"parameters": slices.Collect(maps.Keys(c.Parameters)), "headers": slices.Collect(maps.Keys(c.Headers))}
+	for kind, list := range names {
+		for _, name := range list {
+			for _, p := range prefixes {
+				if strings.HasPrefix(name, p) {
+					t.Errorf("components/%s/%s starts with the operationId %s: oapi-codegen names types %s…", kind, name, p, p)
+				}
+			}
+		}
+	}
+	seen := map[*openapi3.Schema]bool{}
+	var walk func(where string, sc *openapi3.Schema)
+	walk = func(where string, sc *openapi3.Schema) {
+		if sc == nil || seen[sc] {
+			return
+		}
+		seen[sc] = true
+		if len(sc.Enum) > 0 {
+			names, _ := sc.Extensions["x-enum-varnames"].([]any)
+			if len(names) != len(sc.Enum) {
+				t.Errorf("%s: enum %v without an x-enum-varnames name for each value", where, sc.Enum)
+			}
+		}
+		if sc.Default != nil {
+			t.Errorf("%s: default %v (openapi-typescript makes the field required; say the default in the description)", where, sc.Default)
+		}
+		if len(sc.OneOf) > 0 || len(sc.AnyOf) > 0 {
+			t.Errorf("%s: oneOf/anyOf (declare the one type the service sends and clients should send)", where)
+		}
+		for name, p := range sc.Properties {
+			walk(where+"."+name, p.Value)
+		}
+		if sc.Items != nil {
+			walk(where+"[]", sc.Items.Value)
+		}
+		if sc.AdditionalProperties.Schema != nil {
+			walk(where+".*", sc.AdditionalProperties.Schema.Value)
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Schemas)) {
+		walk(name, c.Schemas[name].Value)
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Parameters)) {
+		walk("parameter "+name, c.Parameters[name].Value.Schema.Value)
 	}
 }

@@ -12,6 +12,7 @@ package store
 import (
 	"fmt"
 	"maps"
+	"strings"
 	"sync"
 	"time"
 
@@ -319,6 +320,71 @@ func (s *Store) List(clientID string) []Application {
 	return out
 }
 
+// AppFilter selects applications for a page of them; empty fields select all.
+type AppFilter struct {
+	ClientID string
+	Status   Status // as seen on the clock: an invitation past its expiry is expired
+	// Text matches the start of the reference id, or a part of the applicant's name or email,
+	// in any case.
+	Text string
+}
+
+func (f AppFilter) matches(a *Application, st Status, text string) bool {
+	if f.ClientID != "" && a.ClientID != f.ClientID || f.Status != "" && st != f.Status {
+		return false
+	}
+	if text == "" {
+		return true
+	}
+	return strings.HasPrefix(a.ReferenceID, text) || containsFold(a.Applicant.FirstName+" "+a.Applicant.LastName, text) ||
+		containsFold(a.Applicant.Email, text)
+}
+
+// containsFold reports whether s contains lower (already lower case), in any case.
+func containsFold(s, lower string) bool { return strings.Contains(strings.ToLower(s), lower) }
+
+// ApplicationsPage returns the applications f selects, newest first, from the offset-th on, at
+// most limit of them, and how many f selects in all. Only the page is copied: a console showing
+// 50 of 10,000 applications costs a walk over their statuses, not 10,000 copies.
+func (s *Store) ApplicationsPage(f AppFilter, offset, limit int) (page []Application, total int) {
+	now := s.clock.Now()
+	text := strings.ToLower(strings.TrimSpace(f.Text))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for i := len(s.order) - 1; i >= 0; i-- {
+		a := s.apps[s.order[i]]
+		st := effective(a, now)
+		if !f.matches(a, st, text) {
+			continue
+		}
+		if total >= offset && len(page) < limit {
+			c := a.clone()
+			c.Status = st
+			page = append(page, c)
+		}
+		total++
+	}
+	return page, total
+}
+
+// OutboxPage returns clientID's invitation emails ("" for all), newest first, from the offset-th
+// on, at most limit of them, and how many there are in all.
+func (s *Store) OutboxPage(clientID string, offset, limit int) (page []Email, total int) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for i := len(s.outbox) - 1; i >= 0; i-- {
+		m := s.outbox[i]
+		if clientID != "" && m.ClientID != clientID {
+			continue
+		}
+		if total >= offset && len(page) < limit {
+			page = append(page, m)
+		}
+		total++
+	}
+	return page, total
+}
+
 // Count returns how many applications are stored.
 func (s *Store) Count() int {
 	s.mu.RLock()
@@ -365,13 +431,43 @@ func (s *Store) transitionErasing(clientID, ref string, fn func(a *Application, 
 	return out, werr
 }
 
+// Action is a transition someone can ask of an application.
+type Action string
+
+// The actions, named as the console and the control API name them.
+const (
+	ActStart     Action = "start"
+	ActComplete  Action = "complete"
+	ActExpire    Action = "expire"
+	ActHire      Action = "hire"
+	ActAnonymize Action = "anonymize"
+)
+
+// Can reports whether an application in state st (as seen on the clock) can take action act: the
+// rule the transitions below apply, for whoever offers actions (the console) to ask before
+// offering one that cannot work. Starting a started application and expiring an expired one are
+// accepted as repeats, changing nothing; they are not offered.
+func Can(st Status, act Action) bool {
+	switch act {
+	case ActStart:
+		return st == Invited
+	case ActComplete, ActExpire:
+		return st == Invited || st == Started
+	case ActHire:
+		return st == Completed
+	case ActAnonymize:
+		return st != Anonymized
+	}
+	return false
+}
+
 // Start marks the applicant as having opened the assessment.
 func (s *Store) Start(ref string) (Application, error) {
 	return s.transition("", ref, func(a *Application, now time.Time) (EventType, error) {
-		switch st := effective(a, now); st {
-		case Started:
+		switch st := effective(a, now); {
+		case st == Started:
 			return "", nil
-		case Invited:
+		case Can(st, ActStart):
 			a.Status, a.StartedAt = Started, now
 			return EventStarted, nil
 		default:
@@ -383,23 +479,21 @@ func (s *Store) Start(ref string) (Application, error) {
 // Complete marks the assessment completed with scores (trait code → bucket score).
 func (s *Store) Complete(ref string, scores map[string]int) (Application, error) {
 	return s.transition("", ref, func(a *Application, now time.Time) (EventType, error) {
-		switch st := effective(a, now); st {
-		case Invited, Started:
-			if a.StartedAt.IsZero() {
-				a.StartedAt = now
-			}
-			a.Status, a.CompletedAt, a.Scores = Completed, now, maps.Clone(scores)
-			return EventCompleted, nil
-		default:
+		if st := effective(a, now); !Can(st, ActComplete) {
 			return "", conflict("The assessment cannot be completed: the application is %s", st)
 		}
+		if a.StartedAt.IsZero() {
+			a.StartedAt = now
+		}
+		a.Status, a.CompletedAt, a.Scores = Completed, now, maps.Clone(scores)
+		return EventCompleted, nil
 	})
 }
 
 // ExpireInvitation makes an invited application's link lapse now.
 func (s *Store) ExpireInvitation(ref string) (Application, error) {
 	return s.transition("", ref, func(a *Application, now time.Time) (EventType, error) {
-		if st := effective(a, now); st != Invited && st != Started && st != Expired {
+		if st := effective(a, now); st != Expired && !Can(st, ActExpire) {
 			return "", conflict("The invitation cannot expire: the application is %s", st)
 		}
 		a.InvitationExpiresAt = now
@@ -410,7 +504,7 @@ func (s *Store) ExpireInvitation(ref string) (Application, error) {
 // Hire hires clientID's completed application ref.
 func (s *Store) Hire(clientID, ref string, h Hire) (Application, error) {
 	return s.transition(clientID, ref, func(a *Application, now time.Time) (EventType, error) {
-		if st := effective(a, now); st != Completed {
+		if st := effective(a, now); !Can(st, ActHire) {
 			return "", conflict("The applicant cannot be hired: the application is %s, not completed", st)
 		}
 		h.HiredAt = now

@@ -82,8 +82,9 @@ func (b *Browser) Do(method, path string, form url.Values, headers ...string) Pa
 	if err != nil {
 		b.t.Fatal(err)
 	}
-	// Every page; not the one-line note net/http writes under a redirect, which no browser shows.
-	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") && res.StatusCode/100 != 3 {
+	// Every page; not the one-line note net/http writes under a redirect, which no browser shows,
+	// nor the empty body of a HEAD.
+	if strings.HasPrefix(res.Header.Get("Content-Type"), "text/html") && res.StatusCode/100 != 3 && method != http.MethodHead {
 		if err := CheckHTML(raw); err != nil {
 			b.t.Fatalf("%s %s: the page's HTML is not well formed:\n%v", method, path, err)
 		}

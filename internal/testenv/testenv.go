@@ -15,6 +15,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/apiclient"
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/spec"
@@ -66,6 +67,7 @@ func NewWrapped(t testing.TB, wrap func(http.Handler) http.Handler, opts ...func
 	clk := clock.NewFrozen(T0)
 	o := app.Options{
 		Lifecycle:  lifecycle.Config{PublicURL: url},
+		Egress:     egress.Config{Listen: []string{srv.Listener.Addr().String()}},
 		Seed:       7,
 		SigningKey: []byte("test-key"),
 		Clock:      clk,

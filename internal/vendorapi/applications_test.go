@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
@@ -138,6 +139,50 @@ func TestCreateApplication(t *testing.T) {
 	})
 }
 
+// TestCreateApplicationNamesEveryProblemAtOnce: the job (and the callback host) are checked in the
+// same pass as the contract's schema, so one 422 names every problem; a value the schema refused
+// keeps the schema's message alone.
+func TestCreateApplicationNamesEveryProblemAtOnce(t *testing.T) {
+	h := testenv.New(t, func(o *app.Options) { o.Egress.AllowHosts = []string{"127.0.0.1"} })
+	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
+	valid := testenv.CreateBody(testenv.EngineerJob, "")
+	noEmail := strings.Replace(valid, `,"email":"rembrandt@example.com"`, "", 1)
+	tests := map[string]struct {
+		body string
+		want map[string][]string // the whole errors object
+	}{
+		"no email and an unknown job": {strings.Replace(noEmail, testenv.EngineerJob, testenv.UnknownUUID, 1),
+			map[string][]string{"applicant_details.email": {"can't be blank"}, "job_id": {"does not exist"}}},
+		"no email and another client's job": {strings.Replace(noEmail, testenv.EngineerJob, testenv.OtherJob, 1),
+			map[string][]string{"applicant_details.email": {"can't be blank"}, "job_id": {"does not exist"}}},
+		"a draft job and a host not allowed": {strings.Replace(strings.Replace(valid, testenv.EngineerJob, testenv.DraftJob, 1), "127.0.0.1:9", "evil.example", 1),
+			map[string][]string{"job_id": {"is not published"}, "callback_url": {"host evil.example is not allowed: the mock accepts callbacks to 127.0.0.1 only"}}},
+		"a job that is no UUID is not looked up": {strings.Replace(noEmail, testenv.EngineerJob, "job-1", 1),
+			map[string][]string{"applicant_details.email": {"can't be blank"}, "job_id": {"is invalid: must be a UUID"}}},
+		"a job that is a number": {strings.Replace(valid, `"`+testenv.EngineerJob+`"`, "42", 1),
+			map[string][]string{"job_id": {"is invalid: must be a string"}}},
+		"a callback URL failing two checks alike is named once": {strings.Replace(valid, "http://127.0.0.1:9", "notaurl", 1),
+			map[string][]string{"callback_url": {"is invalid: must be an absolute http(s) URL"}}},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			h := h.Sub(t)
+			r := h.Do(http.MethodPost, "/connect_ats/applications", tc.body, testenv.Bearer(tok))
+			testenv.WantStatus(t, r, http.StatusUnprocessableEntity)
+			var got struct{ Errors map[string][]string }
+			if err := json.Unmarshal(r.Body, &got); err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(got.Errors, tc.want) {
+				t.Fatalf("errors = %v, want %v", got.Errors, tc.want)
+			}
+		})
+	}
+	if n := len(h.App.Store.List(testenv.DemoID)); n != 0 {
+		t.Fatalf("%d applications created from invalid requests", n)
+	}
+}
+
 func TestLifecycle(t *testing.T) {
 	h := testenv.New(t)
 	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
@@ -261,6 +306,9 @@ func TestHireBodies(t *testing.T) {
 	}{
 		"boolean true, job with team":  {testenv.EngineerJob, `{"add_to_team":true}`, 200, "", true},
 		"string false":                 {testenv.EngineerJob, `{"add_to_team":"false","start_date":"2026-01-05"}`, 200, "", false},
+		"the seed's string true":       {testenv.EngineerJob, `{"add_to_team": "true", "start_date": "2025-07-01"}`, 200, "", true},
+		"add_to_team TRUE":             {testenv.EngineerJob, `{"add_to_team":"TRUE"}`, 422, "add_to_team", false},
+		"add_to_team null":             {testenv.EngineerJob, `{"add_to_team":null}`, 422, "add_to_team", false},
 		"true on a job without a team": {testenv.AccountJob, `{"add_to_team":true}`, 200, "", false},
 		"missing add_to_team":          {testenv.EngineerJob, `{"start_date":"2026-01-05"}`, 422, "add_to_team", false},
 		"add_to_team yes":              {testenv.EngineerJob, `{"add_to_team":"yes"}`, 422, "add_to_team", false},
@@ -284,6 +332,10 @@ func TestHireBodies(t *testing.T) {
 			a, _ := h.App.Store.Lookup(ref)
 			if a.Hire.AddedToTeam != tc.wantAddedTo {
 				t.Fatalf("added to team = %v, want %v", a.Hire.AddedToTeam, tc.wantAddedTo)
+			}
+			// The leniency is the validation's view: the journal keeps the body as it was sent.
+			if e := h.App.Journal.Latest(1); len(e) != 1 || string(e[0].RequestBody) != tc.body {
+				t.Fatalf("journal keeps %q, want the body as sent %q", e[0].RequestBody, tc.body)
 			}
 		})
 	}
@@ -322,8 +374,8 @@ func TestPathParameters(t *testing.T) {
 	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
 	r := h.Do(http.MethodGet, "/connect_ats/applications/1234-1234-4567-1111/status", "", testenv.Bearer(tok))
 	testenv.WantStatus(t, r, http.StatusBadRequest)
-	if m := r.ErrorField(t, "reference_id"); len(m) == 0 || !strings.Contains(m[0], "UUID") {
-		t.Fatalf("reference_id error = %v", m)
+	if m := r.ErrorField(t, "detail"); len(m) != 1 || !strings.Contains(m[0], "reference_id is invalid: must be a UUID") {
+		t.Fatalf("400 detail = %v, want it to name reference_id", m)
 	}
 	testenv.WantStatus(t, h.Do(http.MethodGet, "/connect_ats/applications/"+testenv.UnknownUUID+"/status", "", testenv.Bearer(tok)), http.StatusNotFound)
 }

@@ -5,9 +5,11 @@
 package vendorapi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -100,6 +102,7 @@ func New(deps Deps) (*API, error) {
 			"deleteWebhooks":       a.handleDeleteWebhooks,
 			"deleteWebhook":        a.handleDeleteWebhooks,
 		},
+		Checks:       map[string]dispatch.Check{"createApplication": a.checkCreateApplication},
 		MaxBodyBytes: deps.MaxBodyBytes,
 		Authenticate: func(r *http.Request, scheme string) (string, error) {
 			client, err := deps.Auth.Authenticate(r, scheme)
@@ -112,7 +115,7 @@ func New(deps Deps) (*API, error) {
 	if deps.Faults != nil {
 		opts.Middleware = append(opts.Middleware, deps.Faults.Middleware(challenge))
 	}
-	opts.Middleware = append(opts.Middleware, dispatch.Prefer(deps.Spec, challenge))
+	opts.Middleware = append(opts.Middleware, dispatch.Prefer(deps.Spec, challenge), Lenient)
 	if deps.Journal != nil {
 		opts.Observers = append(opts.Observers, deps.Journal.Observer(deps.Clock))
 		opts.CaptureBytes = journalCapture
@@ -172,6 +175,23 @@ type createApplicationResponse struct {
 	AssessmentURL string `json:"assessment_url,omitempty"`
 }
 
+// checkCreateApplication judges what the contract cannot: the job must be one of the client's
+// published jobs, the callback host one the mock allows. The dispatcher joins its 422 to the
+// contract's, so a request with a blank email and an unknown job hears of both at once.
+func (a *API) checkCreateApplication(c *dispatch.Call) error {
+	var req struct {
+		JobID       any `json:"job_id"`
+		CallbackURL any `json:"callback_url"`
+	}
+	if json.Unmarshal(c.Body, &req) != nil {
+		return nil // not an object: the contract's validation said so
+	}
+	// A field that is no string the contract's validation named already; it wins in the join.
+	jobID, _ := req.JobID.(string)
+	callbackURL, _ := req.CallbackURL.(string)
+	return a.deps.Lifecycle.CheckInvitation(c.Principal, lifecycle.Invitation{JobID: jobID, CallbackURL: callbackURL})
+}
+
 func (a *API) handleCreateApplication(w http.ResponseWriter, c *dispatch.Call) error {
 	var req createApplicationRequest
 	if err := decode(c.Body, &req); err != nil {
@@ -195,31 +215,47 @@ func (a *API) handleCreateApplication(w http.ResponseWriter, c *dispatch.Call) e
 }
 
 type hireRequest struct {
-	AddToTeam flexBool `json:"add_to_team"`
-	StartDate string   `json:"start_date"`
+	AddToTeam bool   `json:"add_to_team"`
+	StartDate string `json:"start_date"`
 }
 
-// flexBool accepts a JSON boolean or the strings "true"/"false" (the seed's example sends a string).
-type flexBool bool
+// addToTeamStrings are what the service takes for add_to_team besides the boolean the contract
+// declares: the seed's example sends the string "true".
+var addToTeamStrings = map[string]json.RawMessage{`"true"`: json.RawMessage("true"), `"false"`: json.RawMessage("false")}
 
-func (b *flexBool) UnmarshalJSON(data []byte) error {
-	var v any
-	if err := json.Unmarshal(data, &v); err != nil {
-		return err
+// asHireBody returns a hire_applicant body with add_to_team given as the string "true" or
+// "false" turned into the JSON boolean the contract declares, and whether it turned it. It is the
+// server's one leniency about the contract, documented in hireApplicant's description: clients
+// that send the seed's string are served, generated clients see the boolean type.
+func asHireBody(body []byte) ([]byte, bool) {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(body, &fields) != nil {
+		return body, false
 	}
-	switch x := v.(type) {
-	case bool:
-		*b = flexBool(x)
-	case string:
-		p, err := strconv.ParseBool(x)
-		if err != nil || (x != "true" && x != "false") {
-			return apierr.Field("add_to_team", `is invalid: must be true or false`)
+	b, ok := addToTeamStrings[string(fields["add_to_team"])]
+	if !ok {
+		return body, false
+	}
+	fields["add_to_team"] = b
+	out, err := json.Marshal(fields)
+	if err != nil {
+		return body, false
+	}
+	return out, true
+}
+
+// Lenient is the service's leniency about its contract as middleware: the contract's validation
+// sees a hire body as asHireBody turns it, while the call keeps the body as sent (for the journal,
+// and for the validating proxy, which forwards it unchanged and judges with the same leniency).
+func Lenient(next dispatch.Handler) dispatch.Handler {
+	return func(w http.ResponseWriter, c *dispatch.Call) error {
+		if c.Op == "hireApplicant" {
+			if b, turned := asHireBody(c.Body); turned {
+				c.Request.Body, c.Request.ContentLength = io.NopCloser(bytes.NewReader(b)), int64(len(b))
+			}
 		}
-		*b = flexBool(p)
-	default:
-		return apierr.Field("add_to_team", `is invalid: must be true or false`)
+		return next(w, c)
 	}
-	return nil
 }
 
 type hireResponse struct {
@@ -229,10 +265,11 @@ type hireResponse struct {
 
 func (a *API) handleHireApplicant(w http.ResponseWriter, c *dispatch.Call) error {
 	var req hireRequest
-	if err := decode(c.Body, &req); err != nil {
+	body, _ := asHireBody(c.Body)
+	if err := decode(body, &req); err != nil {
 		return err
 	}
-	app, err := a.deps.Lifecycle.Hire(c.Principal, c.Params["reference_id"], lifecycle.Hiring{AddToTeam: bool(req.AddToTeam), StartDate: req.StartDate})
+	app, err := a.deps.Lifecycle.Hire(c.Principal, c.Params["reference_id"], lifecycle.Hiring{AddToTeam: req.AddToTeam, StartDate: req.StartDate})
 	if err != nil {
 		return err
 	}

@@ -105,7 +105,7 @@ func TestRegisterWebhookRefuses(t *testing.T) {
 		"no URL":                  {"ats", `{"secret":"` + ownSecret + `"}`, testenv.ContentJSON, true, 422, "url"},
 		"a secret without whsec_": {"ats", `{"url":"https://ats.example/h","secret":"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}`, testenv.ContentJSON, true, 422, "secret"},
 		"a secret too short":      {"ats", `{"url":"https://ats.example/h","secret":"whsec_c2hvcnQ="}`, testenv.ContentJSON, true, 422, "secret"},
-		"a label with a space":    {"a%20b", `{"url":"https://ats.example/h"}`, testenv.ContentJSON, true, 400, "label"},
+		"a label with a space":    {"a%20b", `{"url":"https://ats.example/h"}`, testenv.ContentJSON, true, 400, "detail"},
 		"malformed JSON":          {"ats", `{"url":`, testenv.ContentJSON, true, 400, "detail"},
 		"not JSON":                {"ats", `{"url":"https://ats.example/h"}`, "text/plain", true, 415, "detail"},
 		"no token":                {"ats", `{"url":"https://ats.example/h"}`, testenv.ContentJSON, false, 401, "detail"},
@@ -122,6 +122,9 @@ func TestRegisterWebhookRefuses(t *testing.T) {
 			if m := r.ErrorField(t, tc.field); len(m) == 0 {
 				t.Fatalf("the error names no %s: %s", tc.field, r.Body)
 			}
+			if tc.status == http.StatusBadRequest && tc.label != "ats" && !strings.Contains(string(r.Body), "label has invalid format") {
+				t.Fatalf("a bad label's 400 does not name it: %s", r.Body)
+			}
 		})
 	}
 	if n := len(h.App.Store.Webhooks("")); n != 0 {
@@ -130,7 +133,7 @@ func TestRegisterWebhookRefuses(t *testing.T) {
 }
 
 func TestWebhookHostAllowList(t *testing.T) {
-	h := testenv.New(t, func(o *app.Options) { o.Lifecycle.CallbackAllowHosts = []string{"*.ats.example"} })
+	h := testenv.New(t, func(o *app.Options) { o.Egress.AllowHosts = []string{"*.ats.example"} })
 	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
 	r := h.Do(http.MethodPut, "/connect_ats/webhooks/ats", `{"url":"https://evil.example/h"}`, testenv.Bearer(tok))
 	testenv.WantStatus(t, r, http.StatusUnprocessableEntity)

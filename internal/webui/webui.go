@@ -25,6 +25,7 @@ const layout = `{{define "layout"}}<!doctype html>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex">
 <title>{{.Title}} · equalture-mock</title>
+<link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <style>{{stylesheet}}</style>
 </head>
 <body>
@@ -45,6 +46,9 @@ var Funcs = template.FuncMap{
 		return t.UTC().Format("2006-01-02 15:04:05 UTC")
 	},
 	"inc": func(i int) int { return i + 1 },
+	// minute writes a time to the minute: a running clock's time in a page whose content must
+	// not change every second (the console's live refresh compares pages by their ETag).
+	"minute": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") },
 }
 
 // Parse returns a template set holding the layout and the page templates in src; execute it

@@ -24,6 +24,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/apiclient"
 	"github.com/equalture/equalture-mock/internal/jsonpath"
 	"github.com/equalture/equalture-mock/internal/receiver"
+	"github.com/equalture/equalture-mock/internal/redact"
 	"github.com/equalture/equalture-mock/internal/scenario"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
@@ -85,6 +86,30 @@ type state struct {
 	base   string
 	vars   scenario.Vars
 	prefix string // the receiver paths of this scenario start with it
+	// secret names the variables captured from a secret field or header: the transcript shows
+	// hints of them, as of access_token and client_secret.
+	secret map[string]bool
+}
+
+// scrub replaces the values of the scenario's secrets in s — the variables holding a secret and
+// the admin token — with their hints (redact.Hint), so transcripts and JUnit reports show none.
+func (r *state) scrub(s string) string {
+	var pairs []string
+	add := func(v string) {
+		if len(v) >= 4 && strings.Contains(s, v) {
+			pairs = append(pairs, v, redact.Hint(v))
+		}
+	}
+	for name, v := range r.vars {
+		if str, ok := v.(string); ok && (redact.IsSecret(name) || r.secret[name]) {
+			add(str)
+		}
+	}
+	add(r.AdminToken)
+	if len(pairs) == 0 {
+		return s
+	}
+	return strings.NewReplacer(pairs...).Replace(s)
 }
 
 // RunAll runs scenarios in order and prints a summary.
@@ -150,7 +175,11 @@ func (rn *Runner) Run(ctx context.Context, s *scenario.Scenario) Result {
 		res.Output = buf.String()
 		return res
 	}
+	var r *state
 	fail := func(step, line, where, msg string) {
+		if r != nil {
+			line, msg = r.scrub(line), r.scrub(msg)
+		}
 		res.Failure = &Failure{Scenario: s.Name, Step: step, Where: where, Message: msg}
 		fmt.Fprintf(out, "  ✗ %s\n      %s\n", line, strings.ReplaceAll(msg, "\n", "\n      "))
 	}
@@ -162,7 +191,7 @@ func (rn *Runner) Run(ctx context.Context, s *scenario.Scenario) Result {
 	}
 	defer stop()
 	n := rn.seq.Add(1)
-	r := &state{Runner: rn, ctx: ctx, s: s, http: rn.client(), base: strings.TrimRight(base, "/"), prefix: "/s" + strconv.FormatInt(n, 10)}
+	r = &state{Runner: rn, ctx: ctx, s: s, http: rn.client(), base: strings.TrimRight(base, "/"), prefix: "/s" + strconv.FormatInt(n, 10), secret: map[string]bool{}}
 	id, secret := "demo-client", "demo-secret"
 	if c := s.Setup.Client; c != nil {
 		id, secret = c.ID, c.Secret
@@ -190,7 +219,7 @@ func (rn *Runner) Run(ctx context.Context, s *scenario.Scenario) Result {
 			fail(st.Path, line, fmt.Sprintf("%s:%d", s.File, st.Line), err.Error())
 			return finish()
 		}
-		fmt.Fprintf(out, "  ✓ %s\n", line)
+		fmt.Fprintf(out, "  ✓ %s\n", r.scrub(line))
 	}
 	for i, st := range s.Steps {
 		t := time.Now()
@@ -211,7 +240,7 @@ func (rn *Runner) Run(ctx context.Context, s *scenario.Scenario) Result {
 			return finish()
 		}
 		res.Steps++
-		fmt.Fprintf(out, "  ✓ %s (%s)\n", line, time.Since(t).Round(time.Millisecond))
+		fmt.Fprintf(out, "  ✓ %s (%s)\n", r.scrub(line), time.Since(t).Round(time.Millisecond))
 	}
 	// Callbacks nobody waited for still honour the contract.
 	for _, cb := range rn.Receiver.Received(r.prefix) {
@@ -336,6 +365,9 @@ func (r *state) check(st scenario.Step, a answer, needOK bool, extra func(e *sce
 			continue
 		}
 		if err := e.JSON[path].Check(got, found, r.vars, false); err != nil {
+			if redact.IsSecret(lastField(path)) { // the matcher's message would show the secret
+				err = errors.New("the value does not match (a secret: not shown)")
+			}
 			problems = append(problems, fmt.Sprintf("json %s: %v", path, err))
 		}
 	}
@@ -358,6 +390,7 @@ func (r *state) check(st scenario.Step, a answer, needOK bool, extra func(e *sce
 				return fmt.Errorf("capture %s: the answer has no %s header", name, strings.TrimSpace(h))
 			}
 			r.vars[name] = got[0]
+			r.secret[name] = strings.EqualFold(strings.TrimSpace(h), "Authorization")
 			continue
 		}
 		got, found := jsonpath.Lookup(v, path)
@@ -365,8 +398,18 @@ func (r *state) check(st scenario.Step, a answer, needOK bool, extra func(e *sce
 			return fmt.Errorf("capture %s: %s is not in the answer: %d %s", name, path, a.status, clip(a.body))
 		}
 		r.vars[name] = got
+		r.secret[name] = redact.IsSecret(lastField(path))
 	}
 	return nil
+}
+
+// lastField is the last field name of a JSON path ("secret" of "webhooks.0.secret").
+func lastField(path string) string {
+	path = strings.TrimRight(path, "]")
+	if i := strings.LastIndexAny(path, ".["); i >= 0 {
+		path = path[i+1:]
+	}
+	return strings.Trim(path, `"'`)
 }
 
 func statuses(s scenario.Statuses) string {

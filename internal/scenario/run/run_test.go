@@ -341,9 +341,9 @@ func TestJUnit(t *testing.T) {
 	}
 }
 
-// The complete example in docs/scenarios.md and in README.md runs and passes.
+// The complete example in docs/scenarios.md runs and passes.
 func TestDocsExample(t *testing.T) {
-	for _, file := range []string{"docs/scenarios.md", "README.md"} {
+	for _, file := range []string{"docs/scenarios.md"} {
 		doc, err := os.ReadFile("../../../" + file)
 		if err != nil {
 			t.Fatal(err)

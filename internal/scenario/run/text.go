@@ -6,6 +6,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/equalture/equalture-mock/internal/redact"
 )
 
 // decodeJSON decodes b keeping numbers as written (json.Number).
@@ -22,6 +24,7 @@ func decodeJSON(b []byte) (any, bool) {
 // clip is a body for messages: whitespace folded, control characters and invalid UTF-8 (a
 // garbage fault) replaced, long bodies cut.
 func clip(b []byte) string {
+	b = redact.JSON(b) // a token answer, a webhook registration: the transcript shows hints
 	s := strings.Map(func(r rune) rune {
 		if r == utf8.RuneError || unicode.IsControl(r) && !unicode.IsSpace(r) {
 			return '�'
