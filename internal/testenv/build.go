@@ -1,11 +1,11 @@
 package testenv
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -117,7 +117,9 @@ func buildShared(name string, goArgs []string) (string, error) {
 }
 
 // sourceKey hashes what a build's result depends on: the toolchain, the Go environment, the
-// command and every file of the module (not its tools modules, VCS data or outputs).
+// command, the module's go.mod and go.sum, and every file of the module the build reads, as go list
+// names them (Go and other sources, embedded files; test files too for go test -c). Files the build
+// does not read (outputs other tests write into the tree, documentation) leave it as it is.
 func sourceKey(root string, goArgs []string) (string, error) {
 	h := sha256.New()
 	fmt.Fprintln(h, runtime.Version(), runtime.GOOS, runtime.GOARCH, goArgs)
@@ -128,39 +130,81 @@ func sourceKey(root string, goArgs []string) (string, error) {
 			fmt.Fprintln(h, kv)
 		}
 	}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		if d.IsDir() {
-			switch {
-			case rel == ".":
-				return nil
-			case strings.HasPrefix(d.Name(), "."), d.Name() == "node_modules", rel == "bin", rel == "reports":
-				return filepath.SkipDir
-			}
-			if _, err := os.Stat(filepath.Join(p, "go.mod")); err == nil {
-				return filepath.SkipDir // another module (tools/…)
-			}
-			return nil
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		f, err := os.Open(p)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		fmt.Fprintf(h, "%s\x00", filepath.ToSlash(rel))
-		_, err = io.Copy(h, f)
-		return err
-	})
+	files, err := buildFiles(root, goArgs)
 	if err != nil {
 		return "", err
 	}
+	for _, f := range files {
+		rel, err := filepath.Rel(root, f)
+		if err != nil {
+			return "", err
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(h, "%s %d\x00", filepath.ToSlash(rel), len(b))
+		h.Write(b)
+	}
 	return hex.EncodeToString(h.Sum(nil))[:20], nil
+}
+
+// buildFiles lists the files of the module in root that the go command goArgs reads, sorted:
+// go.mod, go.sum and the files of every package of the module it builds.
+func buildFiles(root string, goArgs []string) ([]string, error) {
+	const fields = "Dir,Module,GoFiles,CgoFiles,CFiles,CXXFiles,HFiles,SFiles,SysoFiles,EmbedFiles," +
+		"TestGoFiles,XTestGoFiles,TestEmbedFiles,XTestEmbedFiles"
+	pkg := goArgs[len(goArgs)-1]
+	tested := filepath.Join(root, pkg)
+	test := goArgs[0] == "test"
+	args := []string{"list", "-deps", "-json=" + fields}
+	if test {
+		args = append(args, "-test")
+	}
+	cmd := exec.Command("go", append(args, pkg)...)
+	cmd.Dir = root
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	seen := map[string]bool{filepath.Join(root, "go.mod"): true}
+	if _, err := os.Stat(filepath.Join(root, "go.sum")); err == nil {
+		seen[filepath.Join(root, "go.sum")] = true
+	}
+	dec := json.NewDecoder(bytes.NewReader(out))
+	for dec.More() {
+		var p struct {
+			Dir    string
+			Module *struct{ Main bool }
+			GoFiles, CgoFiles, CFiles, CXXFiles, HFiles, SFiles, SysoFiles, EmbedFiles,
+			TestGoFiles, XTestGoFiles, TestEmbedFiles, XTestEmbedFiles []string
+		}
+		if err := dec.Decode(&p); err != nil {
+			return nil, err
+		}
+		if p.Module == nil || !p.Module.Main {
+			continue // the standard library and other modules: go.sum and the toolchain name them
+		}
+		lists := [][]string{p.GoFiles, p.CgoFiles, p.CFiles, p.CXXFiles, p.HFiles, p.SFiles, p.SysoFiles, p.EmbedFiles}
+		if test && p.Dir == tested { // only the tested package's tests are in the binary
+			lists = append(lists, p.TestGoFiles, p.XTestGoFiles, p.TestEmbedFiles, p.XTestEmbedFiles)
+		}
+		for _, list := range lists {
+			for _, f := range list {
+				if !filepath.IsAbs(f) { // absolute: generated in the build cache (a test's main)
+					seen[filepath.Join(p.Dir, f)] = true
+				}
+			}
+		}
+	}
+	files := make([]string, 0, len(seen))
+	for f := range seen {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	return files, nil
 }
 
 // used marks a build directory as used now (its modification time), so prune keeps it.

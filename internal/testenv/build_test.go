@@ -9,8 +9,8 @@ import (
 	"time"
 )
 
-// The source key changes with any file of the module, and not with what is not the module's
-// (VCS data, npm packages, outputs, other modules).
+// The source key changes with every file the build reads, and not with the others (outputs tests
+// write into the tree, documentation, tests for a plain build).
 func TestSourceKey(t *testing.T) {
 	root := t.TempDir()
 	write := func(rel, content string) {
@@ -31,29 +31,50 @@ func TestSourceKey(t *testing.T) {
 		}
 		return k
 	}
-	write("go.mod", "module x\n")
-	write("main.go", "package main\n")
-	write("internal/pages/templates/a.html", "<p>")
-	base := key("build", ".")
-	for _, rel := range []string{".git/index", "tools/lint/node_modules/x.js", "bin/equalture-mock", "reports/screenshots/a.png", "tools/release/go.mod", "tools/release/main.go"} {
-		write(rel, "ignored")
-		if k := key("build", "."); k != base {
-			t.Errorf("writing %s changed the key", rel)
+	write("go.mod", "module example.com/x\n\ngo 1.22\n")
+	write("main.go", "package main\n\nimport _ \"example.com/x/lib\"\n\nfunc main() {}\n")
+	write("main_test.go", "package main\n")
+	write("lib/lib.go", "package lib\n\nimport _ \"embed\"\n\n//go:embed page.html\nvar Page string\n")
+	write("lib/page.html", "<p>")
+	build, test := key("build", "."), key("test", "-c", ".")
+	if build == test {
+		t.Fatal("go build and go test -c have the same key")
+	}
+	for _, rel := range []string{"README.md", "x.test", "bin/x", "reports/a.png", "lib/notes.txt", "tools/other/go.mod"} {
+		write(rel, "not read by the build")
+		if key("build", ".") != build || key("test", "-c", ".") != test {
+			t.Errorf("writing %s changed a key", rel)
 		}
 	}
-	if key("test", "-c", ".") == base {
-		t.Error("another command has the same key")
+	write("main_test.go", "package main\n\n// changed\n")
+	if key("build", ".") != build {
+		t.Error("a test file changed go build's key")
 	}
-	for _, rel := range []string{"main.go", "internal/pages/templates/a.html", "new.go"} {
-		write(rel, "changed "+rel)
+	if key("test", "-c", ".") == test {
+		t.Error("a test file did not change go test -c's key")
+	}
+	for _, rel := range []string{"main.go", "lib/lib.go", "lib/page.html", "lib/new.go", "go.mod"} {
+		content := "// changed\n"
+		switch rel {
+		case "lib/new.go":
+			content = "package lib\n"
+		case "lib/page.html":
+			content = "<p>changed</p>"
+		case "go.mod":
+			content = "module example.com/x\n\ngo 1.23\n"
+		case "main.go", "lib/lib.go":
+			b, _ := os.ReadFile(filepath.Join(root, rel))
+			content = string(b) + content
+		}
+		write(rel, content)
 		k := key("build", ".")
-		if k == base {
+		if k == build {
 			t.Errorf("changing %s did not change the key", rel)
 		}
-		base = k
+		build = k
 	}
 	t.Setenv("GOFLAGS", "-tags=nomock")
-	if key("build", ".") == base {
+	if key("build", ".") == build {
 		t.Error("GOFLAGS did not change the key")
 	}
 }
@@ -113,5 +134,32 @@ func TestMockBinaryIsBuiltOncePerSourceState(t *testing.T) {
 	}
 	if after, err := os.Stat(bin); err != nil || !after.ModTime().Equal(before.ModTime()) {
 		t.Fatalf("the binary was built again (%v)", err)
+	}
+}
+
+// The contract suite's files: its tests, the packages it imports and the contracts they embed.
+func TestBuildFilesOfTheContractSuite(t *testing.T) {
+	root, err := ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := buildFiles(root, []string{"test", "-c", "./contract"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	has := map[string]bool{}
+	for _, f := range files {
+		rel, _ := filepath.Rel(root, f)
+		has[filepath.ToSlash(rel)] = true
+	}
+	for _, want := range []string{"go.mod", "go.sum", "contract/suite_test.go", "mockserver/mockserver.go", "openapi.yaml", "assets.go"} {
+		if !has[want] {
+			t.Errorf("%s is not among the suite's %d files", want, len(files))
+		}
+	}
+	for _, not := range []string{"README.md", "mockserver/mockserver_test.go", "internal/testenv/build_test.go"} {
+		if has[not] {
+			t.Errorf("%s is among the suite's files", not)
+		}
 	}
 }

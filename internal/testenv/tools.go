@@ -43,6 +43,17 @@ var (
 	AxeCore = newTool("axe-core", "make tools", inModule("tools/axe/node_modules/axe-core/axe.min.js"))
 )
 
+// OnPath is a command some tests run, found on PATH; install is the command that installs it.
+func OnPath(name, install string) *Tool {
+	return newTool(name, install, func() (string, error) {
+		p, err := exec.LookPath(name)
+		if err != nil {
+			return "", fmt.Errorf("%w: no %s on PATH", ErrMissing, name)
+		}
+		return p, nil
+	})
+}
+
 // Find returns the tool's path, or an error saying why it cannot be used: one wrapping
 // ErrMissing when it is not installed. It looks once per process.
 func (tl *Tool) Find() (string, error) { return tl.find() }
