@@ -6,6 +6,14 @@
 #   docker build -t equalture-mock .                              # the mock (default target, ~14 MiB)
 #   docker build --target contract -t equalture-mock:contract .   # the mock + the contract suite binary
 #
+# `equalture-mock version` says what it was built from when given the build arguments
+# scripts/buildinfo prints (VERSION, COMMIT, DATE), e.g.
+#   docker build $(scripts/buildinfo build-args) -t equalture-mock .
+# Without them it says "dev". The released images (ghcr.io/equalture/equalture-mock and
+# ghcr.io/equalture/equalture-mock-contract) are built by make release from packaging/release.Containerfile,
+# which puts the same files and settings around the release binaries: keep the two in step
+# (scripts/image-test checks both the same way).
+#
 # No Docker engine? scripts/image-test builds this same file with buildah and tests the result.
 
 ARG GO_IMAGE=docker.io/library/golang:1.26
@@ -19,13 +27,14 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 ARG VERSION=dev
-ARG COMMIT=unknown
+ARG COMMIT=
+ARG DATE=
 # The mock, and the standalone Ginkgo contract suite. -tags nomock leaves the suite's in-process mock
 # out: in an image it always runs against a target (--base-url).
 RUN go build -trimpath -buildvcs=false \
-      -ldflags "-s -w -X github.com/equalture/equalture-mock/internal/version.Version=${VERSION} -X github.com/equalture/equalture-mock/internal/version.Commit=${COMMIT}" \
+      -ldflags "-s -w -buildid= -X github.com/equalture/equalture-mock/internal/version.Version=${VERSION} -X github.com/equalture/equalture-mock/internal/version.Commit=${COMMIT} -X github.com/equalture/equalture-mock/internal/version.Date=${DATE}" \
       -o /out/usr/local/bin/equalture-mock ./cmd/equalture-mock \
- && go test -c -trimpath -buildvcs=false -tags nomock -ldflags "-s -w" -o /contract.test ./contract \
+ && go test -c -trimpath -buildvcs=false -tags nomock -ldflags "-s -w -buildid=" -o /contract.test ./contract \
  && mkdir -p /out/etc/ssl/certs \
  && cp /etc/ssl/certs/ca-certificates.crt /out/etc/ssl/certs/ \
  && echo 'nonroot:x:65532:65532:nonroot:/nonexistent:/sbin/nologin' > /out/etc/passwd \
@@ -35,11 +44,13 @@ RUN go build -trimpath -buildvcs=false \
 # What both images share: the mock, CA certificates and a non-root user.
 FROM scratch AS runtime
 ARG VERSION=dev
-ARG COMMIT=unknown
+ARG COMMIT=
+ARG DATE=
 LABEL org.opencontainers.image.source="https://github.com/equalture/equalture-mock" \
       org.opencontainers.image.licenses="MIT" \
       org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${COMMIT}"
+      org.opencontainers.image.revision="${COMMIT}" \
+      org.opencontainers.image.created="${DATE}"
 COPY --from=build /out/ /
 # Where a volume for --data-dir goes: a new named volume takes this directory's owner, so the
 # image's user can write to it.

@@ -1,8 +1,8 @@
 # equalture-mock: the two commands a newcomer needs are `make run` and `make test`.
 GO ?= go
 BIN := bin/equalture-mock
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -s -w -X github.com/equalture/equalture-mock/internal/version.Version=$(VERSION)
+# Version, commit and date stamped into the binary (scripts/buildinfo; a release build's flags)
+LDFLAGS = $(shell scripts/buildinfo ldflags)
 
 .PHONY: run test test-short test-race test-memory tools browser-deps docs-deps codegen-test codegen build contract-binary bench load image-test lint fmt
 
@@ -13,10 +13,12 @@ run:
 ## test: everything CI runs: installs what the tests need (make tools: the OpenAPI linter, axe-core;
 ## Chromium; curl and jq), vet, then at once: the Go tests with the race detector (the browser tests
 ## and the documented commands among them), the memory bounds without it (they measure the heap), the
-## generated clients, the image test (mostly disk and waiting: it overlaps the Go tests well)
+## generated clients, the image test (mostly disk and waiting: it overlaps the Go tests well); then
+## the release checks
 test: tools browser-deps docs-deps
 	$(GO) vet ./...
 	@$(MAKE) --no-print-directory -j4 --output-sync=target test-race test-memory codegen image-test
+	@$(MAKE) --no-print-directory release-checks
 
 ## test-short: the quick check while you work, installing nothing: go test -short ./..., every
 ## package's own tests without the browser tests, the kill -9 restarts and the ginkgo CLI run
@@ -56,7 +58,7 @@ docs-deps:
 
 ## build: a static binary in bin/
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/equalture-mock
+	CGO_ENABLED=0 $(GO) build -trimpath -buildvcs=false -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/equalture-mock
 
 ## contract-binary: the standalone contract suite (bin/contract.test)
 contract-binary:
@@ -77,3 +79,34 @@ image-test:
 ## fmt: gofmt the tree
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+# --- releases and compatibility (docs/release.md) ------------------------------------------------------
+.PHONY: release release-test release-checks compat api-baseline
+
+## release: every release artifact into dist/: archives of static binaries (linux, darwin, windows on
+## amd64, arm64), SHA256SUMS, CycloneDX SBOMs, .deb and .rpm, the multi-arch images; a snapshot
+## unless HEAD is a release tag (CI's release workflow runs it on tags)
+release:
+	scripts/release
+
+## release-test: make release's files twice (without the images) and compare their checksums; then
+## install the module the way Go users will, from a module proxy of this machine
+release-test:
+	scripts/release-test
+
+## release-checks: what make test runs for releases: the compatibility check, its own test, the workflows' test
+release-checks: compat
+	scripts/compat-test
+	@command -v shellcheck >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq >/dev/null 2>&1 && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null 2>&1; } || \
+	  echo "release-checks: no shellcheck (Debian package), so the workflows' run: scripts go unchecked"
+	$(GO) -C tools/release test -short -count=1 ./...
+
+## compat: breaking changes of the contracts and the Go API since the last release, unless CHANGELOG.md declares them
+compat:
+	scripts/compat
+
+## api-baseline: write api/$(VERSION)/ (contracts, Go API) from the tree; at a release, VERSION=vX.Y.Z
+api-baseline:
+	@test -n "$(VERSION)" || { echo "usage: make api-baseline VERSION=vX.Y.Z"; exit 2; }
+	scripts/compat baseline $(VERSION)

@@ -1,6 +1,10 @@
-// Package equalturemock holds the files the binary embeds so it needs none at run time: the vendor
-// API contract (openapi.yaml), the control API contract (control-openapi.yaml) and the default
-// fixtures (clients, jobs and the trait catalogue) and the JSON Schema of scenario files.
+// Package equalturemock is the module's root. It holds the files the binary embeds, so that it
+// needs none at run time: the vendor API contract (openapi.yaml), the control API contract
+// (control-openapi.yaml), the JSON Schema of scenario files and the default fixtures. They live
+// here, beside the sources users edit, because go:embed reaches no file above its package.
+//
+// This package is not the mock's Go API: import mockserver (the mock as an http.Handler) or
+// equaltest (the mock inside Go tests).
 package equalturemock
 
 import (
@@ -8,30 +12,10 @@ import (
 	"io/fs"
 )
 
-// VendorSpec is openapi.yaml, the Equalture Open Assessment API contract.
-//
-//go:embed openapi.yaml
-var VendorSpec []byte
+//go:embed openapi.yaml control-openapi.yaml scenarios/scenario.schema.json fixtures/*.yaml
+var files embed.FS
 
-// ControlSpec is control-openapi.yaml, the contract of the mock's control API under /_mock.
-//
-//go:embed control-openapi.yaml
-var ControlSpec []byte
-
-// ScenarioSchema is scenarios/scenario.schema.json, the JSON Schema of scenario files: the
-// scenario runner validates every file against it, and editors use it to complete and check them.
-//
-//go:embed scenarios/scenario.schema.json
-var ScenarioSchema []byte
-
-//go:embed fixtures/*.yaml
-var fixtures embed.FS
-
-// Fixtures returns the default fixtures directory (clients.yaml, traits.yaml).
-func Fixtures() fs.FS {
-	sub, err := fs.Sub(fixtures, "fixtures")
-	if err != nil {
-		panic(err) // the embedded tree always has the directory
-	}
-	return sub
-}
+// Files returns the embedded files, read-only: openapi.yaml, control-openapi.yaml,
+// scenarios/scenario.schema.json and fixtures/*.yaml (clients.yaml, traits.yaml). Every read
+// returns a copy, so no reader can change what another reads.
+func Files() fs.FS { return files }

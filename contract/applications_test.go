@@ -72,9 +72,9 @@ var _ = Describe("Applications", Label("destructive"), func() {
 
 	It("refuses results, public link and hiring before completion with 409", func() {
 		ref := create(tok, "email", "/contract/early")
-		expectStatus(call(http.MethodGet, appPath(ref, "results"), "", Bearer(tok)), http.StatusConflict)
-		expectStatus(call(http.MethodGet, appPath(ref, "public_link"), "", Bearer(tok)), http.StatusConflict)
-		expectStatus(call(http.MethodPost, appPath(ref, "hire_applicant"), `{"add_to_team":false}`, Bearer(tok)), http.StatusConflict)
+		expectConflict(call(http.MethodGet, appPath(ref, "results"), "", Bearer(tok)))
+		expectConflict(call(http.MethodGet, appPath(ref, "public_link"), "", Bearer(tok)))
+		expectConflict(call(http.MethodPost, appPath(ref, "hire_applicant"), `{"add_to_team":false}`, Bearer(tok)))
 	})
 
 	It("anonymizes from any state, after which it cannot be hired", func() {
@@ -83,7 +83,7 @@ var _ = Describe("Applications", Label("destructive"), func() {
 		expectStatus(r, http.StatusOK)
 		expectField(r, "reference_id", Equal(ref))
 		expectField(call(http.MethodGet, appPath(ref, "status"), "", Bearer(tok)), "status", Equal("anonymized"))
-		expectStatus(call(http.MethodPost, appPath(ref, "hire_applicant"), `{"add_to_team":true}`, Bearer(tok)), http.StatusConflict)
+		expectConflict(call(http.MethodPost, appPath(ref, "hire_applicant"), `{"add_to_team":true}`, Bearer(tok)))
 	})
 
 	It("shows results and a public link once completed, then hires", Label("control"), func() {
@@ -99,7 +99,7 @@ var _ = Describe("Applications", Label("destructive"), func() {
 		r = call(http.MethodPost, appPath(ref, "hire_applicant"), `{"add_to_team":"true","start_date":"2025-07-01"}`, Bearer(tok))
 		expectStatus(r, http.StatusOK)
 		expectField(call(http.MethodGet, appPath(ref, "status"), "", Bearer(tok)), "status", Equal("hired"))
-		expectStatus(call(http.MethodPost, appPath(ref, "hire_applicant"), `{"add_to_team":true}`, Bearer(tok)), http.StatusConflict)
+		expectConflict(call(http.MethodPost, appPath(ref, "hire_applicant"), `{"add_to_team":true}`, Bearer(tok)))
 	})
 
 	It("keeps tenants apart: another client's reference_id is a 404 like an unknown one", func() {

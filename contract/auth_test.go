@@ -2,9 +2,12 @@ package contract
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/equalture/equalture-mock/internal/contracttest"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -55,18 +58,54 @@ var _ = Describe("Bearer authentication", Label("readonly"), func() {
 		}),
 	)
 
-	It("refuses an expired token after 15 minutes", Label("control"), Serial, func() {
+	It("refuses an expired token after its documented lifetime", Label("control"), Serial, func() {
 		requireControl()
 		tok := token()
 		expectStatus(call(http.MethodGet, "/connect_ats/jobs", "", Bearer(tok)), http.StatusOK)
-		control(http.MethodPost, "/clock/advance", `{"by":"15m1s"}`)
-		DeferCleanup(func() { // advance refuses negatives: set the clock back
-			var clock struct{ Now time.Time }
-			Expect(json.Unmarshal(mustJSON(control(http.MethodGet, "/clock", "")), &clock)).To(Succeed())
-			control(http.MethodPost, "/clock/set", `{"now":"`+clock.Now.Add(-15*time.Minute-time.Second).Format(time.RFC3339Nano)+`"}`)
-		})
+		pastTokenLifetime()
 		r := call(http.MethodGet, "/connect_ats/jobs", "", Bearer(tok))
 		expectStatus(r, http.StatusUnauthorized)
 		expectHeader(r, "WWW-Authenticate", ContainSubstring("expired"))
 	})
+
+	// slow: a token held past its documented lifetime must be refused. With a control API the
+	// mock's clock moves past it at once; against the real service the spec waits the lifetime
+	// (x-token-ttl, 15 minutes) plus a margin (EQUALTURE_CONTRACT_TOKEN_WAIT), for nightly jobs.
+	// It runs only when the label filter names slow.
+	It("refuses a token held past its documented lifetime", Label("slow"), Serial, func(ctx SpecContext) {
+		if !strings.Contains(strings.ToLower(GinkgoLabelFilter()), "slow") {
+			Skip("slow: holds a token past its lifetime (" + tokenTTL().String() + "); run it with -ginkgo.label-filter=slow (a nightly job)")
+		}
+		tok := token()
+		expectStatus(call(http.MethodGet, "/connect_ats/jobs", "", Bearer(tok)), http.StatusOK)
+		if ctl != nil {
+			pastTokenLifetime()
+		} else {
+			wait := cfg.Parsed.TokenWait
+			if wait == 0 {
+				wait = tokenTTL() + contracttest.DefaultTokenWaitMargin
+			}
+			By(fmt.Sprintf("holding the token %s (its documented lifetime is %s)", wait, tokenTTL()))
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				Fail("the spec ran out of time while holding the token")
+			}
+		}
+		r := call(http.MethodGet, "/connect_ats/jobs", "", Bearer(tok))
+		expectStatus(r, http.StatusUnauthorized)
+	}, SpecTimeout(2*time.Hour))
 })
+
+// pastTokenLifetime moves the mock's clock past the tokens' documented lifetime (x-token-ttl),
+// and back when the spec ends (advance refuses negatives: the clock is set back).
+func pastTokenLifetime() {
+	GinkgoHelper()
+	past := tokenTTL() + time.Second // 15m1s
+	control(http.MethodPost, "/clock/advance", `{"by":"`+past.String()+`"}`)
+	DeferCleanup(func() {
+		var clock struct{ Now time.Time }
+		Expect(json.Unmarshal(mustJSON(control(http.MethodGet, "/clock", "")), &clock)).To(Succeed())
+		control(http.MethodPost, "/clock/set", `{"now":"`+clock.Now.Add(-past).Format(time.RFC3339Nano)+`"}`)
+	})
+}

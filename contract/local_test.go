@@ -19,7 +19,7 @@ func startLocalMock() {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	Expect(err).NotTo(HaveOccurred())
 	base := "http://" + ln.Addr().String()
-	a, err := mockserver.New(mockserver.WithPublicURL(base), mockserver.WithSeed(11))
+	a, err := mockserver.New(mockserver.Config{PublicURL: base, Seed: 11})
 	Expect(err).NotTo(HaveOccurred())
 	srv := &http.Server{Handler: a, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()

@@ -8,7 +8,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/negative"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
@@ -21,7 +21,7 @@ import (
 // (POST, PUT, DELETE) are also destructive, and aim at an id nobody has (an application, a webhook
 // label) where the path takes one.
 var _ = Describe("Invalid requests", Label("negative"), func() {
-	sp, err := spec.Load(context.Background(), equalturemock.VendorSpec)
+	sp, err := spec.Load(context.Background(), assets.VendorSpec())
 	if err != nil {
 		It("loads openapi.yaml", func() { Fail(err.Error()) })
 		return

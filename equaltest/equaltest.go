@@ -1,85 +1,138 @@
 // Package equaltest runs the Equalture Open Assessment API mock inside Go tests, the way
 // net/http/httptest runs a handler. Start gives a mock on a loopback port — its base URL, a
-// client's credentials and published jobs — and a control client that moves it: complete an
-// application, advance its clock, wait for a results callback, read the request journal. Point the
-// ATS code under test at URL; the mock is closed when the test ends.
+// client's credentials and published jobs — whose methods move it and read it: complete an
+// application, advance its clock, wait for a results callback, read what the code under test
+// sent. Point the ATS code under test at URL; the mock is closed when the test ends.
 //
 //	func TestInvite(t *testing.T) {
-//		mock := equaltest.Start(t, equaltest.WithSeed(1))
+//		mock := equaltest.Start(t)
 //		ats := myats.New(mock.URL, mock.ClientID, mock.ClientSecret)
-//		ref := ats.Invite(mock.JobIDs[0], "ada@example.com")
-//		if _, err := mock.Complete(ref); err != nil {
-//			t.Fatal(err)
-//		}
+//		ref := ats.Invite(mock.JobIDs[0], "ada@example.com", callbackURL)
+//		mock.CompleteWithFit(ref, equaltest.FitHigh)
+//		dl := mock.WaitForCallback(ref)
 //		...
 //	}
 //
-// The mock's clock is frozen unless WithRunningClock is given: tokens, links and callback retries
-// come due only when the test advances it. Every answer of the control API is checked against the
-// mock's control contract.
+// Every method fails the test itself, with what the mock saw (the application's state, the
+// deliveries so far), as httptest users expect; the same operations returning their errors, for
+// a test that asserts on a failure, are those of Server.Mock (package mockserver). The methods
+// call the mock directly, not over HTTP, so the journal holds only what the code under test sent.
+//
+// The mock's seed is 1 and its clock is frozen unless the options say otherwise: reference ids
+// and scores are the same on every run, and tokens, links and callback retries come due only when
+// the test advances the clock.
 package equaltest
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/apiclient"
-	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/mockserver"
 )
+
+// Types of the mock, under the names a test reads them by.
+type (
+	// Application is an application as the mock holds it.
+	Application = mockserver.Application
+	// Delivery is a results callback or a webhook event, with every attempt.
+	Delivery = mockserver.Delivery
+	// Request is a request the vendor API received.
+	Request = mockserver.Request
+	// Email is an invitation email the mock would have sent.
+	Email = mockserver.Email
+	// Status is where an application stands.
+	Status = mockserver.Status
+	// Fit is how well an applicant's scores match the job.
+	Fit = mockserver.Fit
+	// EventType is a webhook event.
+	EventType = mockserver.EventType
+)
+
+// Application statuses.
+const (
+	StatusInvited    = mockserver.StatusInvited
+	StatusStarted    = mockserver.StatusStarted
+	StatusCompleted  = mockserver.StatusCompleted
+	StatusHired      = mockserver.StatusHired
+	StatusAnonymized = mockserver.StatusAnonymized
+	StatusExpired    = mockserver.StatusExpired
+)
+
+// Fits.
+const (
+	FitLow    = mockserver.FitLow
+	FitMedium = mockserver.FitMedium
+	FitHigh   = mockserver.FitHigh
+)
+
+// Webhook events.
+const (
+	EventAssessmentStarted  = mockserver.EventAssessmentStarted
+	EventAssessmentFinished = mockserver.EventAssessmentFinished
+)
+
+// DefaultWait is how long the Server's waiting methods wait unless Server.Wait says otherwise.
+const DefaultWait = 10 * time.Second
 
 // Server is a mock listening on a loopback port.
 type Server struct {
 	// URL is the base URL of the vendor API, e.g. "http://127.0.0.1:40123": what the ATS calls.
 	URL string
-	// ControlURL is the mock's control API (URL + "/_mock"), for what the Server's methods do not
-	// cover; its contract is served at ControlURL + "/openapi.yaml".
+	// ControlURL is the mock's control API over HTTP (URL + "/_mock"); its contract is served at
+	// ControlURL + "/openapi.yaml".
 	ControlURL string
 	// ClientID and ClientSecret are the credentials of the client the ATS plays (the fixtures'
 	// first client unless WithClient says otherwise).
 	ClientID, ClientSecret string
 	// JobIDs are that client's published jobs, as GET /connect_ats/jobs lists them.
 	JobIDs []string
+	// Mock is the mock itself: the Server's operations returning their errors instead of failing
+	// the test, and the rest of its controls (faults, tokens, setting and freezing the clock,
+	// reset).
+	Mock *mockserver.Server
+	// Wait bounds, in real time, how long WaitForCallback, WaitForEvent and Settle wait before
+	// they fail the test. DefaultWait when 0.
+	Wait time.Duration
 
-	mock    *mockserver.Server
-	http    *http.Server
-	vendor  *apiclient.Client
-	control *apiclient.Client
-	done    chan struct{}
+	t    testing.TB
+	http *http.Server
+	done chan struct{}
 }
 
 // Option configures a Server.
 type Option func(*settings)
 
 type settings struct {
-	mock       []mockserver.Option
-	clock      mockserver.Option
+	cfg        mockserver.Config
+	seed       *int64
+	clock      *mockserver.Clock
 	id, secret string
 }
 
-// WithSeed makes reference ids and scores reproducible (default 1: tests are reproducible unless
-// they ask otherwise).
-func WithSeed(seed int64) Option {
-	return func(s *settings) { s.mock = append(s.mock, mockserver.WithSeed(seed)) }
-}
+// WithConfig builds the mock from cfg: fixtures, TTLs, callback policy, admin token... (see
+// mockserver.Config). Its PublicURL is replaced by the Server's URL, which joins its ListenAddrs;
+// a zero Seed is 1 and a zero Clock is frozen at the start, as without it.
+func WithConfig(cfg mockserver.Config) Option { return func(s *settings) { s.cfg = cfg } }
+
+// WithSeed makes reference ids and scores reproducible with seed (default 1); 0 draws a random
+// seed.
+func WithSeed(seed int64) Option { return func(s *settings) { s.seed = &seed } }
 
 // WithFrozenClock freezes the mock's clock at t (default: frozen at the time the Server starts,
 // to the second).
 func WithFrozenClock(t time.Time) Option {
-	return func(s *settings) { s.clock = mockserver.WithFrozenClock(t) }
+	return func(s *settings) { s.clock = &mockserver.Clock{Start: t, Frozen: true} }
 }
 
 // WithRunningClock lets the mock's clock run with real time (it can still be advanced).
 func WithRunningClock() Option {
-	return func(s *settings) { s.clock = mockserver.WithStartTime(time.Now()) }
+	return func(s *settings) { s.clock = &mockserver.Clock{Start: time.Now()} }
 }
 
 // WithClient makes the ATS play another client of the fixtures (default demo-client).
@@ -87,74 +140,82 @@ func WithClient(id, secret string) Option {
 	return func(s *settings) { s.id, s.secret = id, secret }
 }
 
-// WithMockOptions passes options to the mock itself: fixtures, TTLs, callback schedule, admin
-// token... (see package mockserver).
-func WithMockOptions(opts ...mockserver.Option) Option {
-	return func(s *settings) { s.mock = append(s.mock, opts...) }
-}
-
-// Start starts a mock for t and closes it when t ends; a mock that cannot start fails t.
+// Start starts a mock for t and closes it when t ends; a mock that cannot start fails t. The
+// Server's methods fail t.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
 	s, err := NewServer(opts...)
 	if err != nil {
 		t.Fatalf("equaltest: %v", err)
 	}
+	s.t = t
 	t.Cleanup(s.Close)
 	return s
 }
 
-// NewServer starts a mock; Close stops it. Tests use Start, which closes it for them.
+// NewServer starts a mock; Close stops it. Tests use Start, which closes it for them and makes
+// the Server's methods fail the test; those of a Server from NewServer (shared by a package's
+// tests from TestMain, or in an example) panic instead.
 func NewServer(opts ...Option) (*Server, error) {
-	st := settings{
-		mock:  []mockserver.Option{mockserver.WithSeed(1)},
-		clock: mockserver.WithFrozenClock(time.Now().UTC().Truncate(time.Second)),
-		id:    "demo-client", secret: "demo-secret",
-	}
+	st := settings{id: "demo-client", secret: "demo-secret"}
 	for _, o := range opts {
 		o(&st)
+	}
+	cfg := st.cfg
+	switch {
+	case st.seed != nil:
+		cfg.Seed = *st.seed
+	case cfg.Seed == 0:
+		cfg.Seed = 1
+	}
+	switch {
+	case st.clock != nil:
+		cfg.Clock = *st.clock
+	case cfg.Clock == mockserver.Clock{}:
+		cfg.Clock = mockserver.Clock{Start: time.Now().UTC().Truncate(time.Second), Frozen: true}
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
 	base := "http://" + ln.Addr().String()
-	mopts := append([]mockserver.Option{mockserver.WithPublicURL(base), mockserver.WithListenAddrs(ln.Addr().String()), st.clock}, st.mock...)
-	mock, err := mockserver.New(mopts...)
+	cfg.PublicURL, cfg.ListenAddrs = base, append(cfg.ListenAddrs, ln.Addr().String())
+	mock, err := mockserver.New(cfg)
 	if err != nil {
 		_ = ln.Close()
 		return nil, err
 	}
-	vendor, control, err := loadContracts()
-	if err != nil {
-		_ = ln.Close()
-		return nil, errors.Join(err, mock.Close(context.Background()))
-	}
 	s := &Server{
-		URL: base, ControlURL: base + "/_mock", ClientID: st.id, ClientSecret: st.secret,
-		mock: mock, http: &http.Server{Handler: mock, ReadHeaderTimeout: 10 * time.Second}, done: make(chan struct{}),
-		vendor:  &apiclient.Client{Base: base, Contract: vendor},
-		control: &apiclient.Client{Base: base + "/_mock", Prefix: "/_mock", Contract: control},
+		URL: base, ControlURL: base + "/_mock", ClientID: st.id, ClientSecret: st.secret, Mock: mock,
+		t:    panicking{},
+		http: &http.Server{Handler: mock, ReadHeaderTimeout: 10 * time.Second}, done: make(chan struct{}),
 	}
 	go func() {
 		defer close(s.done)
 		_ = s.http.Serve(ln)
 	}()
-	if s.JobIDs, err = s.jobs(); err != nil {
+	// The client's jobs come from the mock itself: nothing reaches the journal before the code
+	// under test does.
+	if _, err := mock.Token(st.id, st.secret); err != nil {
 		s.Close()
 		return nil, err
+	}
+	jobs, err := mock.Jobs(st.id)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	for _, j := range jobs {
+		s.JobIDs = append(s.JobIDs, j.ID)
 	}
 	return s, nil
 }
 
-// loadContracts returns the contracts the mock itself loaded (once per process).
-func loadContracts() (vendor, control *spec.Spec, err error) {
-	if vendor, err = spec.Vendor(); err != nil {
-		return nil, nil, err
-	}
-	control, err = spec.Control()
-	return vendor, control, err
-}
+// panicking is the test of a Server from NewServer: a failure panics.
+type panicking struct{ testing.TB }
+
+func (panicking) Helper()                           {}
+func (panicking) Fatalf(format string, args ...any) { panic(fmt.Sprintf(format, args...)) }
 
 // Close stops the mock: the listener, then its callback deliveries.
 func (s *Server) Close() {
@@ -162,293 +223,214 @@ func (s *Server) Close() {
 	<-s.done
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	_ = s.mock.Close(ctx)
+	_ = s.Mock.Close(ctx)
 }
 
 // Token returns a fresh access token for the Server's client, as the ATS would get one.
-func (s *Server) Token() (string, error) {
-	r, err := s.vendor.Do(context.Background(), http.MethodPost, "/connect_ats/access_token", nil, apiclient.Basic(s.ClientID, s.ClientSecret))
-	if err := answer(r, err, http.StatusOK); err != nil {
-		return "", err
-	}
-	return r.Field("access_token"), nil
-}
-
-func (s *Server) jobs() ([]string, error) {
-	tok, err := s.Token()
+func (s *Server) Token() string {
+	s.t.Helper()
+	tok, err := s.Mock.Token(s.ClientID, s.ClientSecret)
 	if err != nil {
-		return nil, err
+		s.t.Fatalf("equaltest: Token: %v", err)
 	}
-	r, err := s.vendor.Do(context.Background(), http.MethodGet, "/connect_ats/jobs", nil, apiclient.Bearer(tok))
-	if err := answer(r, err, http.StatusOK); err != nil {
-		return nil, err
-	}
-	var jobs []struct {
-		ID string `json:"id"`
-	}
-	if err := json.Unmarshal(r.Body, &jobs); err != nil {
-		return nil, fmt.Errorf("equaltest: %s: %w", r.Operation, err)
-	}
-	ids := make([]string, len(jobs))
-	for i, j := range jobs {
-		ids[i] = j.ID
-	}
-	return ids, nil
+	return tok
 }
 
-// Application is an application as the mock holds it.
-type Application struct {
-	ReferenceID         string         `json:"reference_id"`
-	ClientID            string         `json:"client_id"`
-	JobID               string         `json:"job_id"`
-	CallbackURL         string         `json:"callback_url"`
-	InvitationType      string         `json:"invitation_type"`
-	Applicant           Applicant      `json:"applicant"`
-	Status              string         `json:"status"` // invited, started, completed, hired, anonymized, expired
-	AssessmentURL       string         `json:"assessment_url"`
-	CreatedAt           time.Time      `json:"created_at"`
-	InvitationExpiresAt time.Time      `json:"invitation_expires_at"`
-	StartedAt           time.Time      `json:"started_at"`
-	CompletedAt         time.Time      `json:"completed_at"`
-	Scores              map[string]int `json:"scores"` // trait code → bucket score (1-5)
-}
-
-// Applicant is who was invited.
-type Applicant struct {
-	FirstName string `json:"first_name"`
-	LastName  string `json:"last_name"`
-	Email     string `json:"email"`
-}
-
-// Application returns application ref of any client.
-func (s *Server) Application(ref string) (Application, error) {
-	return call[Application](s, http.MethodGet, "/applications/"+url.PathEscape(ref), nil)
+// Application returns application ref, of any client.
+func (s *Server) Application(ref string) Application {
+	s.t.Helper()
+	return s.app("Application", ref)(s.Mock.Application(ref))
 }
 
 // StartAssessment marks ref's assessment started, as the applicant opening the link does.
-func (s *Server) StartAssessment(ref string) (Application, error) {
-	return call[Application](s, http.MethodPost, "/applications/"+url.PathEscape(ref)+"/start", nil)
+func (s *Server) StartAssessment(ref string) Application {
+	s.t.Helper()
+	return s.app("StartAssessment", ref)(s.Mock.StartAssessment(ref))
 }
 
 // Complete completes ref's assessment with scores drawn from the seed, which PUTs the results to
 // the application's callback URL.
-func (s *Server) Complete(ref string) (Application, error) { return s.complete(ref, nil) }
+func (s *Server) Complete(ref string) Application {
+	s.t.Helper()
+	return s.app("Complete", ref)(s.Mock.Complete(ref, mockserver.Completion{}))
+}
 
-// CompleteWithFit completes ref's assessment with drawn scores that give fit: "low", "medium" or "high".
-func (s *Server) CompleteWithFit(ref, fit string) (Application, error) {
-	return s.complete(ref, map[string]any{"fit": fit})
+// CompleteWithFit completes ref's assessment with drawn scores that give fit.
+func (s *Server) CompleteWithFit(ref string, fit Fit) Application {
+	s.t.Helper()
+	return s.app("CompleteWithFit", ref)(s.Mock.Complete(ref, mockserver.Completion{Fit: fit}))
 }
 
 // CompleteWithScores completes ref's assessment with these bucket scores (1-5) by trait code;
 // traits left out are drawn.
-func (s *Server) CompleteWithScores(ref string, scores map[string]int) (Application, error) {
-	return s.complete(ref, map[string]any{"scores": scores})
-}
-
-func (s *Server) complete(ref string, body any) (Application, error) {
-	return call[Application](s, http.MethodPost, "/applications/"+url.PathEscape(ref)+"/complete", body)
+func (s *Server) CompleteWithScores(ref string, scores map[string]int) Application {
+	s.t.Helper()
+	return s.app("CompleteWithScores", ref)(s.Mock.Complete(ref, mockserver.Completion{Scores: scores}))
 }
 
 // ExpireInvitation makes ref's unused invitation lapse now.
-func (s *Server) ExpireInvitation(ref string) (Application, error) {
-	return call[Application](s, http.MethodPost, "/applications/"+url.PathEscape(ref)+"/expire_invitation", nil)
+func (s *Server) ExpireInvitation(ref string) Application {
+	s.t.Helper()
+	return s.app("ExpireInvitation", ref)(s.Mock.ExpireInvitation(ref))
 }
 
-type clockView struct {
-	Now time.Time `json:"now"`
-}
-
-// Now returns the mock's time.
-func (s *Server) Now() (time.Time, error) {
-	c, err := call[clockView](s, http.MethodGet, "/clock", nil)
-	return c.Now, err
-}
-
-// Advance moves the mock's clock forward by d and returns the new time: tokens and links expire,
-// callback retries and automatic completions come due.
-func (s *Server) Advance(d time.Duration) (time.Time, error) {
-	c, err := call[clockView](s, http.MethodPost, "/clock/advance", map[string]string{"by": d.String()})
-	return c.Now, err
-}
-
-// Delivery is a results callback — the PUT of an application's results to its callback URL — or
-// a webhook event POSTed to one of the client's webhooks, with every attempt.
-type Delivery struct {
-	ID          string `json:"id"`
-	ReferenceID string `json:"reference_id"`
-	Kind        string `json:"kind"` // results or webhook
-	// EventType, EventID and Webhook (its label) describe a webhook event.
-	EventType string          `json:"event_type"`
-	EventID   string          `json:"event_id"`
-	Webhook   string          `json:"webhook"`
-	URL       string          `json:"url"`
-	Status    string          `json:"status"` // pending, delivering, delivered, failed, cancelled
-	Reason    string          `json:"reason"`
-	Attempts  []Attempt       `json:"attempts"`
-	Payload   json.RawMessage `json:"payload"` // the results as PUT, or the event as POSTed
-}
-
-// Attempt is one try at delivering.
-type Attempt struct {
-	N          int       `json:"n"`
-	At         time.Time `json:"at"` // on the mock's clock
-	StatusCode int       `json:"status_code"`
-	Error      string    `json:"error"`
-}
-
-type deliveries struct {
-	Deliveries []Delivery `json:"deliveries"`
-}
-
-// Deliveries returns the results callbacks of ref so far.
-func (s *Server) Deliveries(ref string) ([]Delivery, error) {
-	d, err := call[deliveries](s, http.MethodGet, "/callbacks?kind=results&reference_id="+url.QueryEscape(ref), nil)
-	return d.Deliveries, err
-}
-
-// Events returns the webhook events about ref sent so far (assessment_started,
-// assessment_finished), one delivery per event and webhook of its client.
-func (s *Server) Events(ref string) ([]Delivery, error) {
-	d, err := call[deliveries](s, http.MethodGet, "/callbacks?kind=webhook&reference_id="+url.QueryEscape(ref), nil)
-	return d.Deliveries, err
-}
-
-// WaitForCallback waits until ref's results were delivered to its callback URL (the receiver
-// answered as the mock requires), or ctx is done: then the error says what the deliveries went
-// through. Retries wait on the mock's clock: advance it when the receiver failed first.
-func (s *Server) WaitForCallback(ctx context.Context, ref string) (Delivery, error) {
-	return s.waitDelivered(ctx, "kind=results&reference_id="+url.QueryEscape(ref), func() error {
-		all, _ := s.Deliveries(ref)
-		return fmt.Errorf("equaltest: no delivered callback for %s before the deadline (deliveries so far: %s)", ref, describe(all))
-	})
-}
-
-// WaitForEvent waits until event eventType (assessment_started or assessment_finished) about ref
-// was delivered to a webhook of its client (registered with PUT /connect_ats/webhooks/{label}),
-// or ctx is done: then the error says what the events went through.
-func (s *Server) WaitForEvent(ctx context.Context, ref, eventType string) (Delivery, error) {
-	q := "kind=webhook&event_type=" + url.QueryEscape(eventType) + "&reference_id=" + url.QueryEscape(ref)
-	return s.waitDelivered(ctx, q, func() error {
-		all, _ := s.Events(ref)
-		return fmt.Errorf("equaltest: no %s about %s delivered before the deadline (events so far: %s)", eventType, ref, describe(all))
-	})
-}
-
-// waitDelivered waits for a delivered delivery the callbacks query matches; when ctx ends first it
-// returns failed's error.
-func (s *Server) waitDelivered(ctx context.Context, query string, failed func() error) (Delivery, error) {
-	q := "/callbacks?status=delivered&" + query + "&wait="
-	const margin = 100 * time.Millisecond // for the answer to come back before ctx ends
-	for {
-		wait := 10 * time.Second
-		if dl, ok := ctx.Deadline(); ok {
-			wait = min(wait, max(time.Until(dl)-margin, 0))
-		}
-		d, err := call[deliveries](s, http.MethodGet, q+wait.Round(time.Millisecond).String(), nil)
+// app returns the application an operation on ref gave, or fails the test with the error and
+// the application as it stands.
+func (s *Server) app(op, ref string) func(Application, error) Application {
+	return func(a Application, err error) Application {
 		if err != nil {
-			return Delivery{}, err
+			s.t.Helper()
+			s.t.Fatalf("equaltest: %s(%s): %v\n%s", op, ref, err, s.describeApp(ref))
 		}
-		if len(d.Deliveries) > 0 {
-			return d.Deliveries[0], nil
-		}
-		if wait == 0 || ctx.Err() != nil {
-			return Delivery{}, failed()
-		}
+		return a
 	}
 }
 
+// Now returns the mock's time.
+func (s *Server) Now() time.Time { return s.Mock.Now() }
+
+// Advance moves the mock's clock forward by d and returns the new time: tokens and links expire,
+// callback retries and automatic completions come due. A negative d fails the test (Mock.SetTime
+// moves the clock back).
+func (s *Server) Advance(d time.Duration) time.Time {
+	s.t.Helper()
+	now, err := s.Mock.Advance(d)
+	if err != nil {
+		s.t.Fatalf("equaltest: Advance(%v): %v", d, err)
+	}
+	return now
+}
+
+// Settle waits until everything due at the mock's time has happened — automatic completions and
+// the callback attempts they started — so that a test can assert what did not happen without
+// sleeping; it fails the test after Wait.
+func (s *Server) Settle() {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), s.wait())
+	defer cancel()
+	if err := s.Mock.Settle(ctx); err != nil {
+		s.t.Fatalf("equaltest: Settle: work due at %s still running after %v (deliveries so far: %s)",
+			s.Now().Format(time.RFC3339), s.wait(), describe(s.Mock.Deliveries(mockserver.DeliveryFilter{})))
+	}
+}
+
+// Deliveries returns the results callbacks of ref so far, oldest first.
+func (s *Server) Deliveries(ref string) []Delivery {
+	return s.Mock.Deliveries(mockserver.DeliveryFilter{ReferenceID: ref, Kind: mockserver.DeliveryResults})
+}
+
+// Events returns the webhook events about ref sent so far (assessment_started,
+// assessment_finished), one delivery per event and webhook of its client, oldest first.
+func (s *Server) Events(ref string) []Delivery {
+	return s.Mock.Deliveries(mockserver.DeliveryFilter{ReferenceID: ref, Kind: mockserver.DeliveryWebhook})
+}
+
+// WaitForCallback waits until ref's results were delivered to its callback URL (the receiver
+// answered as the mock requires) and returns that delivery; after Wait it fails the test with
+// what the deliveries went through. Retries wait on the mock's clock: advance it when the
+// receiver failed first.
+func (s *Server) WaitForCallback(ref string) Delivery {
+	s.t.Helper()
+	f := mockserver.DeliveryFilter{ReferenceID: ref, Kind: mockserver.DeliveryResults, Status: mockserver.DeliveryDelivered}
+	dl, err := s.waitFor(f)
+	if err != nil {
+		s.t.Fatalf("equaltest: WaitForCallback(%s): no delivered callback within %v\ncallbacks so far: %s\n%s",
+			ref, s.wait(), describe(s.Deliveries(ref)), s.describeApp(ref))
+	}
+	return dl
+}
+
+// WaitForEvent waits until event typ about ref was delivered to a webhook of its client
+// (registered with PUT /connect_ats/webhooks/{label}) and returns that delivery; after Wait it
+// fails the test with what the events went through.
+func (s *Server) WaitForEvent(ref string, typ EventType) Delivery {
+	s.t.Helper()
+	f := mockserver.DeliveryFilter{ReferenceID: ref, Kind: mockserver.DeliveryWebhook, EventType: typ, Status: mockserver.DeliveryDelivered}
+	dl, err := s.waitFor(f)
+	if err != nil {
+		s.t.Fatalf("equaltest: WaitForEvent(%s, %s): none delivered within %v\nevents so far: %s\n%s",
+			ref, typ, s.wait(), describe(s.Events(ref)), s.describeApp(ref))
+	}
+	return dl
+}
+
+func (s *Server) waitFor(f mockserver.DeliveryFilter) (Delivery, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), s.wait())
+	defer cancel()
+	return s.Mock.WaitForDelivery(ctx, f)
+}
+
+func (s *Server) wait() time.Duration {
+	if s.Wait > 0 {
+		return s.Wait
+	}
+	return DefaultWait
+}
+
+// Journal returns the requests the vendor API received for operationID (every operation when
+// ""), oldest first: what the code under test sent, and nothing else (the Server's methods do
+// not go through the vendor API). The journal keeps the newest 10,000 requests (and 64 MiB),
+// each body up to 64 KiB.
+func (s *Server) Journal(operationID string) []Request { return s.Mock.Journal(operationID) }
+
+// Outbox returns the invitation emails sent to the address to, in any case (every one when ""),
+// oldest first.
+func (s *Server) Outbox(to string) []Email { return s.Mock.Outbox(to) }
+
+// describeApp says how application ref stands, for a failure message.
+func (s *Server) describeApp(ref string) string {
+	a, err := s.Mock.Application(ref)
+	if errors.Is(err, mockserver.ErrNotFound) {
+		refs := []string{}
+		for _, a := range s.Mock.Applications("") {
+			refs = append(refs, a.ReferenceID+" ("+string(a.Status)+")")
+		}
+		if len(refs) == 0 {
+			return fmt.Sprintf("the mock holds no application %s, nor any other: did the ATS create it (journal: %s)?", ref, describeJournal(s.Mock.Journal("")))
+		}
+		return fmt.Sprintf("the mock holds no application %s; it holds %s", ref, strings.Join(refs, ", "))
+	}
+	if err != nil {
+		return err.Error()
+	}
+	b := fmt.Sprintf("application %s: %s, job %s, invited %s", a.ReferenceID, a.Status, a.JobID, a.CreatedAt.Format(time.RFC3339))
+	if !a.StartedAt.IsZero() {
+		b += ", started " + a.StartedAt.Format(time.RFC3339)
+	}
+	if !a.CompletedAt.IsZero() {
+		b += ", completed " + a.CompletedAt.Format(time.RFC3339)
+	}
+	return b + fmt.Sprintf(", callback URL %q; the mock's clock reads %s", a.CallbackURL, s.Now().Format(time.RFC3339))
+}
+
+// describe says what deliveries went through.
 func describe(ds []Delivery) string {
 	if len(ds) == 0 {
 		return "none: has it been completed (for events: has its client a webhook, has the applicant started)?"
 	}
 	var parts []string
 	for _, d := range ds {
-		p := fmt.Sprintf("%s %s after %d attempt(s)", d.ID, d.Status, len(d.Attempts))
+		p := fmt.Sprintf("%s %s %s after %d attempt(s)", d.ID, d.URL, d.Status, len(d.Attempts))
 		if n := len(d.Attempts); n > 0 {
 			a := d.Attempts[n-1]
 			p += fmt.Sprintf(", last answered %d %s", a.StatusCode, a.Error)
+		}
+		if !d.NextAttemptAt.IsZero() {
+			p += ", next attempt at " + d.NextAttemptAt.Format(time.RFC3339) + " on the mock's clock"
 		}
 		parts = append(parts, strings.TrimSpace(p))
 	}
 	return strings.Join(parts, "; ")
 }
 
-// Request is a request the vendor API received, as the journal keeps it.
-type Request struct {
-	ID           int64           `json:"id"`
-	Time         time.Time       `json:"time"`
-	Method       string          `json:"method"`
-	Path         string          `json:"path"`
-	Query        string          `json:"query"`
-	ClientID     string          `json:"client_id"`
-	OperationID  string          `json:"operation_id"`
-	Status       int             `json:"status"`
-	RequestBody  json.RawMessage `json:"request_body"`
-	ResponseBody json.RawMessage `json:"response_body"`
-}
-
-// Journal returns the requests the vendor API received for operationID (every operation when
-// ""), oldest first: what the ATS really sent. The journal keeps the newest 10,000 requests (and
-// 64 MiB), each body up to 64 KiB.
-func (s *Server) Journal(operationID string) ([]Request, error) {
-	var all []Request
-	q := "/journal?limit=1000&operation_id=" + url.QueryEscape(operationID)
-	for cursor := ""; ; {
-		page, err := call[struct {
-			Requests   []Request `json:"requests"`
-			NextCursor string    `json:"next_cursor"`
-		}](s, http.MethodGet, q+cursor, nil)
-		if err != nil {
-			return nil, err
-		}
-		all = append(all, page.Requests...)
-		if page.NextCursor == "" {
-			return all, nil
-		}
-		cursor = "&cursor=" + page.NextCursor
+// describeJournal lists the requests the vendor API received, briefly.
+func describeJournal(rs []Request) string {
+	if len(rs) == 0 {
+		return "no request"
 	}
-}
-
-// Email is an invitation email the mock would have sent.
-type Email struct {
-	ReferenceID string    `json:"reference_id"`
-	To          string    `json:"to"`
-	Subject     string    `json:"subject"`
-	Body        string    `json:"body"`
-	Link        string    `json:"link"` // the assessment link
-	SentAt      time.Time `json:"sent_at"`
-}
-
-// Outbox returns the invitation emails sent to the address to (every one when "").
-func (s *Server) Outbox(to string) ([]Email, error) {
-	o, err := call[struct {
-		Emails []Email `json:"emails"`
-	}](s, http.MethodGet, "/outbox?to="+url.QueryEscape(to), nil)
-	return o.Emails, err
-}
-
-// call sends a control API request and decodes its 200 answer.
-func call[T any](s *Server, method, path string, body any) (T, error) {
-	var v T
-	r, err := s.control.DoJSON(context.Background(), method, path, body)
-	if err := answer(r, err, http.StatusOK); err != nil {
-		return v, err
+	parts := make([]string, 0, len(rs))
+	for _, r := range rs {
+		parts = append(parts, fmt.Sprintf("%s %s → %d", r.Method, r.Path, r.Status))
 	}
-	if err := json.Unmarshal(r.Body, &v); err != nil {
-		return v, fmt.Errorf("equaltest: %s: %w", r.Operation, err)
-	}
-	return v, nil
-}
-
-// answer turns an answer other than want, or one breaking the contract, into an error.
-func answer(r apiclient.Response, err error, want int) error {
-	switch {
-	case err != nil:
-		return fmt.Errorf("equaltest: %w", err)
-	case r.Status != want:
-		return fmt.Errorf("equaltest: %s", r)
-	case r.Violation != "":
-		return fmt.Errorf("equaltest: the mock's answer breaks its contract: %s", r.Violation)
-	}
-	return nil
+	return strings.Join(parts, ", ")
 }

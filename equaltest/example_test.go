@@ -1,7 +1,6 @@
 package equaltest_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -62,9 +61,10 @@ func (a ats) do(req *http.Request, v any) {
 }
 
 // A whole integration against the mock: invite an applicant, let them complete the assessment,
-// receive the results the mock PUTs to the callback URL, and check what the ATS sent.
+// receive the results the mock PUTs to the callback URL, and check what the ATS sent. In a test,
+// equaltest.Start(t) replaces NewServer and Close, and the Server's failures fail t.
 func Example() {
-	mock, err := equaltest.NewServer(equaltest.WithSeed(1))
+	mock, err := equaltest.NewServer()
 	if err != nil {
 		panic(err)
 	}
@@ -86,33 +86,24 @@ func Example() {
 	ref := client.invite(mock.JobIDs[0], "ada@example.com", callbacks.URL+"/applications/42")
 	fmt.Println("after inviting:", client.status(ref))
 
-	if _, err := mock.CompleteWithFit(ref, "high"); err != nil {
-		panic(err)
-	}
+	mock.CompleteWithFit(ref, equaltest.FitHigh)
 	fmt.Println(<-received)
 	fmt.Println("after completing:", client.status(ref))
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	dl, err := mock.WaitForCallback(ctx, ref)
-	if err != nil {
-		panic(err)
-	}
+	dl := mock.WaitForCallback(ref)
 	fmt.Println("delivery:", dl.Status, "after", len(dl.Attempts), "attempt")
 
-	sent, err := mock.Journal("createApplication")
-	if err != nil {
-		panic(err)
-	}
+	sent := mock.Journal("createApplication")
 	fmt.Println("the ATS created", len(sent), "application, answered", sent[0].Status)
-	mails, _ := mock.Outbox("ada@example.com")
-	fmt.Println("invitation email:", mails[0].Subject)
+	fmt.Println("the ATS sent", len(mock.Journal("")), "requests in all")
+	fmt.Println("invitation email:", mock.Outbox("ada@example.com")[0].Subject)
 	// Output:
 	// after inviting: invited
 	// PUT /applications/42: fit high
 	// after completing: completed
 	// delivery: delivered after 1 attempt
 	// the ATS created 1 application, answered 201
+	// the ATS sent 6 requests in all
 	// invitation email: Your assessment for First assessment job - Engineer
 }
 
@@ -123,7 +114,7 @@ func ExampleServer_Advance() {
 		panic(err)
 	}
 	defer mock.Close()
-	tok, _ := mock.Token()
+	tok := mock.Token()
 
 	jobs := func() int {
 		req, _ := http.NewRequest(http.MethodGet, mock.URL+"/connect_ats/jobs", nil)
@@ -136,7 +127,7 @@ func ExampleServer_Advance() {
 		return resp.StatusCode
 	}
 	fmt.Println("now:", jobs())
-	now, _ := mock.Advance(15 * time.Minute)
+	now := mock.Advance(15 * time.Minute)
 	fmt.Println(now.Format(time.Kitchen)+":", jobs())
 	// Output:
 	// now: 200
@@ -146,7 +137,7 @@ func ExampleServer_Advance() {
 // An ATS that registers a webhook hears when its applicants start and finish: the mock POSTs
 // assessment_started and assessment_finished to it, signed with the webhook's secret.
 func ExampleServer_WaitForEvent() {
-	mock, err := equaltest.NewServer(equaltest.WithSeed(1))
+	mock, err := equaltest.NewServer()
 	if err != nil {
 		panic(err)
 	}
@@ -164,19 +155,10 @@ func ExampleServer_WaitForEvent() {
 	client.do(req, &hook) // the generated secret, shown this once: keep it to verify signatures
 	ref := client.invite(mock.JobIDs[0], "ada@example.com", events.URL+"/applications/42")
 
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if _, err := mock.StartAssessment(ref); err != nil {
-		panic(err)
-	}
-	if _, err := mock.CompleteWithFit(ref, "high"); err != nil {
-		panic(err)
-	}
-	for _, event := range []string{"assessment_started", "assessment_finished"} {
-		dl, err := mock.WaitForEvent(ctx, ref, event)
-		if err != nil {
-			panic(err)
-		}
+	mock.StartAssessment(ref)
+	mock.CompleteWithFit(ref, equaltest.FitHigh)
+	for _, event := range []equaltest.EventType{equaltest.EventAssessmentStarted, equaltest.EventAssessmentFinished} {
+		dl := mock.WaitForEvent(ref, event)
 		fmt.Println(dl.EventType, "to webhook", dl.Webhook+":", dl.Status)
 	}
 	fmt.Println("secret:", strings.HasPrefix(hook.Secret, "whsec_"))
@@ -184,4 +166,24 @@ func ExampleServer_WaitForEvent() {
 	// assessment_started to webhook ats: delivered
 	// assessment_finished to webhook ats: delivered
 	// secret: true
+}
+
+// A test asserts that something did not happen by settling the mock, not by sleeping: here no
+// callback is sent for an application that was never completed, even a week later.
+func ExampleServer_Settle() {
+	mock, err := equaltest.NewServer()
+	if err != nil {
+		panic(err)
+	}
+	defer mock.Close()
+	client := ats{base: mock.URL, id: mock.ClientID, secret: mock.ClientSecret}
+	ref := client.invite(mock.JobIDs[0], "ada@example.com", "http://127.0.0.1:9/applications/42")
+
+	mock.Advance(8 * 24 * time.Hour)
+	mock.Settle()
+	fmt.Println("callbacks:", len(mock.Deliveries(ref)))
+	fmt.Println("status:", mock.Application(ref).Status)
+	// Output:
+	// callbacks: 0
+	// status: expired
 }

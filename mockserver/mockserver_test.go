@@ -2,6 +2,7 @@ package mockserver_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,29 +14,25 @@ import (
 	"github.com/equalture/equalture-mock/mockserver"
 )
 
-func TestNewRefusesImpossibleSettings(t *testing.T) {
-	tests := map[string]mockserver.Option{
-		"negative token TTL":   mockserver.WithTokenTTL(-time.Minute),
-		"zero invitation TTL":  mockserver.WithInvitationTTL(0),
-		"negative retry delay": mockserver.WithCallbackSchedule(0, -time.Second),
-		"jitter of 1":          mockserver.WithCallbackJitter(1),
-		"success 3xx":          mockserver.WithCallbackSuccess("3xx"),
-		"missing fixtures":     mockserver.WithFixturesDir(t.TempDir()),
+// A Config New cannot run fails New, and a file it cannot read too (Validate checks values only).
+func TestNewRefusesWhatItCannotRun(t *testing.T) {
+	if s, err := mockserver.New(mockserver.Config{FixturesDir: t.TempDir()}); err == nil {
+		_ = s.Close(context.Background())
+		t.Fatal("New accepted a fixtures directory without fixtures")
 	}
-	for name, opt := range tests {
-		t.Run(name, func(t *testing.T) {
-			if s, err := mockserver.New(opt); err == nil {
-				_ = s.Close(context.Background())
-				t.Fatal("New accepted it")
-			}
-		})
+	var ce *mockserver.ConfigError
+	if s, err := mockserver.New(mockserver.Config{TokenTTL: -time.Minute}); !errors.As(err, &ce) || ce.Field != "TokenTTL" {
+		if s != nil {
+			_ = s.Close(context.Background())
+		}
+		t.Fatalf("New with a negative token TTL: %v, want the ConfigError Validate gives", err)
 	}
 }
 
-func TestOptionsReachTheMock(t *testing.T) {
+func TestConfigReachesTheMock(t *testing.T) {
 	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
-	s, err := mockserver.New(mockserver.WithFrozenClock(t0), mockserver.WithAdminToken("s3cret"),
-		mockserver.WithTokenTTL(time.Minute), mockserver.WithPublicURL("https://mock.example"))
+	s, err := mockserver.New(mockserver.Config{Clock: mockserver.Clock{Start: t0, Frozen: true}, AdminToken: "s3cret",
+		TokenTTL: time.Minute, PublicURL: "https://mock.example"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +69,7 @@ func TestOptionsReachTheMock(t *testing.T) {
 }
 
 func TestMaxBodyBytes(t *testing.T) {
-	s, err := mockserver.New(mockserver.WithMaxBodyBytes(100))
+	s, err := mockserver.New(mockserver.Config{MaxBodyBytes: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +93,7 @@ func TestMaxBodyBytes(t *testing.T) {
 // signer, store, dispatcher, the three faces.
 func BenchmarkStartup(b *testing.B) {
 	for b.Loop() {
-		s, err := mockserver.New(mockserver.WithSigningKey([]byte("k")))
+		s, err := mockserver.New(mockserver.Config{SigningKey: []byte("k")})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -107,7 +104,7 @@ func BenchmarkStartup(b *testing.B) {
 // The mock embedded in a Go program: one handler serves the vendor API, the control API, the
 // pages behind the links and /healthz.
 func Example() {
-	mock, err := mockserver.New(mockserver.WithSeed(1), mockserver.WithFrozenClock(time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)))
+	mock, err := mockserver.New(mockserver.Config{Seed: 1, Clock: mockserver.Clock{Start: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC), Frozen: true}})
 	if err != nil {
 		panic(err)
 	}
@@ -133,4 +130,52 @@ func Example() {
 	// Output:
 	// token: 200 OK no-store
 	// jobs without a token: 401 Unauthorized Bearer realm="equalture"
+}
+
+// The Server's methods move the mock without HTTP: here the applicant completes the assessment,
+// and the results reach the ATS's callback endpoint.
+func ExampleServer_Complete() {
+	mock, err := mockserver.New(mockserver.Config{Seed: 1})
+	if err != nil {
+		panic(err)
+	}
+	defer mock.Close(context.Background())
+	srv := httptest.NewServer(mock)
+	defer srv.Close()
+	callbacks := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer callbacks.Close()
+
+	// The ATS invites an applicant (the vendor API, over HTTP).
+	tok, _ := mock.Token("demo-client", "demo-secret")
+	jobs, _ := mock.Jobs("demo-client")
+	body := fmt.Sprintf(`{"job_id":%q,"callback_url":%q,"applicant_details":{"first_name":"Ada","last_name":"Lovelace","email":"ada@example.com"}}`,
+		jobs[0].ID, callbacks.URL+"/applications/42")
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/connect_ats/applications", strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+tok)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		panic(err)
+	}
+	resp.Body.Close()
+	ref := mock.Applications("demo-client")[0].ReferenceID
+
+	// The applicant completes the assessment (the mock, from Go).
+	app, err := mock.Complete(ref, mockserver.Completion{Fit: mockserver.FitHigh})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("application:", app.Status)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	dl, err := mock.WaitForDelivery(ctx, mockserver.DeliveryFilter{ReferenceID: ref, Kind: mockserver.DeliveryResults, Status: mockserver.DeliveryDelivered})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println("results:", dl.Method, strings.TrimPrefix(dl.URL, callbacks.URL), dl.Status, "after", len(dl.Attempts), "attempt")
+	fmt.Println("requests the ATS sent:", len(mock.Journal("")))
+	// Output:
+	// application: completed
+	// results: PUT /applications/42 delivered after 1 attempt
+	// requests the ATS sent: 1
 }

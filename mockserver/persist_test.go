@@ -30,9 +30,10 @@ type running struct {
 }
 
 // start runs a mock on dir; stop ends it as a restart would (the data file closed).
-func start(t *testing.T, dir string, opts ...mockserver.Option) *running {
+func start(t *testing.T, dir string, cfg mockserver.Config) *running {
 	t.Helper()
-	mock, err := mockserver.New(append([]mockserver.Option{mockserver.WithDataDir(dir), mockserver.WithSeed(1)}, opts...)...)
+	cfg.DataDir, cfg.Seed = dir, 1
+	mock, err := mockserver.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func TestDataDirSurvivesARestart(t *testing.T) {
 	dir := t.TempDir()
 	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	rcv := newSwitchable(t)
-	a := start(t, dir, mockserver.WithFrozenClock(t0), mockserver.WithCallbackJitter(0))
+	a := start(t, dir, mockserver.Config{Clock: mockserver.Clock{Start: t0, Frozen: true}, Callbacks: mockserver.CallbackPolicy{NoJitter: true}})
 	demo, other := a.token("demo-client"), a.token("other-client")
 	invited := a.invite(demo, rcv.URL, "email")
 	completed := a.invite(demo, rcv.URL, "one_time_link")
@@ -203,7 +204,7 @@ func TestDataDirSurvivesARestart(t *testing.T) {
 	a.stop()
 
 	// Started with another clock option: the data dir's clock wins.
-	b := start(t, dir, mockserver.WithFrozenClock(t0.Add(24*time.Hour)), mockserver.WithCallbackJitter(0))
+	b := start(t, dir, mockserver.Config{Clock: mockserver.Clock{Start: t0.Add(24 * time.Hour), Frozen: true}, Callbacks: mockserver.CallbackPolicy{NoJitter: true}})
 	if c := b.clock(); !c.Frozen || !c.Now.Equal(t0.Add(time.Second)) {
 		t.Fatalf("clock after the restart = %+v, want frozen at %v", c, t0.Add(time.Second))
 	}
@@ -266,16 +267,10 @@ func TestSigningKeyAcrossRestarts(t *testing.T) {
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			withKey := func(k []byte) []mockserver.Option {
-				if k == nil {
-					return nil
-				}
-				return []mockserver.Option{mockserver.WithSigningKey(k)}
-			}
-			a := start(t, dir, withKey(tc.first)...)
+			a := start(t, dir, mockserver.Config{SigningKey: tc.first})
 			old := a.token("demo-client")
 			a.stop()
-			b := start(t, dir, withKey(tc.second)...)
+			b := start(t, dir, mockserver.Config{SigningKey: tc.second})
 			code := b.call(http.MethodGet, "/connect_ats/jobs", old, nil, nil)
 			if got := code == http.StatusOK; got != tc.works {
 				t.Fatalf("a token from before the restart answered %d", code)
@@ -283,7 +278,7 @@ func TestSigningKeyAcrossRestarts(t *testing.T) {
 			// Whatever key the second start used is the one the data dir keeps now.
 			current := b.token("demo-client")
 			b.stop()
-			c := start(t, dir)
+			c := start(t, dir, mockserver.Config{})
 			if code := c.call(http.MethodGet, "/connect_ats/jobs", current, nil, nil); code != http.StatusOK {
 				t.Fatalf("a token of the key in force, after another restart without a key: %d", code)
 			}
@@ -294,10 +289,10 @@ func TestSigningKeyAcrossRestarts(t *testing.T) {
 func TestRunningClockKeepsItsOffset(t *testing.T) {
 	dir := t.TempDir()
 	ahead := 48 * time.Hour
-	a := start(t, dir, mockserver.WithStartTime(time.Now().Add(ahead)))
+	a := start(t, dir, mockserver.Config{Clock: mockserver.Clock{Start: time.Now().Add(ahead)}})
 	a.call(http.MethodPost, "/_mock/clock/advance", "", map[string]string{"by": "1h"}, nil)
 	a.stop()
-	b := start(t, dir)
+	b := start(t, dir, mockserver.Config{})
 	c := b.clock()
 	if d := c.Now.Sub(time.Now().Add(ahead + time.Hour)); c.Frozen || d < -time.Minute || d > time.Minute {
 		t.Fatalf("clock after the restart = %+v, want running %v ahead", c, ahead+time.Hour)
@@ -306,7 +301,7 @@ func TestRunningClockKeepsItsOffset(t *testing.T) {
 
 func TestResetEmptiesTheDataDir(t *testing.T) {
 	dir := t.TempDir()
-	a := start(t, dir)
+	a := start(t, dir, mockserver.Config{})
 	tok := a.token("demo-client")
 	first := a.invite(tok, "http://127.0.0.1:9/cb", "email")
 	if code := a.call(http.MethodPost, "/_mock/reset", "", nil, nil); code != http.StatusNoContent {
@@ -314,7 +309,7 @@ func TestResetEmptiesTheDataDir(t *testing.T) {
 	}
 	second := a.invite(tok, "http://127.0.0.1:9/cb", "email")
 	a.stop()
-	b := start(t, dir)
+	b := start(t, dir, mockserver.Config{})
 	if got := b.statuses(); len(got) != 1 || got[second] != "invited" {
 		t.Fatalf("after a reset and a restart: %v, want only %s", got, second)
 	}
@@ -325,8 +320,8 @@ func TestResetEmptiesTheDataDir(t *testing.T) {
 
 func TestOneServerPerDataDir(t *testing.T) {
 	dir := t.TempDir()
-	start(t, dir)
-	s, err := mockserver.New(mockserver.WithDataDir(dir))
+	start(t, dir, mockserver.Config{})
+	s, err := mockserver.New(mockserver.Config{DataDir: dir})
 	if err == nil {
 		_ = s.Close(context.Background())
 		t.Fatal("a second mock opened a data dir in use")
@@ -344,11 +339,11 @@ func BenchmarkCreate(b *testing.B) {
 		`"applicant_details":{"first_name":"Bench","last_name":"Mark","email":"bench@example.com"}}`
 	for _, name := range []string{"memory", "data dir"} {
 		b.Run(name, func(b *testing.B) {
-			opts := []mockserver.Option{mockserver.WithSeed(1), mockserver.WithSigningKey([]byte("k")), mockserver.WithJournalSize(1)}
+			cfg := mockserver.Config{Seed: 1, SigningKey: []byte("k"), JournalSize: 1}
 			if name == "data dir" {
-				opts = append(opts, mockserver.WithDataDir(b.TempDir()))
+				cfg.DataDir = b.TempDir()
 			}
-			mock, err := mockserver.New(opts...)
+			mock, err := mockserver.New(cfg)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -391,8 +386,8 @@ func BenchmarkCreate(b *testing.B) {
 // back, scheduling the retries. Compare BenchmarkStartup, without a data dir.
 func BenchmarkStartupDataDir(b *testing.B) {
 	dir := b.TempDir()
-	mock, err := mockserver.New(mockserver.WithDataDir(dir), mockserver.WithSigningKey([]byte("k")), mockserver.WithJournalSize(1),
-		mockserver.WithFrozenClock(time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)))
+	mock, err := mockserver.New(mockserver.Config{DataDir: dir, SigningKey: []byte("k"), JournalSize: 1,
+		Clock: mockserver.Clock{Start: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Frozen: true}})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -455,7 +450,7 @@ func BenchmarkStartupDataDir(b *testing.B) {
 		return
 	}
 	for b.Loop() {
-		s, err := mockserver.New(mockserver.WithDataDir(dir), mockserver.WithJournalSize(1))
+		s, err := mockserver.New(mockserver.Config{DataDir: dir, JournalSize: 1})
 		if err != nil {
 			b.Fatal(err)
 		}

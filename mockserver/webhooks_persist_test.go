@@ -44,7 +44,7 @@ func TestWebhooksSurviveARestart(t *testing.T) {
 	dir := t.TempDir()
 	t0 := time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
 	sink := newEventSink(t)
-	a := start(t, dir, mockserver.WithFrozenClock(t0), mockserver.WithCallbackJitter(0))
+	a := start(t, dir, mockserver.Config{Clock: mockserver.Clock{Start: t0, Frozen: true}, Callbacks: mockserver.CallbackPolicy{NoJitter: true}})
 	demo := a.token("demo-client")
 	if code := a.call(http.MethodPut, "/connect_ats/webhooks/ats", demo, map[string]string{"url": sink.URL + "/events", "secret": secret}, nil); code != http.StatusCreated {
 		t.Fatalf("register: %d", code)
@@ -62,7 +62,7 @@ func TestWebhooksSurviveARestart(t *testing.T) {
 	a.call(http.MethodGet, "/connect_ats/webhooks", demo, nil, &before)
 	a.stop()
 
-	b := start(t, dir, mockserver.WithCallbackJitter(0))
+	b := start(t, dir, mockserver.Config{Callbacks: mockserver.CallbackPolicy{NoJitter: true}})
 	var after []map[string]any
 	b.call(http.MethodGet, "/connect_ats/webhooks", demo, nil, &after)
 	if fmt.Sprint(after) != fmt.Sprint(before) || len(after) != 1 || after[0]["label"] != "ats" {

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -70,6 +71,10 @@ type Response struct {
 	// Violation says how the answer breaks the contract ("" when it honours it, or when the
 	// contract has no operation for the request: its 404s and 405s are not the contract's).
 	Violation string
+	// Guesses, when the answer breaks only parts the contract guessed (x-inferred), says so as
+	// news about the contract ("the contract guessed …; the service answered …"): Violation is
+	// then not a broken service. Empty otherwise.
+	Guesses string
 }
 
 // JSON decodes the body as an object (nil when it is not one).
@@ -177,7 +182,17 @@ func (c *Client) Send(req *http.Request) (Response, error) {
 		return failed("reading the answer", err)
 	}
 	r := Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
-	r.Operation, r.Violation = c.Check(req, r.Status, r.Header, b)
+	var verdict error
+	r.Operation, verdict = c.judge(req, r.Status, r.Header, b)
+	if verdict != nil {
+		r.Violation = verdict.Error()
+		var re *spec.ResponseError
+		if errors.As(verdict, &re) {
+			if broken, guessed := re.Split(); broken == nil {
+				r.Guesses = guessed.Guesses()
+			}
+		}
+	}
 	return r, nil
 }
 
@@ -194,14 +209,20 @@ var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Reques
 // contract. Requests outside Base, and requests the contract has no operation for (an unknown
 // path, a method a path does not have), are not the contract's to judge.
 func (c *Client) Check(req *http.Request, status int, header http.Header, body []byte) (operation, violation string) {
-	operation, vreq := c.resolve(req)
-	if vreq == nil {
-		return operation, ""
-	}
-	if err := c.Contract.ValidateResponse(req.Context(), vreq, status, header, body); err != nil {
+	operation, err := c.judge(req, status, header, body)
+	if err != nil {
 		return operation, err.Error()
 	}
 	return operation, ""
+}
+
+// judge is Check with the contract's verdict as it comes (a *spec.ResponseError).
+func (c *Client) judge(req *http.Request, status int, header http.Header, body []byte) (string, error) {
+	operation, vreq := c.resolve(req)
+	if vreq == nil {
+		return operation, nil
+	}
+	return operation, c.Contract.ValidateResponse(req.Context(), vreq, status, header, body)
 }
 
 // operation names req for messages.

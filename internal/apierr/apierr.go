@@ -65,6 +65,9 @@ type Error struct {
 	Fields map[string][]string // field (dotted path) → messages
 	Header http.Header         // extra response headers (WWW-Authenticate, Allow, Retry-After)
 	Err    error               // internal cause, logged, never sent
+	// Reason names why, among the reasons the contract documents for the status (x-reasons: an
+	// expired token; x-lifecycle: the application's state), for coverage; never sent.
+	Reason string
 }
 
 func (e *Error) Error() string {
@@ -99,6 +102,12 @@ func (e *Error) WithHeader(key, value string) *Error {
 		e.Header = make(http.Header)
 	}
 	e.Header.Set(key, value)
+	return e
+}
+
+// Because sets e's reason (one of the contract's documented reasons) and returns it.
+func (e *Error) Because(reason string) *Error {
+	e.Reason = reason
 	return e
 }
 

@@ -18,12 +18,13 @@ import (
 	"strings"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/console"
 	"github.com/equalture/equalture-mock/internal/control"
+	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/fault"
@@ -50,7 +51,8 @@ type Options struct {
 	Egress egress.Config
 	// Seed makes reference ids, scores, jitter and fault probabilities reproducible (0: random).
 	Seed int64
-	// TokenTTL is how long an access token is valid (15 minutes when 0).
+	// TokenTTL is how long an access token is valid (when 0, the contract's x-token-ttl: 15
+	// minutes).
 	TokenTTL time.Duration
 	// MaxBodyBytes limits vendor API request bodies (1 MiB when 0).
 	MaxBodyBytes int64
@@ -77,8 +79,19 @@ type Options struct {
 	JournalMaxBytes int64
 }
 
-// DefaultTokenTTL is how long access tokens are valid unless Options say otherwise.
-const DefaultTokenTTL = 15 * time.Minute
+// DefaultTokenTTL is how long access tokens are valid unless Options say otherwise: the
+// lifetime openapi.yaml documents (x-token-ttl of its bearer scheme).
+func DefaultTokenTTL() (time.Duration, error) {
+	sp, err := spec.Vendor()
+	if err != nil {
+		return 0, err
+	}
+	ttl, ok := sp.TokenTTL()
+	if !ok {
+		return 0, errors.New("app: openapi.yaml documents no token lifetime (x-token-ttl)")
+	}
+	return ttl, nil
+}
 
 // App is an assembled mock.
 type App struct {
@@ -92,10 +105,12 @@ type App struct {
 	Journal   *journal.Journal
 	Faults    *fault.Set
 	Callbacks *delivery.Dispatcher
-	Vendor    *vendorapi.API
-	Control   *control.Handler
-	Pages     *pages.Pages
-	Console   *console.Handler
+	// Coverage counts what the vendor API's traffic met of openapi.yaml, callbacks included.
+	Coverage *coverage.Recorder
+	Vendor   *vendorapi.API
+	Control  *control.Handler
+	Pages    *pages.Pages
+	Console  *console.Handler
 
 	db        *persist.DB // nil in memory
 	stopClock func()      // stops writing the clock's changes through
@@ -106,18 +121,20 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	if opts.TokenTTL <= 0 {
-		opts.TokenTTL = DefaultTokenTTL
-	}
 	sp, err := spec.Vendor()
 	if err != nil {
 		return nil, err
+	}
+	if opts.TokenTTL <= 0 {
+		if opts.TokenTTL, err = DefaultTokenTTL(); err != nil {
+			return nil, err
+		}
 	}
 	controlSpec, err := spec.Control()
 	if err != nil {
 		return nil, err
 	}
-	fsys := equalturemock.Fixtures()
+	fsys := assets.Fixtures()
 	if opts.FixturesDir != "" {
 		fsys = os.DirFS(opts.FixturesDir)
 	}
@@ -135,6 +152,7 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Fixtures: fx,
 		Journal:  journal.New(opts.JournalSize, opts.JournalMaxBytes),
 		Faults:   fault.NewSet(uint64(opts.Seed)),
+		Coverage: coverage.New(sp),
 	}
 	var saved persist.State
 	if opts.DataDir != "" {
@@ -167,8 +185,15 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 		Clock:     clk,
 		Fixtures:  fx,
 		Payload:   func(app store.Application) any { return a.Lifecycle.Render(app, "en") },
-		UserAgent: "equalture-mock/" + version.Version,
+		UserAgent: "equalture-mock/" + version.Get().Version,
 		Logger:    opts.Logger,
+		Attempted: func(kind delivery.Kind, event string, status int, err error) {
+			name := event
+			if kind == delivery.KindResults {
+				name = coverage.ResultsCallback
+			}
+			a.Coverage.Callback(name, coverage.OutcomeOf(status, err, errors.Is(err, delivery.ErrTimeout)))
+		},
 	}
 	lc := opts.Lifecycle
 	lc.Seed = opts.Seed
@@ -234,6 +259,7 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 		Clock:        clk,
 		Journal:      a.Journal,
 		Faults:       a.Faults,
+		Coverage:     a.Coverage,
 		MaxBodyBytes: opts.MaxBodyBytes,
 		Logger:       opts.Logger,
 	})
@@ -247,8 +273,9 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 			Journal:     a.Journal,
 			Faults:      a.Faults,
 			Callbacks:   a.Callbacks,
-			ControlSpec: equalturemock.ControlSpec,
-			VendorSpec:  equalturemock.VendorSpec,
+			Coverage:    a.Coverage,
+			ControlSpec: assets.ControlSpec(),
+			VendorSpec:  assets.VendorSpec(),
 			Admin:       admin,
 			Logger:      opts.Logger,
 		})

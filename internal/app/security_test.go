@@ -18,8 +18,8 @@ import (
 	"testing"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/app"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/receiver"
 	"github.com/equalture/equalture-mock/internal/redact"
@@ -194,7 +194,7 @@ func withCallbackToken(t *testing.T, token string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, name := range []string{"clients.yaml", "traits.yaml"} {
-		b, err := fs.ReadFile(equalturemock.Fixtures(), name)
+		b, err := fs.ReadFile(assets.Fixtures(), name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -78,11 +79,11 @@ func (a *Authenticator) Authenticate(r *http.Request, scheme string) (fixtures.C
 func (a *Authenticator) basic(r *http.Request) (fixtures.Client, error) {
 	id, secret, ok := r.BasicAuth()
 	if !ok {
-		return fixtures.Client{}, basicChallenge("Missing client credentials: send HTTP Basic auth with client_id and client_secret")
+		return fixtures.Client{}, basicChallenge("Missing client credentials: send HTTP Basic auth with client_id and client_secret").Because(ReasonMissing)
 	}
 	client, ok := CheckSecret(a.fixtures, id, secret)
 	if !ok {
-		return fixtures.Client{}, basicChallenge("Invalid client credentials")
+		return fixtures.Client{}, basicChallenge("Invalid client credentials").Because(ReasonInvalid)
 	}
 	return client, nil
 }
@@ -118,26 +119,26 @@ func (a *Authenticator) bearer(r *http.Request) (fixtures.Client, error) {
 	tok, ok := bearerToken(r)
 	if !ok {
 		return fixtures.Client{}, apierr.New(apierr.Unauthorized, "Missing access token: send Authorization: Bearer <access_token>").
-			WithHeader("WWW-Authenticate", Challenge(SchemeBearer))
+			WithHeader("WWW-Authenticate", Challenge(SchemeBearer)).Because(ReasonMissing)
 	}
 	claims, err := a.tokens.Verify(tok, a.clock.Now())
 	if err != nil {
-		return fixtures.Client{}, bearerInvalid(err.Error())
+		return fixtures.Client{}, bearerInvalid(err.Error(), reasonOf(err))
 	}
 	d, err := a.decode(tok, claims)
 	if err != nil {
-		return fixtures.Client{}, bearerInvalid(err.Error())
+		return fixtures.Client{}, bearerInvalid(err.Error(), reasonOf(err))
 	}
 	client, ok := a.fixtures.Client(d.ClientID)
 	if !ok {
-		return fixtures.Client{}, bearerInvalid("the access token names an unknown client")
+		return fixtures.Client{}, bearerInvalid("the access token names an unknown client", ReasonInvalid)
 	}
 	if g := a.store.TokenGeneration(d.ClientID); g.Gen != d.Gen {
-		reason := "the access token was " + g.Reason
+		reason, why := "the access token was "+g.Reason, g.Reason
 		if g.Reason == "" {
-			reason = phxtoken.ErrRevoked.Error()
+			reason, why = phxtoken.ErrRevoked.Error(), ReasonRevoked
 		}
-		return fixtures.Client{}, bearerInvalid(reason)
+		return fixtures.Client{}, bearerInvalid(reason, why)
 	}
 	return client, nil
 }
@@ -180,10 +181,33 @@ func BearerToken(h string) (string, bool) {
 	return tok, true
 }
 
-func bearerInvalid(reason string) *apierr.Error {
+func bearerInvalid(reason, why string) *apierr.Error {
 	detail := strings.ToUpper(reason[:1]) + reason[1:]
 	return apierr.New(apierr.Unauthorized, "%s", detail).WithHeader("WWW-Authenticate",
-		apierr.Challenge("Bearer", Realm, `error="invalid_token"`, "error_description="+strconv.Quote(reason)))
+		apierr.Challenge("Bearer", Realm, `error="invalid_token"`, "error_description="+strconv.Quote(reason))).Because(why)
+}
+
+// The reasons of a 401, as openapi.yaml's x-reasons name them.
+const (
+	ReasonMissing   = "missing"
+	ReasonMalformed = "malformed"
+	ReasonInvalid   = "invalid"
+	ReasonExpired   = Expired
+	ReasonRevoked   = Revoked
+)
+
+// reasonOf names why a token was refused.
+func reasonOf(err error) string {
+	switch {
+	case errors.Is(err, phxtoken.ErrMalformed):
+		return ReasonMalformed
+	case errors.Is(err, phxtoken.ErrExpired):
+		return ReasonExpired
+	case errors.Is(err, phxtoken.ErrRevoked):
+		return ReasonRevoked
+	default: // forged, signed in the future
+		return ReasonInvalid
+	}
 }
 
 // Issue returns a new access token for client, valid for the configured TTL from now.

@@ -4,8 +4,8 @@ import (
 	"testing"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/fixtures"
@@ -14,7 +14,7 @@ import (
 )
 
 func TestSessions(t *testing.T) {
-	fx, err := fixtures.Load(equalturemock.Fixtures())
+	fx, err := fixtures.Load(assets.Fixtures())
 	if err != nil {
 		t.Fatal(err)
 	}

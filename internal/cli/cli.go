@@ -1,5 +1,5 @@
 // Package cli is the equalture-mock command line: `serve`, `healthcheck`, `version`, `scenario`,
-// `contract` and `proxy`. It is a function of its arguments, environment and output
+// `contract`, `proxy`, `receiver` and `coverage`. It is a function of its arguments, environment and output
 // streams, so tests call it exactly as main does.
 package cli
 
@@ -45,6 +45,7 @@ func commands() map[string]command {
 		"scenario":    {"run, list or validate YAML scenarios", runScenario},
 		"receiver":    {"a callback endpoint that prints and checks what the mock PUTs", runReceiver},
 		"proxy":       {"forward to a target, validating every exchange (and relayed callbacks) against openapi.yaml", runProxy},
+		"coverage":    {"what an integration's traffic met of openapi.yaml, and how to provoke the rest (from a mock, a proxy or a report)", runCoverage},
 	}
 }
 
@@ -116,6 +117,15 @@ func newFlagSet(name string, env Env, stderr io.Writer) *flagSet {
 
 // bindEnv ties flag name to an environment variable.
 func (f *flagSet) bindEnv(name, envVar string) { f.vars[name] = envVar }
+
+// describe names flag name in an error, with its environment variable: a bad value came from
+// one of them.
+func (f *flagSet) describe(name string) string {
+	if v := f.vars[name]; v != "" {
+		return "--" + name + " (or " + v + ")"
+	}
+	return "--" + name
+}
 
 // applyEnv sets every bound flag whose environment variable is set; a bad value names the variable.
 func (f *flagSet) applyEnv() error {
@@ -212,6 +222,18 @@ func (o *serverOptions) serveUntilDone(ctx context.Context, ln net.Listener, h h
 		err = errors.Join(err, serr)
 	}
 	return err
+}
+
+// check reports the settings no command can run with, naming their flags.
+func (o *serverOptions) check(f *flagSet) error {
+	var errs []error
+	if o.shutdownTimeout < 0 {
+		errs = append(errs, fmt.Errorf("%s: %v is negative", f.describe("shutdown-timeout"), o.shutdownTimeout))
+	}
+	if _, err := o.logger(io.Discard); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // logger is the log the options ask for, on w.

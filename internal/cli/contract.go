@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 
 	"github.com/equalture/equalture-mock/internal/contracttest"
 )
@@ -29,7 +30,7 @@ func runContract(ctx context.Context, args []string, env Env, stdout, stderr io.
 	f.bindEnv("label-filter", "EQUALTURE_MOCK_CONTRACT_LABEL_FILTER")
 	f.StringVar(&focus, "focus", "", "only specs whose text matches this regular expression")
 	f.bindEnv("focus", "EQUALTURE_MOCK_CONTRACT_FOCUS")
-	f.StringVar(&binary, "binary", "", "path of contract.test (default: next to this executable, then PATH)")
+	f.StringVar(&binary, "binary", "", "path of contract.test (default: next to this executable, then ../lib/equalture-mock, then PATH)")
 	f.bindEnv("binary", "EQUALTURE_MOCK_CONTRACT_BINARY")
 	f.BoolVar(&verbose, "v", false, "list every spec")
 	f.bindEnv("v", "EQUALTURE_MOCK_CONTRACT_VERBOSE")
@@ -82,13 +83,33 @@ func findContractBinary(explicit string) (string, error) {
 		if err != nil {
 			exe = os.Args[0]
 		}
-		p := filepath.Join(filepath.Dir(exe), "contract.test")
-		if _, err := os.Stat(p); err == nil {
+		if p, ok := contractBinaryBeside(filepath.Dir(exe)); ok {
 			return p, nil
 		}
 	}
-	if p, err := exec.LookPath("contract.test"); err == nil {
+	if p, err := exec.LookPath(contractBinaryName()); err == nil {
 		return p, nil
 	}
 	return "", errors.New("contract.test not found next to this executable or in PATH: " + build + ", or name it with --binary")
+}
+
+// contractBinaryBeside finds the suite an install put beside the executable in exeDir: in the same
+// directory (the archives, the images, make contract-binary), or in ../lib/equalture-mock (the .deb
+// and .rpm packages, which keep /usr/bin to the one command).
+func contractBinaryBeside(exeDir string) (string, bool) {
+	for _, dir := range []string{exeDir, filepath.Join(exeDir, "..", "lib", "equalture-mock")} {
+		p := filepath.Join(dir, contractBinaryName())
+		if _, err := os.Stat(p); err == nil {
+			return filepath.Clean(p), true
+		}
+	}
+	return "", false
+}
+
+// contractBinaryName is contract.test, with .exe on Windows (as the Windows archives ship it).
+func contractBinaryName() string {
+	if runtime.GOOS == "windows" {
+		return "contract.test.exe"
+	}
+	return "contract.test"
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/proxy"
@@ -25,6 +26,8 @@ type proxyOptions struct {
 	addr            string
 	report          string
 	junit           string
+	suggest         string
+	recordFixtures  string
 	failOnViolation bool
 	strictRequests  bool
 	relayCallbacks  bool
@@ -46,6 +49,10 @@ func proxyFlags(env Env, stderr io.Writer) (*flagSet, *proxyOptions) {
 	f.bindEnv("report", "EQUALTURE_MOCK_PROXY_REPORT")
 	f.StringVar(&o.junit, "junit", "", "write a JUnit report (one test case per operation seen) to this file at shutdown")
 	f.bindEnv("junit", "EQUALTURE_MOCK_PROXY_JUNIT")
+	f.StringVar(&o.suggest, "suggest", "", "write a unified diff of openapi.yaml to this file at shutdown: what the service answered where the contract only guessed (x-inferred), for a maintainer to review and git apply")
+	f.bindEnv("suggest", "EQUALTURE_MOCK_PROXY_SUGGEST")
+	f.StringVar(&o.recordFixtures, "record-fixtures", "", "write, at shutdown, a fixtures directory (clients.yaml, traits.yaml) of the account the traffic showed — its clients, jobs and the traits its results named, never a secret — for serve --fixtures DIR")
+	f.bindEnv("record-fixtures", "EQUALTURE_MOCK_PROXY_RECORD_FIXTURES")
 	f.BoolVar(&o.failOnViolation, "fail-on-violation", false, "exit 1 at shutdown when any exchange broke the contract")
 	f.bindEnv("fail-on-violation", "EQUALTURE_MOCK_PROXY_FAIL_ON_VIOLATION")
 	f.BoolVar(&o.strictRequests, "strict-requests", false, "count requests that break the contract as violations too (by default only the target's answers to them are judged)")
@@ -134,6 +141,7 @@ func runProxyServer(ctx context.Context, o *proxyOptions, log *slog.Logger, read
 		Clock:           clock.NewVirtual(),
 		MaxBodyBytes:    o.maxBodyBytes,
 		StrictRequests:  o.strictRequests,
+		RecordFixtures:  o.recordFixtures != "",
 		AdminToken:      o.adminToken,
 		Logger:          log,
 	}
@@ -158,11 +166,18 @@ func runProxyServer(ctx context.Context, o *proxyOptions, log *slog.Logger, read
 	}
 	err = o.serveUntilDone(ctx, ln, px, log, nil)
 	report := px.Report()
-	return report, errors.Join(err, writeReports(report, o, started))
+	if o.recordFixtures != "" {
+		if ferr := px.WriteFixtures(o.recordFixtures); ferr != nil {
+			err = errors.Join(err, ferr)
+		} else {
+			log.Info("fixtures recorded: set client_secret before serving them", "dir", o.recordFixtures)
+		}
+	}
+	return report, errors.Join(err, writeReports(px, report, o, started))
 }
 
-// writeReports writes the JSON and JUnit reports the options ask for.
-func writeReports(r proxy.Report, o *proxyOptions, started time.Time) error {
+// writeReports writes the JSON and JUnit reports and the suggestions the options ask for.
+func writeReports(px *proxy.Proxy, r proxy.Report, o *proxyOptions, started time.Time) error {
 	write := func(path string, fn func(io.Writer) error) error {
 		if path == "" {
 			return nil
@@ -176,5 +191,6 @@ func writeReports(r proxy.Report, o *proxyOptions, started time.Time) error {
 	return errors.Join(
 		write(o.report, r.WriteJSON),
 		write(o.junit, func(w io.Writer) error { return r.WriteJUnit(w, started) }),
+		write(o.suggest, func(w io.Writer) error { return px.WriteSuggestions(w, assets.VendorSpec()) }),
 	)
 }

@@ -222,3 +222,68 @@ func freeTCPPort(t *testing.T) string {
 	_, p, _ := net.SplitHostPort(ln.Addr().String())
 	return p
 }
+
+// TestProxyCommandSuggestsAndRecords: `proxy --suggest FILE --record-fixtures DIR` in front of a
+// target that answers a status value the contract did not guess writes, at shutdown, a patch of
+// openapi.yaml naming it and a fixtures directory of the account that the mock loads.
+func TestProxyCommandSuggestsAndRecords(t *testing.T) {
+	target := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		switch r.URL.Path {
+		case "/connect_ats/access_token":
+			_, _ = io.WriteString(w, `{"access_token":"SFMyNTY.e30.c2ln"}`)
+		case "/connect_ats/jobs":
+			_, _ = io.WriteString(w, `[{"id":"0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01","name":"Engineer"}]`)
+		default:
+			_, _ = io.WriteString(w, `{"status":"in_progress"}`)
+		}
+	}))
+	defer target.Close()
+	dir := t.TempDir()
+	patch, fixturesDir := filepath.Join(dir, "openapi.patch"), filepath.Join(dir, "fixtures")
+	port := freeTCPPort(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	var errb bytes.Buffer
+	code := make(chan int, 1)
+	go func() {
+		code <- Main(ctx, []string{"proxy", "--target", target.URL, "--addr", "127.0.0.1:" + port,
+			"--suggest", patch, "--record-fixtures", fixturesDir}, env(nil), io.Discard, &errb)
+	}()
+	self := "http://127.0.0.1:" + port
+	send := func(method, path, auth string) {
+		t.Helper()
+		for i := 0; i < 200; i++ { // until it listens
+			req, _ := http.NewRequest(method, self+path, nil)
+			req.Header.Set("Authorization", auth)
+			resp, err := http.DefaultClient.Do(req)
+			if err == nil {
+				resp.Body.Close()
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		t.Fatalf("%s %s: the proxy does not answer", method, path)
+	}
+	send("POST", "/connect_ats/access_token", "Basic ZGVtby1jbGllbnQ6ZGVtby1zZWNyZXQ=") // demo-client:demo-secret
+	send("GET", "/connect_ats/jobs", "Bearer SFMyNTY.e30.c2ln")
+	send("GET", "/connect_ats/applications/d2c37d4d-b8d4-46a9-b230-42a246ad6153/status", "Bearer SFMyNTY.e30.c2ln")
+	cancel()
+	if got := <-code; got != exitOK {
+		t.Fatalf("exit %d\n%s", got, errb.String())
+	}
+	b, err := os.ReadFile(patch)
+	if err != nil || !strings.Contains(string(b), "+          enum: [invited, started, completed, hired, anonymized, expired, in_progress]") {
+		t.Fatalf("the patch: %v\n%s", err, b)
+	}
+	clients, err := os.ReadFile(filepath.Join(fixturesDir, "clients.yaml"))
+	if err != nil || !strings.Contains(string(clients), "client_id: demo-client") || !strings.Contains(string(clients), "name: Engineer") ||
+		strings.Contains(string(clients), "demo-secret") {
+		t.Fatalf("clients.yaml: %v\n%s", err, clients)
+	}
+	// The mock serves the recording.
+	f, so := serveFlags(env(nil), io.Discard)
+	if err := f.parse([]string{"--addr", "127.0.0.1:0", "--fixtures", fixturesDir}); err != nil {
+		t.Fatal(err)
+	}
+	startServe(t, so)
+}

@@ -146,7 +146,7 @@ func runScenarios(ctx context.Context, scenarios []*scenario.Scenario, o scenari
 	r := &run.Runner{Receiver: rcv, Contract: sp, Out: stdout, AdminToken: o.adminToken}
 	if o.target == "" {
 		r.Target = run.InProcess{New: func(base string) (run.Mock, error) {
-			return mockserver.New(mockserver.WithPublicURL(base))
+			return mockserver.New(mockserver.Config{PublicURL: base})
 		}}
 		fmt.Fprintf(stdout, "Running %d scenario(s) against a fresh in-process mock each; callback receiver at %s\n\n", len(scenarios), rcv.URL)
 	} else {

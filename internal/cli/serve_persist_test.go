@@ -26,7 +26,7 @@ func TestDataDirFlag(t *testing.T) {
 			if err := f.parse(tc.args); err != nil {
 				t.Fatal(err)
 			}
-			if got := o.dataDir; got != tc.want {
+			if got := o.cfg.DataDir; got != tc.want {
 				t.Fatalf("data dir = %q, want %q", got, tc.want)
 			}
 		})

@@ -81,8 +81,8 @@ func TestFlagEnvPrecedence(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if o.tokenTTL != tc.wantTTL || o.addr != tc.wantAddr {
-				t.Fatalf("ttl %v addr %q, want %v %q", o.tokenTTL, o.addr, tc.wantTTL, tc.wantAddr)
+			if o.cfg.TokenTTL != tc.wantTTL || o.addr != tc.wantAddr {
+				t.Fatalf("ttl %v addr %q, want %v %q", o.cfg.TokenTTL, o.addr, tc.wantTTL, tc.wantAddr)
 			}
 		})
 	}
@@ -118,8 +118,8 @@ func TestServeAndHealthcheck(t *testing.T) {
 		t.Fatal(err)
 	}
 	addr := startServe(t, o)
-	if want := "http://localhost:" + port(addr); o.publicURL != want {
-		t.Fatalf("public URL defaults to %q, want %q", o.publicURL, want)
+	if want := "http://localhost:" + port(addr); o.cfg.PublicURL != want {
+		t.Fatalf("public URL defaults to %q, want %q", o.cfg.PublicURL, want)
 	}
 	resp, err := http.Get("http://" + addr + "/healthz")
 	if err != nil {

@@ -38,6 +38,13 @@ type Config struct {
 	CallbackTimeout string // how long a callback spec waits for its callback (default 15s)
 	NegativeCount   string // invalid requests per operation under the negative label (default 20)
 	NegativeSeed    string // seed of the invalid-request generator (default 1)
+	// Inferred is what a disagreement with a part the contract only guessed (x-inferred) does:
+	// "fail" the spec, or "warn" (a report entry and JUnit property, the spec goes on). Default:
+	// fail against the mock (it is the contract's guesses), warn against the real service.
+	Inferred string
+	// TokenWait is how long the slow spec holds a token before using it when there is no
+	// control API to move the clock (default: the contract's token lifetime plus 30s).
+	TokenWait string
 
 	// Parsed holds the settings above that are not plain strings, as Complete reads them.
 	Parsed Parsed
@@ -50,6 +57,11 @@ type Parsed struct {
 	CallbackTimeout time.Duration
 	NegativeCount   int
 	NegativeSeed    uint64
+	// FailOnInferred says a disagreement with a guess fails the spec (Inferred "fail").
+	FailOnInferred bool
+	// TokenWait is 0 when not set: the suite then waits the contract's token lifetime plus
+	// DefaultTokenWaitMargin.
+	TokenWait time.Duration
 }
 
 // Defaults of the typed settings.
@@ -58,6 +70,9 @@ const (
 	DefaultCallbackTimeout = 15 * time.Second
 	DefaultNegativeCount   = 20
 	DefaultNegativeSeed    = 1
+	// DefaultTokenWaitMargin is how much longer than its documented lifetime the slow spec holds
+	// a token against a target without a control API.
+	DefaultTokenWaitMargin = 30 * time.Second
 )
 
 // Setting is one configuration knob: its environment variable, its flag and what it means.
@@ -86,6 +101,8 @@ var settings = []Setting{
 	{"EQUALTURE_CONTRACT_CALLBACK_TIMEOUT", "callback-timeout", "how long a callback spec waits for its callback (default 15s; against the real service, as long as a person needs to complete an assessment)", func(c *Config) *string { return &c.CallbackTimeout }},
 	{"EQUALTURE_CONTRACT_NEGATIVE_COUNT", "negative-count", "invalid requests per operation under the negative label (default 20)", func(c *Config) *string { return &c.NegativeCount }},
 	{"EQUALTURE_CONTRACT_NEGATIVE_SEED", "negative-seed", "seed of the invalid-request generator (default 1; every parallel process must use the same)", func(c *Config) *string { return &c.NegativeSeed }},
+	{"EQUALTURE_CONTRACT_INFERRED", "inferred", "warn or fail when the target does otherwise than a part the contract only guessed (x-inferred): news about the contract (default: fail against the mock, warn against the real service)", func(c *Config) *string { return &c.Inferred }},
+	{"EQUALTURE_CONTRACT_TOKEN_WAIT", "token-wait", "how long the slow spec holds a token before using it, without a control API (default: the contract's token lifetime plus 30s)", func(c *Config) *string { return &c.TokenWait }},
 }
 
 // Settings lists every setting, in the order the documentation gives them.
@@ -188,6 +205,22 @@ func (c *Config) Complete(local bool) error {
 			continue
 		}
 		*d.into = v
+	}
+	switch c.Inferred {
+	case "":
+		c.Parsed.FailOnInferred = local || c.ControlURL != ""
+	case "fail", "warn":
+		c.Parsed.FailOnInferred = c.Inferred == "fail"
+	default:
+		errs = append(errs, fmt.Errorf("EQUALTURE_CONTRACT_INFERRED %q must be warn or fail", c.Inferred))
+	}
+	c.Parsed.TokenWait = 0
+	if c.TokenWait != "" {
+		if v, err := time.ParseDuration(c.TokenWait); err != nil || v <= 0 {
+			errs = append(errs, fmt.Errorf("EQUALTURE_CONTRACT_TOKEN_WAIT %q must be a positive duration like 16m", c.TokenWait))
+		} else {
+			c.Parsed.TokenWait = v
+		}
 	}
 	var err error
 	if c.Parsed.NegativeCount, c.Parsed.NegativeSeed, err = c.Negatives(); err != nil {

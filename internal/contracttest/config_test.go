@@ -80,6 +80,14 @@ func TestConfigComplete(t *testing.T) {
 			cfg:  Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", NegativeCount: "many"},
 			want: "EQUALTURE_CONTRACT_NEGATIVE_COUNT",
 		},
+		"guesses neither warned of nor failed": {
+			cfg:  Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", Inferred: "ignore"},
+			want: "EQUALTURE_CONTRACT_INFERRED",
+		},
+		"a token wait that is no duration": {
+			cfg:  Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", TokenWait: "long"},
+			want: "EQUALTURE_CONTRACT_TOKEN_WAIT",
+		},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -109,14 +117,37 @@ func TestConfigParsesTypedSettings(t *testing.T) {
 		t.Fatalf("defaults %+v, want %+v", c.Parsed, want)
 	}
 	c = Config{BaseURL: "http://x", ClientID: "a", ClientSecret: "b", RequestTimeout: "2s", CallbackTimeout: "45m",
-		NegativeCount: "5", NegativeSeed: "42", CompletedRef: " d2c37d4d-b8d4-46a9-b230-42a246ad6153 ,,0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01"}
+		NegativeCount: "5", NegativeSeed: "42", CompletedRef: " d2c37d4d-b8d4-46a9-b230-42a246ad6153 ,,0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01",
+		Inferred: "fail", TokenWait: "16m"}
 	if err := c.Complete(false); err != nil {
 		t.Fatal(err)
 	}
 	want = Parsed{RequestTimeout: 2 * time.Second, CallbackTimeout: 45 * time.Minute, NegativeCount: 5, NegativeSeed: 42,
-		CompletedRefs: []string{"d2c37d4d-b8d4-46a9-b230-42a246ad6153", "0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01"}}
+		CompletedRefs:  []string{"d2c37d4d-b8d4-46a9-b230-42a246ad6153", "0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01"},
+		FailOnInferred: true, TokenWait: 16 * time.Minute}
 	if !reflect.DeepEqual(c.Parsed, want) {
 		t.Fatalf("parsed %+v, want %+v", c.Parsed, want)
+	}
+}
+
+// TestConfigInferredDefault: a guess of the contract fails the spec against the mock (it is the
+// contract's guesses) and warns against the real service (news about the contract).
+func TestConfigInferredDefault(t *testing.T) {
+	for _, tc := range []struct {
+		cfg   Config
+		local bool
+		fail  bool
+	}{
+		{Config{}, true, true},
+		{Config{BaseURL: "http://mock", ControlURL: "http://mock/_mock", ClientID: "a", ClientSecret: "b"}, false, true},
+		{Config{BaseURL: "https://app.equalture.com", ClientID: "a", ClientSecret: "b"}, false, false},
+		{Config{BaseURL: "https://app.equalture.com", ClientID: "a", ClientSecret: "b", Inferred: "fail"}, false, true},
+		{Config{Inferred: "warn"}, true, false},
+	} {
+		c := tc.cfg
+		if err := c.Complete(tc.local); err != nil || c.Parsed.FailOnInferred != tc.fail {
+			t.Errorf("%+v (local %v): fail on inferred %v, want %v (%v)", tc.cfg, tc.local, c.Parsed.FailOnInferred, tc.fail, err)
+		}
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/fault"
@@ -47,6 +48,8 @@ type Deps struct {
 	Journal   *journal.Journal
 	Faults    *fault.Set
 	Callbacks *delivery.Dispatcher
+	// Coverage is what the vendor API's traffic met of its contract.
+	Coverage *coverage.Recorder
 	// Specs are served as they are: the control and the vendor contracts.
 	ControlSpec, VendorSpec []byte
 	// Admin, when it requires a token, wants it as a Bearer on every request.
@@ -65,7 +68,7 @@ func New(d Deps) (*Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	if d.Spec == nil || d.Lifecycle == nil || d.Auth == nil || d.Admin == nil || d.Store == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil {
+	if d.Spec == nil || d.Lifecycle == nil || d.Auth == nil || d.Admin == nil || d.Store == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil || d.Coverage == nil {
 		return nil, errors.New("control: missing dependency")
 	}
 	h := &Handler{Deps: d}
@@ -95,6 +98,8 @@ func New(d Deps) (*Handler, error) {
 		"listOutbox":          h.handleListOutbox,
 		"queryJournal":        QueryJournal(d.Journal, d.Logger),
 		"clearJournal":        ClearJournal(d.Journal),
+		"getCoverage":         GetCoverage(d.Coverage),
+		"resetCoverage":       emptying(d.Coverage.Reset),
 		"reset":               h.handleReset,
 		"snapshot":            h.handleSnapshot,
 		"settle":              h.handleSettle,

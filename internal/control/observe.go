@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/equalture/equalture-mock/internal/coverage"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -107,6 +108,15 @@ func QueryJournal(j *journal.Journal, log *slog.Logger) dispatch.Handler {
 
 // ClearJournal answers DELETE /_mock/journal (clearJournal).
 func ClearJournal(j *journal.Journal) dispatch.Handler { return emptying(j.Reset) }
+
+// GetCoverage serves what the vendor API's traffic met of its contract (the mock's, or the
+// validating proxy's).
+func GetCoverage(rec *coverage.Recorder) dispatch.Handler {
+	return func(w http.ResponseWriter, c *dispatch.Call) error {
+		writeJSON(w, http.StatusOK, rec.Report())
+		return nil
+	}
+}
 
 func (h *Handler) handleListFaults(w http.ResponseWriter, c *dispatch.Call) error {
 	writeJSON(w, http.StatusOK, map[string]any{"faults": h.Faults.List()})

@@ -196,7 +196,14 @@ type Deps struct {
 	// at start-up (Resume starts the deliveries a restart interrupted).
 	Persistence Persistence
 	Restored    Restored
+	// Attempted, when set, is told of every attempt as it is recorded: what it carried (the
+	// results, or an event of type event) and what the receiver made of it (its status, or the
+	// error that kept it from answering; ErrTimeout when it ran out of time). Coverage counts it.
+	Attempted func(kind Kind, event string, status int, err error)
 }
+
+// ErrTimeout is why an attempt failed when the receiver did not answer within the timeout.
+var ErrTimeout = errors.New("timeout")
 
 // Dispatcher delivers results callbacks.
 type Dispatcher struct {

@@ -20,7 +20,7 @@ import (
 	"testing/fstest"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/fixtures"
@@ -52,7 +52,7 @@ type world struct {
 
 func newWorld(t *testing.T, cfg delivery.Config, opts ...func(*world, *delivery.Deps)) *world {
 	t.Helper()
-	embedded := equalturemock.Fixtures()
+	embedded := assets.Fixtures()
 	clients, _ := fs.ReadFile(embedded, "clients.yaml")
 	traits, _ := fs.ReadFile(embedded, "traits.yaml")
 	c := strings.Replace(string(clients), "    name: Demo ATS\n",
@@ -205,7 +205,7 @@ func TestDeliversTheContractsPayloadWithAuthAndSignature(t *testing.T) {
 		t.Fatal("a changed body passed signature verification")
 	}
 
-	sp, err := spec.Load(context.Background(), equalturemock.VendorSpec)
+	sp, err := spec.Load(context.Background(), assets.VendorSpec())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -510,7 +510,7 @@ func TestSignKnownVector(t *testing.T) {
 
 // BenchmarkDeliveries measures completions turned into delivered callbacks to a local receiver.
 func BenchmarkDeliveries(b *testing.B) {
-	fx, err := fixtures.Load(equalturemock.Fixtures())
+	fx, err := fixtures.Load(assets.Fixtures())
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -57,7 +57,7 @@ func (d *Dispatcher) send(dl Delivery, attempt int, at time.Time) (int, time.Dur
 	if err != nil {
 		latency := time.Since(start)
 		if errors.Is(err, context.DeadlineExceeded) {
-			return 0, latency, fmt.Errorf("timeout after %s", d.cfg.Timeout)
+			return 0, latency, fmt.Errorf("%w after %s", ErrTimeout, d.cfg.Timeout)
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {

@@ -39,6 +39,9 @@ func (d *Dispatcher) worker() {
 
 		at := d.deps.Clock.Now()
 		code, latency, err := d.send(snap, n, at)
+		if d.deps.Attempted != nil { // before finish: once settled, every attempt is told
+			d.deps.Attempted(snap.Kind, snap.EventType, code, err)
+		}
 		d.finish(id, Attempt{N: n, At: at, StatusCode: code, Error: errText(err), LatencyMS: float64(latency.Microseconds()) / 1000})
 	}
 }

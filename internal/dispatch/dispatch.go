@@ -55,6 +55,9 @@ type Call struct {
 	// Violations are the ways the exchange broke the contract that handlers found and let pass (the
 	// proxy's findings); observers see them with the answer.
 	Violations []Violation
+	// Err is the error the pipeline answered (an *apierr.Error, its Reason for coverage); nil when
+	// the handler answered itself.
+	Err error
 
 	routeErr error
 	identify func(*http.Request) string
@@ -79,11 +82,25 @@ func (c *Call) Who() string {
 
 // Violation is one way an exchange broke the contract.
 type Violation struct {
-	// Kind says whose fault it is: KindRequest, KindResponse, KindAccepted, KindCallback or
-	// KindUpstream.
+	// Kind says whose fault it is: KindRequest, KindResponse, KindAccepted, KindCallback,
+	// KindUpstream, a broken rule of behaviour (KindState, KindToken, KindEvent), or news about
+	// what the contract only guessed (KindInferred).
 	Kind string `json:"kind"`
 	// Message names the operation, the status and the field, with the offending value.
 	Message string `json:"message"`
+	// Evidence are the earlier exchanges a rule of behaviour was judged by, oldest first.
+	Evidence []Evidence `json:"evidence,omitempty"`
+	// Contract is where the contract states what was broken or guessed ("openapi.yaml#/…").
+	Contract string `json:"contract,omitempty"`
+}
+
+// Evidence is an exchange a finding rests on.
+type Evidence struct {
+	// Exchange numbers the exchanges of the proxy's run, in the order they arrived.
+	Exchange int64     `json:"exchange"`
+	Time     time.Time `json:"time"`
+	// What the exchange was and said: `getStatus answered 200 {"status":"invited"}`.
+	What string `json:"what"`
 }
 
 // The kinds of violations.
@@ -93,6 +110,10 @@ const (
 	KindAccepted = "accepted" // the target accepted (2xx) a request the contract refuses
 	KindCallback = "callback" // a callback the target sent breaks the contract
 	KindUpstream = "upstream" // the target did not answer
+	KindState    = "state"    // the target broke the lifecycle (x-lifecycle)
+	KindToken    = "token"    // the target broke the tokens' rules (x-token-ttl, x-challenge)
+	KindEvent    = "event"    // a webhook event broke the rules of events (order, signature)
+	KindInferred = "inferred" // what the contract only guessed (x-inferred) is not what the target does: news, not a failure
 )
 
 // Violate notes a violation of the exchange for the observers.
@@ -235,6 +256,7 @@ func (d *Dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		err = d.chain(rec, c)
 	}
 	if err != nil {
+		c.Err = err
 		d.WriteError(rec, err)
 	}
 }

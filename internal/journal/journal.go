@@ -53,7 +53,10 @@ func (e *Entry) size() int64 {
 	n := len(e.RequestBody) + len(e.ResponseBody) + len(e.Method) + len(e.Path) + len(e.Query) +
 		len(e.ClientID) + len(e.OperationID) + len(e.Fault) + len(e.Erased)
 	for _, v := range e.Violations {
-		n += len(v.Kind) + len(v.Message) + entryOverhead/4
+		n += len(v.Kind) + len(v.Message) + len(v.Contract) + entryOverhead/4
+		for _, ev := range v.Evidence {
+			n += len(ev.What) + 32
+		}
 	}
 	return int64(n) + entryOverhead
 }

@@ -23,6 +23,8 @@ type Case struct {
 	File      string
 	Time      time.Duration
 	Failure   *Failure
+	// Skipped, when set, says why the case was not run (coverage: an item nothing met).
+	Skipped string
 	// SystemOut is what the case printed (the scenario's progress lines, the exchanges seen).
 	SystemOut string
 }
@@ -61,7 +63,12 @@ type xmlCase struct {
 	File      string      `xml:"file,attr,omitempty"`
 	Time      string      `xml:"time,attr"`
 	Failure   *xmlFailure `xml:"failure,omitempty"`
+	Skipped   *xmlSkipped `xml:"skipped,omitempty"`
 	SystemOut *xmlText    `xml:"system-out,omitempty"`
+}
+
+type xmlSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 type xmlText struct {
@@ -91,6 +98,10 @@ func Write(w io.Writer, name string, suites ...Suite) error {
 			if f := c.Failure; f != nil {
 				xc.Failure = &xmlFailure{Message: f.Message, Type: f.Type, Text: f.Text}
 				xs.Failures++
+			}
+			if c.Skipped != "" {
+				xc.Skipped = &xmlSkipped{Message: c.Skipped}
+				xs.Skipped++
 			}
 			took += c.Time
 			xs.Cases = append(xs.Cases, xc)

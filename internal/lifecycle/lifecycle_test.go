@@ -13,9 +13,9 @@ import (
 	"testing"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/app"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/lifecycle"
@@ -29,7 +29,7 @@ func newApp(t *testing.T, opts func(*app.Options)) *app.App {
 	t.Helper()
 	dir := t.TempDir()
 	for _, name := range []string{"clients.yaml", "traits.yaml"} {
-		b, err := fs.ReadFile(equalturemock.Fixtures(), name)
+		b, err := fs.ReadFile(assets.Fixtures(), name)
 		if err != nil {
 			t.Fatal(err)
 		}

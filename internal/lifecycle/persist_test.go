@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/lifecycle"
@@ -34,7 +34,7 @@ func (r *reservations) ReserveIDs(n uint64) error {
 // service is the lifecycle alone on st and a frozen clock, with seed 3.
 func service(t *testing.T, st *store.Store, clk *clock.Virtual, cfg lifecycle.Config, ids lifecycle.IDReservations, reserved uint64) *lifecycle.Service {
 	t.Helper()
-	fx, err := fixtures.Load(equalturemock.Fixtures())
+	fx, err := fixtures.Load(assets.Fixtures())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,14 +7,14 @@ import (
 	"strings"
 	"testing"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/negative"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
 func contract(t *testing.T) *spec.Spec {
 	t.Helper()
-	sp, err := spec.Load(context.Background(), equalturemock.VendorSpec)
+	sp, err := spec.Load(context.Background(), assets.VendorSpec())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,11 +24,15 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/control"
+	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/redact"
@@ -69,6 +73,9 @@ type Options struct {
 	// noted and only the target's handling of them is judged (a documented 4xx is fine, a 2xx is a
 	// violation), so a client may send invalid requests on purpose.
 	StrictRequests bool
+	// RecordFixtures makes the proxy record what the account shows of itself (clients, jobs,
+	// the traits its results name; never a secret), for WriteFixtures.
+	RecordFixtures bool
 	// AdminToken, when set, guards the proxy's control API (/_mock: its journal, and what it
 	// forwards to a mock behind it) like the mock's: "Authorization: Bearer <token>" on every
 	// request, wrong tokens backing off per client address. Forwarded requests keep their
@@ -89,6 +96,25 @@ type Proxy struct {
 	upstream *httputil.ReverseProxy
 	relay    *relay // nil when off
 	stats    *stats
+	// lc and clc are the vendor's and the control API's lifecycle rules (nil when the contract
+	// states none); schemes and kinds the security scheme each operation asks for first, and
+	// its kind ("basic", "bearer").
+	lc, clc   *spec.Lifecycle
+	schemes   map[string]string
+	kinds     map[string]string
+	seq       atomic.Int64 // numbers the exchanges, in the order they arrive
+	mu        sync.Mutex   // guards model and targetNow
+	model     *model
+	targetNow time.Time // the target's clock as its control API last said
+
+	coverage    *coverage.Recorder // what the traffic met of the contract
+	recording   *recording         // nil unless RecordFixtures (guarded by mu)
+	sugMu       sync.Mutex
+	suggestions map[string]*suggestion // for --suggest, by place in the contract
+
+	busyMu sync.Mutex
+	busy   int           // exchanges in flight (not yet judged)
+	idle   chan struct{} // closed when busy drops to 0
 }
 
 var _ http.Handler = (*Proxy)(nil)
@@ -126,7 +152,18 @@ func New(o Options) (*Proxy, error) {
 	if o.Transport == nil {
 		o.Transport = http.DefaultTransport.(*http.Transport).Clone()
 	}
-	p := &Proxy{opts: o, log: o.Logger, stats: newStats(o.Target, o.StrictRequests)}
+	p := &Proxy{opts: o, log: o.Logger, stats: newStats(o.Target, o.StrictRequests),
+		schemes: o.Contract.SecuritySchemes(), kinds: schemeKinds(o.Contract), suggestions: make(map[string]*suggestion),
+		coverage: coverage.New(o.Contract)}
+	if lc := o.Contract.Lifecycle(); len(lc.States) > 0 {
+		p.lc = lc
+	}
+	p.clc = o.ControlContract.Lifecycle()
+	ttl, _ := o.Contract.TokenTTL()
+	p.model = newModel(p.lc, ttl)
+	if o.RecordFixtures {
+		p.recording = newRecording()
+	}
 	p.upstream = &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			pr.SetURL(target)
@@ -167,6 +204,12 @@ func New(o Options) (*Proxy, error) {
 		Handlers: map[string]dispatch.Handler{
 			"queryJournal": control.QueryJournal(o.Journal, o.Logger),
 			"clearJournal": control.ClearJournal(o.Journal),
+			"getCoverage":  control.GetCoverage(p.coverage),
+			"resetCoverage": func(w http.ResponseWriter, _ *dispatch.Call) error {
+				p.coverage.Reset()
+				w.WriteHeader(http.StatusNoContent)
+				return nil
+			},
 		},
 		Fallback:     p.forwardControl,
 		Middleware:   []dispatch.Middleware{control.RequireAdmin(auth.NewAdmin(o.AdminToken, o.Clock))},
@@ -181,6 +224,8 @@ func New(o Options) (*Proxy, error) {
 // ServeHTTP sends relayed callbacks to the relay, the control API's paths to the journal (or on to
 // the target), and everything else through the vendor API's pipeline.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p.enter()
+	defer p.leave()
 	switch path := r.URL.Path; {
 	case p.relay != nil && strings.HasPrefix(path, relayPrefix):
 		p.relay.ServeHTTP(w, r)
@@ -188,6 +233,44 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.control.ServeHTTP(w, r)
 	default:
 		p.vendor.ServeHTTP(w, r)
+	}
+}
+
+// enter and leave count the exchanges in flight: an answer reaches the client before the proxy
+// has judged it, and Settled waits for the judging.
+func (p *Proxy) enter() {
+	p.busyMu.Lock()
+	if p.busy == 0 {
+		p.idle = make(chan struct{})
+	}
+	p.busy++
+	p.busyMu.Unlock()
+}
+
+func (p *Proxy) leave() {
+	p.busyMu.Lock()
+	if p.busy--; p.busy == 0 {
+		close(p.idle)
+	}
+	p.busyMu.Unlock()
+}
+
+// Settled returns once no exchange is in flight — every answer the proxy has given, and every
+// callback it has relayed, judged and counted in the report — or when ctx is done.
+func (p *Proxy) Settled(ctx context.Context) error {
+	for {
+		p.busyMu.Lock()
+		if p.busy == 0 {
+			p.busyMu.Unlock()
+			return nil
+		}
+		idle := p.idle
+		p.busyMu.Unlock()
+		select {
+		case <-idle:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
 	}
 }
 
@@ -201,15 +284,21 @@ func keepForwarded(pr *httputil.ProxyRequest) {
 	}
 }
 
-// presence is the proxy's authentication: it cannot verify credentials, only that the request
-// carries one of the kind the operation's security scheme asks for; the target judges the rest.
-func presence(sp *spec.Spec) dispatch.Authenticator {
+// schemeKinds maps the contract's security schemes to their kind ("basic", "bearer").
+func schemeKinds(sp *spec.Spec) map[string]string {
 	kinds := make(map[string]string)
 	for name, ref := range sp.Doc.Components.SecuritySchemes {
 		if ref != nil && ref.Value != nil {
 			kinds[name] = strings.ToLower(ref.Value.Scheme)
 		}
 	}
+	return kinds
+}
+
+// presence is the proxy's authentication: it cannot verify credentials, only that the request
+// carries one of the kind the operation's security scheme asks for; the target judges the rest.
+func presence(sp *spec.Spec) dispatch.Authenticator {
+	kinds := schemeKinds(sp)
 	return func(r *http.Request, scheme string) (string, error) {
 		switch kinds[scheme] {
 		case "basic":
@@ -227,6 +316,11 @@ func presence(sp *spec.Spec) dispatch.Authenticator {
 
 // exchange is what the proxy learns of one forwarded answer.
 type exchange struct {
+	in arrival
+	// answered is the number of the last exchange that had arrived when the answer's headers
+	// came: what it says was so before every exchange numbered higher arrived.
+	answered  int64
+	seqs      *atomic.Int64
 	err       error // the target did not answer
 	status    int
 	header    http.Header
@@ -234,6 +328,15 @@ type exchange struct {
 	done      bool         // the answer was read to its end
 	truncated bool         // it was longer than maxValidated
 	readErr   error        // reading the answer from the target failed
+	// nonce is the relay's, when a URL of the request was relayed.
+	nonce string
+	// restore, when set, rewrites the answer for the client (the relay's URLs back to the
+	// client's); the answer is then read whole before it goes on, and judged as the target sent it.
+	restore func([]byte) []byte
+	// learn, when set, learns from the whole answer before it goes on to the client (what the
+	// client can act on next must be known first); learned says it did.
+	learn   func(body []byte)
+	learned bool
 }
 
 type exchangeKey struct{}
@@ -246,7 +349,48 @@ func capture(resp *http.Response) error {
 		return nil
 	}
 	ex.status, ex.header = resp.StatusCode, resp.Header.Clone()
+	if ex.seqs != nil {
+		ex.answered = ex.seqs.Load()
+	}
+	if (ex.restore != nil || ex.learn != nil) && isIdentity(resp.Header.Get("Content-Encoding")) {
+		return restoreBody(resp, ex)
+	}
 	resp.Body = &tee{ReadCloser: resp.Body, ex: ex}
+	return nil
+}
+
+func isIdentity(enc string) bool { return enc == "" || strings.EqualFold(enc, "identity") }
+
+// restoreBody reads an answer whole (up to maxValidated: a longer one streams on unchanged and
+// unjudged), keeps it for judging, learns from it and sends on what ex.restore makes of it.
+func restoreBody(resp *http.Response, ex *exchange) error {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxValidated+1))
+	if err != nil {
+		ex.readErr = err
+		return err
+	}
+	if len(b) > maxValidated {
+		ex.truncated = true
+		resp.Body = struct {
+			io.Reader
+			io.Closer
+		}{io.MultiReader(bytes.NewReader(b), resp.Body), resp.Body}
+		return nil
+	}
+	resp.Body.Close()
+	ex.body.Write(b)
+	ex.done = true
+	if ex.learn != nil {
+		ex.learn(b)
+		ex.learned = true
+	}
+	out := b
+	if ex.restore != nil {
+		out = ex.restore(b)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(out))
+	resp.ContentLength = int64(len(out))
+	resp.Header.Set("Content-Length", strconv.Itoa(len(out)))
 	return nil
 }
 
@@ -284,6 +428,7 @@ func (p *Proxy) upstreamError(w http.ResponseWriter, r *http.Request, err error)
 
 // send forwards r with body to the target, noting what came back in ex; the answer streams to w.
 func (p *Proxy) send(w http.ResponseWriter, r *http.Request, body []byte, ex *exchange) {
+	ex.seqs = &p.seq
 	out := r.WithContext(context.WithValue(r.Context(), exchangeKey{}, ex))
 	if len(body) > 0 {
 		out.Body = io.NopCloser(bytes.NewReader(body))
@@ -300,10 +445,19 @@ func (p *Proxy) send(w http.ResponseWriter, r *http.Request, body []byte, ex *ex
 // it (but for a relayed callback_url), the answer streams back, then the exchange is judged.
 func (p *Proxy) forward(w http.ResponseWriter, c *dispatch.Call) error {
 	body := c.Body
-	if p.relay != nil && c.Op == "createApplication" {
-		body = p.relay.rewrite(body)
+	ex := &exchange{in: arrival{seq: p.seq.Add(1), at: p.opts.Clock.Now()}}
+	if p.relay != nil {
+		switch c.Op {
+		case callbackOf:
+			body, ex.nonce = p.relay.rewrite(c.Op, kindResults, body)
+		case webhookOf:
+			body, ex.nonce = p.relay.rewrite(c.Op, kindWebhook, body)
+			ex.restore = p.relay.restore
+		case listWebhooksOp:
+			ex.restore = p.relay.restore
+		}
 	}
-	ex := &exchange{}
+	p.learnFirst(c, ex)
 	// Deferred: an answer that breaks off midway makes ReverseProxy panic (http.ErrAbortHandler).
 	defer p.judge(c, ex)
 	p.send(w, c.Request, body, ex)
@@ -339,11 +493,30 @@ func (p *Proxy) judge(c *dispatch.Call, ex *exchange) {
 		c.Violate(dispatch.KindAccepted, "%s answered %d to a request the contract refuses (%s)", op, ex.status, Problem(c.Invalid))
 	}
 	body, ok := p.decoded(ex)
+	defer p.behave(c, ex, body, ok)
 	if !ok {
 		return
 	}
-	if err := p.opts.Contract.ValidateResponse(c.Request.Context(), c.Request, ex.status, ex.header, body); err != nil {
-		c.Violate(dispatch.KindResponse, "%s; body: %s", err.Error(), clip(body))
+	err := p.opts.Contract.ValidateResponse(c.Request.Context(), c.Request, ex.status, ex.header, body)
+	var re *spec.ResponseError
+	if !errors.As(err, &re) {
+		if err != nil {
+			c.Violate(dispatch.KindResponse, "%s; body: %s", err.Error(), clip(body))
+		}
+		return
+	}
+	broken, guessed := re.Split()
+	if broken != nil {
+		c.Violations = append(c.Violations, dispatch.Violation{Kind: dispatch.KindResponse,
+			Message: fmt.Sprintf("%s; body: %s", broken.Error(), clip(body)), Contract: broken.Problems[0].Contract})
+	}
+	if guessed != nil {
+		for _, pr := range guessed.Problems {
+			c.Violations = append(c.Violations, dispatch.Violation{Kind: dispatch.KindInferred,
+				Message:  fmt.Sprintf("%s answered %d: %s; body: %s", operation(c), ex.status, pr.Guess(), clip(body)),
+				Contract: pr.Contract})
+		}
+		p.suggest(c, ex.status, guessed)
 	}
 }
 
@@ -393,15 +566,19 @@ func (p *Proxy) passThrough(w http.ResponseWriter, c *dispatch.Call) error {
 // behind it; the real service has none).
 func (p *Proxy) forwardControl(w http.ResponseWriter, c *dispatch.Call) error {
 	p.log.Debug("control API request passed through", "method", c.Request.Method, "path", c.Request.URL.Path)
-	p.send(w, c.Request, c.Body, &exchange{})
+	ex := &exchange{in: arrival{seq: p.seq.Add(1), at: p.opts.Clock.Now()}}
+	moving := p.moving(c)
+	defer p.behaveControl(c, ex, moving)
+	p.send(w, c.Request, c.Body, ex)
 	return nil
 }
 
-// observe logs the exchange's violations and counts it.
+// observe logs the exchange's violations and counts it (and what it met of the contract).
 func (p *Proxy) observe(c *dispatch.Call, res dispatch.Result) {
 	name := ""
 	if c.Op != "" {
 		name = fmt.Sprintf("%s (%s %s)", c.Op, c.Request.Method, c.Route.Path)
+		p.coverage.Exchange(c.Op, res.Status, p.reasons(c, res)...)
 	}
 	p.record(name, res.Status, c.Violations)
 }

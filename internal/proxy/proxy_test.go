@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/proxy"
 	"github.com/equalture/equalture-mock/internal/spec"
@@ -36,10 +36,10 @@ func contracts(t *testing.T) (*spec.Spec, *spec.Spec) {
 	t.Helper()
 	contractsOnce.Do(func() {
 		var err error
-		if vendor, err = spec.Load(context.Background(), equalturemock.VendorSpec); err != nil {
+		if vendor, err = spec.Load(context.Background(), assets.VendorSpec()); err != nil {
 			t.Fatal(err)
 		}
-		if control, err = spec.Load(context.Background(), equalturemock.ControlSpec); err != nil {
+		if control, err = spec.Load(context.Background(), assets.ControlSpec()); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -137,21 +137,20 @@ func (w *world) do(t *testing.T, method, path, body string, header ...string) an
 	return answer{resp.StatusCode, resp.Header, string(b)}
 }
 
-// settle waits until the proxy has judged n exchanges: an answer streams to the client before
-// the proxy has judged it whole.
+// settle waits until the proxy has judged every exchange in flight (an answer streams to the
+// client before the proxy has judged it whole) and wants at least n judged.
 func (w *world) settle(t *testing.T, n int) proxy.Report {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		r := w.proxy.Report()
-		if r.Exchanges >= n {
-			return r
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the proxy judged %d exchanges, want %d", r.Exchanges, n)
-		}
-		time.Sleep(2 * time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := w.proxy.Settled(ctx); err != nil {
+		t.Fatalf("the proxy did not settle: %v", err)
 	}
+	r := w.proxy.Report()
+	if r.Exchanges < n {
+		t.Fatalf("the proxy judged %d exchanges, want %d", r.Exchanges, n)
+	}
+	return r
 }
 
 // respond is an upstream that answers every request with status and body.
@@ -307,20 +306,26 @@ func answerOf(h http.HandlerFunc) answer {
 	return answer{status: rec.Code, body: rec.Body.String()}
 }
 
+// other is a second application.
+const other = "5f0c6f5e-2b1a-4c3d-9e8f-7a6b5c4d3e2f"
+
 func TestJUnitAndSummary(t *testing.T) {
 	w := start(t, http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/connect_ats/jobs":
 			respond(200, `[{"id":"`+job+`","name":"Engineer"}]`)(rw, r)
+		case "/connect_ats/applications/" + other + "/status":
+			respond(200, `{"status":"in_progress"}`)(rw, r) // a value the contract did not guess
 		default:
-			respond(200, `{"status":"in_progress"}`)(rw, r)
+			respond(200, `{"status":7}`)(rw, r) // broken
 		}
 	}))
 	w.do(t, "GET", "/connect_ats/jobs", "")
 	w.do(t, "GET", "/connect_ats/applications/"+ref+"/status", "")
 	w.do(t, "GET", "/connect_ats/applications/"+ref+"/status", "")
+	w.do(t, "GET", "/connect_ats/applications/"+other+"/status", "")
 	w.do(t, "GET", "/somewhere/else", "")
-	r := w.settle(t, 4)
+	r := w.settle(t, 5)
 	var b bytes.Buffer
 	if err := r.WriteJUnit(&b, time.Now()); err != nil {
 		t.Fatal(err)
@@ -346,14 +351,18 @@ func TestJUnitAndSummary(t *testing.T) {
 	cases := doc.Suites[0].Cases
 	if cases[0].Name != "getStatus (GET /connect_ats/applications/{reference_id}/status)" || cases[0].Failure == nil ||
 		!strings.Contains(cases[0].Failure.Message, `2 violation(s)`) || !strings.Contains(cases[0].Failure.Message, `field "status"`) ||
-		!strings.Contains(cases[0].Failure.Message, `(got "in_progress")`) {
+		!strings.Contains(cases[0].Failure.Message, `(got 7)`) {
 		t.Errorf("the failing case does not name the operation and the field:\n%s", b.String())
+	}
+	if !strings.Contains(b.String(), `not counted — inferred: getStatus`) || !strings.Contains(b.String(), `the service answered "in_progress"`) {
+		t.Errorf("the guess is not in the case's output:\n%s", b.String())
 	}
 	if cases[1].Name != "listJobs (GET /connect_ats/jobs)" || cases[1].Failure != nil {
 		t.Errorf("listJobs:\n%s", b.String())
 	}
 	sum := r.Summary()
-	for _, want := range []string{"4 exchange(s)", "2 violation(s) of openapi.yaml", "1 unvalidated", "✗ getStatus", "✓ listJobs"} {
+	for _, want := range []string{"5 exchange(s)", "2 violation(s) of openapi.yaml", "1 unvalidated", "✗ getStatus", "✓ listJobs",
+		"1 time(s) the service did otherwise than the contract guessed", "1 guess(es) of the contract contradicted"} {
 		if !strings.Contains(sum, want) {
 			t.Errorf("summary does not say %q:\n%s", want, sum)
 		}

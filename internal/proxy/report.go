@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/junit"
 )
@@ -27,8 +28,38 @@ type Report struct {
 	Unvalidated int `json:"unvalidated"`
 	// Violations counts the findings that fail a run (invalid requests only with StrictRequests).
 	Violations int `json:"violations"`
-	// Operations are the operations seen, by name.
+	// Guesses counts what the contract only guessed (x-inferred) and the target does otherwise:
+	// news about the contract, not violations.
+	Guesses int `json:"guesses"`
+	// Operations are the operations seen, by name (relayed callbacks and events included).
 	Operations []OperationReport `json:"operations"`
+	// Behaviour is what the proxy's model of applications, tokens and webhooks holds.
+	Behaviour Behaviour `json:"behaviour"`
+	// Coverage is what the traffic met of the contract, and how to provoke what it did not.
+	Coverage coverage.Report `json:"coverage"`
+}
+
+// Behaviour describes the model the rules of behaviour are judged by: how much it holds, what it
+// had to forget, and what it could not judge.
+type Behaviour struct {
+	// Applications, Tokens and Webhooks are how many the model holds now.
+	Applications int `json:"applications"`
+	Tokens       int `json:"tokens"`
+	Webhooks     int `json:"webhooks"`
+	// Forgotten counts those dropped past the caps (MaxApplications…), least recently seen first:
+	// what the proxy knew of them, it judges no more.
+	Forgotten Forgotten `json:"forgotten"`
+	// Resets counts the target's resets (the mock's control API) that emptied the model.
+	Resets int `json:"resets"`
+	// TokenLifetimes says why token lifetimes were not judged ("" when they were).
+	TokenLifetimes string `json:"token_lifetimes,omitempty"`
+}
+
+// Forgotten counts what the model dropped past its caps.
+type Forgotten struct {
+	Applications int `json:"applications"`
+	Tokens       int `json:"tokens"`
+	Webhooks     int `json:"webhooks"`
 }
 
 // OperationReport is one operation's share of a Report.
@@ -38,9 +69,10 @@ type OperationReport struct {
 	Operation string `json:"operation"`
 	Exchanges int    `json:"exchanges"`
 	// Violations counts the findings that fail a run; InvalidRequests the invalid requests that do
-	// not (without StrictRequests).
+	// not (without StrictRequests); Guesses what the contract only guessed.
 	Violations      int `json:"violations"`
 	InvalidRequests int `json:"invalid_requests"`
+	Guesses         int `json:"guesses"`
 	// Findings are the first findings of every kind, oldest first.
 	Findings []dispatch.Violation `json:"findings,omitempty"`
 }
@@ -60,8 +92,11 @@ func newStats(target string, strict bool) *stats {
 	return &stats{target: target, strict: strict, ops: make(map[string]*OperationReport)}
 }
 
-// counts reports whether a finding of kind fails a run.
-func (s *stats) counts(kind string) bool { return kind != dispatch.KindRequest || s.strict }
+// counts reports whether a finding of kind fails a run: not news about what the contract only
+// guessed, nor an invalid request unless strict.
+func (s *stats) counts(kind string) bool {
+	return kind != dispatch.KindInferred && (kind != dispatch.KindRequest || s.strict)
+}
 
 func (s *stats) add(name string, vs []dispatch.Violation) {
 	s.mu.Lock()
@@ -81,9 +116,12 @@ func (s *stats) add(name string, vs []dispatch.Violation) {
 	}
 	op.Exchanges++
 	for _, v := range vs {
-		if s.counts(v.Kind) {
+		switch {
+		case s.counts(v.Kind):
 			op.Violations++
-		} else {
+		case v.Kind == dispatch.KindInferred:
+			op.Guesses++
+		default:
 			op.InvalidRequests++
 		}
 		if len(op.Findings) < keptFindings {
@@ -103,9 +141,33 @@ func (p *Proxy) Report() Report {
 		c.Findings = append([]dispatch.Violation(nil), op.Findings...)
 		r.Operations = append(r.Operations, c)
 		r.Violations += op.Violations
+		r.Guesses += op.Guesses
 	}
 	sort.Slice(r.Operations, func(i, j int) bool { return r.Operations[i].Operation < r.Operations[j].Operation })
+	r.Behaviour = p.behaviour()
+	r.Coverage = p.coverage.Report()
 	return r
+}
+
+// behaviour describes the model now.
+func (p *Proxy) behaviour() Behaviour {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	m := p.model
+	b := Behaviour{
+		Applications: len(m.apps.m), Tokens: len(m.tokens.m), Webhooks: len(m.hooks.m),
+		Forgotten: Forgotten{Applications: m.apps.evicted, Tokens: m.tokens.evicted, Webhooks: m.hooks.evicted},
+		Resets:    m.resets,
+	}
+	switch {
+	case p.lc == nil:
+		b.TokenLifetimes = "not judged: the contract states no lifecycle"
+	case m.ttl == 0:
+		b.TokenLifetimes = "not judged: the contract documents no token lifetime (x-token-ttl)"
+	case m.clockMoved != nil:
+		b.TokenLifetimes = fmt.Sprintf("not judged since %s: the target's clock was moved (%s)", stamp(*m.clockMoved), m.clockMoved.What)
+	}
+	return b
 }
 
 // WriteJSON writes the report as indented JSON.
@@ -126,7 +188,7 @@ func (r Report) WriteJUnit(w io.Writer, started time.Time) error {
 		out = append(out, fmt.Sprintf("%d exchange(s)", op.Exchanges))
 		for _, f := range op.Findings {
 			line := f.Kind + ": " + f.Message
-			if f.Kind == dispatch.KindRequest && !r.StrictRequests {
+			if f.Kind == dispatch.KindInferred || f.Kind == dispatch.KindRequest && !r.StrictRequests {
 				out = append(out, "not counted — "+line)
 				continue
 			}
@@ -154,6 +216,9 @@ func (r Report) Summary() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "proxy to %s: %d exchange(s), %d operation(s), %d violation(s) of openapi.yaml, %d unvalidated (paths the contract lacks)\n",
 		r.Target, r.Exchanges, len(r.Operations), r.Violations, r.Unvalidated)
+	if r.Guesses > 0 {
+		fmt.Fprintf(&b, "  %d time(s) the service did otherwise than the contract guessed (x-inferred): news about the contract, not counted\n", r.Guesses)
+	}
 	for _, op := range r.Operations {
 		mark := "✓"
 		if op.Violations > 0 {
@@ -163,6 +228,9 @@ func (r Report) Summary() string {
 		if op.InvalidRequests > 0 {
 			fmt.Fprintf(&b, ", %d invalid request(s) not counted", op.InvalidRequests)
 		}
+		if op.Guesses > 0 {
+			fmt.Fprintf(&b, ", %d guess(es) of the contract contradicted", op.Guesses)
+		}
 		b.WriteString("\n")
 		shown := 0
 		for _, f := range op.Findings {
@@ -170,8 +238,26 @@ func (r Report) Summary() string {
 				continue
 			}
 			fmt.Fprintf(&b, "      %s: %s\n", f.Kind, f.Message)
+			for _, ev := range f.Evidence {
+				fmt.Fprintf(&b, "        ↳ %s: %s\n", stamp(ev), ev.What)
+			}
 			shown++
 		}
+	}
+	if cv := r.Coverage; cv.Documented > 0 {
+		fmt.Fprintf(&b, "  coverage: the traffic met %d of %d documented statuses, reasons and callback outcomes (%.1f%%); equalture-mock coverage --from <report.json> lists what it did not, and how to provoke it\n",
+			cv.Covered, cv.Documented, cv.Percent)
+	}
+	if bh := r.Behaviour; bh.Forgotten != (Forgotten{}) || bh.TokenLifetimes != "" {
+		fmt.Fprintf(&b, "  behaviour: %d application(s), %d token(s), %d webhook(s) held", bh.Applications, bh.Tokens, bh.Webhooks)
+		if bh.Forgotten != (Forgotten{}) {
+			fmt.Fprintf(&b, "; forgotten past the caps: %d application(s), %d token(s), %d webhook(s) (not judged any more)",
+				bh.Forgotten.Applications, bh.Forgotten.Tokens, bh.Forgotten.Webhooks)
+		}
+		if bh.TokenLifetimes != "" {
+			fmt.Fprintf(&b, "; token lifetimes %s", bh.TokenLifetimes)
+		}
+		b.WriteString("\n")
 	}
 	return b.String()
 }

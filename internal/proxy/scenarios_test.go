@@ -29,7 +29,7 @@ type behindProxy struct {
 
 func (b behindProxy) Start(ctx context.Context) (string, func(), error) {
 	mock, stopMock, err := run.InProcess{New: func(base string) (run.Mock, error) {
-		return mockserver.New(mockserver.WithPublicURL(base))
+		return mockserver.New(mockserver.Config{PublicURL: base})
 	}}.Start(ctx)
 	if err != nil {
 		return "", nil, err
@@ -94,22 +94,29 @@ func TestScenarioLibraryThroughTheProxyBreaksNothing(t *testing.T) {
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	var exchanges, callbacks, invalid int
+	var exchanges, callbacks, events, invalid, apps int
 	for _, rep := range reports {
 		exchanges += rep.Exchanges
-		if rep.Violations > 0 {
-			t.Errorf("violations reported in front of the mock:\n%s", rep.Summary())
+		apps += rep.Behaviour.Applications
+		// In front of the mock nothing is a violation, and nothing the contract guessed differs:
+		// the mock is the contract's guesses.
+		if rep.Violations > 0 || rep.Guesses > 0 {
+			t.Errorf("findings in front of the mock:\n%s", rep.Summary())
 		}
 		for _, op := range rep.Operations {
 			invalid += op.InvalidRequests
-			if strings.HasPrefix(op.Operation, "applicationResults") {
+			switch {
+			case strings.HasPrefix(op.Operation, "applicationResults"):
 				callbacks += op.Exchanges
+			case strings.Contains(op.Operation, "event of registerWebhook"):
+				events += op.Exchanges
 			}
 		}
 	}
-	if len(reports) != len(files) || exchanges < 100 || callbacks < 5 || invalid == 0 {
-		t.Fatalf("%d scenarios, %d exchanges, %d relayed callbacks, %d invalid requests noted: the library did not go through the proxy",
-			len(reports), exchanges, callbacks, invalid)
+	if len(reports) != len(files) || exchanges < 100 || callbacks < 5 || events < 2 || invalid == 0 || apps < 10 {
+		t.Fatalf("%d scenarios, %d exchanges, %d relayed callbacks, %d relayed events, %d invalid requests noted, %d applications judged: the library did not go through the proxy",
+			len(reports), exchanges, callbacks, events, invalid, apps)
 	}
-	t.Logf("%d scenarios, %d exchanges, %d relayed callbacks, %d deliberately invalid requests noted, 0 violations", len(reports), exchanges, callbacks, invalid)
+	t.Logf("%d scenarios, %d exchanges, %d relayed callbacks and %d events, %d applications judged, %d deliberately invalid requests noted, 0 violations, 0 guesses",
+		len(reports), exchanges, callbacks, events, apps, invalid)
 }

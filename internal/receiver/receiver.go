@@ -229,20 +229,14 @@ func (r *Receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 // judge says which event a callback is ("" for results) and how it breaks the contract (method,
 // headers, Content-Type, payload schema; the signature, when secret is set).
 func (r *Receiver) judge(req *http.Request, body []byte, secret string) (event, violation string) {
-	var env struct {
-		Type *string `json:"type"`
-	}
-	if req.Method != http.MethodPost || json.Unmarshal(body, &env) != nil || env.Type == nil {
+	if _, ok := spec.EventType(req.Method, body); !ok {
 		if err := r.contract.ValidateCallback(ResultsOperation, ResultsCallback, req.Method, req.Header, body); err != nil {
 			return "", err.Error()
 		}
 		return "", ""
 	}
-	event = *env.Type
-	if events := r.contract.Callbacks(WebhookOperation); !slices.Contains(events, event) {
-		return event, fmt.Sprintf("event type %q is not one the contract documents (%s)", event, strings.Join(events, ", "))
-	}
-	if err := r.contract.ValidateCallback(WebhookOperation, event, req.Method, req.Header, body); err != nil {
+	event, err := r.contract.ValidateEvent(WebhookOperation, req.Method, req.Header, body)
+	if err != nil {
 		return event, err.Error()
 	}
 	if secret != "" {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/receiver"
 	"github.com/equalture/equalture-mock/internal/spec"
@@ -22,7 +22,7 @@ const (
 
 func newReceiver(t *testing.T) *receiver.Receiver {
 	t.Helper()
-	sp, err := spec.Load(context.Background(), equalturemock.VendorSpec)
+	sp, err := spec.Load(context.Background(), assets.VendorSpec())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,15 +5,15 @@ import (
 	"strings"
 	"testing"
 
-	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/results"
 )
 
 func setup(t *testing.T) (*fixtures.Set, fixtures.Job) {
 	t.Helper()
-	fx, err := fixtures.Load(equalturemock.Fixtures())
+	fx, err := fixtures.Load(assets.Fixtures())
 	if err != nil {
 		t.Fatal(err)
 	}

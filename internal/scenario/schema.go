@@ -15,7 +15,7 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 )
 
 // schemaURL is the schema's $id.
@@ -30,7 +30,7 @@ type schema struct {
 }
 
 // loadSchema is the embedded scenario schema, compiled once per process.
-var loadSchema = sync.OnceValues(func() (*schema, error) { return compileSchema(equalturemock.ScenarioSchema) })
+var loadSchema = sync.OnceValues(func() (*schema, error) { return compileSchema(assets.ScenarioSchema()) })
 
 // compileSchema compiles a scenario schema (JSON Schema draft 2020-12); formats (date-time) are
 // asserted.

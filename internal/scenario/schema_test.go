@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/receiver"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
@@ -58,7 +58,7 @@ func TestLibraryValidatesAgainstTheSchema(t *testing.T) {
 			t.Errorf("%s: the first line is %q, want %q", f, first, schemaComment)
 		}
 		ref, _ := strings.CutPrefix(first, "# yaml-language-server: $schema=")
-		if b, err := os.ReadFile(filepath.Join(filepath.Dir(f), ref)); err != nil || !bytes.Equal(b, equalturemock.ScenarioSchema) {
+		if b, err := os.ReadFile(filepath.Join(filepath.Dir(f), ref)); err != nil || !bytes.Equal(b, assets.ScenarioSchema()) {
 			t.Errorf("%s: its $schema %s is not the schema the runner uses (%v)", f, ref, err)
 		}
 		doc, err := parseYAML(f, src)

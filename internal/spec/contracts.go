@@ -4,15 +4,15 @@ import (
 	"context"
 	"sync"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 )
 
 // The contracts the binary embeds — the vendor API's (openapi.yaml) and the control API's
 // (control-openapi.yaml) — are loaded once per process. A loaded Spec is read-only, so every mock,
 // client and test in the process shares the same one.
 var (
-	vendor  = sync.OnceValues(func() (*Spec, error) { return Load(context.Background(), equalturemock.VendorSpec) })
-	control = sync.OnceValues(func() (*Spec, error) { return Load(context.Background(), equalturemock.ControlSpec) })
+	vendor  = sync.OnceValues(func() (*Spec, error) { return Load(context.Background(), assets.VendorSpec()) })
+	control = sync.OnceValues(func() (*Spec, error) { return Load(context.Background(), assets.ControlSpec()) })
 )
 
 // Vendor returns openapi.yaml, loaded and checked, once per process.

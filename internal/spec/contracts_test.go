@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 )
 
 func TestLoadedOnce(t *testing.T) {
@@ -23,7 +23,7 @@ func TestLoadedOnce(t *testing.T) {
 // parsed, validated and routed.
 func BenchmarkLoadContracts(b *testing.B) {
 	for b.Loop() {
-		for _, doc := range [][]byte{equalturemock.VendorSpec, equalturemock.ControlSpec} {
+		for _, doc := range [][]byte{assets.VendorSpec(), assets.ControlSpec()} {
 			if _, err := Load(context.Background(), doc); err != nil {
 				b.Fatal(err)
 			}

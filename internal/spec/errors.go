@@ -249,18 +249,7 @@ func Describe(err error) string {
 	collectSchemaErrors(err, &schemaErrs)
 	var lines []string
 	for _, se := range schemaErrs {
-		// The offending value, except where it is the parent object of a missing property.
-		field := FieldPath("", se)
-		detail := "got " + shown(se.Value)
-		switch {
-		case se.SchemaField == "required":
-			detail = se.Reason
-		case redact.IsSecret(field[strings.LastIndexByte(field, '.')+1:]):
-			if v, ok := se.Value.(string); ok {
-				detail = "got " + shown(redact.Hint(v)) // a secret: its hint only
-			}
-		}
-		lines = append(lines, fmt.Sprintf("field %q %s (%s)", field, Message(se), detail))
+		lines = append(lines, describeSchemaError(se).text)
 	}
 	var plain []error
 	flatten(err, &plain)
@@ -278,4 +267,24 @@ func Describe(err error) string {
 	lines = slices.Compact(lines)
 	sort.Strings(lines)
 	return strings.Join(lines, "; ")
+}
+
+// schemaProblem is one schema error as a problem reads it: the field, the line saying what is
+// wrong with the offending value ("got …"; a secret's hint only), and that value as shown.
+type schemaProblem struct {
+	field, text, observed string
+}
+
+func describeSchemaError(se *openapi3.SchemaError) schemaProblem {
+	// The offending value, except where it is the parent object of a missing property.
+	field := FieldPath("", se)
+	observed := shown(se.Value)
+	if v, ok := se.Value.(string); ok && redact.IsSecret(field[strings.LastIndexByte(field, '.')+1:]) {
+		observed = shown(redact.Hint(v)) // a secret: its hint only
+	}
+	detail := "got " + observed
+	if se.SchemaField == "required" {
+		detail = se.Reason
+	}
+	return schemaProblem{field: field, text: fmt.Sprintf("field %q %s (%s)", field, Message(se), detail), observed: observed}
 }

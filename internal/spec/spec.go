@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -35,6 +36,11 @@ type Spec struct {
 	static map[string]map[string]*routers.Route
 	// formats are the string formats kin-openapi does not check by default.
 	formats []openapi3.SchemaValidationOption
+	// lifecycle and tokenTTL are the contract's x-lifecycle and x-token-ttl.
+	lifecycle *Lifecycle
+	tokenTTL  time.Duration
+	// places says where each schema is stated, and what of it the contract guessed.
+	places map[*openapi3.Schema]schemaPlace
 }
 
 // Operation is an operation of the contract.
@@ -121,6 +127,13 @@ func Load(ctx context.Context, data []byte) (*Spec, error) {
 			}
 			s.static[path][method] = route
 		}
+	}
+	s.indexSchemas()
+	if err := s.loadLifecycle(); err != nil {
+		return nil, fmt.Errorf("spec: %w", err)
+	}
+	if err := s.loadTokenTTL(); err != nil {
+		return nil, fmt.Errorf("spec: %w", err)
 	}
 	return s, nil
 }
@@ -283,8 +296,8 @@ func (s *Spec) ValidateRequest(ctx context.Context, r *http.Request, route Route
 }
 
 // ValidateResponse checks a response to req against the contract: a documented status, the
-// documented headers, and the body schema. The error names the operation, the status and every
-// offending field.
+// documented headers, and the body schema. The error (a *ResponseError) names the operation, the
+// status and every offending field, each placed in the contract and marked when it was a guess.
 func (s *Spec) ValidateResponse(ctx context.Context, req *http.Request, status int, header http.Header, body []byte) error {
 	route, params, err := s.router.FindRoute(req)
 	if err != nil {
@@ -304,13 +317,9 @@ func (s *Spec) ValidateResponse(ctx context.Context, req *http.Request, status i
 	}
 	in.SetBodyBytes(body)
 	if err := openapi3filter.ValidateResponse(ctx, in); err != nil {
-		problem := Describe(err)
-		if responses := route.Operation.Responses; responses.Status(status) == nil && responses.Default() == nil {
-			problem = fmt.Sprintf("status is not supported: %d is not among the statuses the contract documents for %s (%s)",
-				status, route.Operation.OperationID, strings.Join(documentedStatuses(responses), ", "))
-		}
-		return fmt.Errorf("operation %s (%s %s) answered %d against the contract: %s",
-			route.Operation.OperationID, req.Method, route.Path, status, problem)
+		opPointer := "#/paths/" + pointerToken(route.Path) + "/" + strings.ToLower(req.Method)
+		return &ResponseError{Operation: route.Operation.OperationID, Method: req.Method, Path: route.Path, Status: status,
+			Problems: s.responseProblems(err, route.Operation, opPointer, status)}
 	}
 	return nil
 }
@@ -425,6 +434,32 @@ func (s *Spec) ValidateCallback(operationID, name, method string, header http.He
 		return fmt.Errorf("callback payload breaks the contract (%s): %v", name, err)
 	}
 	return nil
+}
+
+// EventType returns the type of a webhook event: a POST whose body is a JSON object with a string
+// "type" (false for anything else, such as a results PUT).
+func EventType(method string, body []byte) (string, bool) {
+	var env struct {
+		Type *string `json:"type"`
+	}
+	if method != http.MethodPost || json.Unmarshal(body, &env) != nil || env.Type == nil {
+		return "", false
+	}
+	return *env.Type, true
+}
+
+// ValidateEvent checks a webhook event the service sends to a webhook registered through
+// operationID: its type must be one of the operation's callbacks, and the event that callback
+// (ValidateCallback). It returns the event's type.
+func (s *Spec) ValidateEvent(operationID, method string, header http.Header, body []byte) (string, error) {
+	event, ok := EventType(method, body)
+	if !ok {
+		return "", errors.New("not a webhook event: want a POST of a JSON object with a type")
+	}
+	if events := s.Callbacks(operationID); !slices.Contains(events, event) {
+		return event, fmt.Errorf("event type %q is not one the contract documents (%s)", event, strings.Join(events, ", "))
+	}
+	return event, s.ValidateCallback(operationID, event, method, header, body)
 }
 
 func mediaTypes(rb *openapi3.RequestBody) []string {

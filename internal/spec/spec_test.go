@@ -17,8 +17,8 @@ import (
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
 
-	equalturemock "github.com/equalture/equalture-mock"
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
@@ -33,7 +33,7 @@ func load(t *testing.T, doc []byte) *spec.Spec {
 }
 
 func TestContractsLoadAndValidate(t *testing.T) {
-	for name, doc := range map[string][]byte{"openapi.yaml": equalturemock.VendorSpec, "control-openapi.yaml": equalturemock.ControlSpec} {
+	for name, doc := range map[string][]byte{"openapi.yaml": assets.VendorSpec(), "control-openapi.yaml": assets.ControlSpec()} {
 		t.Run(name, func(t *testing.T) {
 			s := load(t, doc)
 			if got := s.Doc.OpenAPI; got != "3.0.3" {
@@ -71,7 +71,7 @@ func TestIndependentLinter(t *testing.T) {
 }
 
 func TestCheckHandlers(t *testing.T) {
-	s := load(t, equalturemock.VendorSpec)
+	s := load(t, assets.VendorSpec())
 	all := make([]string, 0)
 	for id := range s.Operations() {
 		all = append(all, id)
@@ -86,7 +86,7 @@ func TestCheckHandlers(t *testing.T) {
 }
 
 func TestValidateResponseNamesTheProblem(t *testing.T) {
-	s := load(t, equalturemock.VendorSpec)
+	s := load(t, assets.VendorSpec())
 	jsonHeader := http.Header{"Content-Type": {"application/json"}}
 	tests := map[string]struct {
 		method, path string
@@ -138,7 +138,7 @@ func TestValidateResponseNamesTheProblem(t *testing.T) {
 }
 
 func TestCallbackSchema(t *testing.T) {
-	s := load(t, equalturemock.VendorSpec)
+	s := load(t, assets.VendorSpec())
 	schema, err := s.CallbackSchema("createApplication", "applicationResults")
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func TestCallbackSchema(t *testing.T) {
 }
 
 func TestValidateCallback(t *testing.T) {
-	s := load(t, equalturemock.VendorSpec)
+	s := load(t, assets.VendorSpec())
 	valid := `{"results_url":"https://dashboard.equalture.com/a","scores":{},"fit":"low","detailed_scores":[]}`
 	jsonHeader := http.Header{"Content-Type": {"application/json; charset=utf-8"}}
 	tests := map[string]struct {
@@ -206,7 +206,7 @@ func TestValidateCallback(t *testing.T) {
 }
 
 func TestExamplesCoverEveryDocumentedStatus(t *testing.T) {
-	s := load(t, equalturemock.VendorSpec)
+	s := load(t, assets.VendorSpec())
 	for id, byStatus := range s.Examples() {
 		for status, body := range byStatus {
 			req := exampleRequest(t, s, id)
@@ -256,8 +256,8 @@ func validate(t *testing.T, s *spec.Spec, method, path, contentType, body string
 }
 
 func TestValidateRequestStatuses(t *testing.T) {
-	vendor := load(t, equalturemock.VendorSpec)
-	control := load(t, equalturemock.ControlSpec)
+	vendor := load(t, assets.VendorSpec())
+	control := load(t, assets.ControlSpec())
 	noAuth := openapi3filter.NoopAuthenticationFunc
 	createBody := `{"job_id":"` + job + `","callback_url":"https://ats.example/cb","invitation_type":"email",` +
 		`"applicant_details":{"first_name":"Rembrandt","last_name":"van Rijn","email":"rembrandt@example.com"}}`
@@ -368,7 +368,7 @@ func TestValidateRequestStatuses(t *testing.T) {
 }
 
 func TestValidateRequestUnauthorized(t *testing.T) {
-	s := load(t, equalturemock.VendorSpec)
+	s := load(t, assets.VendorSpec())
 	refuse := func(context.Context, *openapi3filter.AuthenticationInput) error { return errors.New("no token") }
 	got := validate(t, s, http.MethodGet, "/connect_ats/jobs", "", "", refuse)
 	if got == nil || apierr.Status(got.Code) != 401 {
@@ -382,7 +382,7 @@ func TestValidateRequestUnauthorized(t *testing.T) {
 // The webhook events are callbacks of registerWebhook named by their type, judged like the
 // results callback plus the Standard Webhooks headers they require.
 func TestValidateWebhookEvents(t *testing.T) {
-	s := load(t, equalturemock.VendorSpec)
+	s := load(t, assets.VendorSpec())
 	if got, want := strings.Join(s.Callbacks("registerWebhook"), " "), "assessment_finished assessment_started"; got != want {
 		t.Fatalf("callbacks of registerWebhook = %q, want %q", got, want)
 	}
@@ -448,7 +448,7 @@ func TestValidateWebhookEvents(t *testing.T) {
 // unprefixed ones that change when another enum appears; no request field has a default, which
 // openapi-typescript makes required; no oneOf, which generators turn into opaque unions.
 func TestVendorContractSuitsClientGenerators(t *testing.T) {
-	s := load(t, equalturemock.VendorSpec)
+	s := load(t, assets.VendorSpec())
 	var prefixes []string
 	for id := range s.Operations() {
 		prefixes = append(prefixes, strings.ToUpper(id[:1])+id[1:])

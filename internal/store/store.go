@@ -471,7 +471,7 @@ func (s *Store) Start(ref string) (Application, error) {
 			a.Status, a.StartedAt = Started, now
 			return EventStarted, nil
 		default:
-			return "", conflict("The assessment cannot be started: the application is %s", st)
+			return "", conflictIn(st, "The assessment cannot be started: the application is %s", st)
 		}
 	})
 }
@@ -480,7 +480,7 @@ func (s *Store) Start(ref string) (Application, error) {
 func (s *Store) Complete(ref string, scores map[string]int) (Application, error) {
 	return s.transition("", ref, func(a *Application, now time.Time) (EventType, error) {
 		if st := effective(a, now); !Can(st, ActComplete) {
-			return "", conflict("The assessment cannot be completed: the application is %s", st)
+			return "", conflictIn(st, "The assessment cannot be completed: the application is %s", st)
 		}
 		if a.StartedAt.IsZero() {
 			a.StartedAt = now
@@ -494,7 +494,7 @@ func (s *Store) Complete(ref string, scores map[string]int) (Application, error)
 func (s *Store) ExpireInvitation(ref string) (Application, error) {
 	return s.transition("", ref, func(a *Application, now time.Time) (EventType, error) {
 		if st := effective(a, now); st != Expired && !Can(st, ActExpire) {
-			return "", conflict("The invitation cannot expire: the application is %s", st)
+			return "", conflictIn(st, "The invitation cannot expire: the application is %s", st)
 		}
 		a.InvitationExpiresAt = now
 		return "", nil
@@ -505,7 +505,7 @@ func (s *Store) ExpireInvitation(ref string) (Application, error) {
 func (s *Store) Hire(clientID, ref string, h Hire) (Application, error) {
 	return s.transition(clientID, ref, func(a *Application, now time.Time) (EventType, error) {
 		if st := effective(a, now); !Can(st, ActHire) {
-			return "", conflict("The applicant cannot be hired: the application is %s, not completed", st)
+			return "", conflictIn(st, "The applicant cannot be hired: the application is %s, not completed", st)
 		}
 		h.HiredAt = now
 		a.Status, a.Hire = Hired, &h
@@ -540,13 +540,16 @@ func ResultsAvailable(a Application, what string) error {
 	case Completed, Hired:
 		return nil
 	case Anonymized:
-		return conflict("%s are no longer available: the application is anonymized", what)
+		return conflictIn(Anonymized, "%s are no longer available: the application is anonymized", what)
 	default:
-		return conflict("%s are not available: the application is %s, not completed", what, a.Status)
+		return conflictIn(a.Status, "%s are not available: the application is %s, not completed", what, a.Status)
 	}
 }
 
-func conflict(format string, args ...any) error { return apierr.New(apierr.Conflict, format, args...) }
+// conflictIn is a 409 because the application is in state st (the reason coverage counts).
+func conflictIn(st Status, format string, args ...any) error {
+	return apierr.New(apierr.Conflict, format, args...).Because(string(st))
+}
 
 // effective is a's status at now: an unused invitation past its expiry is expired.
 func effective(a *Application, now time.Time) Status {

@@ -32,7 +32,7 @@ func (s *Store) PutWebhook(w Webhook, generated string) (Webhook, bool, error) {
 	old, exists := s.hooks[w.ClientID][w.Label]
 	if !exists && len(s.hooks[w.ClientID]) >= MaxWebhooks {
 		s.mu.Unlock()
-		return Webhook{}, false, conflict("A client has at most %d webhooks: delete one first", MaxWebhooks)
+		return Webhook{}, false, apierr.New(apierr.Conflict, "A client has at most %d webhooks: delete one first", MaxWebhooks).Because("limit")
 	}
 	w.CreatedAt, w.UpdatedAt = now, now
 	if exists {

@@ -17,6 +17,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
@@ -46,6 +47,8 @@ type Deps struct {
 	Journal *journal.Journal
 	// Faults are the control API's fault rules (optional).
 	Faults *fault.Set
+	// Coverage counts what the traffic met of the contract (optional).
+	Coverage *coverage.Recorder
 	// MaxBodyBytes limits request bodies (DefaultMaxBodyBytes when 0).
 	MaxBodyBytes int64
 	Logger       *slog.Logger
@@ -116,6 +119,11 @@ func New(deps Deps) (*API, error) {
 		opts.Middleware = append(opts.Middleware, deps.Faults.Middleware(challenge))
 	}
 	opts.Middleware = append(opts.Middleware, dispatch.Prefer(deps.Spec, challenge), Lenient)
+	if deps.Coverage != nil {
+		opts.Observers = append(opts.Observers, func(c *dispatch.Call, res dispatch.Result) {
+			deps.Coverage.Exchange(c.Op, res.Status, coverage.Reasons(c.Err)...)
+		})
+	}
 	if deps.Journal != nil {
 		opts.Observers = append(opts.Observers, deps.Journal.Observer(deps.Clock))
 		opts.CaptureBytes = journalCapture

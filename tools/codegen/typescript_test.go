@@ -75,7 +75,7 @@ func TestGeneratedTypeScriptClientWalkThrough(t *testing.T) {
 		_, _ = io.Copy(io.Discard, r.Body)
 	}))
 	t.Cleanup(receiver.Close)
-	mock := equaltest.Start(t, equaltest.WithSeed(1))
+	mock := equaltest.Start(t)
 	out := run([]string{
 		"EQUALTURE_URL=" + mock.URL,
 		"EQUALTURE_CLIENT_ID=" + mock.ClientID,

@@ -34,7 +34,7 @@ func TestGeneratedGoClientWalkThrough(t *testing.T) {
 		callbacks <- results
 	}))
 	t.Cleanup(receiver.Close)
-	mock := equaltest.Start(t, equaltest.WithSeed(1))
+	mock := equaltest.Start(t)
 
 	// The token, with HTTP Basic.
 	basic := func(_ context.Context, r *http.Request) error {
@@ -80,8 +80,8 @@ func TestGeneratedGoClientWalkThrough(t *testing.T) {
 	if byEmail.JSON201 == nil || byEmail.JSON201.AssessmentUrl != nil {
 		t.Fatalf("invitation by email: %d %s", byEmail.StatusCode(), byEmail.Body)
 	}
-	if mails, err := mock.Outbox("rembrandt@example.com"); err != nil || len(mails) != 1 {
-		t.Fatalf("outbox after an invitation by email: %v %v", mails, err)
+	if mails := mock.Outbox("rembrandt@example.com"); len(mails) != 1 {
+		t.Fatalf("outbox after an invitation by email: %v", mails)
 	}
 	oneTime := eqclient.InvitationTypeOneTimeLink
 	byLink, err := api.CreateApplicationWithResponse(ctx, eqclient.Invitation{
@@ -108,12 +108,8 @@ func TestGeneratedGoClientWalkThrough(t *testing.T) {
 	wantStatus(ref, eqclient.StatusInvited)
 
 	// The applicant completes the assessment: the results are PUT to the callback_url.
-	if _, err := mock.Complete(ref.String()); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := mock.WaitForCallback(ctx, ref.String()); err != nil {
-		t.Fatal(err)
-	}
+	mock.Complete(ref.String())
+	mock.WaitForCallback(ref.String())
 	callback := <-callbacks
 	wantStatus(ref, eqclient.StatusCompleted)
 

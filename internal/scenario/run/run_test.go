@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	equalturemock "github.com/equalture/equalture-mock"
+	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/receiver"
 	"github.com/equalture/equalture-mock/internal/scenario"
 	"github.com/equalture/equalture-mock/internal/scenario/run"
@@ -21,14 +21,14 @@ import (
 
 // inProcess is a fresh default mock per scenario, as `scenario run` starts it.
 var inProcess = run.InProcess{New: func(base string) (run.Mock, error) {
-	return mockserver.New(mockserver.WithPublicURL(base))
+	return mockserver.New(mockserver.Config{PublicURL: base})
 }}
 
 // runner runs scenarios against a fresh in-process mock each, like `scenario run` without a
 // target; out gets the progress lines.
 func runner(t *testing.T, out *bytes.Buffer) *run.Runner {
 	t.Helper()
-	sp, err := spec.Load(context.Background(), equalturemock.VendorSpec)
+	sp, err := spec.Load(context.Background(), assets.VendorSpec())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +384,7 @@ steps:
 }
 
 func TestReceiverBehindAPathPrefix(t *testing.T) {
-	sp, err := spec.Load(context.Background(), equalturemock.VendorSpec)
+	sp, err := spec.Load(context.Background(), assets.VendorSpec())
 	if err != nil {
 		t.Fatal(err)
 	}
