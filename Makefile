@@ -13,12 +13,11 @@ run:
 ## test: everything CI runs: installs what the tests need (make tools: the OpenAPI linter, axe-core;
 ## Chromium; curl and jq), vet, then at once: the Go tests with the race detector (the browser tests
 ## and the documented commands among them), the memory bounds without it (they measure the heap), the
-## generated clients, the image test (mostly disk and waiting: it overlaps the Go tests well); then
-## the release checks
-test: tools browser-deps docs-deps
+## generated clients, the image test and the release checks (the last two mostly disk and waiting:
+## they overlap the Go tests well)
+test: tools browser-deps docs-deps release-deps
 	$(GO) vet ./...
-	@$(MAKE) --no-print-directory -j4 --output-sync=target test-race test-memory codegen image-test
-	@$(MAKE) --no-print-directory release-checks
+	@$(MAKE) --no-print-directory -j5 --output-sync=target test-race test-memory codegen image-test release-checks
 
 ## test-short: the quick check while you work, installing nothing: go test -short ./..., every
 ## package's own tests without the browser tests, the kill -9 restarts and the ginkgo CLI run
@@ -81,7 +80,7 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 # --- releases and compatibility (docs/release.md) ------------------------------------------------------
-.PHONY: release release-test release-checks compat api-baseline
+.PHONY: release release-test release-checks release-deps compat api-baseline
 
 ## release: every release artifact into dist/: archives of static binaries (linux, darwin, windows on
 ## amd64, arm64), SHA256SUMS, CycloneDX SBOMs, .deb and .rpm, the multi-arch images; a snapshot
@@ -95,12 +94,17 @@ release-test:
 	scripts/release-test
 
 ## release-checks: what make test runs for releases: the compatibility check, its own test, the workflows' test
-release-checks: compat
+release-checks: release-deps compat
 	scripts/compat-test
+	$(GO) -C tools/release test -short -count=1 ./...
+
+## release-deps: install shellcheck (Debian package), which checks the workflows' run: scripts, when
+## missing (as root; says so where it cannot). make test runs it before the checks that run at once,
+## so that no two apt-get run together
+release-deps:
 	@command -v shellcheck >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq >/dev/null 2>&1 && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq shellcheck >/dev/null 2>&1; } || \
-	  echo "release-checks: no shellcheck (Debian package), so the workflows' run: scripts go unchecked"
-	$(GO) -C tools/release test -short -count=1 ./...
+	  echo "release-deps: no shellcheck (Debian package), so the workflows' run: scripts go unchecked"
 
 ## compat: breaking changes of the contracts and the Go API since the last release, unless CHANGELOG.md declares them
 compat:
