@@ -3,6 +3,8 @@ GO ?= go
 BIN := bin/equalture-mock
 # Version, commit and date stamped into the binary (scripts/buildinfo; a release build's flags)
 LDFLAGS = $(shell scripts/buildinfo ldflags)
+# Keeps the output of each of make test's jobs together (GNU make 4 and later)
+SYNC := $(if $(filter output-sync,$(.FEATURES)),--output-sync=target)
 
 .PHONY: run test test-short test-race test-memory tools browser-deps docs-deps codegen-test codegen build contract-binary bench load image-test lint fmt
 
@@ -17,10 +19,11 @@ run:
 ## they overlap the Go tests well)
 test: tools browser-deps docs-deps release-deps
 	$(GO) vet ./...
-	@$(MAKE) --no-print-directory -j5 --output-sync=target test-race test-memory codegen image-test release-checks
+	@$(MAKE) --no-print-directory -j5 $(SYNC) test-race test-memory codegen image-test release-checks
 
 ## test-short: the quick check while you work, installing nothing: go test -short ./..., every
-## package's own tests without the browser tests, the kill -9 restarts and the ginkgo CLI run
+## package's own tests but the long ones (the browser tests, the documented commands, the kill -9
+## restarts...: docs/docker-and-ci.md, "This project's tests", lists them)
 test-short:
 	$(GO) test -short ./...
 
