@@ -33,7 +33,7 @@ test-race:
 
 ## test-memory: the memory bounds, without the race detector (which inflates the heap they measure)
 test-memory:
-	$(GO) test -count=1 -run 'MemoryBounded|HostileInput' ./internal/app
+	$(GO) test -count=1 -run 'MemoryBounded|HostileInput' ./internal/app ./mockserver
 
 ## tools: install what the tests need that Go does not bring (the OpenAPI linter, axe-core for the browser tests)
 tools:
@@ -82,7 +82,7 @@ image-test:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
-# --- releases and compatibility (docs/release.md) ------------------------------------------------------
+# --- releases and compatibility (docs/releases.md) -----------------------------------------------------
 .PHONY: release release-test release-checks release-deps compat api-baseline
 
 ## release: every release artifact into dist/: archives of static binaries (linux, darwin, windows on

@@ -16,11 +16,13 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/auth"
+	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/duration"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -53,16 +55,16 @@ func (s *Server) Jobs(clientID string) ([]Job, error) {
 
 // Application returns application ref, of any client.
 func (s *Server) Application(ref string) (Application, error) {
-	return application(s.app.Lifecycle.Lookup(ref))
+	return s.application(s.app.Service.Lookup(ref))
 }
 
 // Applications returns the applications of client clientID (of every client when ""), oldest
 // first.
 func (s *Server) Applications(clientID string) []Application {
-	all := s.app.Store.List(clientID)
+	all := s.app.Service.Applications(store.Filter{ClientID: clientID})
 	out := make([]Application, len(all))
 	for i, a := range all {
-		out[i] = publicApplication(a)
+		out[i] = s.publicApplication(a)
 	}
 	return out
 }
@@ -70,20 +72,20 @@ func (s *Server) Applications(clientID string) []Application {
 // StartAssessment marks ref's assessment started, as the applicant opening the link does; its
 // client's webhooks hear assessment_started.
 func (s *Server) StartAssessment(ref string) (Application, error) {
-	return application(s.app.Lifecycle.Start(ref))
+	return s.application(s.app.Service.Start(ref))
 }
 
 // Complete completes ref's assessment as how says, which PUTs the results to the application's
 // callback URL and sends assessment_finished to its client's webhooks.
 func (s *Server) Complete(ref string, how Completion) (Application, error) {
-	return application(s.app.Lifecycle.Complete(ref, lifecycle.Completion{
+	return s.application(s.app.Service.Complete(ref, service.Completion{
 		Fit: string(how.Fit), Scores: maps.Clone(how.Scores), Answers: maps.Clone(how.Answers),
 	}))
 }
 
 // ExpireInvitation makes ref's unused invitation lapse now.
 func (s *Server) ExpireInvitation(ref string) (Application, error) {
-	return application(s.app.Lifecycle.ExpireInvitation(ref))
+	return s.application(s.app.Service.ExpireInvitation(ref))
 }
 
 // ExpireTokens makes every access token issued so far to client clientID (to every client when
@@ -98,7 +100,7 @@ func (s *Server) invalidate(reason, clientID string) error {
 	if _, ok := s.app.Fixtures.Client(clientID); clientID != "" && !ok {
 		return fmt.Errorf("mockserver: client %q: %w", clientID, ErrNotFound)
 	}
-	_, err := s.app.Auth.Invalidate(reason, clientID)
+	_, err := s.app.Service.InvalidateTokens(reason, clientID)
 	return wrap(err)
 }
 
@@ -109,25 +111,31 @@ func (s *Server) Now() time.Time { return s.app.Clock.Now().UTC() }
 // callback retries and automatic completions come due. A negative d is ErrInvalid: moving back
 // brings expired tokens and links back to life, which only SetTime does.
 func (s *Server) Advance(d time.Duration) (time.Time, error) {
-	now, err := s.app.Clock.Forward(d)
-	if err != nil {
-		return s.Now(), fmt.Errorf("mockserver: advance by %v: %w: %w", d, ErrInvalid, err)
+	if err := s.app.Service.AdvanceClock(d); err != nil {
+		if errors.Is(err, clock.ErrBackwards) {
+			return s.Now(), fmt.Errorf("mockserver: advance by %v: %w: %w", d, ErrInvalid, err)
+		}
+		return s.Now(), wrap(err)
 	}
-	return now.UTC(), nil
+	return s.Now(), nil
 }
 
 // SetTime moves the mock's clock to t, forward or back, and returns the time it showed before.
-func (s *Server) SetTime(t time.Time) (before time.Time) { return s.app.Clock.Set(t).UTC() }
+// With Config.DataDir the error is a failed write of the clock's new course.
+func (s *Server) SetTime(t time.Time) (before time.Time, err error) {
+	before, err = s.app.Service.SetClock(t)
+	return before.UTC(), wrap(err)
+}
 
 // Freeze stops the mock's clock where it stands: time then moves only when it is moved.
-func (s *Server) Freeze() { s.app.Clock.Freeze() }
+func (s *Server) Freeze() error { return wrap(s.app.Service.FreezeClock()) }
 
 // Unfreeze lets the mock's clock run with real time again, from where it stands.
-func (s *Server) Unfreeze() { s.app.Clock.Unfreeze() }
+func (s *Server) Unfreeze() error { return wrap(s.app.Service.UnfreezeClock()) }
 
 // Deliveries returns the deliveries f matches, oldest first.
 func (s *Server) Deliveries(f DeliveryFilter) []Delivery {
-	return publicDeliveries(s.app.Callbacks.List(deliveryFilter(f)))
+	return publicDeliveries(s.app.Service.Deliveries(deliveryFilter(f)))
 }
 
 // WaitForDelivery waits until a delivery f matches exists — with f.Status set, one that has
@@ -135,10 +143,10 @@ func (s *Server) Deliveries(f DeliveryFilter) []Delivery {
 // Retries wait on the mock's clock: when a receiver failed first, advance it.
 func (s *Server) WaitForDelivery(ctx context.Context, f DeliveryFilter) (Delivery, error) {
 	inner := deliveryFilter(f)
-	changed := s.app.Callbacks.Changed()
+	changed := s.app.Service.DeliveriesChanged()
 	for {
 		next := changed.Changed() // taken before looking, so no change is missed in between
-		if ds := s.app.Callbacks.List(inner); len(ds) > 0 {
+		if ds := s.app.Service.Deliveries(inner); len(ds) > 0 {
 			return publicDelivery(ds[0]), nil
 		}
 		select {
@@ -174,13 +182,11 @@ func (s *Server) Journal(operationID string) []Request {
 // when ""), oldest first.
 func (s *Server) Outbox(to string) []Email {
 	out := []Email{}
-	for _, m := range s.app.Store.Outbox("") {
-		if to == "" || strings.EqualFold(m.To, to) {
-			out = append(out, Email{
-				ClientID: m.ClientID, ReferenceID: m.ReferenceID, To: m.To, Subject: m.Subject,
-				Body: m.Body, Link: m.Link, SentAt: m.SentAt.UTC(),
-			})
-		}
+	for _, m := range s.app.Service.Outbox(service.OutboxFilter{To: to}) {
+		out = append(out, Email{
+			ClientID: m.ClientID, ReferenceID: m.ReferenceID, To: m.To, Subject: m.Subject,
+			Body: m.Body, Link: m.Link, SentAt: m.SentAt.UTC(),
+		})
 	}
 	return out
 }
@@ -188,7 +194,7 @@ func (s *Server) Outbox(to string) []Email {
 // AddFault adds a fault rule and returns it with its ID; ErrInvalid says what is wrong with one
 // the mock cannot apply.
 func (s *Server) AddFault(f Fault) (Fault, error) {
-	r, err := s.app.Faults.Add(fault.Rule{
+	r, err := s.app.Service.AddFault(fault.Rule{
 		Method: f.Method, Path: f.Path, ClientID: f.ClientID, Nth: f.Nth, Times: f.Times,
 		Probability: f.Probability, Status: f.Status, Headers: maps.Clone(f.Headers),
 		Body: append([]byte(nil), f.Body...), Latency: duration.Duration(f.Latency),
@@ -202,7 +208,7 @@ func (s *Server) AddFault(f Fault) (Fault, error) {
 
 // Faults returns the fault rules, in the order they apply, with how often each matched and hit.
 func (s *Server) Faults() []Fault {
-	rules := s.app.Faults.List()
+	rules := s.app.Service.Faults()
 	out := make([]Fault, len(rules))
 	for i, r := range rules {
 		out[i] = publicFault(r)
@@ -212,41 +218,33 @@ func (s *Server) Faults() []Fault {
 
 // RemoveFault removes fault rule id; ErrNotFound when there is none.
 func (s *Server) RemoveFault(id string) error {
-	if !s.app.Faults.Remove(id) {
+	if err := s.app.Service.RemoveFault(id); err != nil {
 		return fmt.Errorf("mockserver: fault rule %q: %w", id, ErrNotFound)
 	}
 	return nil
 }
 
 // ClearFaults removes every fault rule.
-func (s *Server) ClearFaults() { s.app.Faults.Reset() }
+func (s *Server) ClearFaults() { s.app.Service.ClearFaults() }
 
 // Settle returns once everything due at the clock's time has happened — automatic completions,
 // and the callback attempts they and earlier completions started — or ctx's error when ctx is
 // done first. A test that moved the clock settles before it asserts what did not happen.
-func (s *Server) Settle(ctx context.Context) error { return s.app.Settled(ctx) }
+func (s *Server) Settle(ctx context.Context) error { return s.app.Service.Settled(ctx) }
 
 // Reset puts the mock back as New left it, as POST /_mock/reset does: applications, the outbox,
 // tokens, webhooks, deliveries, the journal and fault rules are gone, and the clock runs with
 // real time from now.
-func (s *Server) Reset() error {
-	// The same steps, in the same order, as the control API's reset, until the application
-	// service owns them (issue 17).
-	err := errors.Join(s.app.Callbacks.Reset(), s.app.Lifecycle.Reset())
-	s.app.Journal.Reset()
-	s.app.Faults.Reset()
-	s.app.Clock.Reset()
-	return wrap(err)
-}
+func (s *Server) Reset() error { return wrap(s.app.Service.Reset()) }
 
 // wrap turns the mock's errors into errors that match the package's sentinels.
 func wrap(err error) error {
-	var e *apierr.Error
-	if err == nil || !errors.As(err, &e) {
-		if err != nil {
-			return fmt.Errorf("mockserver: %w", err)
-		}
+	if err == nil {
 		return nil
+	}
+	e := apierr.From(err) // an API error, or a state the domain refused (a conflict)
+	if e == nil {
+		return fmt.Errorf("mockserver: %w", err)
 	}
 	var kind error
 	switch e.Code {
@@ -289,14 +287,15 @@ type opError struct {
 func (e *opError) Error() string { return "mockserver: " + e.kind.Error() + ": " + e.msg }
 func (e *opError) Unwrap() error { return e.kind }
 
-func application(a store.Application, err error) (Application, error) {
+func (s *Server) application(a domain.Application, err error) (Application, error) {
 	if err != nil {
 		return Application{}, wrap(err)
 	}
-	return publicApplication(a), nil
+	return s.publicApplication(a), nil
 }
 
-func publicApplication(a store.Application) Application {
+func (s *Server) publicApplication(d domain.Application) Application {
+	a := s.app.Service.View(d) // with its assessment link
 	out := Application{
 		ReferenceID: a.ReferenceID, ClientID: a.ClientID, JobID: a.JobID, CallbackURL: a.CallbackURL,
 		InvitationType: a.InvitationType, Status: Status(a.Status), AssessmentURL: a.AssessmentURL,
@@ -306,7 +305,7 @@ func publicApplication(a store.Application) Application {
 		StartedAt:           utc(a.StartedAt),
 		CompletedAt:         utc(a.CompletedAt),
 		AnonymizedAt:        utc(a.AnonymizedAt),
-		Scores:              maps.Clone(a.Scores),
+		Scores:              a.Scores.Map(),
 	}
 	if h := a.Hire; h != nil {
 		out.Hire = &Hire{AddToTeam: h.AddToTeam, AddedToTeam: h.AddedToTeam, Team: h.Team, StartDate: h.StartDate, HiredAt: utc(h.HiredAt)}

@@ -187,17 +187,21 @@ func TestControlTokensClockFaultsReset(t *testing.T) {
 	}
 
 	t1 := time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)
-	if before := m.SetTime(t1); !before.Equal(t0.Add(15 * time.Minute)) {
-		t.Fatalf("SetTime says the clock read %v before", before)
+	if before, err := m.SetTime(t1); err != nil || !before.Equal(t0.Add(15*time.Minute)) {
+		t.Fatalf("SetTime says the clock read %v before (%v)", before, err)
 	}
 	if !m.Now().Equal(t1) || r.clock().Frozen != true {
 		t.Fatalf("SetTime: now %v, clock %+v", m.Now(), r.clock())
 	}
-	m.Unfreeze()
+	if err := m.Unfreeze(); err != nil {
+		t.Fatal(err)
+	}
 	if c := r.clock(); c.Frozen {
 		t.Fatalf("Unfreeze: %+v", c)
 	}
-	m.Freeze()
+	if err := m.Freeze(); err != nil {
+		t.Fatal(err)
+	}
 	if c := r.clock(); !c.Frozen {
 		t.Fatalf("Freeze: %+v", c)
 	}

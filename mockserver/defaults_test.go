@@ -8,7 +8,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/vendorapi"
 )
 
@@ -16,10 +16,10 @@ import (
 // names; they must be what the parts really use when a Config field is zero.
 func TestDefaultsAreTheParts(t *testing.T) {
 	tests := map[string]struct{ public, internal any }{
-		"public URL":        {DefaultPublicURL, lifecycle.DefaultPublicURL},
+		"public URL":        {DefaultPublicURL, service.DefaultPublicURL},
 		"token TTL":         {DefaultTokenTTL, contractTokenTTL(t)},
-		"invitation TTL":    {DefaultInvitationTTL, lifecycle.DefaultInvitationTTL},
-		"public link TTL":   {DefaultPublicLinkTTL, lifecycle.DefaultPublicLinkTTL},
+		"invitation TTL":    {DefaultInvitationTTL, service.DefaultInvitationTTL},
+		"public link TTL":   {DefaultPublicLinkTTL, service.DefaultPublicLinkTTL},
 		"max body bytes":    {int64(DefaultMaxBodyBytes), int64(vendorapi.DefaultMaxBodyBytes)},
 		"journal size":      {DefaultJournalSize, journal.DefaultMax},
 		"journal max bytes": {int64(DefaultJournalMaxBytes), int64(journal.DefaultMaxBytes)},

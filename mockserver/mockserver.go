@@ -27,7 +27,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/egress"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 )
 
 // Server is an assembled mock. Its zero value is not usable; call New. Its methods are safe for
@@ -68,7 +68,7 @@ func options(cfg Config) app.Options {
 		jitter = DefaultCallbackJitter
 	}
 	return app.Options{
-		Lifecycle: lifecycle.Config{
+		Service: service.Config{
 			PublicURL:         cfg.PublicURL,
 			InvitationTTL:     cfg.InvitationTTL,
 			PublicLinkTTL:     cfg.PublicLinkTTL,

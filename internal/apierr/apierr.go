@@ -1,6 +1,7 @@
 // Package apierr is the mock's error model: an error with a code, a human detail, per-field messages
 // and response headers, written in Phoenix's JSON error shape by one writer for every API the mock
-// serves (vendor and control).
+// serves (vendor and control). The domain's refusals (domain.StateError) are answered here as
+// 409s with their own words (From).
 package apierr
 
 import (
@@ -14,6 +15,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/equalture/equalture-mock/internal/domain"
 )
 
 // Code classifies an error; each code maps to one HTTP status.
@@ -121,10 +124,23 @@ func (e *Error) Add(field, message string) {
 	}
 }
 
-// CodeOf returns the code of err, Internal when err is not an *Error.
-func CodeOf(err error) Code {
+// From returns err as an API error: an *Error as it is, a domain.StateError (an operation the
+// application's state refuses) as a Conflict saying so; nil for any other error (internal).
+func From(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
+		return e
+	}
+	var se *domain.StateError
+	if errors.As(err, &se) { // the reason coverage counts: the state that refused
+		return &Error{Code: Conflict, Detail: se.Error(), Err: se, Reason: string(se.Status)}
+	}
+	return nil
+}
+
+// CodeOf returns the code of err, Internal when it is not an API error.
+func CodeOf(err error) Code {
+	if e := From(err); e != nil {
 		return e.Code
 	}
 	return Internal
@@ -139,8 +155,8 @@ func Is(err error, c Code) bool { return err != nil && CodeOf(err) == c }
 // fields, if it has any, in the detail ("Bad Request: reference_id is invalid: must be a UUID").
 // Generated clients type the two shapes apart, so they never mix.
 func Body(err error) map[string]any {
-	var e *Error
-	if !errors.As(err, &e) {
+	e := From(err)
+	if e == nil {
 		e = &Error{Code: Internal, Detail: "Internal Server Error"}
 	}
 	if e.Code == Invalid {
@@ -210,8 +226,8 @@ func Join(errs ...error) error {
 
 // Write answers err as JSON with its status and headers. Internal causes are logged, never sent.
 func Write(w http.ResponseWriter, log *slog.Logger, err error) {
-	var e *Error
-	if !errors.As(err, &e) {
+	e := From(err)
+	if e == nil {
 		if log != nil {
 			log.Error("internal error", "err", err)
 		}

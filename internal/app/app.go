@@ -1,6 +1,6 @@
 // Package app assembles the whole mock from its parts, once: the contracts, the fixtures, the
-// clock, the store, the signer, the lifecycle service, the callback dispatcher and the HTTP faces
-// (vendor API, control API, operator console, pages). The public mockserver package, the CLI
+// clock, the data file, the signer, the service (with its store and delivery sender) and the HTTP
+// faces (vendor API, control API, operator console, pages), each built after what it needs. The public mockserver package, the CLI
 // through it, and the tests all build it here, so they run the same thing.
 package app
 
@@ -10,6 +10,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -30,26 +31,23 @@ import (
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/pages"
 	"github.com/equalture/equalture-mock/internal/persist"
-	"github.com/equalture/equalture-mock/internal/phxtoken"
-	"github.com/equalture/equalture-mock/internal/results"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/spec"
-	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/vendorapi"
 	"github.com/equalture/equalture-mock/internal/version"
 )
 
 // Options configure an App.
 type Options struct {
-	// Lifecycle holds the links' base URL and lifetimes, the seed of reference ids and automatic
-	// completion.
-	Lifecycle lifecycle.Config
+	// Service holds the links' base URL and lifetimes and automatic completion.
+	Service service.Config
 	// Egress says where deliveries may go: the callback host allow-list, the addresses the mock
-	// listens on (its public URL is the lifecycle's), and in tests a resolver. See package egress.
+	// listens on (its public URL is the service's), and in tests a resolver. See package egress.
 	Egress egress.Config
-	// Seed makes reference ids, scores, jitter and fault probabilities reproducible (0: random).
+	// Seed makes reference ids, scores, jitter, event ids and fault probabilities reproducible
+	// (0: random).
 	Seed int64
 	// TokenTTL is how long an access token is valid (when 0, the contract's x-token-ttl: 15
 	// minutes).
@@ -63,7 +61,7 @@ type Options struct {
 	// the data file holds.
 	SigningKey []byte
 	// DataDir, when set, keeps the state in a file there, restored at start-up: applications,
-	// the outbox, token generations, deliveries, the clock's course, the signing key and how many
+	// token generations, webhooks, deliveries, the clock's course, the signing key and how many
 	// reference ids were drawn. Without it everything lives in memory.
 	DataDir string
 	// Clock is the clock everything expires on; a running virtual clock when nil.
@@ -71,7 +69,7 @@ type Options struct {
 	Logger *slog.Logger
 	// AdminToken protects the control API when set.
 	AdminToken string
-	// Callbacks tunes results deliveries (retries, timeout, workers).
+	// Callbacks tunes deliveries: results callbacks and webhook events (retries, timeout, workers).
 	Callbacks delivery.Config
 	// JournalSize and JournalMaxBytes bound the request journal in entries and bytes (the
 	// journal's defaults when 0).
@@ -95,16 +93,14 @@ func DefaultTokenTTL() (time.Duration, error) {
 
 // App is an assembled mock.
 type App struct {
-	Handler   http.Handler
-	Spec      *spec.Spec // openapi.yaml
-	Store     *store.Store
-	Clock     *clock.Virtual
-	Fixtures  *fixtures.Set
-	Lifecycle *lifecycle.Service
-	Auth      *auth.Authenticator
-	Journal   *journal.Journal
-	Faults    *fault.Set
-	Callbacks *delivery.Dispatcher
+	Handler  http.Handler
+	Spec     *spec.Spec // openapi.yaml
+	Service  *service.Service
+	Clock    *clock.Virtual
+	Fixtures *fixtures.Set
+	Auth     *auth.Authenticator
+	Journal  *journal.Journal
+	Faults   *fault.Set
 	// Coverage counts what the vendor API's traffic met of openapi.yaml, callbacks included.
 	Coverage *coverage.Recorder
 	Vendor   *vendorapi.API
@@ -112,11 +108,12 @@ type App struct {
 	Pages    *pages.Pages
 	Console  *console.Handler
 
-	db        *persist.DB // nil in memory
-	stopClock func()      // stops writing the clock's changes through
+	db *persist.DB // nil in memory
 }
 
-// New builds the mock.
+// New builds the mock, each part after what it needs: the contracts, the fixtures, the clock and
+// the data file; the signing key; the service (which builds the store and the delivery sender on
+// the data file); authentication; the faces. Work a restart interrupted starts last.
 func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -154,52 +151,39 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		Faults:   fault.NewSet(uint64(opts.Seed)),
 		Coverage: coverage.New(sp),
 	}
-	var saved persist.State
 	if opts.DataDir != "" {
-		if a.db, saved, err = persist.Open(opts.DataDir); err != nil {
+		if a.db, err = persist.Open(opts.DataDir); err != nil {
 			return nil, err
 		}
 	}
-	if err := a.build(opts, saved, controlSpec); err != nil {
+	if err := a.build(opts, controlSpec); err != nil {
 		return nil, errors.Join(err, a.Close(ctx))
 	}
-	// Restored work starts once everything is in place: callbacks render with the lifecycle,
-	// automatic completions send callbacks.
-	a.Callbacks.Resume()
-	a.Lifecycle.Resume()
+	if a.db != nil {
+		st := clk.State()
+		_, pending := a.Service.DeliveriesPage(delivery.Filter{Status: delivery.Pending}, 0, 0) // counted, not copied
+		opts.Logger.Info("data file opened", "path", a.db.Path(), "applications", a.Service.Count(),
+			"deliveries_pending", pending, "clock", st.Now.UTC(), "frozen", st.Frozen)
+	}
+	a.Service.Resume()
 	return a, nil
 }
 
-// build assembles the parts on a.Clock, from saved when the mock has a data dir.
-func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) error {
-	key, err := a.signingKey(opts, saved.SigningKey)
+// build assembles the parts on a.Clock and a.db.
+func (a *App) build(opts Options, controlSpec *spec.Spec) error {
+	key, err := a.signingKey(opts)
 	if err != nil {
 		return err
 	}
-	signer, err := phxtoken.NewSigner(key)
+	signer, err := auth.NewSigner(key)
 	if err != nil {
 		return err
 	}
-	clk, fx := a.Clock, a.Fixtures
-	callbacks := delivery.Deps{
-		Clock:     clk,
-		Fixtures:  fx,
-		Payload:   func(app store.Application) any { return a.Lifecycle.Render(app, "en") },
-		UserAgent: "equalture-mock/" + version.Get().Version,
-		Logger:    opts.Logger,
-		Attempted: func(kind delivery.Kind, event string, status int, err error) {
-			name := event
-			if kind == delivery.KindResults {
-				name = coverage.ResultsCallback
-			}
-			a.Coverage.Callback(name, coverage.OutcomeOf(status, err, errors.Is(err, delivery.ErrTimeout)))
-		},
-	}
-	lc := opts.Lifecycle
-	lc.Seed = opts.Seed
+	cfg := opts.Service
+	cfg.Seed, cfg.Deliveries = opts.Seed, opts.Callbacks
 	eg := opts.Egress
-	if eg.PublicURL = lc.PublicURL; eg.PublicURL == "" {
-		eg.PublicURL = lifecycle.DefaultPublicURL
+	if eg.PublicURL = cfg.PublicURL; eg.PublicURL == "" {
+		eg.PublicURL = service.DefaultPublicURL
 	}
 	if eg.Timeout == 0 {
 		eg.Timeout = opts.Callbacks.Timeout
@@ -208,55 +192,29 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 	if err != nil {
 		return err
 	}
-	callbacks.Egress = policy
-	lifecycleDeps := lifecycle.Deps{
-		Egress:   policy,
-		Clock:    clk,
-		Fixtures: fx,
-		Results:  results.NewGenerator(fx, opts.Seed),
-		Links:    signer,
-		Logger:   opts.Logger,
-	}
-	if a.db == nil {
-		a.Store = store.New(clk)
-	} else {
-		if saved.Clock != nil {
-			clk.Restore(*saved.Clock, saved.ClockRev)
-		} else if err := a.db.WriteClock(clk.State(), 0); err != nil {
-			return err
-		}
-		a.stopClock = clk.Watch(func(st clock.State, rev uint64) {
-			if err := a.db.WriteClock(st, rev); err != nil {
-				opts.Logger.Error("the clock's change was not saved", "err", err)
-			}
-		})
-		a.Store = store.Open(clk, a.db, saved.Store)
-		callbacks.Persistence, callbacks.Restored = a.db, saved.Deliveries
-		lifecycleDeps.IDs, lifecycleDeps.IDsReserved = a.db, saved.IDsReserved
-		opts.Logger.Info("data file opened", "path", a.db.Path(), "applications", len(saved.Store.Applications),
-			"deliveries", len(saved.Deliveries.Deliveries), "clock", clk.Now().UTC(), "frozen", clk.State().Frozen)
-	}
-	a.Auth = auth.New(signer, a.Store, fx, clk, opts.TokenTTL)
-	admin := auth.NewAdmin(opts.AdminToken, clk)
-	if opts.Callbacks.Seed == 0 {
-		opts.Callbacks.Seed = uint64(opts.Seed)
-	}
-	// The dispatcher renders payloads with the lifecycle, which cancels its deliveries when an
-	// application is anonymized: the closure reads a.Lifecycle once it is set, before any event.
-	callbacks.Store = a.Store
-	if a.Callbacks, err = delivery.New(opts.Callbacks, callbacks); err != nil {
+	a.Service, err = service.New(cfg, service.Deps{
+		Egress:    policy,
+		Clock:     a.Clock,
+		Fixtures:  a.Fixtures,
+		Links:     signer,
+		Journal:   a.Journal,
+		Faults:    a.Faults,
+		Coverage:  a.Coverage,
+		DB:        a.db,
+		UserAgent: "equalture-mock/" + version.Get().Version,
+		Logger:    opts.Logger,
+	})
+	if err != nil {
 		return err
 	}
-	lifecycleDeps.Store, lifecycleDeps.Deliveries, lifecycleDeps.Journal = a.Store, a.Callbacks, a.Journal
-	if a.Lifecycle, err = lifecycle.New(lc, lifecycleDeps); err != nil {
-		return err
-	}
+	a.Auth = auth.New(signer, a.Service, a.Fixtures, a.Clock, opts.TokenTTL)
+	admin := auth.NewAdmin(opts.AdminToken, a.Clock)
 	a.Vendor, err = vendorapi.New(vendorapi.Deps{
 		Spec:         a.Spec,
-		Lifecycle:    a.Lifecycle,
+		Service:      a.Service,
 		Auth:         a.Auth,
-		Fixtures:     fx,
-		Clock:        clk,
+		Fixtures:     a.Fixtures,
+		Clock:        a.Clock,
 		Journal:      a.Journal,
 		Faults:       a.Faults,
 		Coverage:     a.Coverage,
@@ -266,14 +224,7 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 	if err == nil {
 		a.Control, err = control.New(control.Deps{
 			Spec:        controlSpec,
-			Lifecycle:   a.Lifecycle,
-			Auth:        a.Auth,
-			Store:       a.Store,
-			Clock:       clk,
-			Journal:     a.Journal,
-			Faults:      a.Faults,
-			Callbacks:   a.Callbacks,
-			Coverage:    a.Coverage,
+			Service:     a.Service,
 			ControlSpec: assets.ControlSpec(),
 			VendorSpec:  assets.VendorSpec(),
 			Admin:       admin,
@@ -283,26 +234,21 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 	if err != nil {
 		return err
 	}
-	sessions, err := phxtoken.NewSigner(subKey(key, "dashboard sessions"))
+	sessions, err := auth.NewSigner(subKey(key, "dashboard sessions"))
 	if err != nil {
 		return err
 	}
 	a.Pages = pages.New(pages.Deps{
-		Lifecycle: a.Lifecycle,
-		Sessions:  auth.NewSessions(sessions, fx, clk, 0),
-		Logger:    opts.Logger,
+		Service:  a.Service,
+		Sessions: auth.NewSessions(sessions, a.Fixtures, a.Clock, 0),
+		Logger:   opts.Logger,
 	})
 	a.Console, err = console.New(console.Deps{
-		Lifecycle: a.Lifecycle,
-		Store:     a.Store,
-		Fixtures:  fx,
-		Clock:     clk,
-		Journal:   a.Journal,
-		Faults:    a.Faults,
-		Callbacks: a.Callbacks,
-		Admin:     admin,
-		Key:       subKey(key, "console"),
-		Logger:    opts.Logger,
+		Service:  a.Service,
+		Fixtures: a.Fixtures,
+		Admin:    admin,
+		Key:      subKey(key, "console"),
+		Logger:   opts.Logger,
 	})
 	if err != nil {
 		return err
@@ -311,10 +257,21 @@ func (a *App) build(opts Options, saved persist.State, controlSpec *spec.Spec) e
 	return nil
 }
 
+// keySigningKey is the data file's record of the signing key.
+const keySigningKey = "signing_key"
+
 // signingKey is the key in force: the one given (which replaces a different one the data file
 // holds: tokens and links it signed stop verifying), else the data file's, else a new random
 // one, which the data file keeps.
-func (a *App) signingKey(opts Options, saved []byte) ([]byte, error) {
+func (a *App) signingKey(opts Options) ([]byte, error) {
+	var saved []byte
+	if v, err := a.db.Get(persist.State, keySigningKey); err != nil {
+		return nil, err
+	} else if v != nil {
+		if err := json.Unmarshal(v, &saved); err != nil {
+			return nil, fmt.Errorf("data file %s is damaged: record %s/%s: %w", a.db.Path(), persist.State, keySigningKey, err)
+		}
+	}
 	key := opts.SigningKey
 	switch {
 	case len(key) == 0 && len(saved) > 0:
@@ -329,10 +286,8 @@ func (a *App) signingKey(opts Options, saved []byte) ([]byte, error) {
 	case len(saved) > 0:
 		opts.Logger.Warn("the signing key given replaces the data file's: tokens and links issued before no longer verify", "data_file", a.db.Path())
 	}
-	if a.db != nil {
-		if err := a.db.WriteSigningKey(key); err != nil {
-			return nil, err
-		}
+	if err := a.db.Wait(a.db.Append(persist.Put(persist.State, keySigningKey, key))); err != nil {
+		return nil, err
 	}
 	return key, nil
 }
@@ -387,34 +342,16 @@ func (a *App) handleHealth(w http.ResponseWriter, r *http.Request) {
 	apierr.WriteJSON(w, http.StatusOK, map[string]any{
 		"status":       "ok",
 		"time":         a.Clock.Now().UTC(),
-		"applications": a.Store.Count(),
+		"applications": a.Service.Count(),
 	})
-}
-
-// Settled returns once everything due at the clock's time has happened — automatic completions,
-// and the callback attempts they and earlier completions started — or ctx is done.
-func (a *App) Settled(ctx context.Context) error {
-	if err := a.Lifecycle.Settled(ctx); err != nil {
-		return err
-	}
-	return a.Callbacks.Settled(ctx)
 }
 
 // Close stops the app's background work — callback attempts in flight get until ctx is done —
 // then closes the data file.
 func (a *App) Close(ctx context.Context) error {
-	if a.Lifecycle != nil {
-		a.Lifecycle.Close()
-	}
 	var err error
-	if a.Callbacks != nil {
-		err = a.Callbacks.Close(ctx)
+	if a.Service != nil {
+		err = a.Service.Close(ctx)
 	}
-	if a.stopClock != nil {
-		a.stopClock()
-	}
-	if a.db != nil {
-		err = errors.Join(err, a.db.Close())
-	}
-	return err
+	return errors.Join(err, a.db.Close())
 }

@@ -19,7 +19,7 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/clock"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -31,7 +31,7 @@ func start(t *testing.T, opts app.Options) (*app.App, string) {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	opts.Lifecycle.PublicURL = base
+	opts.Service.PublicURL = base
 	opts.Clock = clock.NewFrozen(testenv.T0)
 	opts.SigningKey = []byte("hostile")
 	a, err := app.New(context.Background(), opts)
@@ -291,7 +291,7 @@ func TestHostileInput(t *testing.T) {
 	if resp.StatusCode != http.StatusCreated {
 		t.Fatalf("creating after the storm: %d", resp.StatusCode)
 	}
-	if _, err := a.Lifecycle.Complete(created.ReferenceID, lifecycle.Completion{}); err != nil {
+	if _, err := a.Service.Complete(created.ReferenceID, service.Completion{}); err != nil {
 		t.Fatal(err)
 	}
 	req, _ = http.NewRequest(http.MethodGet, base+"/connect_ats/applications/"+created.ReferenceID+"/results", nil)

@@ -1,5 +1,6 @@
 // Package auth is who may call the vendor API: client credentials checked with HTTP Basic, access
-// tokens in the real service's Phoenix.Token format issued for 15 minutes on the mock's clock, and
+// tokens in the real service's Phoenix.Token format (signed and verified here, as are the links
+// the mock hands out and the dashboard's sessions) issued for 15 minutes on the mock's clock, and
 // the generations that let the control API expire or revoke a client's tokens at once. Every
 // WWW-Authenticate challenge the vendor API sends is built here.
 package auth
@@ -19,7 +20,6 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -46,8 +46,8 @@ type tokenData struct {
 
 // Authenticator checks credentials and issues access tokens.
 type Authenticator struct {
-	tokens   *phxtoken.Signer
-	store    *store.Store
+	tokens   *Signer
+	gens     Generations
 	fixtures *fixtures.Set
 	clock    clock.Clock
 	ttl      time.Duration
@@ -59,9 +59,15 @@ type Authenticator struct {
 // maxDecoded bounds the memory of decoded tokens; the map is dropped whole when full.
 const maxDecoded = 4096
 
+// Generations says which token generation each client is in: a token of an older one is refused
+// (the service keeps them, and moves them on when the control API expires or revokes tokens).
+type Generations interface {
+	TokenGeneration(clientID string) store.TokenGeneration
+}
+
 // New returns an Authenticator issuing tokens valid for ttl on clk.
-func New(tokens *phxtoken.Signer, st *store.Store, fx *fixtures.Set, clk clock.Clock, ttl time.Duration) *Authenticator {
-	return &Authenticator{tokens: tokens, store: st, fixtures: fx, clock: clk, ttl: ttl, decoded: make(map[string]tokenData)}
+func New(tokens *Signer, gens Generations, fx *fixtures.Set, clk clock.Clock, ttl time.Duration) *Authenticator {
+	return &Authenticator{tokens: tokens, gens: gens, fixtures: fx, clock: clk, ttl: ttl, decoded: make(map[string]tokenData)}
 }
 
 // Authenticate checks r against the security scheme the contract names and returns the client.
@@ -133,10 +139,10 @@ func (a *Authenticator) bearer(r *http.Request) (fixtures.Client, error) {
 	if !ok {
 		return fixtures.Client{}, bearerInvalid("the access token names an unknown client", ReasonInvalid)
 	}
-	if g := a.store.TokenGeneration(d.ClientID); g.Gen != d.Gen {
+	if g := a.gens.TokenGeneration(d.ClientID); g.Gen != d.Gen {
 		reason, why := "the access token was "+g.Reason, g.Reason
 		if g.Reason == "" {
-			reason, why = phxtoken.ErrRevoked.Error(), ReasonRevoked
+			reason, why = ErrRevoked.Error(), ReasonRevoked
 		}
 		return fixtures.Client{}, bearerInvalid(reason, why)
 	}
@@ -144,7 +150,7 @@ func (a *Authenticator) bearer(r *http.Request) (fixtures.Client, error) {
 }
 
 // decode returns what a verified token carries.
-func (a *Authenticator) decode(tok string, claims phxtoken.Claims) (tokenData, error) {
+func (a *Authenticator) decode(tok string, claims Claims) (tokenData, error) {
 	a.mu.RLock()
 	d, ok := a.decoded[tok]
 	a.mu.RUnlock()
@@ -152,7 +158,7 @@ func (a *Authenticator) decode(tok string, claims phxtoken.Claims) (tokenData, e
 		return d, nil
 	}
 	if err := json.Unmarshal(claims.Data, &d); err != nil || d.ClientID == "" {
-		return tokenData{}, phxtoken.ErrMalformed
+		return tokenData{}, ErrMalformed
 	}
 	a.mu.Lock()
 	if len(a.decoded) >= maxDecoded {
@@ -199,11 +205,11 @@ const (
 // reasonOf names why a token was refused.
 func reasonOf(err error) string {
 	switch {
-	case errors.Is(err, phxtoken.ErrMalformed):
+	case errors.Is(err, ErrMalformed):
 		return ReasonMalformed
-	case errors.Is(err, phxtoken.ErrExpired):
+	case errors.Is(err, ErrExpired):
 		return ReasonExpired
-	case errors.Is(err, phxtoken.ErrRevoked):
+	case errors.Is(err, ErrRevoked):
 		return ReasonRevoked
 	default: // forged, signed in the future
 		return ReasonInvalid
@@ -212,28 +218,8 @@ func reasonOf(err error) string {
 
 // Issue returns a new access token for client, valid for the configured TTL from now.
 func (a *Authenticator) Issue(clientID string) (string, error) {
-	gen := a.store.TokenGeneration(clientID).Gen
+	gen := a.gens.TokenGeneration(clientID).Gen
 	return a.tokens.Sign(tokenData{ClientID: clientID, Gen: gen}, a.clock.Now(), a.ttl)
-}
-
-// Invalidate makes every token issued so far to clientID (every client when "") invalid, for
-// reason (Expired or Revoked), and returns the clients it touched. An unknown client is a 422.
-func (a *Authenticator) Invalidate(reason, clientID string) ([]string, error) {
-	var ids []string
-	if clientID != "" {
-		if _, ok := a.fixtures.Client(clientID); !ok {
-			return nil, apierr.Field("client_id", "is not a client of the fixtures")
-		}
-		ids = []string{clientID}
-	} else {
-		for _, c := range a.fixtures.Clients {
-			ids = append(ids, c.ID)
-		}
-	}
-	if err := a.store.InvalidateTokens(reason, ids...); err != nil {
-		return nil, err
-	}
-	return ids, nil
 }
 
 // Identify names the client a request claims to be, without checking it: the Basic username or

@@ -8,7 +8,6 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/phxtoken"
 )
 
 // DefaultSessionTTL is how long a dashboard sign-in lasts on the mock's clock: long enough to
@@ -19,7 +18,7 @@ const DefaultSessionTTL = 30 * 24 * time.Hour
 // client credentials, as the real dashboard needs a login. A session is a Phoenix.Token signed with
 // a key of its own, so a session cannot stand for an access token or the other way round.
 type Sessions struct {
-	signer   *phxtoken.Signer
+	signer   *Signer
 	fixtures *fixtures.Set
 	clock    clock.Clock
 	ttl      time.Duration
@@ -27,7 +26,7 @@ type Sessions struct {
 
 // NewSessions returns sessions signed by signer (not the access tokens' signer), valid for ttl
 // (DefaultSessionTTL when 0) on clk.
-func NewSessions(signer *phxtoken.Signer, fx *fixtures.Set, clk clock.Clock, ttl time.Duration) *Sessions {
+func NewSessions(signer *Signer, fx *fixtures.Set, clk clock.Clock, ttl time.Duration) *Sessions {
 	if ttl <= 0 {
 		ttl = DefaultSessionTTL
 	}
@@ -57,7 +56,7 @@ func (s *Sessions) SignIn(clientID, secret string) (string, fixtures.Client, err
 // Client returns the client signed in with session token tok (401 when it is not a valid session).
 func (s *Sessions) Client(tok string) (fixtures.Client, error) {
 	claims, err := s.signer.Verify(tok, s.clock.Now())
-	if errors.Is(err, phxtoken.ErrExpired) {
+	if errors.Is(err, ErrExpired) {
 		return fixtures.Client{}, apierr.New(apierr.Unauthorized, "The session expired: sign in again")
 	}
 	if err != nil {

@@ -9,7 +9,6 @@ import (
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -19,10 +18,14 @@ func TestSessions(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk := clock.NewFrozen(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
-	sessionSigner, _ := phxtoken.NewSigner([]byte("sessions"))
-	tokenSigner, _ := phxtoken.NewSigner([]byte("tokens"))
+	sessionSigner, _ := auth.NewSigner([]byte("sessions"))
+	tokenSigner, _ := auth.NewSigner([]byte("tokens"))
 	s := auth.NewSessions(sessionSigner, fx, clk, time.Hour)
-	access, err := auth.New(tokenSigner, store.New(clk), fx, clk, time.Hour).Issue("demo-client")
+	st, err := store.Open(store.Deps{Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	access, err := auth.New(tokenSigner, st, fx, clk, time.Hour).Issue("demo-client")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/receiver"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
@@ -30,7 +30,7 @@ func runReceiver(ctx context.Context, args []string, env Env, stdout, stderr io.
 		return code
 	}
 	if secret != "" {
-		if err := lifecycle.CheckSecret(secret); err != nil {
+		if err := domain.CheckSecret(secret); err != nil {
 			fmt.Fprintf(stderr, "equalture-mock receiver: --secret %v\n", err)
 			return exitUsage
 		}

@@ -1,7 +1,8 @@
 // Package clock is the one source of time for everything that expires: tokens, links, callback
 // retries and automatic completion. The mock runs on a Virtual clock that follows real time until
 // tests or QA move, set or freeze it; timers armed on it fire when the clock reaches their deadline,
-// whether real time got there or the clock was moved.
+// whether real time got there or the clock was moved. A Queue runs tasks (retries, automatic
+// completions) when the clock reaches their time.
 package clock
 
 import (
@@ -37,16 +38,12 @@ type State struct {
 type Virtual struct {
 	real func() time.Time
 
-	mu       sync.Mutex
-	base     time.Time // virtual time at real instant anchor
-	anchor   time.Time
-	frozen   bool
-	timers   map[*vtimer]struct{}
-	rev      uint64 // counts changes of course (moves, freezes, resets)
-	watchers map[*watcher]struct{}
+	mu     sync.Mutex
+	base   time.Time // virtual time at real instant anchor
+	anchor time.Time
+	frozen bool
+	timers map[*vtimer]struct{}
 }
-
-type watcher struct{ fn func(State, uint64) }
 
 var _ Clock = (*Virtual)(nil)
 
@@ -62,30 +59,12 @@ func NewFrozen(t time.Time) *Virtual {
 
 func newVirtual(real func() time.Time) *Virtual {
 	now := real()
-	return &Virtual{real: real, base: now, anchor: now, timers: make(map[*vtimer]struct{}), watchers: make(map[*watcher]struct{})}
+	return &Virtual{real: real, base: now, anchor: now, timers: make(map[*vtimer]struct{})}
 }
 
-// Watch calls fn after every change of the clock's course — advanced, set, frozen, unfrozen or
-// reset — with the state after it and a revision that grows with each change, so fn can tell an
-// older state from a newer one when changes race. fn runs after the clock's lock is released, in
-// the goroutine that changed the clock (a control API request waits for it: persistence writes
-// the clock there). The returned func stops the calls.
-func (v *Virtual) Watch(fn func(st State, rev uint64)) (stop func()) {
-	w := &watcher{fn: fn}
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	v.watchers[w] = struct{}{}
-	return func() {
-		v.mu.Lock()
-		defer v.mu.Unlock()
-		delete(v.watchers, w)
-	}
-}
-
-// Restore puts the clock on the course st describes — frozen at st.Now, or running st.Offset
-// ahead of real time — as of revision rev (what Watch handed out when st was saved). Watchers are
-// not called: the state comes from them.
-func (v *Virtual) Restore(st State, rev uint64) {
+// Restore puts the clock on the course st describes: frozen at st.Now, or running st.Offset
+// ahead of real time (what a data file kept).
+func (v *Virtual) Restore(st State) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.frozen = st.Frozen
@@ -93,23 +72,6 @@ func (v *Virtual) Restore(st State, rev uint64) {
 		v.rebaseLocked(st.Now)
 	} else {
 		v.rebaseLocked(v.real().Add(st.Offset))
-	}
-	v.rev = max(v.rev, rev)
-}
-
-// changed tells the watchers about a change of course. It reads the state afresh under the lock,
-// so when changes race, the highest revision always carries the latest state.
-func (v *Virtual) changed() {
-	v.mu.Lock()
-	v.rev++
-	st, rev := v.stateLocked(), v.rev
-	ws := make([]*watcher, 0, len(v.watchers))
-	for w := range v.watchers {
-		ws = append(ws, w)
-	}
-	v.mu.Unlock()
-	for _, w := range ws {
-		w.fn(st, rev)
 	}
 }
 
@@ -158,7 +120,6 @@ func (v *Virtual) Advance(d time.Duration) time.Time {
 	v.rebaseLocked(v.nowLocked().Add(d))
 	now := v.base
 	v.mu.Unlock()
-	v.changed()
 	return now
 }
 
@@ -168,7 +129,6 @@ func (v *Virtual) Set(t time.Time) (before time.Time) {
 	before = v.nowLocked()
 	v.rebaseLocked(t)
 	v.mu.Unlock()
-	v.changed()
 	return before
 }
 
@@ -178,7 +138,6 @@ func (v *Virtual) Freeze() {
 	v.rebaseLocked(v.nowLocked())
 	v.frozen = true
 	v.mu.Unlock()
-	v.changed()
 }
 
 // Unfreeze lets the clock run with real time again from where it stands.
@@ -188,7 +147,6 @@ func (v *Virtual) Unfreeze() {
 	v.frozen = false
 	v.rescheduleLocked()
 	v.mu.Unlock()
-	v.changed()
 }
 
 // Reset puts the clock back on real time, running.
@@ -197,7 +155,6 @@ func (v *Virtual) Reset() {
 	v.frozen = false
 	v.rebaseLocked(v.real())
 	v.mu.Unlock()
-	v.changed()
 }
 
 func (v *Virtual) rebaseLocked(t time.Time) {

@@ -121,46 +121,6 @@ func TestZeroDurationTimerFiresAtOnce(t *testing.T) {
 	}
 }
 
-func TestWatchSeesEveryChangeOfCourse(t *testing.T) {
-	r := &fakeReal{t: epoch}
-	v := newVirtual(r.now)
-	type seen struct {
-		st  State
-		rev uint64
-	}
-	var got []seen
-	stop := v.Watch(func(st State, rev uint64) { got = append(got, seen{st, rev}) })
-	tests := []struct {
-		name   string
-		change func()
-		frozen bool
-		now    time.Time
-	}{
-		{"advance", func() { v.Advance(time.Hour) }, false, epoch.Add(time.Hour)},
-		{"freeze", v.Freeze, true, epoch.Add(time.Hour)},
-		{"set", func() { v.Set(epoch.Add(-time.Minute)) }, true, epoch.Add(-time.Minute)},
-		{"unfreeze", v.Unfreeze, false, epoch.Add(-time.Minute)},
-		{"reset", v.Reset, false, epoch},
-	}
-	for i, tc := range tests {
-		tc.change()
-		if len(got) != i+1 {
-			t.Fatalf("%s: %d calls after %d changes", tc.name, len(got), i+1)
-		}
-		last := got[i]
-		if last.rev != uint64(i+1) || last.st.Frozen != tc.frozen || !last.st.Now.Equal(tc.now) {
-			t.Fatalf("%s: watcher saw %+v rev %d, want frozen=%v now=%v rev %d", tc.name, last.st, last.rev, tc.frozen, tc.now, i+1)
-		}
-	}
-	v.Now()
-	v.NewTimer(time.Second).Stop()
-	stop()
-	v.Advance(time.Second)
-	if len(got) != len(tests) {
-		t.Fatalf("watcher called %d times; reading the clock, timers or a stopped watch called it", len(got))
-	}
-}
-
 func TestRestore(t *testing.T) {
 	tests := map[string]struct {
 		st      State
@@ -175,25 +135,14 @@ func TestRestore(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			r := &fakeReal{t: epoch}
 			v := newVirtual(r.now)
-			calls := 0
-			v.Watch(func(State, uint64) { calls++ })
 			fired := v.NewTimer(time.Hour + time.Minute)
-			v.Restore(tc.st, 41)
+			v.Restore(tc.st)
 			r.add(tc.later)
 			if got := v.Now(); !got.Equal(tc.want) {
 				t.Fatalf("Now() = %v, want %v", got, tc.want)
 			}
 			if got := v.State(); got.Frozen != tc.st.Frozen || got.Offset != tc.wantOff {
 				t.Fatalf("state = %+v", got)
-			}
-			if calls != 0 {
-				t.Fatal("Restore called the watchers")
-			}
-			var rev uint64
-			v.Watch(func(_ State, r uint64) { rev = r })
-			v.Advance(time.Minute)
-			if rev != 42 {
-				t.Fatalf("the first change after restoring revision 41 is revision %d", rev)
 			}
 			select {
 			case <-fired.C():

@@ -11,7 +11,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/duration"
 	"github.com/equalture/equalture-mock/internal/fault"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 )
 
 // The actions decode a form, call the service the control API's handler for the same action
@@ -43,24 +43,29 @@ func (h *Handler) handleClock(w http.ResponseWriter, r *http.Request) {
 			h.done(w, r, flash{Text: fmt.Sprintf("Advance failed: %q is not a duration like 15m1s or 168h", by), Bad: true, Anchor: "clock"})
 			return
 		}
-		now, err := h.Clock.Forward(d)
-		if err != nil {
+		if err := h.Service.AdvanceClock(d); err != nil {
 			h.done(w, r, flash{Text: "Advance failed: " + err.Error(), Bad: true, Anchor: "clock"})
 			return
 		}
-		h.done(w, r, flash{Text: "Clock advanced by " + d.String() + ": now " + now.UTC().Format(time.RFC3339), Anchor: "clock"})
+		h.done(w, r, flash{Text: "Clock advanced by " + d.String() + ": now " + h.Service.Now().UTC().Format(time.RFC3339), Anchor: "clock"})
 	case "freeze":
-		h.Clock.Freeze()
-		h.done(w, r, flash{Text: "Clock frozen at " + h.Clock.Now().UTC().Format(time.RFC3339), Anchor: "clock"})
+		h.moved(w, r, h.Service.FreezeClock(), func() string { return "Clock frozen at " + h.Service.Now().UTC().Format(time.RFC3339) })
 	case "unfreeze":
-		h.Clock.Unfreeze()
-		h.done(w, r, flash{Text: "Clock running again", Anchor: "clock"})
+		h.moved(w, r, h.Service.UnfreezeClock(), func() string { return "Clock running again" })
 	case "reset":
-		h.Clock.Reset()
-		h.done(w, r, flash{Text: "Clock back on real time", Anchor: "clock"})
+		h.moved(w, r, h.Service.ResetClock(), func() string { return "Clock back on real time" })
 	default:
 		h.page(w, r, http.StatusNotFound, "No clock action "+action)
 	}
+}
+
+// moved goes back to the clock with what moving it did.
+func (h *Handler) moved(w http.ResponseWriter, r *http.Request, err error, did func() string) {
+	if err != nil {
+		h.done(w, r, failed("Moving the clock", err, "clock"))
+		return
+	}
+	h.done(w, r, flash{Text: did(), Anchor: "clock"})
 }
 
 // handleApplication starts, completes (with a fit, or drawn scores) or expires an application.
@@ -70,17 +75,17 @@ func (h *Handler) handleApplication(w http.ResponseWriter, r *http.Request) {
 	var did string
 	switch action := r.PathValue("action"); action {
 	case "start":
-		_, err = h.Lifecycle.Start(ref)
+		_, err = h.Service.Start(ref)
 		did = "started"
 	case "complete":
-		how := lifecycle.Completion{Fit: r.PostForm.Get("fit")}
-		_, err = h.Lifecycle.Complete(ref, how)
+		how := service.Completion{Fit: r.PostForm.Get("fit")}
+		_, err = h.Service.Complete(ref, how)
 		did = "completed"
 		if how.Fit != "" {
 			did += " with fit " + how.Fit
 		}
 	case "expire":
-		_, err = h.Lifecycle.ExpireInvitation(ref)
+		_, err = h.Service.ExpireInvitation(ref)
 		did = "expired (its invitation lapsed)"
 	default:
 		h.page(w, r, http.StatusNotFound, "No application action "+action)
@@ -95,7 +100,7 @@ func (h *Handler) handleApplication(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) handleRedeliver(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if _, err := h.Callbacks.Redeliver(id); err != nil {
+	if _, err := h.Service.Redeliver(id); err != nil {
 		h.done(w, r, failed("Redelivering "+id, err, "dlv-"+id))
 		return
 	}
@@ -136,7 +141,7 @@ func (h *Handler) handleAddFault(w http.ResponseWriter, r *http.Request) {
 		h.done(w, r, flash{Text: "Adding the fault rule failed: " + strings.Join(bad, "; "), Bad: true, Anchor: "faults"})
 		return
 	}
-	added, err := h.Faults.Add(rule)
+	added, err := h.Service.AddFault(rule)
 	if err != nil {
 		h.done(w, r, failed("Adding the fault rule", err, "faults"))
 		return
@@ -146,7 +151,7 @@ func (h *Handler) handleAddFault(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) handleRemoveFault(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	if !h.Faults.Remove(id) {
+	if err := h.Service.RemoveFault(id); err != nil {
 		h.done(w, r, flash{Text: "No fault rule " + id, Bad: true, Anchor: "faults"})
 		return
 	}

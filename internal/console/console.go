@@ -3,8 +3,7 @@
 // with every attempt, every client's webhooks, the outbox, the newest journal entries, the clock
 // and the fault rules — and buttons for the control API's actions. It is HTML for people, not part
 // of the control API's contract: its forms post urlencoded to handlers here that decode them and
-// call the same services the control API's handlers call (lifecycle, dispatcher, clock, fault set),
-// so every rule keeps its one home; then they redirect back (POST-redirect-GET) with a message.
+// call the service the control API's handlers call, so every rule keeps its one home; then they redirect back (POST-redirect-GET) with a message.
 //
 // Safety: every value is escaped by html/template; with an admin token the console needs a
 // sign-in (the token, once, then a signed cookie); every form carries a CSRF token bound to the
@@ -28,13 +27,8 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/auth"
-	"github.com/equalture/equalture-mock/internal/clock"
-	"github.com/equalture/equalture-mock/internal/delivery"
-	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/webui"
 )
 
@@ -44,33 +38,12 @@ const Prefix = "/_mock/ui"
 // Owns reports whether path is the console's.
 func Owns(path string) bool { return path == Prefix || strings.HasPrefix(path, Prefix+"/") }
 
-// Reader is what the console reads of the applications and the outbox: one page at a time,
-// newest first, with how many match in all, so a page costs the same at 10 applications and at
-// 10,000. Any store that can walk its applications newest first satisfies it.
-type Reader interface {
-	// ApplicationsPage returns the applications f selects from the offset-th on, at most limit.
-	ApplicationsPage(f store.AppFilter, offset, limit int) (page []store.Application, total int)
-	// OutboxPage returns clientID's invitation emails ("" for all) from the offset-th on, at most limit.
-	OutboxPage(clientID string, offset, limit int) (page []store.Email, total int)
-}
-
-// Deliveries is what the console reads and does of the callback deliveries.
-type Deliveries interface {
-	// Page returns the deliveries f matches, newest first, from the offset-th on, at most limit.
-	Page(f delivery.Filter, offset, limit int) (page []delivery.Delivery, total int)
-	// Redeliver starts a new series of attempts of a finished delivery.
-	Redeliver(id string) (delivery.Delivery, error)
-}
-
-// Deps are what the console shows and moves: the same services the control API uses.
+// Deps are what the console shows and moves: the service the control API uses. It reads the
+// lists a page at a time, newest first, with how many match in all (the service's ...Page
+// methods), so a page costs the same at 10 applications and at 10,000.
 type Deps struct {
-	Lifecycle *lifecycle.Service
-	Store     Reader
-	Fixtures  *fixtures.Set
-	Clock     *clock.Virtual
-	Journal   *journal.Journal
-	Faults    *fault.Set
-	Callbacks Deliveries
+	Service  *service.Service
+	Fixtures *fixtures.Set
 	// Admin, when it requires a token, wants it once on the sign-in form (guesses back off).
 	Admin *auth.Admin
 	// Key signs the console's cookie and derives its CSRF tokens (a key of its own, derived from
@@ -111,7 +84,7 @@ func read(name string) string {
 
 // New returns the console.
 func New(d Deps) (*Handler, error) {
-	if d.Lifecycle == nil || d.Admin == nil || d.Store == nil || d.Fixtures == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil || len(d.Key) == 0 {
+	if d.Service == nil || d.Admin == nil || d.Fixtures == nil || len(d.Key) == 0 {
 		return nil, errors.New("console: missing dependency")
 	}
 	if d.Logger == nil {

@@ -13,8 +13,8 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/delivery"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -33,11 +33,11 @@ func console(t *testing.T, h *testenv.Env) (*testenv.Browser, string) {
 	return b, m[1]
 }
 
-func invite(t *testing.T, h *testenv.Env, first, callbackURL string) store.Application {
+func invite(t *testing.T, h *testenv.Env, first, callbackURL string) service.Application {
 	t.Helper()
-	app, err := h.App.Lifecycle.Invite(testenv.DemoID, lifecycle.Invitation{
+	app, err := h.App.Service.Invite(testenv.DemoID, service.Invitation{
 		JobID: testenv.EngineerJob, CallbackURL: callbackURL,
-		Applicant: store.Applicant{FirstName: first, LastName: "Hals", Email: "frans@example.com"},
+		Applicant: domain.Applicant{FirstName: first, LastName: "Hals", Email: "frans@example.com"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func settle(t testing.TB, h *testenv.Env) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := h.App.Settled(ctx); err != nil {
+	if err := h.App.Service.Settled(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -125,11 +125,11 @@ func TestActions(t *testing.T) {
 			}},
 		"unfreeze":                 {path: "/_mock/ui/clock/unfreeze", flash: "Clock running again", check: func(t *testing.T, h *testenv.Env, _ string) { wantFrozen(t, h, false) }},
 		"freeze":                   {path: "/_mock/ui/clock/freeze", flash: "Clock frozen at 2026-11-28T12:00:00Z", check: func(t *testing.T, h *testenv.Env, _ string) { wantFrozen(t, h, true) }},
-		"start":                    {path: "/_mock/ui/applications/{ref}/start", flash: "started", check: wantState(store.Started)},
+		"start":                    {path: "/_mock/ui/applications/{ref}/start", flash: "started", check: wantState(domain.Started)},
 		"complete with a fit":      {path: "/_mock/ui/applications/{ref}/complete", form: url.Values{"fit": {"low"}}, flash: "completed with fit low", check: wantFit("low")},
-		"complete, drawn":          {path: "/_mock/ui/applications/{ref}/complete", flash: "completed", check: wantState(store.Completed)},
-		"complete, a bad fit":      {path: "/_mock/ui/applications/{ref}/complete", form: url.Values{"fit": {"perfect"}}, flash: "failed: fit must be low, medium or high", check: wantState(store.Invited)},
-		"expire":                   {path: "/_mock/ui/applications/{ref}/expire", flash: "expired", check: wantState(store.Expired)},
+		"complete, drawn":          {path: "/_mock/ui/applications/{ref}/complete", flash: "completed", check: wantState(domain.Completed)},
+		"complete, a bad fit":      {path: "/_mock/ui/applications/{ref}/complete", form: url.Values{"fit": {"perfect"}}, flash: "failed: fit must be low, medium or high", check: wantState(domain.Invited)},
+		"expire":                   {path: "/_mock/ui/applications/{ref}/expire", flash: "expired", check: wantState(domain.Expired)},
 		"complete twice":           {before: completeFirst, path: "/_mock/ui/applications/{ref}/complete", flash: "failed: The assessment cannot be completed: the application is completed"},
 		"unknown application":      {path: "/_mock/ui/applications/00000000-0000-4000-8000-000000000000/start", flash: "failed: Not Found"},
 		"unknown action":           {path: "/_mock/ui/applications/{ref}/hire", flash: "No application action hire"},
@@ -144,10 +144,10 @@ func TestActions(t *testing.T) {
 		"redeliver": {before: func(h *testenv.Env, ref string) string {
 			completeFirst(h, ref)
 			settle(t, h)
-			return h.App.Callbacks.List(delivery.Filter{ReferenceID: ref})[0].ID
+			return h.App.Service.Deliveries(delivery.Filter{ReferenceID: ref})[0].ID
 		}, path: "/_mock/ui/callbacks/{id}/redeliver", flash: "is being sent again", check: func(t *testing.T, h *testenv.Env, ref string) {
 			settle(t, h)
-			if d := h.App.Callbacks.List(delivery.Filter{ReferenceID: ref})[0]; len(d.Attempts) != 2 || d.Status != delivery.Delivered {
+			if d := h.App.Service.Deliveries(delivery.Filter{ReferenceID: ref})[0]; len(d.Attempts) != 2 || d.Status != delivery.Delivered {
 				t.Fatalf("after redelivering: %s, %d attempts", d.Status, len(d.Attempts))
 			}
 		}},
@@ -194,7 +194,7 @@ func TestActions(t *testing.T) {
 }
 
 func completeFirst(h *testenv.Env, ref string) string {
-	_, _ = h.App.Lifecycle.Complete(ref, lifecycle.Completion{})
+	_, _ = h.App.Service.Complete(ref, service.Completion{})
 	return ""
 }
 
@@ -205,10 +205,10 @@ func wantFrozen(t *testing.T, h *testenv.Env, want bool) {
 	}
 }
 
-func wantState(want store.Status) func(*testing.T, *testenv.Env, string) {
+func wantState(want domain.Status) func(*testing.T, *testenv.Env, string) {
 	return func(t *testing.T, h *testenv.Env, ref string) {
 		t.Helper()
-		if app, _ := h.App.Lifecycle.Lookup(ref); app.Status != want {
+		if app, _ := h.App.Service.Lookup(ref); app.Status != want {
 			t.Fatalf("state %s, want %s", app.Status, want)
 		}
 	}
@@ -217,8 +217,8 @@ func wantState(want store.Status) func(*testing.T, *testenv.Env, string) {
 func wantFit(want string) func(*testing.T, *testenv.Env, string) {
 	return func(t *testing.T, h *testenv.Env, ref string) {
 		t.Helper()
-		app, _ := h.App.Lifecycle.Lookup(ref)
-		if got := h.App.Lifecycle.Render(app, "en").Fit; app.Status != store.Completed || got != want {
+		app, _ := h.App.Service.Lookup(ref)
+		if got := h.App.Service.Render(app, "en").Fit; app.Status != domain.Completed || got != want {
 			t.Fatalf("%s with fit %s, want completed with %s", app.Status, got, want)
 		}
 	}
@@ -260,7 +260,7 @@ func TestForgedForms(t *testing.T) {
 	if p := testenv.NewBrowser(t, h.URL).Post(path, url.Values{"csrf": {token}}); p.Status != http.StatusForbidden {
 		t.Fatalf("a token without its cookie: %d", p.Status)
 	}
-	if app, _ := h.App.Lifecycle.Lookup(ref); app.Status != store.Invited {
+	if app, _ := h.App.Service.Lookup(ref); app.Status != domain.Invited {
 		t.Fatalf("a refused form completed the application: %s", app.Status)
 	}
 	if p := b.Post(path, url.Values{"csrf": {token}}, "Sec-Fetch-Site", "same-origin"); p.Status != http.StatusSeeOther {
@@ -347,11 +347,11 @@ func TestOverviewShowsWebhooksAndEvents(t *testing.T) {
 	h := testenv.New(t)
 	rcv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(rcv.Close)
-	if _, err := h.App.Lifecycle.RegisterWebhook(testenv.DemoID, lifecycle.WebhookRegistration{Label: "ats-prod", URL: rcv.URL + "/events", Secret: secret}); err != nil {
+	if _, err := h.App.Service.RegisterWebhook(testenv.DemoID, service.WebhookRegistration{Label: "ats-prod", URL: rcv.URL + "/events", Secret: secret}); err != nil {
 		t.Fatal(err)
 	}
 	app := invite(t, h, "Judith", rcv.URL+"/results")
-	if _, err := h.App.Lifecycle.Start(app.ReferenceID); err != nil {
+	if _, err := h.App.Service.Start(app.ReferenceID); err != nil {
 		t.Fatal(err)
 	}
 	settle(t, h)
@@ -368,7 +368,7 @@ func TestOverviewShowsWebhooksAndEvents(t *testing.T) {
 		t.Fatal("filtering by client shows another client's webhook")
 	}
 	h.Clock.Advance(time.Minute)
-	if _, err := h.App.Lifecycle.RegisterWebhook(testenv.DemoID, lifecycle.WebhookRegistration{Label: "ats-prod", URL: rcv.URL + "/moved"}); err != nil {
+	if _, err := h.App.Service.RegisterWebhook(testenv.DemoID, service.WebhookRegistration{Label: "ats-prod", URL: rcv.URL + "/moved"}); err != nil {
 		t.Fatal(err)
 	}
 	testenv.WantPage(t, b.Get("/_mock/ui/webhooks"), 200, rcv.URL+"/moved", "updated 2026-11-28 12:01:00 UTC")

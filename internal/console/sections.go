@@ -12,9 +12,10 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -76,8 +77,8 @@ type pageView struct {
 	Apps         []appRow
 	Fits         []string
 	Deliveries   []deliveryRow
-	Webhooks     []webhookRow
-	Emails       []store.Email
+	Webhooks     []service.WebhookView
+	Emails       []service.Email
 	Journal      []journalRow
 	JournalTotal int
 	Faults       []fault.Rule
@@ -99,10 +100,10 @@ type clockView struct {
 }
 
 type appRow struct {
-	store.Application
+	service.Application
 	Job      string
-	Timeline []lifecycle.Moment
-	// Only the actions the application's state allows are offered (store.Can): a button that
+	Timeline []service.Moment
+	// Only the actions the application's state allows are offered (domain.Can): a button that
 	// cannot work is not shown.
 	CanStart, CanComplete, CanExpire bool
 }
@@ -111,12 +112,6 @@ type appRow struct {
 type deliveryRow struct {
 	delivery.Delivery
 	CanRedeliver bool
-}
-
-// webhookRow is a webhook as the console shows it: never its secret.
-type webhookRow struct {
-	ClientID, Label, URL, SecretHint string
-	CreatedAt, UpdatedAt             time.Time
 }
 
 type journalRow struct {
@@ -176,7 +171,7 @@ func (h *Handler) section(s section) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		sess := h.ensureSession(w, r)
 		q := r.URL.Query()
-		st := h.Clock.State()
+		st := h.Service.Clock()
 		v := &pageView{
 			view:    view{Lang: "en", Title: s.Title, CSRF: h.csrfToken(sess), SignedIn: h.Admin.Required()},
 			Section: s.Name,
@@ -235,21 +230,27 @@ func (h *Handler) writeLive(w http.ResponseWriter, r *http.Request, etag string,
 }
 
 // statuses are the states the applications' filter offers, in lifecycle order.
-var statuses = []string{string(store.Invited), string(store.Started), string(store.Completed), string(store.Hired), string(store.Expired), string(store.Anonymized)}
+var statuses = func() []string {
+	out := make([]string, len(domain.Statuses))
+	for i, st := range domain.Statuses {
+		out[i] = string(st)
+	}
+	return out
+}()
 
 func (h *Handler) fillApplications(r *http.Request, v *pageView) {
 	q := r.URL.Query()
 	v.Statuses, v.Status, v.Text = statuses, q.Get("state"), strings.TrimSpace(q.Get("q"))
 	v.Fits = []string{"high", "medium", "low"}
-	f := store.AppFilter{ClientID: v.Client, Status: store.Status(v.Status), Text: v.Text}
-	apps, p := pageOf(r, AppsPerPage, func(offset, limit int) ([]store.Application, int) {
-		return h.Store.ApplicationsPage(f, offset, limit)
+	f := store.Filter{ClientID: v.Client, Status: domain.Status(v.Status), Text: v.Text}
+	apps, p := pageOf(r, AppsPerPage, func(offset, limit int) ([]domain.Application, int) {
+		return h.Service.ApplicationsPage(f, offset, limit)
 	})
 	v.Pager = p
 	for _, a := range apps {
 		// CanComplete also says whether the assessment link still works (invited or started).
-		v.Apps = append(v.Apps, appRow{Application: a, Job: h.Lifecycle.Job(a).Name, Timeline: lifecycle.Timeline(a),
-			CanStart: store.Can(a.Status, store.ActStart), CanComplete: store.Can(a.Status, store.ActComplete), CanExpire: store.Can(a.Status, store.ActExpire)})
+		v.Apps = append(v.Apps, appRow{Application: h.Service.View(a), Job: h.Service.Job(a).Name, Timeline: service.Timeline(a),
+			CanStart: domain.Can(a.Status, domain.ActStart), CanComplete: domain.Can(a.Status, domain.ActComplete), CanExpire: domain.Can(a.Status, domain.ActExpire)})
 	}
 }
 
@@ -261,7 +262,7 @@ func (h *Handler) fillCallbacks(r *http.Request, v *pageView) {
 	v.Statuses, v.Status, v.Kind, v.Text = deliveryStatuses, q.Get("status"), q.Get("kind"), strings.TrimSpace(q.Get("ref"))
 	f := delivery.Filter{ClientID: v.Client, Status: delivery.Status(v.Status), Kind: delivery.Kind(v.Kind), ReferenceID: v.Text}
 	dls, p := pageOf(r, DeliveriesPerPage, func(offset, limit int) ([]delivery.Delivery, int) {
-		return h.Callbacks.Page(f, offset, limit)
+		return h.Service.DeliveriesPage(f, offset, limit)
 	})
 	v.Pager = p
 	for _, d := range dls {
@@ -270,31 +271,27 @@ func (h *Handler) fillCallbacks(r *http.Request, v *pageView) {
 }
 
 func (h *Handler) fillWebhooks(r *http.Request, v *pageView) {
-	all := h.Lifecycle.Webhooks(v.Client)
-	hooks, p := pageOf(r, WebhooksPerPage, func(offset, limit int) ([]store.Webhook, int) {
+	all := h.Service.WebhookViews(v.Client)
+	v.Webhooks, v.Pager = pageOf(r, WebhooksPerPage, func(offset, limit int) ([]service.WebhookView, int) {
 		return all[min(offset, len(all)):min(offset+limit, len(all))], len(all)
 	})
-	v.Pager = p
-	for _, w := range hooks {
-		v.Webhooks = append(v.Webhooks, webhookRow{ClientID: w.ClientID, Label: w.Label, URL: w.URL, SecretHint: lifecycle.SecretHint(w.Secret), CreatedAt: w.CreatedAt, UpdatedAt: w.UpdatedAt})
-	}
 }
 
 func (h *Handler) fillOutbox(r *http.Request, v *pageView) {
-	v.Emails, v.Pager = pageOf(r, EmailsPerPage, func(offset, limit int) ([]store.Email, int) {
-		return h.Store.OutboxPage(v.Client, offset, limit)
+	v.Emails, v.Pager = pageOf(r, EmailsPerPage, func(offset, limit int) ([]service.Email, int) {
+		return h.Service.OutboxPage(v.Client, offset, limit)
 	})
 }
 
 func (h *Handler) fillJournal(_ *http.Request, v *pageView) {
-	for _, e := range h.Journal.Latest(JournalShown) {
+	for _, e := range h.Service.Journal().Latest(JournalShown) {
 		v.Journal = append(v.Journal, journalRow{Entry: e, Request: shorten(e.RequestBody), Response: shorten(e.ResponseBody)})
 	}
-	v.JournalTotal = h.Journal.Len()
+	v.JournalTotal = h.Service.Journal().Len()
 }
 
 func (h *Handler) fillFaults(_ *http.Request, v *pageView) {
-	v.Faults = h.Faults.List()
+	v.Faults = h.Service.Faults()
 	v.Breaks = []string{fault.BreakEmpty, fault.BreakReset, fault.BreakJunk}
 }
 

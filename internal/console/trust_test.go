@@ -12,8 +12,8 @@ import (
 
 	mockconsole "github.com/equalture/equalture-mock/internal/console"
 	"github.com/equalture/equalture-mock/internal/delivery"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -34,22 +34,22 @@ func TestOnlyAllowedActionsAreOffered(t *testing.T) {
 	h := testenv.New(t)
 	receiver := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	t.Cleanup(receiver.Close)
-	refs := map[store.Status]string{}
-	for _, st := range []store.Status{store.Invited, store.Started, store.Completed, store.Hired, store.Expired, store.Anonymized} {
+	refs := map[domain.Status]string{}
+	for _, st := range []domain.Status{domain.Invited, domain.Started, domain.Completed, domain.Hired, domain.Expired, domain.Anonymized} {
 		ref := invite(t, h, string(st), receiver.URL+"/cb").ReferenceID
 		refs[st] = ref
 		var err error
 		switch st {
-		case store.Started:
-			_, err = h.App.Lifecycle.Start(ref)
-		case store.Completed, store.Hired:
-			if _, err = h.App.Lifecycle.Complete(ref, lifecycle.Completion{}); err == nil && st == store.Hired {
-				_, err = h.App.Lifecycle.Hire(testenv.DemoID, ref, lifecycle.Hiring{})
+		case domain.Started:
+			_, err = h.App.Service.Start(ref)
+		case domain.Completed, domain.Hired:
+			if _, err = h.App.Service.Complete(ref, service.Completion{}); err == nil && st == domain.Hired {
+				_, err = h.App.Service.Hire(testenv.DemoID, ref, service.Hiring{})
 			}
-		case store.Expired:
-			_, err = h.App.Lifecycle.ExpireInvitation(ref)
-		case store.Anonymized:
-			_, err = h.App.Lifecycle.Anonymize(testenv.DemoID, ref)
+		case domain.Expired:
+			_, err = h.App.Service.ExpireInvitation(ref)
+		case domain.Anonymized:
+			_, err = h.App.Service.Anonymize(testenv.DemoID, ref)
 		}
 		if err != nil {
 			t.Fatal(err)
@@ -57,9 +57,9 @@ func TestOnlyAllowedActionsAreOffered(t *testing.T) {
 	}
 	settle(t, h)
 	page := testenv.NewBrowser(t, h.URL).Get("/_mock/ui").Body
-	for st, want := range map[store.Status]string{
-		store.Invited: "start complete expire", store.Started: "complete expire",
-		store.Completed: "", store.Hired: "", store.Expired: "", store.Anonymized: "",
+	for st, want := range map[domain.Status]string{
+		domain.Invited: "start complete expire", domain.Started: "complete expire",
+		domain.Completed: "", domain.Hired: "", domain.Expired: "", domain.Anonymized: "",
 	} {
 		if got := strings.Join(rowActions(page, "app-"+refs[st]), " "); got != want {
 			t.Errorf("a %s application offers %q, want %q", st, got, want)
@@ -69,13 +69,13 @@ func TestOnlyAllowedActionsAreOffered(t *testing.T) {
 		t.Error("a row without actions does not say why")
 	}
 	// The assessment link is offered while it can be taken.
-	if !strings.Contains(page, `href="`+mustLookup(t, h, refs[store.Started]).AssessmentURL+`"`) ||
-		strings.Contains(page, `href="`+mustLookup(t, h, refs[store.Completed]).AssessmentURL+`"`) {
+	if !strings.Contains(page, `href="`+mustLookup(t, h, refs[domain.Started]).AssessmentURL+`"`) ||
+		strings.Contains(page, `href="`+mustLookup(t, h, refs[domain.Completed]).AssessmentURL+`"`) {
 		t.Error("the assessment link is offered where it cannot be taken, or not where it can")
 	}
 
 	callbacks := testenv.NewBrowser(t, h.URL).Get("/_mock/ui/callbacks").Body
-	for _, d := range h.App.Callbacks.List(delivery.Filter{}) {
+	for _, d := range h.App.Service.Deliveries(delivery.Filter{}) {
 		want := ""
 		if d.Status == delivery.Delivered || d.Status == delivery.Failed {
 			want = "redeliver"
@@ -86,13 +86,13 @@ func TestOnlyAllowedActionsAreOffered(t *testing.T) {
 	}
 }
 
-func mustLookup(t *testing.T, h *testenv.Env, ref string) store.Application {
+func mustLookup(t *testing.T, h *testenv.Env, ref string) service.Application {
 	t.Helper()
-	a, err := h.App.Lifecycle.Lookup(ref)
+	a, err := h.App.Service.Lookup(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return a
+	return h.App.Service.View(a)
 }
 
 // Lists come a page at a time, newest first, with links to the others that keep the filters.
@@ -246,22 +246,22 @@ func BenchmarkConsolePages(b *testing.B) {
 func fill(tb testing.TB, h *testenv.Env, n int) {
 	tb.Helper()
 	for i := range n {
-		inv := store.InviteEmail
+		inv := domain.InviteEmail
 		if i%2 == 1 {
-			inv = store.InviteOneTimeLink
+			inv = domain.InviteOneTimeLink
 		}
-		app, err := h.App.Lifecycle.Invite(testenv.DemoID, lifecycle.Invitation{
+		app, err := h.App.Service.Invite(testenv.DemoID, service.Invitation{
 			JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL, InvitationType: inv,
-			Applicant: store.Applicant{FirstName: fmt.Sprintf("Applicant%05d", i), LastName: "Van Rijn", Email: fmt.Sprintf("a%05d@example.com", i)},
+			Applicant: domain.Applicant{FirstName: fmt.Sprintf("Applicant%05d", i), LastName: "Van Rijn", Email: fmt.Sprintf("a%05d@example.com", i)},
 		})
 		if err != nil {
 			tb.Fatal(err)
 		}
 		switch i % 3 {
 		case 1:
-			_, err = h.App.Lifecycle.Start(app.ReferenceID)
+			_, err = h.App.Service.Start(app.ReferenceID)
 		case 2:
-			_, err = h.App.Lifecycle.Complete(app.ReferenceID, lifecycle.Completion{})
+			_, err = h.App.Service.Complete(app.ReferenceID, service.Completion{})
 		}
 		if err != nil {
 			tb.Fatal(err)

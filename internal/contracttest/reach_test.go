@@ -19,7 +19,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
@@ -196,7 +197,7 @@ func TestSuiteChecksConfiguredReferencesWithoutAControlAPI(t *testing.T) {
 	if ran := regexp.MustCompile(`Ran (\d+) of`).FindStringSubmatch(out); ran == nil || ran[1] != "4" || strings.Contains(out, "[SKIPPED]") {
 		t.Fatalf("want the 4 specs run, none skipped:\n%s", tail(out))
 	}
-	if a, err := env.App.Store.Lookup(refs[2]); err != nil || a.Status != store.Hired {
+	if a, err := env.App.Service.Lookup(refs[2]); err != nil || a.Status != domain.Hired {
 		t.Fatalf("the hireable application is %v (%v), want hired", a.Status, err)
 	}
 
@@ -239,9 +240,9 @@ func TestSuiteWaitsForACompletionWithoutAControlAPI(t *testing.T) {
 	go func() { // the applicant: completes every application with a callback to the suite
 		defer close(done)
 		for ctx.Err() == nil {
-			for _, a := range env.App.Store.List(testenv.DemoID) {
-				if a.Status == store.Invited && strings.Contains(a.CallbackURL, "/contract/completion/") {
-					_, _ = env.App.Lifecycle.Complete(a.ReferenceID, lifecycle.Completion{})
+			for _, a := range env.App.Service.Applications(store.Filter{ClientID: testenv.DemoID}) {
+				if a.Status == domain.Invited && strings.Contains(a.CallbackURL, "/contract/completion/") {
+					_, _ = env.App.Service.Complete(a.ReferenceID, service.Completion{})
 				}
 			}
 			select {

@@ -4,33 +4,44 @@ import (
 	"net/http"
 
 	"github.com/equalture/equalture-mock/internal/dispatch"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
 func (h *Handler) handleListApplications(w http.ResponseWriter, c *dispatch.Call) error {
 	q := c.Request.URL.Query()
-	status := store.Status(q.Get("status"))
-	apps := []store.Application{}
-	for _, a := range h.Store.List(q.Get("client_id")) {
-		if status == "" || a.Status == status {
-			apps = append(apps, a)
-		}
+	apps := h.Service.Applications(store.Filter{ClientID: q.Get("client_id"), Status: domain.Status(q.Get("status"))})
+	views := make([]service.Application, len(apps))
+	for i, a := range apps {
+		views[i] = h.Service.View(a)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"applications": apps})
+	writeJSON(w, http.StatusOK, map[string]any{"applications": views})
+	return nil
+}
+
+// application answers an application (with its link) as a 200, or the error that came with it.
+func (h *Handler) application(w http.ResponseWriter, a domain.Application, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, h.Service.View(a))
 	return nil
 }
 
 func (h *Handler) handleGetApplication(w http.ResponseWriter, c *dispatch.Call) error {
-	return replyTo[store.Application](w)(h.Lifecycle.Lookup(c.Params["reference_id"]))
+	a, err := h.Service.Lookup(c.Params["reference_id"])
+	return h.application(w, a, err)
 }
 
 func (h *Handler) handleStartApplication(w http.ResponseWriter, c *dispatch.Call) error {
-	return replyTo[store.Application](w)(h.Lifecycle.Start(c.Params["reference_id"]))
+	a, err := h.Service.Start(c.Params["reference_id"])
+	return h.application(w, a, err)
 }
 
 func (h *Handler) handleExpireInvitation(w http.ResponseWriter, c *dispatch.Call) error {
-	return replyTo[store.Application](w)(h.Lifecycle.ExpireInvitation(c.Params["reference_id"]))
+	a, err := h.Service.ExpireInvitation(c.Params["reference_id"])
+	return h.application(w, a, err)
 }
 
 // handleCompleteApplication completes an assessment with chosen or drawn scores.
@@ -42,7 +53,8 @@ func (h *Handler) handleCompleteApplication(w http.ResponseWriter, c *dispatch.C
 	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
-	return replyTo[store.Application](w)(h.Lifecycle.Complete(c.Params["reference_id"], lifecycle.Completion{Fit: req.Fit, Scores: req.Scores}))
+	a, err := h.Service.Complete(c.Params["reference_id"], service.Completion{Fit: req.Fit, Scores: req.Scores})
+	return h.application(w, a, err)
 }
 
 func (h *Handler) tokens(reason string) dispatch.Handler {
@@ -53,7 +65,7 @@ func (h *Handler) tokens(reason string) dispatch.Handler {
 		if err := decode(c.Body, &req); err != nil {
 			return err
 		}
-		ids, err := h.Auth.Invalidate(reason, req.ClientID)
+		ids, err := h.Service.InvalidateTokens(reason, req.ClientID)
 		if err != nil {
 			return err
 		}

@@ -1,12 +1,13 @@
 package control
 
 import (
+	"errors"
 	"net/http"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/dispatch"
-
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/dispatch"
 )
 
 type clockView struct {
@@ -15,12 +16,13 @@ type clockView struct {
 	Offset string    `json:"offset"`
 }
 
-func (h *Handler) clockView() clockView {
-	st := h.Clock.State()
+func viewClock(st clock.State) clockView {
 	return clockView{Now: st.Now.UTC(), Frozen: st.Frozen, Offset: st.Offset.Round(time.Millisecond).String()}
 }
 
-func (h *Handler) writeClock(w http.ResponseWriter) { writeJSON(w, http.StatusOK, h.clockView()) }
+func (h *Handler) writeClock(w http.ResponseWriter) {
+	writeJSON(w, http.StatusOK, viewClock(h.Service.Clock()))
+}
 
 func (h *Handler) handleGetClock(w http.ResponseWriter, c *dispatch.Call) error {
 	h.writeClock(w)
@@ -38,8 +40,10 @@ func (h *Handler) handleAdvanceClock(w http.ResponseWriter, c *dispatch.Call) er
 	if err != nil {
 		return apierr.Field("by", "is invalid: must be a duration like 15m1s")
 	}
-	if _, err := h.Clock.Forward(d); err != nil {
+	if err := h.Service.AdvanceClock(d); errors.Is(err, clock.ErrBackwards) {
 		return apierr.Field("by", "must not be negative: "+err.Error())
+	} else if err != nil {
+		return err
 	}
 	h.writeClock(w)
 	return nil
@@ -60,8 +64,11 @@ func (h *Handler) handleSetClock(w http.ResponseWriter, c *dispatch.Call) error 
 	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
-	before := h.Clock.Set(req.Now)
-	v := clockSetView{clockView: h.clockView(), MovedBy: req.Now.Sub(before).Round(time.Millisecond).String()}
+	before, err := h.Service.SetClock(req.Now)
+	if err != nil {
+		return err
+	}
+	v := clockSetView{clockView: viewClock(h.Service.Clock()), MovedBy: req.Now.Sub(before).Round(time.Millisecond).String()}
 	if req.Now.Before(before) {
 		v.WentBack = true
 		v.Note = "The clock went back by " + before.Sub(req.Now).Round(time.Millisecond).String() +
@@ -71,9 +78,12 @@ func (h *Handler) handleSetClock(w http.ResponseWriter, c *dispatch.Call) error 
 	return nil
 }
 
-func (h *Handler) clockAction(fn func()) dispatch.Handler {
+// clockAction moves the clock with move and answers where it stands.
+func (h *Handler) clockAction(move func() error) dispatch.Handler {
 	return func(w http.ResponseWriter, _ *dispatch.Call) error {
-		fn()
+		if err := move(); err != nil {
+			return err
+		}
 		h.writeClock(w)
 		return nil
 	}

@@ -1,9 +1,8 @@
 // Package control is the mock's control API under /_mock: levers for tests and QA that the real
 // service does not have (clock, lifecycle, tokens, faults, callbacks and webhooks, outbox,
-// journal, reset). Like
-// the vendor API it is served by the dispatcher from its own contract (control-openapi.yaml):
-// routes, body limit, validation and handler binding come from it; its use cases are the
-// lifecycle service's.
+// journal, settle, reset). Like the vendor API it is served by the dispatcher from its own
+// contract (control-openapi.yaml): routes, body limit, validation and handler binding come from
+// it. Its handlers only decode, call the service and encode: every lever is the service's.
 package control
 
 import (
@@ -17,16 +16,10 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/auth"
-	"github.com/equalture/equalture-mock/internal/clock"
-	"github.com/equalture/equalture-mock/internal/coverage"
-	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/dispatch"
-	"github.com/equalture/equalture-mock/internal/fault"
-	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/notify"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/spec"
-	"github.com/equalture/equalture-mock/internal/store"
 )
 
 // Prefix is where the control API lives.
@@ -38,18 +31,10 @@ const maxBody = 1 << 20
 // MaxWait bounds ?wait= (real time).
 const MaxWait = 60 * time.Second
 
-// Deps are the parts of the mock the control API moves and reads.
+// Deps are what the control API serves.
 type Deps struct {
-	Spec      *spec.Spec // control-openapi.yaml
-	Lifecycle *lifecycle.Service
-	Auth      *auth.Authenticator
-	Store     *store.Store // read: lists, the outbox, waiting for changes
-	Clock     *clock.Virtual
-	Journal   *journal.Journal
-	Faults    *fault.Set
-	Callbacks *delivery.Dispatcher
-	// Coverage is what the vendor API's traffic met of its contract.
-	Coverage *coverage.Recorder
+	Spec    *spec.Spec // control-openapi.yaml
+	Service *service.Service
 	// Specs are served as they are: the control and the vendor contracts.
 	ControlSpec, VendorSpec []byte
 	// Admin, when it requires a token, wants it as a Bearer on every request.
@@ -68,7 +53,7 @@ func New(d Deps) (*Handler, error) {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	if d.Spec == nil || d.Lifecycle == nil || d.Auth == nil || d.Admin == nil || d.Store == nil || d.Clock == nil || d.Journal == nil || d.Faults == nil || d.Callbacks == nil || d.Coverage == nil {
+	if d.Spec == nil || d.Service == nil || d.Admin == nil {
 		return nil, errors.New("control: missing dependency")
 	}
 	h := &Handler{Deps: d}
@@ -76,9 +61,9 @@ func New(d Deps) (*Handler, error) {
 		"getClock":            h.handleGetClock,
 		"advanceClock":        h.handleAdvanceClock,
 		"setClock":            h.handleSetClock,
-		"freezeClock":         h.clockAction(d.Clock.Freeze),
-		"unfreezeClock":       h.clockAction(d.Clock.Unfreeze),
-		"resetClock":          h.clockAction(d.Clock.Reset),
+		"freezeClock":         h.clockAction(d.Service.FreezeClock),
+		"unfreezeClock":       h.clockAction(d.Service.UnfreezeClock),
+		"resetClock":          h.clockAction(d.Service.ResetClock),
 		"listApplications":    h.handleListApplications,
 		"getApplication":      h.handleGetApplication,
 		"startApplication":    h.handleStartApplication,
@@ -88,7 +73,7 @@ func New(d Deps) (*Handler, error) {
 		"revokeTokens":        h.tokens(auth.Revoked),
 		"listFaults":          h.handleListFaults,
 		"addFault":            h.handleAddFault,
-		"clearFaults":         emptying(d.Faults.Reset),
+		"clearFaults":         emptying(d.Service.ClearFaults),
 		"removeFault":         h.handleRemoveFault,
 		"listCallbacks":       h.handleListCallbacks,
 		"getCallback":         h.handleGetCallback,
@@ -96,10 +81,10 @@ func New(d Deps) (*Handler, error) {
 		"listAllWebhooks":     h.handleListWebhooks,
 		"triggerEvent":        h.handleTriggerEvent,
 		"listOutbox":          h.handleListOutbox,
-		"queryJournal":        QueryJournal(d.Journal, d.Logger),
-		"clearJournal":        ClearJournal(d.Journal),
-		"getCoverage":         GetCoverage(d.Coverage),
-		"resetCoverage":       emptying(d.Coverage.Reset),
+		"queryJournal":        QueryJournal(d.Service.Journal(), d.Logger),
+		"clearJournal":        emptying(d.Service.ClearJournal),
+		"getCoverage":         GetCoverage(d.Service.Coverage()),
+		"resetCoverage":       emptying(d.Service.Coverage().Reset),
 		"reset":               h.handleReset,
 		"snapshot":            h.handleSnapshot,
 		"settle":              h.handleSettle,
@@ -187,7 +172,7 @@ func serveYAML(doc []byte) dispatch.Handler {
 }
 
 // replyTo writes a value as a 200, or returns the error that came with it:
-// `return replyTo[store.Application](w)(h.Lifecycle.Start(ref))`.
+// `return replyTo[delivery.Delivery](w)(h.Service.Redeliver(id))`.
 func replyTo[T any](w http.ResponseWriter) func(T, error) error {
 	return func(v T, err error) error {
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/app"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
@@ -154,7 +155,7 @@ func TestLifecycleLevers(t *testing.T) {
 			for k, n := range v["scores"].(map[string]any) {
 				scores[k] = int(n.(float64))
 			}
-			if got := results.Fit(job, scores); got != fit || v["status"] != "completed" {
+			if got := results.Fit(job, domain.NewScores(scores)); got != fit || v["status"] != "completed" {
 				t.Fatalf("completed with fit %s: status %v, scores %v give fit %s", fit, v["status"], scores, got)
 			}
 		}

@@ -4,14 +4,14 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"github.com/equalture/equalture-mock/internal/coverage"
 	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/equalture/equalture-mock/internal/coverage"
 
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/notify"
@@ -20,21 +20,14 @@ import (
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/glob"
 	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/service"
 )
 
 func (h *Handler) handleListOutbox(w http.ResponseWriter, c *dispatch.Call) error {
 	q := c.Request.URL.Query()
 	to, ref := q.Get("to"), q.Get("reference_id")
-	emails := waitList(c.Request, h.Store.Changed(), func() []store.Email {
-		out := []store.Email{}
-		for _, m := range h.Store.Outbox(q.Get("client_id")) {
-			if (to == "" || strings.EqualFold(m.To, to)) && (ref == "" || m.ReferenceID == ref) {
-				out = append(out, m)
-			}
-		}
-		return out
-	})
+	f := service.OutboxFilter{ClientID: q.Get("client_id"), ReferenceID: ref, To: to}
+	emails := waitList(c.Request, h.Service.ApplicationsChanged(), func() []service.Email { return h.Service.Outbox(f) })
 	writeJSON(w, http.StatusOK, map[string]any{"emails": emails})
 	return nil
 }
@@ -106,7 +99,7 @@ func QueryJournal(j *journal.Journal, log *slog.Logger) dispatch.Handler {
 	}
 }
 
-// ClearJournal answers DELETE /_mock/journal (clearJournal).
+// ClearJournal answers DELETE /_mock/journal (clearJournal) for the validating proxy's journal.
 func ClearJournal(j *journal.Journal) dispatch.Handler { return emptying(j.Reset) }
 
 // GetCoverage serves what the vendor API's traffic met of its contract (the mock's, or the
@@ -119,7 +112,7 @@ func GetCoverage(rec *coverage.Recorder) dispatch.Handler {
 }
 
 func (h *Handler) handleListFaults(w http.ResponseWriter, c *dispatch.Call) error {
-	writeJSON(w, http.StatusOK, map[string]any{"faults": h.Faults.List()})
+	writeJSON(w, http.StatusOK, map[string]any{"faults": h.Service.Faults()})
 	return nil
 }
 
@@ -128,7 +121,7 @@ func (h *Handler) handleAddFault(w http.ResponseWriter, c *dispatch.Call) error 
 	if err := decode(c.Body, &rule); err != nil {
 		return err
 	}
-	added, err := h.Faults.Add(rule)
+	added, err := h.Service.AddFault(rule)
 	if err != nil {
 		return err
 	}
@@ -146,8 +139,8 @@ func emptying(fn func()) dispatch.Handler {
 }
 
 func (h *Handler) handleRemoveFault(w http.ResponseWriter, c *dispatch.Call) error {
-	if !h.Faults.Remove(c.Params["id"]) {
-		return apierr.New(apierr.NotFound, "No fault rule %q", c.Params["id"])
+	if err := h.Service.RemoveFault(c.Params["id"]); err != nil {
+		return err
 	}
 	noContent(w)
 	return nil
@@ -163,20 +156,13 @@ func (h *Handler) handleSettle(w http.ResponseWriter, c *dispatch.Call) error {
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), wait)
 	defer cancel()
-	err := h.Lifecycle.Settled(ctx)
-	if err == nil {
-		err = h.Callbacks.Settled(ctx)
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"settled": err == nil, "now": h.Clock.Now().UTC()})
+	err := h.Service.Settled(ctx)
+	writeJSON(w, http.StatusOK, map[string]any{"settled": err == nil, "now": h.Service.Now().UTC()})
 	return nil
 }
 
 func (h *Handler) handleReset(w http.ResponseWriter, _ *dispatch.Call) error {
-	err := errors.Join(h.Callbacks.Reset(), h.Lifecycle.Reset())
-	h.Journal.Reset()
-	h.Faults.Reset()
-	h.Clock.Reset()
-	if err != nil {
+	if err := h.Service.Reset(); err != nil {
 		return err
 	}
 	noContent(w)

@@ -2,35 +2,15 @@ package control
 
 import (
 	"net/http"
-	"time"
 
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/dispatch"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/service"
 )
-
-// webhookView is a webhook as the control API shows it: whose, and never its secret.
-type webhookView struct {
-	ClientID   string    `json:"client_id"`
-	Label      string    `json:"label"`
-	URL        string    `json:"url"`
-	SecretHint string    `json:"secret_hint"`
-	CreatedAt  time.Time `json:"created_at"`
-	UpdatedAt  time.Time `json:"updated_at"`
-}
-
-func viewWebhooks(hooks []store.Webhook) []webhookView {
-	out := make([]webhookView, len(hooks))
-	for i, w := range hooks {
-		out[i] = webhookView{ClientID: w.ClientID, Label: w.Label, URL: w.URL, SecretHint: lifecycle.SecretHint(w.Secret), CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
-	}
-	return out
-}
 
 func (h *Handler) handleListWebhooks(w http.ResponseWriter, c *dispatch.Call) error {
 	client := c.Request.URL.Query().Get("client_id")
-	hooks := waitList(c.Request, h.Store.Changed(), func() []webhookView { return viewWebhooks(h.Lifecycle.Webhooks(client)) })
+	hooks := waitList(c.Request, h.Service.DeliveriesChanged(), func() []service.WebhookView { return h.Service.WebhookViews(client) })
 	writeJSON(w, http.StatusOK, map[string]any{"webhooks": hooks})
 	return nil
 }
@@ -42,17 +22,13 @@ func (h *Handler) handleTriggerEvent(w http.ResponseWriter, c *dispatch.Call) er
 	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
-	id, err := h.Lifecycle.TriggerEvent(c.Params["reference_id"], req.Type)
+	id, ds, err := h.Service.TriggerEvent(c.Params["reference_id"], req.Type)
 	if err != nil {
 		return err
 	}
-	resp := struct {
+	writeJSON(w, http.StatusOK, struct {
 		EventID    string              `json:"event_id,omitempty"`
 		Deliveries []delivery.Delivery `json:"deliveries"`
-	}{EventID: id, Deliveries: []delivery.Delivery{}}
-	if id != "" {
-		resp.Deliveries = h.Callbacks.List(delivery.Filter{EventID: id})
-	}
-	writeJSON(w, http.StatusOK, resp)
+	}{EventID: id, Deliveries: append([]delivery.Delivery{}, ds...)})
 	return nil
 }

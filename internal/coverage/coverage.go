@@ -66,8 +66,8 @@ func Reasons(err error) []string {
 	if err == nil { // the usual answer: nothing to look into (errors.As would allocate)
 		return nil
 	}
-	var e *apierr.Error
-	if !errors.As(err, &e) {
+	e := apierr.From(err) // the domain's refusals too: their reason is the state
+	if e == nil {
 		return nil
 	}
 	if e.Code == apierr.Invalid {

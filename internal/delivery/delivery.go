@@ -1,14 +1,30 @@
-// Package delivery sends what leaves the mock for a consumer, the way the real service does and
-// more visibly: an application's results, PUT to its callback URL, and the vendor webhook events
+// Package delivery is what leaves the mock for a consumer, the way the real service sends it and
+// more visibly: an application's results, PUT to its callback URL, and the vendor's webhook events
 // (assessment_started, assessment_finished), POSTed to every webhook of the application's client
 // and signed Standard-Webhooks style with that webhook's secret. Both kinds are deliveries of one
-// machinery: a bounded worker pool fed by a queue that never drops, retries on a
-// Standard-Webhooks-like schedule timed on the mock's clock (a schedule.Queue), 410 handling,
-// redelivery, and a log of every attempt. Deliveries of an anonymized application are cancelled
-// and their payloads erased; those to a deleted webhook are cancelled.
+// machinery, the Sender: a bounded worker pool fed by a queue that never drops, retries on a
+// Standard-Webhooks-like schedule timed on the mock's clock, 410 handling, redelivery, a log of
+// every attempt, and the clients' webhooks it sends to.
 //
-// With a Persistence, every change of a delivery is written through before the dispatcher moves on
-// (a planned attempt starts only once its plan is durable), and Resume picks up after a restart.
+// The Sender is the store's one publisher: it gets the events of every change under the store's
+// lock, in the order the changes were made, and makes their deliveries then, in that order, in
+// the same write to the data file as the change. What each event makes is decided here, the
+// transport's rule: assessment_started and assessment_finished go to every webhook of the client;
+// assessment_finished also makes the results PUT; an anonymization cancels what is pending of the
+// application and erases what was kept of it.
+//
+// Order: the deliveries of one application to one webhook form a lane that goes one at a time, in
+// the order they were made: a delivery's first attempt waits until the one before it has been
+// delivered, has failed for good or was cancelled. The results PUT of a completion is made after
+// its assessment_finished deliveries and its first attempt waits until each of them has had its
+// first attempt (whatever the answer), or cannot have one now because the event before it waits
+// for a retry: a receiver that answers sees assessment_finished before the results, and a webhook
+// that is down never holds the results back for more than one attempt.
+//
+// Durability: an attempt is never made before the write that planned it is on disk (OnCommit),
+// so an event is never sent for a change the data file does not hold. Payloads are not kept: each
+// attempt renders them from the application as it stands (the results, the event's data), so an
+// anonymized application's payloads are gone with it.
 package delivery
 
 import (
@@ -16,20 +32,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
-	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/notify"
-	"github.com/equalture/equalture-mock/internal/schedule"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/persist"
 )
 
 // Status is where a delivery stands.
@@ -37,7 +50,7 @@ type Status string
 
 // Delivery statuses.
 const (
-	Pending    Status = "pending"    // waiting for its next attempt
+	Pending    Status = "pending"    // waiting for its next attempt (or for its turn)
 	Delivering Status = "delivering" // an attempt is in flight
 	Delivered  Status = "delivered"
 	Failed     Status = "failed"    // attempts exhausted, or the receiver answered 410
@@ -53,9 +66,12 @@ const (
 	KindWebhook Kind = "webhook" // an event, POSTed to a webhook of the application's client
 )
 
-// ReasonGone is a failed delivery's reason when the receiver answered 410 Gone: no more attempts
-// follow. A delivery that ran out of attempts says "gave up after N attempts".
-const ReasonGone = "gone"
+// Reasons a delivery stopped without being delivered.
+const (
+	ReasonGone           = "gone" // the receiver answered 410 Gone: no more attempts follow
+	ReasonAnonymized     = "anonymized"
+	ReasonWebhookDeleted = "webhook deleted"
+)
 
 // Headers every delivery carries besides Content-Type and User-Agent.
 const (
@@ -73,7 +89,7 @@ type Attempt struct {
 }
 
 // Delivery is a results PUT to one application's callback URL, or one event POSTed to one webhook,
-// with every attempt.
+// with every attempt, as the log shows it.
 type Delivery struct {
 	ID          string `json:"id"`
 	ReferenceID string `json:"reference_id"`
@@ -82,30 +98,18 @@ type Delivery struct {
 	Method      string `json:"method"`
 	// EventType, EventID and Webhook (its label) describe a webhook delivery; an event sent to
 	// several webhooks has one id, its deliveries one each.
-	EventType     string          `json:"event_type,omitempty"`
-	EventID       string          `json:"event_id,omitempty"`
-	Webhook       string          `json:"webhook,omitempty"`
-	URL           string          `json:"url"`
-	Status        Status          `json:"status"`
-	Reason        string          `json:"reason,omitempty"`
-	Attempts      []Attempt       `json:"attempts"`
-	CreatedAt     time.Time       `json:"created_at"`
-	NextAttemptAt *time.Time      `json:"next_attempt_at,omitempty"`
-	Payload       json.RawMessage `json:"payload"`
-
-	series int    // attempts in the current series (redelivery starts a new one)
-	seq    int    // the delivery's number: its place in the log and in its id
-	secret string // signs a webhook delivery; never shown
-}
-
-func (d *Delivery) clone() Delivery {
-	c := *d
-	c.Attempts = append(make([]Attempt, 0, len(d.Attempts)), d.Attempts...) // [] before the first, not null
-	if d.NextAttemptAt != nil {
-		t := *d.NextAttemptAt
-		c.NextAttemptAt = &t
-	}
-	return c
+	EventType     string     `json:"event_type,omitempty"`
+	EventID       string     `json:"event_id,omitempty"`
+	Webhook       string     `json:"webhook,omitempty"`
+	URL           string     `json:"url"`
+	Status        Status     `json:"status"`
+	Reason        string     `json:"reason,omitempty"`
+	Attempts      []Attempt  `json:"attempts"`
+	CreatedAt     time.Time  `json:"created_at"`
+	NextAttemptAt *time.Time `json:"next_attempt_at,omitempty"`
+	// Payload is what the delivery carries, rendered from its application now ({} once the
+	// application is anonymized).
+	Payload json.RawMessage `json:"payload,omitempty"`
 }
 
 // Config tunes deliveries.
@@ -124,7 +128,7 @@ type Config struct {
 	Jitter float64
 	// Success is "200" (the seed's words) or "2xx".
 	Success string
-	// Seed makes jitter reproducible: one seed, application and attempt always get the same delay.
+	// Seed makes jitter and event ids reproducible.
 	Seed uint64
 }
 
@@ -138,7 +142,7 @@ const (
 	DefaultJitter  = 0.1
 )
 
-// Check reports a setting no dispatcher can work with (jitter outside [0, 1), a success set other
+// Check reports a setting no sender can work with (jitter outside [0, 1), a success set other
 // than 200 or 2xx); zero values are fine, they take the defaults.
 func (c Config) Check() error {
 	if c.Jitter < 0 || c.Jitter >= 1 {
@@ -177,14 +181,17 @@ func (c *Config) setDefaults() error {
 	return nil
 }
 
-// Deps are the dispatcher's collaborators.
+// Deps are the sender's collaborators.
 type Deps struct {
 	Clock    clock.Clock
-	Store    *store.Store
-	Fixtures *fixtures.Set
-	// Payload renders an application's results as the callback sends them.
-	Payload func(store.Application) any
-	// Client sends the PUTs (a transport with sane pools, dialling through Egress, when nil).
+	Fixtures *fixtures.Set // clients' callback tokens and webhook secrets (results)
+	// Lookup returns the application a delivery is about, as it stands now.
+	Lookup func(ref string) (domain.Application, error)
+	// Results renders an application's results as its callback sends them.
+	Results func(domain.Application) any
+	// DB is the data file deliveries and webhooks are written to and read back from (nil: memory).
+	DB *persist.DB
+	// Client sends the requests (a transport with sane pools, dialling through Egress, when nil).
 	Client *http.Client
 	// Egress, when set, is where deliveries may connect: the default Client dials through it, and
 	// attempt errors show only what it lets them show.
@@ -192,10 +199,6 @@ type Deps struct {
 	// UserAgent identifies the mock to receivers.
 	UserAgent string
 	Logger    *slog.Logger
-	// Persistence, when set, receives every change of a delivery; Restored is what it gave back
-	// at start-up (Resume starts the deliveries a restart interrupted).
-	Persistence Persistence
-	Restored    Restored
 	// Attempted, when set, is told of every attempt as it is recorded: what it carried (the
 	// results, or an event of type event) and what the receiver made of it (its status, or the
 	// error that kept it from answering; ErrTimeout when it ran out of time). Coverage counts it.
@@ -205,39 +208,70 @@ type Deps struct {
 // ErrTimeout is why an attempt failed when the receiver did not answer within the timeout.
 var ErrTimeout = errors.New("timeout")
 
-// Dispatcher delivers results callbacks.
-type Dispatcher struct {
+// Sender makes the deliveries, keeps their log and the clients' webhooks, and sends them.
+type Sender struct {
 	cfg     Config
 	deps    Deps
+	db      *persist.DB
 	changed notify.Broadcaster
-	queue   *schedule.Queue // future attempts, on the clock
+	queue   *clock.Queue    // planned attempts, on the clock
 	ctx     context.Context // cancelled by Close when its wait runs out
 	cancel  context.CancelFunc
 
-	mu    sync.Mutex
-	work  *sync.Cond // signalled when ready gains items or the dispatcher closes
-	all   map[string]*Delivery
-	order []string
-	ready []string // deliveries whose attempt is due, FIFO
-	// inflight holds the lanes with an attempt in flight; parked, the due deliveries waiting for
-	// it: the events of one application reach one webhook in the order they happened.
-	inflight map[string]bool
-	parked   map[string][]string
-	busy     int // attempts in flight, and plans being written before they are armed
-	closing  bool
-	nextID   int
-	rev      uint64 // counts writes through to persistence; orders them
+	mu      sync.Mutex
+	work    *sync.Cond // signalled when ready gains items or the sender closes
+	log     []*delivery
+	first   int // number of log[0]
+	lastSeq int // the highest delivery number ever given
+	hooks   map[string]map[string]domain.Webhook
+	lanes   map[lane][]*delivery          // unfinished webhook deliveries of one application to one webhook, in order
+	gated   map[string]map[*delivery]bool // results deliveries waiting for their application's events, by reference id
+	ready   []*delivery                   // due, in their turn: for the workers, FIFO
+	arming  []arming                      // plans waiting for their write to be durable, in the order written
+	busy    int                           // attempts in flight
+	written uint64                        // the position of the last write appended
+	stopped bool                          // the data file failed a write: nothing more becomes durable
+	closing bool
 
 	workers sync.WaitGroup
 }
 
-// New builds a dispatcher, subscribes it to the store's completions and starts its workers.
-// Close stops them.
-func New(cfg Config, deps Deps) (*Dispatcher, error) {
+// delivery is a delivery as the sender keeps it: what the log shows but the payload (rendered
+// when sent or shown), the id and the method (derived), plus what orders it.
+type delivery struct {
+	seq      int
+	ref      string
+	client   string
+	kind     Kind
+	event    domain.EventType
+	eventID  string
+	webhook  string
+	url      string
+	status   Status
+	reason   string
+	attempts []Attempt
+	created  time.Time
+	next     time.Time // zero: none planned
+	series   int       // attempts in the current series (a redelivery starts a new one)
+	after    []int     // results: the numbers of the assessment_finished deliveries it follows
+	erased   bool      // the application was anonymized: nothing of it is shown or sent
+	durable  bool      // its plan is on disk: its attempt may be made
+}
+
+// id is the delivery's id: its number and the start of its application's reference id.
+func (d *delivery) id() string {
+	return fmt.Sprintf("dlv_%06d_%s", d.seq, d.ref[:min(8, len(d.ref))])
+}
+
+func (d *delivery) unfinished() bool { return d.status == Pending || d.status == Delivering }
+
+// New builds the sender, with the deliveries and webhooks deps.DB holds, and starts its workers;
+// Resume starts what a restart interrupted. Close stops them.
+func New(cfg Config, deps Deps) (*Sender, error) {
 	if err := cfg.setDefaults(); err != nil {
 		return nil, err
 	}
-	if deps.Clock == nil || deps.Store == nil || deps.Fixtures == nil || deps.Payload == nil {
+	if deps.Clock == nil || deps.Fixtures == nil || deps.Lookup == nil || deps.Results == nil {
 		return nil, errors.New("delivery: missing dependency")
 	}
 	if deps.Logger == nil {
@@ -258,162 +292,39 @@ func New(cfg Config, deps Deps) (*Dispatcher, error) {
 		deps.UserAgent = "equalture-mock"
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &Dispatcher{
-		cfg: cfg, deps: deps, ctx: ctx, cancel: cancel,
-		queue:    schedule.New(deps.Clock),
-		all:      make(map[string]*Delivery),
-		inflight: make(map[string]bool), parked: make(map[string][]string),
+	s := &Sender{
+		cfg: cfg, deps: deps, db: deps.DB, ctx: ctx, cancel: cancel,
+		queue: clock.NewQueue(deps.Clock),
+		first: 1, hooks: make(map[string]map[string]domain.Webhook),
+		lanes: make(map[lane][]*delivery), gated: make(map[string]map[*delivery]bool),
 	}
-	d.work = sync.NewCond(&d.mu)
-	for _, s := range deps.Restored.Deliveries {
-		dl := s.Delivery.clone()
-		dl.series, dl.seq, dl.secret = s.Series, s.Seq, s.Secret
-		if dl.Kind == "" { // written before deliveries had kinds
-			dl.Kind, dl.Method = KindResults, http.MethodPut
-		}
-		d.all[dl.ID] = &dl
-		d.order = append(d.order, dl.ID)
-		d.nextID = max(d.nextID, s.Seq)
+	s.work = sync.NewCond(&s.mu)
+	if err := s.load(); err != nil {
+		s.queue.Close()
+		return nil, err
 	}
-	d.nextID = max(d.nextID, deps.Restored.LastSeq)
-	d.rev = deps.Restored.Rev
-	deps.Store.Subscribe(d.onEvent)
-	for i := 0; i < cfg.Workers; i++ {
-		d.workers.Add(1)
-		go d.worker()
+	s.db.OnCommit(s.committed)
+	for range cfg.Workers {
+		s.workers.Add(1)
+		go s.worker()
 	}
-	return d, nil
+	return s, nil
 }
 
-// Changed wakes waiters on every change of any delivery.
-func (d *Dispatcher) Changed() *notify.Broadcaster { return &d.changed }
-
-// onEvent turns the store's transitions into deliveries: a start into assessment_started, a
-// completion into assessment_finished (after assessment_started when the application completed
-// without being opened: it started then too) and the results callback. It only takes the
-// dispatcher's lock: the store's caller (an HTTP handler) never waits for a receiver.
-func (d *Dispatcher) onEvent(e store.Event) {
-	switch e.Type {
-	case store.EventStarted:
-		d.raise(e.Application, EventStarted, e.At)
-	case store.EventCompleted:
-		if e.From == store.Invited {
-			d.raise(e.Application, EventStarted, e.At)
-		}
-		d.raise(e.Application, EventFinished, e.At)
-		d.enqueue(e.Application, e.At)
-	}
-}
-
-// enqueue starts the results delivery of app.
-func (d *Dispatcher) enqueue(app store.Application, now time.Time) {
-	body, err := json.Marshal(d.deps.Payload(app))
-	if err != nil {
-		d.deps.Logger.Error("render callback payload", "reference_id", app.ReferenceID, "err", err)
-		return
-	}
-	d.mu.Lock()
-	if d.closing {
-		d.mu.Unlock()
-		d.deps.Logger.Warn("callback not sent: shutting down", "reference_id", app.ReferenceID)
-		return
-	}
-	if d.anonymized(app.ReferenceID) { // since it completed: Cancel ran before this was made
-		d.mu.Unlock()
-		return
-	}
-	dl := d.newLocked(app, KindResults, now, body)
-	dl.Method, dl.URL = http.MethodPut, app.CallbackURL
-	d.planLocked(dl, now)
-	d.busy++
-	w := d.writeLocked(dl)
-	d.mu.Unlock()
-	if err := d.saveAndArm(w, now, dl); err != nil {
-		d.deps.Logger.Error("callback not saved", "delivery", dl.ID, "reference_id", app.ReferenceID, "err", err)
-	}
-}
-
-// newLocked adds a pending delivery of kind for app to the log, with the next number.
-func (d *Dispatcher) newLocked(app store.Application, kind Kind, now time.Time, payload []byte) *Delivery {
-	d.nextID++
-	dl := &Delivery{
-		ID:          fmt.Sprintf("dlv_%06d_%s", d.nextID, app.ReferenceID[:min(8, len(app.ReferenceID))]),
-		ReferenceID: app.ReferenceID,
-		ClientID:    app.ClientID,
-		Kind:        kind,
-		Status:      Pending,
-		Attempts:    []Attempt{},
-		CreatedAt:   now,
-		Payload:     payload,
-		seq:         d.nextID,
-	}
-	d.all[dl.ID] = dl
-	d.order = append(d.order, dl.ID)
-	return dl
-}
-
-// planLocked plans dl's next attempt of its series, or marks it failed when the series is spent.
-// armLocked hands the attempt on, once the plan is saved.
-func (d *Dispatcher) planLocked(dl *Delivery, now time.Time) {
-	if dl.series >= d.cfg.MaxAttempts {
-		dl.Status, dl.NextAttemptAt = Failed, nil
-		dl.Reason = fmt.Sprintf("gave up after %d attempts", dl.series)
-		return
-	}
-	delay := d.cfg.Schedule[min(dl.series, len(d.cfg.Schedule)-1)]
-	delay = time.Duration(float64(delay) * d.cfg.TimeScale)
-	if d.cfg.Jitter > 0 && delay > 0 {
-		delay += time.Duration(d.spread(dl.jitterKey(), len(dl.Attempts)) * d.cfg.Jitter * float64(delay))
-	}
-	at := now.Add(delay)
-	dl.Status, dl.NextAttemptAt = Pending, &at
-}
-
-// armLocked hands dl's planned attempt to the workers when it is due at now, else to the queue.
-func (d *Dispatcher) armLocked(dl *Delivery, now time.Time) {
-	if !dl.NextAttemptAt.After(now) {
-		d.readyLocked(dl.ID)
-		return
-	}
-	id, series := dl.ID, dl.series
-	d.queue.At(*dl.NextAttemptAt, func() { d.due(id, series) })
-}
-
-// due hands delivery id's attempt to the workers, unless it moved on since it was planned
-// (delivered by a redelivery, reset, cancelled).
-func (d *Dispatcher) due(id string, series int) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if dl := d.all[id]; dl != nil && dl.Status == Pending && dl.series == series && !d.closing {
-		d.readyLocked(id)
-	}
-}
-
-// spread returns a number in [-1, 1) that depends only on the seed, the application and the
-// attempt, so a seeded run retries at the same times however its deliveries interleave.
-func (d *Dispatcher) spread(ref string, attempt int) float64 {
-	h := fnv.New64a()
-	_, _ = io.WriteString(h, ref)
-	r := rand.New(rand.NewPCG(d.cfg.Seed, h.Sum64()+uint64(attempt)))
-	return r.Float64()*2 - 1
-}
-
-func (d *Dispatcher) readyLocked(id string) {
-	d.ready = append(d.ready, id)
-	d.work.Signal()
-}
+// Changed wakes waiters on every change of any delivery or webhook.
+func (s *Sender) Changed() *notify.Broadcaster { return &s.changed }
 
 // Settled returns once every attempt due at the clock's time has been made and recorded, or ctx
 // is done: until the clock moves, nothing more happens. Tests wait on it instead of sleeping.
-func (d *Dispatcher) Settled(ctx context.Context) error {
+func (s *Sender) Settled(ctx context.Context) error {
 	for {
-		changed := d.changed.Changed()
-		if err := d.queue.Settled(ctx); err != nil {
+		changed := s.changed.Changed()
+		if err := s.queue.Settled(ctx); err != nil {
 			return err
 		}
-		d.mu.Lock()
-		idle := len(d.ready) == 0 && d.busy == 0 || d.closing
-		d.mu.Unlock()
+		s.mu.Lock()
+		idle := len(s.ready) == 0 && s.busy == 0 && len(s.arming) == 0 && (s.stopped || s.db.Durable() >= s.written) || s.closing
+		s.mu.Unlock()
 		if idle {
 			return nil
 		}
@@ -425,21 +336,29 @@ func (d *Dispatcher) Settled(ctx context.Context) error {
 	}
 }
 
+// appendLocked appends writes to the data file and notes their position: the sender has not
+// settled before it is durable.
+func (s *Sender) appendLocked(writes ...persist.Write) uint64 {
+	pos := s.db.Append(writes...)
+	s.written = max(s.written, pos)
+	return pos
+}
+
 // Close stops taking work and waits, at most until ctx is done, for attempts in flight; then it
 // cancels them. Deliveries still pending are logged, not lost silently.
-func (d *Dispatcher) Close(ctx context.Context) error {
-	d.mu.Lock()
-	if d.closing {
-		d.mu.Unlock()
+func (s *Sender) Close(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
 		return nil
 	}
-	d.closing = true
-	d.work.Broadcast()
-	d.mu.Unlock()
+	s.closing = true
+	s.work.Broadcast()
+	s.mu.Unlock()
 
 	done := make(chan struct{})
 	go func() {
-		d.workers.Wait()
+		s.workers.Wait()
 		close(done)
 	}()
 	var err error
@@ -448,12 +367,12 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	case <-ctx.Done():
 		err = fmt.Errorf("delivery: attempts still in flight at shutdown: %w", ctx.Err())
 	}
-	d.cancel() // cuts attempts still in flight
+	s.cancel() // cuts attempts still in flight
 	<-done
-	d.queue.Close()
-	d.deps.Client.CloseIdleConnections() // their read and write loops would outlive the dispatcher
-	for _, dl := range d.List(Filter{Status: Pending}) {
-		d.deps.Logger.Warn("callback pending at shutdown", "delivery", dl.ID, "reference_id", dl.ReferenceID, "url", dl.URL, "attempts", len(dl.Attempts))
+	s.queue.Close()
+	s.deps.Client.CloseIdleConnections() // their read and write loops would outlive the sender
+	for _, d := range s.List(Filter{Status: Pending}) {
+		s.deps.Logger.Warn("callback pending at shutdown", "delivery", d.ID, "reference_id", d.ReferenceID, "url", d.URL, "attempts", len(d.Attempts))
 	}
 	return err
 }

@@ -23,7 +23,9 @@ import (
 	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fixtures"
+	"github.com/equalture/equalture-mock/internal/persist"
 	"github.com/equalture/equalture-mock/internal/results"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/store"
@@ -38,19 +40,22 @@ const (
 	webhookSecret = "whsec_c2VjcmV0LWtleS1mb3ItdGVzdHM="
 )
 
-// world is a store, a frozen clock and a dispatcher, with the demo client given a callback token
-// and a webhook secret. opts adjust the dispatcher's dependencies (a durable store, persistence).
+// world is a store, a frozen clock and a sender wired as the service wires them (the sender is
+// the store's publisher), with the demo client given a callback token and a webhook secret; with
+// a data dir, both write to it.
 type world struct {
-	t     *testing.T
+	t     testing.TB
+	cfg   delivery.Config
+	dir   string // "" in memory
 	clock *clock.Virtual
-	store *store.Store
 	fx    *fixtures.Set
 	gen   *results.Generator
-	d     *delivery.Dispatcher
-	n     int
+	db    *persist.DB
+	store *store.Store
+	d     *delivery.Sender
 }
 
-func newWorld(t *testing.T, cfg delivery.Config, opts ...func(*world, *delivery.Deps)) *world {
+func newWorld(t testing.TB, cfg delivery.Config, opts ...func(*world)) *world {
 	t.Helper()
 	embedded := assets.Fixtures()
 	clients, _ := fs.ReadFile(embedded, "clients.yaml")
@@ -61,30 +66,62 @@ func newWorld(t *testing.T, cfg delivery.Config, opts ...func(*world, *delivery.
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, clock: clock.NewFrozen(t0), fx: fx, gen: results.NewGenerator(fx, 1)}
-	w.store = store.New(w.clock)
 	if cfg.Schedule == nil {
 		cfg.Schedule = []time.Duration{0, 5 * time.Second, 5 * time.Minute}
 	}
-	deps := delivery.Deps{
-		Clock:    w.clock,
-		Store:    w.store,
-		Fixtures: fx,
-		Payload: func(a store.Application) any {
-			job, _ := fx.Job(a.ClientID, a.JobID)
+	w := &world{t: t, cfg: cfg, clock: clock.NewFrozen(t0), fx: fx, gen: results.NewGenerator(fx, 1)}
+	for _, o := range opts {
+		o(w)
+	}
+	w.open()
+	t.Cleanup(w.close)
+	return w
+}
+
+// onDisk keeps the world's deliveries and applications in a data file in dir.
+func onDisk(dir string) func(*world) { return func(w *world) { w.dir = dir } }
+
+// open builds the store and the sender (on the data dir, holding what it holds).
+func (w *world) open() {
+	w.t.Helper()
+	var err error
+	if w.dir != "" {
+		if w.db, err = persist.Open(w.dir); err != nil {
+			w.t.Fatal(err)
+		}
+	}
+	w.d, err = delivery.New(w.cfg, delivery.Deps{
+		Clock: w.clock, Fixtures: w.fx, DB: w.db,
+		Lookup: func(ref string) (domain.Application, error) { return w.store.Lookup(ref) },
+		Results: func(a domain.Application) any {
+			job, _ := w.fx.Job(a.ClientID, a.JobID)
 			return w.gen.Render(job, a.Scores, "en", "https://dashboard.example/applications/"+a.ReferenceID)
 		},
-	}
-	for _, o := range opts {
-		o(w, &deps)
-	}
-	w.store = deps.Store
-	w.d, err = delivery.New(cfg, deps)
+	})
 	if err != nil {
-		t.Fatal(err)
+		w.t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = w.d.Close(context.Background()) })
-	return w
+	if w.store, err = store.Open(store.Deps{Clock: w.clock, DB: w.db, Publisher: w.d, Seed: 1}); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// close stops the sender and closes the data file, as a shutdown does.
+func (w *world) close() {
+	if w.d == nil {
+		return
+	}
+	_ = w.d.Close(context.Background())
+	_ = w.db.Close()
+	w.d, w.db = nil, nil
+}
+
+// restart closes the world and opens it again on its data dir, resuming what was pending.
+func (w *world) restart() {
+	w.t.Helper()
+	w.close()
+	w.open()
+	w.d.Resume()
 }
 
 // settle waits until every attempt due at the clock's time has been made: after it, nothing
@@ -102,19 +139,39 @@ func (w *world) settle() {
 func (w *world) complete(url string) string {
 	w.t.Helper()
 	ref := w.create(url, jobID)
-	job, _ := w.fx.Job("demo-client", jobID)
-	if _, err := w.store.Complete(ref, w.gen.Draw(ref, job)); err != nil {
-		w.t.Fatal(err)
-	}
+	w.update(ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
+		job, _ := w.fx.Job(a.ClientID, a.JobID)
+		return a.Complete(now, w.gen.Draw(a.ReferenceID, job))
+	})
 	return ref
 }
 
+// create invites an applicant of the demo client to job, the callback going to url.
 func (w *world) create(url, job string) string {
-	w.n++
-	ref := fmt.Sprintf("00000000-0000-4000-8000-%012d", w.n)
-	w.store.Create(store.Application{ReferenceID: ref, ClientID: "demo-client", JobID: job, CallbackURL: url}, 7*24*time.Hour, nil)
-	return ref
+	w.t.Helper()
+	return w.createFor("demo-client", url, job)
 }
+
+func (w *world) createFor(client, url, job string) string {
+	w.t.Helper()
+	a, err := w.store.Create(domain.Application{ClientID: client, JobID: job, CallbackURL: url}, 7*24*time.Hour)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return a.ReferenceID
+}
+
+// update runs a transition of ref, failing the test when it is refused.
+func (w *world) update(ref string, fn func(*domain.Application, time.Time) ([]domain.Event, error)) domain.Application {
+	w.t.Helper()
+	a, err := w.store.Update("", ref, fn)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return a
+}
+
+func (w *world) start(ref string) { w.update(ref, (*domain.Application).Start) }
 
 // until waits (real time, bounded) for the delivery of ref to satisfy ok.
 func (w *world) until(ref string, ok func(delivery.Delivery) bool) delivery.Delivery {
@@ -228,16 +285,16 @@ func TestDeliversTheContractsPayloadWithAuthAndSignature(t *testing.T) {
 func TestNoAuthHeadersWithoutConfiguration(t *testing.T) {
 	w := newWorld(t, delivery.Config{})
 	rcv := newReceiver(t, 200)
-	ref := w.create(rcv.URL, jobID)
 	// other-client has neither a token nor a secret.
-	w.store.Create(store.Application{ReferenceID: "11111111-0000-4000-8000-000000000001", ClientID: "other-client", JobID: "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c04", CallbackURL: rcv.URL}, time.Hour, nil)
-	w.store.Complete("11111111-0000-4000-8000-000000000001", map[string]int{"planning": 3})
-	w.until("11111111-0000-4000-8000-000000000001", status(delivery.Delivered))
+	ref := w.createFor("other-client", rcv.URL, "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c04")
+	w.update(ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
+		return a.Complete(now, domain.NewScores(map[string]int{"planning": 3}))
+	})
+	w.until(ref, status(delivery.Delivered))
 	req, _ := rcv.request(0)
 	if req.Header.Get("Authorization") != "" || req.Header.Get("webhook-signature") != "" {
 		t.Fatalf("unconfigured client sent auth: %v", req.Header)
 	}
-	_ = ref
 }
 
 func TestRetriesOnTheClockUntilSuccess(t *testing.T) {
@@ -392,11 +449,11 @@ func TestThousandCompletionsNoneLostNoLeak(t *testing.T) {
 	}
 	var wg sync.WaitGroup
 	for _, ref := range refs {
-		wg.Add(1)
-		go func(ref string) {
-			defer wg.Done()
-			w.store.Complete(ref, map[string]int{"working_memory": 3})
-		}(ref)
+		wg.Go(func() {
+			_, _ = w.store.Update("", ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
+				return a.Complete(now, domain.NewScores(map[string]int{"working_memory": 3}))
+			})
+		})
 	}
 	wg.Wait()
 	w.settle() // every attempt is due at once: settled, each has been made
@@ -510,12 +567,6 @@ func TestSignKnownVector(t *testing.T) {
 
 // BenchmarkDeliveries measures completions turned into delivered callbacks to a local receiver.
 func BenchmarkDeliveries(b *testing.B) {
-	fx, err := fixtures.Load(assets.Fixtures())
-	if err != nil {
-		b.Fatal(err)
-	}
-	clk := clock.NewFrozen(t0)
-	st := store.New(clk)
 	var received atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
@@ -523,20 +574,15 @@ func BenchmarkDeliveries(b *testing.B) {
 		w.WriteHeader(200)
 	}))
 	defer srv.Close()
-	d, err := delivery.New(delivery.Config{Workers: 8}, delivery.Deps{
-		Clock: clk, Store: st, Fixtures: fx,
-		Payload: func(store.Application) any { return map[string]any{"results_url": "http://x", "fit": "high"} },
-	})
-	if err != nil {
-		b.Fatal(err)
+	w := newWorld(b, delivery.Config{Workers: 8})
+	refs := make([]string, b.N)
+	for i := range refs {
+		refs[i] = w.create(srv.URL, jobID)
 	}
-	defer d.Close(context.Background())
 	b.ResetTimer()
 	start := time.Now()
-	for i := 0; i < b.N; i++ {
-		ref := "ref-" + strconv.Itoa(i)
-		st.Create(store.Application{ReferenceID: ref, ClientID: "demo-client", JobID: jobID, CallbackURL: srv.URL}, time.Hour, nil)
-		st.Complete(ref, nil)
+	for _, ref := range refs {
+		_, _ = w.store.Update("", ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) { return a.Complete(now, nil) })
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for received.Load() < int64(b.N) {

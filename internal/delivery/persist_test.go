@@ -2,193 +2,154 @@ package delivery_test
 
 import (
 	"encoding/json"
-	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/delivery"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/persist"
 )
 
-// disk is a Persistence that keeps every write and, like a disk, takes a moment to make one
-// durable; at each write it notes how many attempts the receiver had seen.
-type disk struct {
-	rcv *receiver
-
-	mu     sync.Mutex
-	writes []delivery.Write
-	seen   []int64 // the receiver's count when each write began
-	fail   error
-}
-
-func (p *disk) WriteDeliveries(w delivery.Write) error {
-	var seen int64
-	if p.rcv != nil {
-		seen = p.rcv.counter.Load()
+// saved reads delivery id as the data file holds it now (its durable state).
+func saved(t *testing.T, db *persist.DB, id string) (status delivery.Status, attempts int) {
+	t.Helper()
+	v, err := db.Get(persist.Deliveries, id)
+	if err != nil || v == nil {
+		t.Fatalf("delivery %s on disk: %q, %v", id, v, err)
 	}
-	time.Sleep(2 * time.Millisecond) // an fsync: widens the window an early attempt would use
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.fail != nil {
-		return p.fail
+	var r struct {
+		Delivery delivery.Delivery `json:"delivery"`
 	}
-	p.writes = append(p.writes, w)
-	p.seen = append(p.seen, seen)
-	return nil
+	if err := json.Unmarshal(v, &r); err != nil {
+		t.Fatal(err)
+	}
+	return r.Delivery.Status, len(r.Delivery.Attempts)
 }
 
-func (p *disk) all() ([]delivery.Write, []int64) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]delivery.Write(nil), p.writes...), append([]int64(nil), p.seen...)
-}
-
-func durable(p delivery.Persistence, r delivery.Restored) func(*world, *delivery.Deps) {
-	return func(_ *world, d *delivery.Deps) { d.Persistence, d.Restored = p, r }
-}
-
-func TestEveryChangeIsWrittenBeforeTheNextAttempt(t *testing.T) {
-	rcv := newReceiver(t, 500, 500, 200)
-	p := &disk{rcv: rcv}
+// An attempt is never made before the write that planned it is on disk: at every request the
+// receiver gets, the data file already holds the delivery pending with the attempts before it.
+func TestEveryPlanIsOnDiskBeforeItsAttempt(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		w      *world
+		n      int
+		broken []string
+	)
 	// A zero-delay schedule: each retry is due the moment the previous attempt is recorded, so an
-	// attempt armed before its plan was saved would reach the receiver during the write.
-	w := newWorld(t, delivery.Config{Schedule: []time.Duration{0}, MaxAttempts: 5}, durable(p, delivery.Restored{}))
+	// attempt made before its plan was written would find the file behind.
+	rcv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n++
+		attempt := n
+		mu.Unlock()
+		if status, attempts := saved(t, w.db, r.Header.Get(delivery.HeaderID)); status != delivery.Pending || attempts != attempt-1 {
+			mu.Lock()
+			broken = append(broken, string(status))
+			mu.Unlock()
+		}
+		if attempt < 3 {
+			rw.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		rw.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(rcv.Close)
+	w = newWorld(t, delivery.Config{Schedule: []time.Duration{0}, MaxAttempts: 5}, onDisk(t.TempDir()))
 	ref := w.complete(rcv.URL)
 	dl := w.until(ref, attempts(3, delivery.Delivered))
 	w.settle()
-
-	writes, seen := p.all()
-	want := []struct {
-		status   delivery.Status
-		attempts int
-	}{{delivery.Pending, 0}, {delivery.Pending, 1}, {delivery.Pending, 2}, {delivery.Delivered, 3}}
-	if len(writes) != len(want) {
-		t.Fatalf("%d writes, want %d", len(writes), len(want))
+	if len(broken) > 0 {
+		t.Fatalf("attempts made before their plan was on disk (the file said %v)", broken)
 	}
-	for i, wr := range writes {
-		s := wr.Deliveries[0]
-		if wr.Rev != uint64(i+1) || s.Delivery.ID != dl.ID || s.Seq != 1 || s.Delivery.Status != want[i].status || len(s.Delivery.Attempts) != want[i].attempts {
-			t.Fatalf("write %d = rev %d, %s seq %d %s after %d attempts; want %+v", i, wr.Rev, s.Delivery.ID, s.Seq, s.Delivery.Status, len(s.Delivery.Attempts), want[i])
-		}
-		if seen[i] != int64(want[i].attempts) {
-			t.Fatalf("write %d began after the receiver had seen %d attempts, want %d: an attempt started before its plan was saved", i, seen[i], want[i].attempts)
-		}
+	if status, attempts := saved(t, w.db, dl.ID); status != delivery.Delivered || attempts != 3 {
+		t.Fatalf("on disk: %s after %d attempts", status, attempts)
 	}
 }
 
+// A restart picks up where the log was: a retry planned before it is made at its time, a
+// delivered one is not sent again, numbers continue after the highest ever given (a reset's
+// included), and payloads are rendered from the applications again.
 func TestResumeAfterARestart(t *testing.T) {
-	rcv := newReceiver(t, 200)
-	at := func(d time.Duration) *time.Time { x := t0.Add(d); return &x }
-	saved := func(seq int, ref string, status delivery.Status, next *time.Time, attempts, series int) delivery.Saved {
-		d := delivery.Delivery{
-			ID: fmt.Sprintf("dlv_%06d_%s", seq, ref[:8]), ReferenceID: ref, ClientID: "demo-client", URL: rcv.URL,
-			Status: status, NextAttemptAt: next, CreatedAt: t0, Payload: json.RawMessage(`{"fit":"high"}`),
-		}
-		for n := 1; n <= attempts; n++ {
-			d.Attempts = append(d.Attempts, delivery.Attempt{N: n, At: t0, StatusCode: 500})
-		}
-		return delivery.Saved{Delivery: d, Series: series, Seq: seq}
-	}
-	const (
-		refDue     = "00000000-0000-4000-8000-00000000000a" // in flight at the crash: saved as pending, due
-		refLater   = "00000000-0000-4000-8000-00000000000b" // its retry is 5 s away
-		refDone    = "00000000-0000-4000-8000-00000000000c"
-		refLost    = "00000000-0000-4000-8000-00000000000d" // completed, its delivery lost before it was saved
-		refAnon    = "00000000-0000-4000-8000-00000000000e" // completed then anonymized: no delivery
-		refInvited = "00000000-0000-4000-8000-00000000000f"
-	)
-	restored := delivery.Restored{
-		Deliveries: []delivery.Saved{
-			saved(3, refDue, delivery.Pending, at(0), 0, 0),
-			saved(5, refLater, delivery.Pending, at(5*time.Second), 1, 1),
-			saved(6, refDone, delivery.Delivered, nil, 1, 1),
-		},
-		LastSeq: 7, // a delivery reset since had number 7
-		Rev:     40,
-	}
-	app := func(ref string, st store.Status) store.Application {
-		a := store.Application{ReferenceID: ref, ClientID: "demo-client", JobID: jobID, CallbackURL: rcv.URL, Status: st, InvitationExpiresAt: t0.Add(time.Hour)}
-		if st != store.Invited {
-			a.CompletedAt = t0
-			a.Scores = map[string]int{"working_memory": 3}
-		}
-		return a
-	}
-	snap := store.Snapshot{Applications: []store.Application{
-		app(refDue, store.Completed), app(refLater, store.Completed), app(refDone, store.Hired),
-		app(refLost, store.Completed), app(refAnon, store.Anonymized), app(refInvited, store.Invited),
-	}}
-	p := &disk{}
-	w := newWorld(t, delivery.Config{Jitter: 0}, durable(p, restored), func(w *world, d *delivery.Deps) {
-		d.Store = store.Open(w.clock, nil, snap)
-	})
-	if n := len(w.d.List(delivery.Filter{})); n != 3 {
-		t.Fatalf("%d deliveries restored, want 3", n)
-	}
+	failing, ok := newReceiver(t, 500, 200), newReceiver(t, 200)
+	w := newWorld(t, delivery.Config{Jitter: 0}, onDisk(t.TempDir()))
+	later := w.complete(failing.URL)
+	done := w.complete(ok.URL)
+	w.until(later, attempts(1, delivery.Pending))
+	w.until(done, attempts(1, delivery.Delivered))
 	w.settle()
-	if n := rcv.counter.Load(); n != 0 {
-		t.Fatalf("%d attempts before Resume", n)
-	}
+	before := w.d.List(delivery.Filter{ReferenceID: later})[0]
 
-	w.d.Resume()
-	w.until(refDue, attempts(1, delivery.Delivered))
-	lost := w.until(refLost, attempts(1, delivery.Delivered))
-	if got, want := lost.ID, "dlv_000008_00000000"; got != want {
-		t.Fatalf("the recreated delivery is %s, want %s (numbers continue after the highest ever given)", got, want)
+	w.restart()
+	if n := len(w.d.List(delivery.Filter{})); n != 2 {
+		t.Fatalf("%d deliveries after the restart, want 2", n)
 	}
 	w.settle()
-	if dl := w.d.List(delivery.Filter{ReferenceID: refLater})[0]; dl.Status != delivery.Pending || len(dl.Attempts) != 1 {
-		t.Fatalf("a retry 5 s away was made before the clock got there: %+v", dl)
+	if dl := w.d.List(delivery.Filter{ReferenceID: later})[0]; dl.Status != delivery.Pending || len(dl.Attempts) != 1 || !dl.NextAttemptAt.Equal(*before.NextAttemptAt) {
+		t.Fatalf("a retry 5 s away after the restart: %+v", dl)
 	}
-	for _, ref := range []string{refAnon, refInvited} {
-		if n := len(w.d.List(delivery.Filter{ReferenceID: ref})); n != 0 {
-			t.Fatalf("%s got %d deliveries", ref, n)
-		}
+	if string(w.d.List(delivery.Filter{ReferenceID: later})[0].Payload) != string(before.Payload) {
+		t.Fatal("the payload rendered after the restart differs")
 	}
 	w.clock.Advance(5 * time.Second)
-	if dl := w.until(refLater, attempts(2, delivery.Delivered)); dl.Attempts[1].N != 2 {
+	if dl := w.until(later, attempts(2, delivery.Delivered)); dl.Attempts[1].N != 2 {
 		t.Fatalf("resumed attempt = %+v", dl.Attempts[1])
 	}
-	if got, want := rcv.counter.Load(), int64(3); got != want {
-		t.Fatalf("receiver got %d attempts, want %d", got, want)
-	}
-	writes, _ := p.all()
-	first := writes[0].Rev
-	for _, w := range writes { // concurrent writes reach the disk in any order
-		first = min(first, w.Rev)
-	}
-	if first != 41 {
-		t.Fatalf("the first write after restoring revision 40 has revision %d", first)
-	}
-}
-
-func TestCancelAndResetAreWritten(t *testing.T) {
-	rcv := newReceiver(t, 500)
-	p := &disk{}
-	w := newWorld(t, delivery.Config{}, durable(p, delivery.Restored{}))
-	ref := w.complete(rcv.URL)
-	w.until(ref, attempts(1, delivery.Pending))
 	w.settle()
-	if err := w.d.Cancel(ref, "anonymized"); err != nil {
-		t.Fatal(err)
+	if failing.counter.Load() != 2 || ok.counter.Load() != 1 {
+		t.Fatalf("receivers got %d and %d attempts, want 2 and 1", failing.counter.Load(), ok.counter.Load())
 	}
 	if err := w.d.Reset(); err != nil {
 		t.Fatal(err)
 	}
-	writes, _ := p.all()
-	cancel, reset := writes[len(writes)-2], writes[len(writes)-1]
-	if s := cancel.Deliveries[0].Delivery; s.Status != delivery.Cancelled || string(s.Payload) != "{}" {
-		t.Fatalf("cancel wrote %s with payload %s", s.Status, s.Payload)
+	w.restart()
+	next := w.complete(ok.URL)
+	if dl := w.until(next, status(delivery.Delivered)); !strings.HasPrefix(dl.ID, "dlv_000003_") {
+		t.Fatalf("the first delivery after a reset and a restart is %s, want number 3", dl.ID)
 	}
-	if !reset.Reset || len(reset.Deliveries) != 0 || reset.Rev != cancel.Rev+1 {
-		t.Fatalf("reset wrote reset=%v, %d deliveries, revision %d after %d", reset.Reset, len(reset.Deliveries), reset.Rev, cancel.Rev)
-	}
+}
 
-	p.mu.Lock()
-	p.fail = fmt.Errorf("disk full")
-	p.mu.Unlock()
-	if err := w.d.Reset(); err == nil {
-		t.Fatal("a failed write was not reported")
+// An anonymization is written with the change: its deliveries cancelled and erased on disk too.
+func TestAnonymizingIsWrittenWithItsDeliveries(t *testing.T) {
+	rcv := newReceiver(t, 500)
+	w := newWorld(t, delivery.Config{}, onDisk(t.TempDir()))
+	ref := w.complete(rcv.URL)
+	dl := w.until(ref, attempts(1, delivery.Pending))
+	w.settle()
+	w.update(ref, (*domain.Application).Anonymize)
+	if status, _ := saved(t, w.db, dl.ID); status != delivery.Cancelled {
+		t.Fatalf("on disk the delivery is %s", status)
+	}
+	w.restart()
+	got, err := w.d.Get(dl.ID)
+	if err != nil || got.Status != delivery.Cancelled || got.Reason != delivery.ReasonAnonymized || string(got.Payload) != "{}" {
+		t.Fatalf("after a restart: %+v, %v", got, err)
+	}
+	if _, err := w.d.Redeliver(dl.ID); err == nil {
+		t.Fatal("an anonymized application's delivery was sent again after a restart")
+	}
+}
+
+// A change the data file refuses is not stored: nothing is sent about it, and the sender still
+// settles (the file stops; no plan after it becomes durable).
+func TestNothingIsSentForAChangeNotStored(t *testing.T) {
+	rcv := newReceiver(t, 200)
+	w := newWorld(t, delivery.Config{}, onDisk(t.TempDir()))
+	w.register("demo-client", "ats", rcv.URL, secretA)
+	ref := w.create(rcv.URL, jobID)
+	if err := w.store.InvalidateTokens("revoked", strings.Repeat("x", 40<<10)); err == nil { // over bbolt's key size
+		t.Fatal("a write bbolt refuses was acknowledged")
+	}
+	if _, err := w.store.Update("", ref, finish); err == nil {
+		t.Fatal("a completion after the file stopped was acknowledged")
+	}
+	w.settle()
+	w.clock.Advance(time.Hour)
+	w.settle()
+	if n := rcv.counter.Load(); n != 0 {
+		t.Fatalf("the receiver got %d requests about a completion the file does not hold", n)
 	}
 }

@@ -22,27 +22,28 @@ import (
 // payload and headers, within the timeout. Results are signed with the client's webhook_secret
 // from the fixtures (webhook-id: the delivery id), when it has one; an event always, with its
 // webhook's secret (webhook-id: the event id, Standard Webhooks' idempotency key).
-func (d *Dispatcher) send(dl Delivery, attempt int, at time.Time) (int, time.Duration, error) {
-	req, err := http.NewRequestWithContext(d.ctx, dl.Method, dl.URL, bytes.NewReader(dl.Payload))
+func (s *Sender) send(a attempt, at time.Time) (int, time.Duration, error) {
+	dl := a.v
+	req, err := http.NewRequestWithContext(s.ctx, dl.Method, dl.URL, bytes.NewReader(a.payload))
 	if err != nil {
 		return 0, 0, fmt.Errorf("bad callback URL: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", d.deps.UserAgent)
+	req.Header.Set("User-Agent", s.deps.UserAgent)
 	req.Header.Set(HeaderID, dl.ID)
-	req.Header.Set(HeaderAttempt, strconv.Itoa(attempt))
+	req.Header.Set(HeaderAttempt, strconv.Itoa(a.n))
 	switch dl.Kind {
 	case KindWebhook:
-		if err := sign(req.Header, dl.secret, dl.EventID, at, dl.Payload); err != nil {
+		if err := sign(req.Header, a.secret, dl.EventID, at, a.payload); err != nil {
 			return 0, 0, err
 		}
 	default:
-		if client, ok := d.deps.Fixtures.Client(dl.ClientID); ok {
+		if client, ok := s.deps.Fixtures.Client(dl.ClientID); ok {
 			if client.CallbackToken != "" {
 				req.Header.Set("Authorization", "Bearer "+client.CallbackToken)
 			}
 			if client.WebhookSecret != "" {
-				if err := sign(req.Header, client.WebhookSecret, dl.ID, at, dl.Payload); err != nil {
+				if err := sign(req.Header, client.WebhookSecret, dl.ID, at, a.payload); err != nil {
 					return 0, 0, err
 				}
 			}
@@ -51,21 +52,21 @@ func (d *Dispatcher) send(dl Delivery, attempt int, at time.Time) (int, time.Dur
 	// The timeout bounds the exchange, and the latency measures it: both start here, after the
 	// signing.
 	start := time.Now()
-	ctx, cancel := context.WithTimeout(d.ctx, d.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.Timeout)
 	defer cancel()
-	resp, err := d.deps.Client.Do(req.WithContext(ctx))
+	resp, err := s.deps.Client.Do(req.WithContext(ctx))
 	if err != nil {
 		latency := time.Since(start)
 		if errors.Is(err, context.DeadlineExceeded) {
-			return 0, latency, fmt.Errorf("%w after %s", ErrTimeout, d.cfg.Timeout)
+			return 0, latency, fmt.Errorf("%w after %s", ErrTimeout, s.cfg.Timeout)
 		}
 		var ue *url.Error
 		if errors.As(err, &ue) {
 			err = ue.Err
 		}
-		if d.deps.Egress != nil {
-			if shown := d.deps.Egress.Shown(err); shown != err { //nolint:errorlint // the same error or another
-				d.deps.Logger.Warn("callback attempt failed", "delivery", dl.ID, "url", redact.URL(dl.URL), "err", err)
+		if s.deps.Egress != nil {
+			if shown := s.deps.Egress.Shown(err); shown != err { //nolint:errorlint // the same error or another
+				s.deps.Logger.Warn("callback attempt failed", "delivery", dl.ID, "url", redact.URL(dl.URL), "err", err)
 				err = shown
 			}
 		}

@@ -2,6 +2,7 @@ package delivery_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -10,7 +11,7 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/delivery"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/domain"
 )
 
 const (
@@ -20,12 +21,35 @@ const (
 
 var uuidRE = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 
-// register registers client's webhook label at url with secret in the world's store.
+// register registers client's webhook label at url with secret.
 func (w *world) register(client, label, url, secret string) {
 	w.t.Helper()
-	if _, _, err := w.store.PutWebhook(store.Webhook{ClientID: client, Label: label, URL: url, Secret: secret}, ""); err != nil {
+	if _, _, err := w.d.PutWebhook(domain.Webhook{ClientID: client, Label: label, URL: url, Secret: secret}, ""); err != nil {
 		w.t.Fatal(err)
 	}
+}
+
+func finish(a *domain.Application, now time.Time) ([]domain.Event, error) {
+	return a.Complete(now, nil)
+}
+
+// resend sends event typ of ref again, as the control API does, and returns its id ("" without
+// a webhook) or the error that refused it.
+func (w *world) resend(ref, typ string) (string, error) {
+	var sent []domain.Event
+	_, err := w.store.Update("", ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
+		var err error
+		sent, err = a.Resend(now, domain.EventType(typ))
+		return sent, err
+	})
+	if err != nil {
+		return "", err
+	}
+	id := w.d.EventID(sent[0].Seq)
+	if len(w.d.List(delivery.Filter{EventID: id})) == 0 {
+		return "", nil
+	}
+	return id, nil
 }
 
 // waitFor waits (real time, bounded) until the deliveries f matches satisfy ok.
@@ -104,13 +128,9 @@ func TestEventsReachEveryWebhookOfTheClientSigned(t *testing.T) {
 	w.register("demo-client", "b", b.URL+"/hooks/b", secretB)
 	w.register("other-client", "a", other.URL, secretA)
 	ref := w.create(results.URL, jobID)
-	if _, err := w.store.Start(ref); err != nil {
-		t.Fatal(err)
-	}
+	w.start(ref)
 	w.waitFor(delivery.Filter{Kind: delivery.KindWebhook}, all(2, delivery.Delivered))
-	if _, err := w.store.Complete(ref, map[string]int{"working_memory": 3}); err != nil {
-		t.Fatal(err)
-	}
+	w.update(ref, finish)
 	w.waitFor(delivery.Filter{Kind: delivery.KindWebhook}, all(4, delivery.Delivered))
 	w.waitFor(delivery.Filter{Kind: delivery.KindResults}, all(1, delivery.Delivered))
 
@@ -191,9 +211,7 @@ func TestEventsRetryOnTheClockAndStopOnGone(t *testing.T) {
 	w.register("demo-client", "flaky", flaky.URL, secretA)
 	w.register("demo-client", "gone", gone.URL, secretB)
 	ref := w.create("http://127.0.0.1:9/unused", jobID)
-	if _, err := w.store.Start(ref); err != nil {
-		t.Fatal(err)
-	}
+	w.start(ref)
 	w.settle()
 	ds := w.d.List(delivery.Filter{Kind: delivery.KindWebhook})
 	if len(ds) != 2 || ds[0].Status != delivery.Pending || ds[1].Status != delivery.Failed || ds[1].Reason != delivery.ReasonGone {
@@ -225,13 +243,10 @@ func TestDeletingAWebhookCancelsWhatIsPendingForIt(t *testing.T) {
 	rcv := newReceiver(t, 500)
 	w.register("demo-client", "ats", rcv.URL, secretA)
 	ref := w.create("http://127.0.0.1:9/unused", jobID)
-	w.store.Start(ref)
+	w.start(ref)
 	ds := w.waitFor(delivery.Filter{Kind: delivery.KindWebhook}, tried(1, delivery.Pending))
-	if _, err := w.store.DeleteWebhooks("demo-client", "ats"); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.d.CancelWebhook("demo-client", "ats", "webhook deleted"); err != nil {
-		t.Fatal(err)
+	if gone, err := w.d.DeleteWebhooks("demo-client", "ats"); err != nil || len(gone) != 1 {
+		t.Fatalf("DeleteWebhooks = %v, %v", gone, err)
 	}
 	dl, _ := w.d.Get(ds[0].ID)
 	if dl.Status != delivery.Cancelled || dl.Reason != "webhook deleted" || dl.NextAttemptAt != nil {
@@ -252,14 +267,11 @@ func TestUpdatingAWebhookRetargetsWhatIsPending(t *testing.T) {
 	old, moved := newReceiver(t, 500), newReceiver(t, 200)
 	w.register("demo-client", "ats", old.URL, secretA)
 	ref := w.create("http://127.0.0.1:9/unused", jobID)
-	w.store.Start(ref)
+	w.start(ref)
 	w.waitFor(delivery.Filter{Kind: delivery.KindWebhook}, tried(1, delivery.Pending))
-	h, _, err := w.store.PutWebhook(store.Webhook{ClientID: "demo-client", Label: "ats", URL: moved.URL, Secret: secretB}, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.d.RetargetWebhook(h); err != nil {
-		t.Fatal(err)
+	h, created, err := w.d.PutWebhook(domain.Webhook{ClientID: "demo-client", Label: "ats", URL: moved.URL, Secret: secretB}, "")
+	if err != nil || created {
+		t.Fatalf("updating: %v, created %v", err, created)
 	}
 	w.clock.Advance(5 * time.Second)
 	w.settle()
@@ -272,7 +284,7 @@ func TestUpdatingAWebhookRetargetsWhatIsPending(t *testing.T) {
 	// Redelivery goes where the webhook points now, signed with its secret now.
 	third := newReceiver(t, 200)
 	h.URL, h.Secret = third.URL, secretA
-	if _, _, err := w.store.PutWebhook(h, ""); err != nil {
+	if _, _, err := w.d.PutWebhook(h, ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.d.Redeliver(ds[0].ID); err != nil {
@@ -289,16 +301,11 @@ func TestAnAnonymizedApplicationGetsNoMoreEvents(t *testing.T) {
 	rcv := newReceiver(t, 200, 500)
 	w.register("demo-client", "ats", rcv.URL, secretA)
 	ref := w.create("http://127.0.0.1:9/unused", jobID)
-	w.store.Start(ref)
+	w.start(ref)
 	started := w.waitFor(delivery.Filter{Kind: delivery.KindWebhook}, all(1, delivery.Delivered))[0]
-	w.store.Complete(ref, nil)
+	w.update(ref, finish)
 	finished := w.waitFor(delivery.Filter{Kind: delivery.KindWebhook, EventType: delivery.EventFinished}, tried(1, delivery.Pending))[0]
-	if _, err := w.store.Anonymize("demo-client", ref); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.d.Cancel(ref, "anonymized"); err != nil {
-		t.Fatal(err)
-	}
+	w.update(ref, (*domain.Application).Anonymize)
 	if dl, _ := w.d.Get(finished.ID); dl.Status != delivery.Cancelled || string(dl.Payload) != "{}" {
 		t.Fatalf("the pending event after anonymizing: %+v", dl)
 	}
@@ -307,11 +314,9 @@ func TestAnAnonymizedApplicationGetsNoMoreEvents(t *testing.T) {
 			t.Fatalf("redelivering %s of an anonymized application = %v", id, err)
 		}
 	}
-	// An event or results whose transition raced the anonymization are not made at all.
-	app, _ := w.store.Lookup(ref)
-	app.Status = store.Started
-	if id, err := w.d.Raise(app, delivery.EventStarted); err != nil || id != "" {
-		t.Fatalf("an event raised for an anonymized application: %q, %v", id, err)
+	// No event of it can be sent again: the domain refuses it, under the store's lock.
+	if id, err := w.resend(ref, delivery.EventStarted); !apierr.Is(err, apierr.Conflict) || id != "" {
+		t.Fatalf("an event sent again for an anonymized application: %q, %v", id, err)
 	}
 	if n := len(w.d.List(delivery.Filter{ReferenceID: ref})); n != 3 {
 		t.Fatalf("%d deliveries, want the 3 made before anonymizing (started, finished, results)", n)
@@ -323,26 +328,26 @@ func TestAnAnonymizedApplicationGetsNoMoreEvents(t *testing.T) {
 	}
 }
 
-func TestRaiseSendsAnEventNow(t *testing.T) {
+func TestAResentEventGoesNow(t *testing.T) {
 	w := newWorld(t, delivery.Config{})
 	rcv := newReceiver(t, 200)
 	ref := w.create("http://127.0.0.1:9/unused", jobID)
-	app, _ := w.store.Start(ref)
-	if id, err := w.d.Raise(app, delivery.EventStarted); err != nil || id != "" {
-		t.Fatalf("raising without a webhook = %q, %v", id, err)
+	w.start(ref)
+	if id, err := w.resend(ref, delivery.EventStarted); err != nil || id != "" {
+		t.Fatalf("sending again without a webhook = %q, %v", id, err)
 	}
 	w.register("demo-client", "ats", rcv.URL, secretA)
-	id, err := w.d.Raise(app, delivery.EventStarted)
+	id, err := w.resend(ref, delivery.EventStarted)
 	if err != nil || !uuidRE.MatchString(id) {
-		t.Fatalf("Raise = %q, %v", id, err)
+		t.Fatalf("resend = %q, %v", id, err)
 	}
 	w.waitFor(delivery.Filter{EventID: id}, all(1, delivery.Delivered))
 	req, body := rcv.request(0)
 	if e := event(t, req, body, secretA, t0); e.ID != id || e.Type != delivery.EventStarted {
-		t.Fatalf("raised %+v", e)
+		t.Fatalf("sent %+v", e)
 	}
-	if _, err := w.d.Raise(app, "application_started"); err == nil {
-		t.Fatal("raised an event the contract does not have")
+	if n := len(w.d.List(delivery.Filter{Kind: delivery.KindResults})); n != 0 {
+		t.Fatalf("%d results deliveries for a resent event", n)
 	}
 }
 
@@ -414,38 +419,62 @@ func TestVerify(t *testing.T) {
 	}
 }
 
-// A webhook delivery is saved with the secret that signs it (kept out of the log's JSON), and a
-// restart resumes it signed so; a delivery saved before deliveries had kinds is a results one.
+// Webhooks and their deliveries survive a restart: a pending event resumes, signed with the
+// webhook's secret then, with its id; the secret never shows in the log.
 func TestWebhookDeliveriesSurviveARestart(t *testing.T) {
 	rcv := newReceiver(t, 500, 200)
-	p := &disk{}
-	w := newWorld(t, delivery.Config{Jitter: 0}, durable(p, delivery.Restored{}))
+	w := newWorld(t, delivery.Config{Jitter: 0}, onDisk(t.TempDir()))
 	w.register("demo-client", "ats", rcv.URL, secretA)
 	ref := w.create("http://127.0.0.1:9/unused", jobID)
-	w.store.Start(ref)
+	w.start(ref)
 	dl := w.waitFor(delivery.Filter{Kind: delivery.KindWebhook}, tried(1, delivery.Pending))[0]
 	w.settle()
-	writes, _ := p.all()
-	last := writes[len(writes)-1].Deliveries[0]
-	if last.Secret != secretA || last.Delivery.Kind != delivery.KindWebhook {
-		t.Fatalf("saved %+v", last)
-	}
 	if b, _ := json.Marshal(dl); strings.Contains(string(b), secretA) {
 		t.Fatalf("the log shows the secret: %s", b)
 	}
-
-	old := delivery.Saved{Delivery: delivery.Delivery{ID: "dlv_000009_00000000", ReferenceID: ref, ClientID: "demo-client", URL: "http://127.0.0.1:9/x", Status: delivery.Delivered, CreatedAt: t0}, Seq: 9}
-	restored := delivery.Restored{Deliveries: []delivery.Saved{last, old}, LastSeq: 9, Rev: 10}
-	w2 := newWorld(t, delivery.Config{Jitter: 0}, durable(&disk{}, restored))
-	if got, _ := w2.d.Get(old.Delivery.ID); got.Kind != delivery.KindResults || got.Method != http.MethodPut {
-		t.Fatalf("an old record restored as %+v", got)
+	w.restart()
+	if hooks := w.d.Webhooks("demo-client"); len(hooks) != 1 || hooks[0].Secret != secretA || hooks[0].URL != rcv.URL {
+		t.Fatalf("webhooks after a restart: %+v", hooks)
 	}
-	w2.d.Resume()
-	w2.clock.Advance(5 * time.Second)
-	w2.settle()
-	w2.waitFor(delivery.Filter{Kind: delivery.KindWebhook}, all(1, delivery.Delivered))
+	w.clock.Advance(5 * time.Second)
+	w.settle()
+	w.waitFor(delivery.Filter{Kind: delivery.KindWebhook}, all(1, delivery.Delivered))
 	req, body := rcv.request(1)
 	if e := event(t, req, body, secretA, t0.Add(5*time.Second)); e.ID != dl.EventID {
 		t.Fatalf("resumed event %s, want %s", e.ID, dl.EventID)
+	}
+	if _, err := w.d.DeleteWebhooks("demo-client", "ats"); err != nil {
+		t.Fatal(err)
+	}
+	w.restart()
+	if hooks := w.d.Webhooks(""); len(hooks) != 0 {
+		t.Fatalf("a deleted webhook came back: %+v", hooks)
+	}
+}
+
+func TestWebhookLimitAndSecrets(t *testing.T) {
+	w := newWorld(t, delivery.Config{})
+	for i := range domain.MaxWebhooks {
+		if _, created, err := w.d.PutWebhook(domain.Webhook{ClientID: "demo-client", Label: fmt.Sprint("h", i), URL: "http://x.example"}, secretA); err != nil || !created {
+			t.Fatalf("webhook %d: %v, created %v", i, err, created)
+		}
+	}
+	if _, _, err := w.d.PutWebhook(domain.Webhook{ClientID: "demo-client", Label: "one-more", URL: "http://x.example"}, secretA); !apierr.Is(err, apierr.Conflict) {
+		t.Fatalf("one more than the limit: %v", err)
+	}
+	// An update without a secret keeps it; another client is not limited by this one.
+	h, created, err := w.d.PutWebhook(domain.Webhook{ClientID: "demo-client", Label: "h0", URL: "http://y.example"}, secretB)
+	if err != nil || created || h.Secret != secretA || h.URL != "http://y.example" {
+		t.Fatalf("update: %+v, %v, %v", h, created, err)
+	}
+	if _, _, err := w.d.PutWebhook(domain.Webhook{ClientID: "other-client", Label: "h0", URL: "http://x.example"}, secretB); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.d.DeleteWebhooks("demo-client", "nope"); !apierr.Is(err, apierr.NotFound) {
+		t.Fatalf("deleting an unknown label: %v", err)
+	}
+	gone, err := w.d.DeleteWebhooks("demo-client", "")
+	if err != nil || len(gone) != domain.MaxWebhooks || len(w.d.Webhooks("")) != 1 {
+		t.Fatalf("deleting all of a client's: %d gone, %v; %d left", len(gone), err, len(w.d.Webhooks("")))
 	}
 }

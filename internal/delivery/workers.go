@@ -1,49 +1,80 @@
 package delivery
 
-import "net/http"
+import (
+	"encoding/json"
+	"net/http"
+
+	"github.com/equalture/equalture-mock/internal/domain"
+)
+
+// attempt is what a worker needs to make one attempt, read under the lock.
+type attempt struct {
+	d       *delivery
+	v       Delivery // the delivery as it stands (id, kind, URL, event)
+	secret  string   // the webhook's secret now
+	n       int      // the attempt's number
+	payload json.RawMessage
+}
 
 // worker makes the attempts that are due, one at a time; Config.Workers of them run.
-func (d *Dispatcher) worker() {
-	defer d.workers.Done()
+func (s *Sender) worker() {
+	defer s.workers.Done()
 	for {
-		d.mu.Lock()
-		for len(d.ready) == 0 && !d.closing {
-			d.work.Wait()
+		s.mu.Lock()
+		for len(s.ready) == 0 && !s.closing {
+			s.work.Wait()
 		}
-		if d.closing {
-			d.mu.Unlock()
+		if s.closing {
+			s.mu.Unlock()
 			return
 		}
-		id := d.ready[0]
-		d.ready = d.ready[1:]
-		dl := d.all[id]
-		if dl == nil || dl.Status != Pending { // reset, or already taken
-			d.mu.Unlock()
+		d := s.ready[0]
+		s.ready = s.ready[1:]
+		if d.status != Pending || !s.logged(d) { // cancelled, reset, or already taken
+			s.mu.Unlock()
+			s.changed.Notify() // one waiting to settle may now be
 			continue
 		}
-		if lane := dl.lane(); lane != "" {
-			if d.inflight[lane] { // an earlier event of the application is on its way to the webhook
-				d.parked[lane] = append(d.parked[lane], id)
-				d.mu.Unlock()
-				continue
-			}
-			d.inflight[lane] = true
+		a := attempt{d: d, v: d.view(), n: len(d.attempts) + 1}
+		if d.kind == KindWebhook {
+			a.secret = s.hooks[d.client][d.webhook].Secret
 		}
-		dl.Status, dl.NextAttemptAt = Delivering, nil
-		dl.series++
-		n := len(dl.Attempts) + 1
-		snap := dl.clone()
-		d.busy++
-		d.mu.Unlock()
-		d.changed.Notify()
-
-		at := d.deps.Clock.Now()
-		code, latency, err := d.send(snap, n, at)
-		if d.deps.Attempted != nil { // before finish: once settled, every attempt is told
-			d.deps.Attempted(snap.Kind, snap.EventType, code, err)
-		}
-		d.finish(id, Attempt{N: n, At: at, StatusCode: code, Error: errText(err), LatencyMS: float64(latency.Microseconds()) / 1000})
+		d.status = Delivering
+		d.series++
+		s.busy++
+		s.mu.Unlock()
+		s.changed.Notify()
+		s.attempt(a)
 	}
+}
+
+// attempt renders the payload from the application as it stands, sends it and records the
+// outcome. An application anonymized by now gets nothing.
+func (s *Sender) attempt(a attempt) {
+	app, err := s.deps.Lookup(a.v.ReferenceID)
+	if err != nil || app.Status == domain.Anonymized {
+		s.mu.Lock()
+		s.busy--
+		if a.d.status == Delivering {
+			s.stopLocked(a.d, Cancelled, ReasonAnonymized)
+		}
+		s.mu.Unlock()
+		s.changed.Notify()
+		return
+	}
+	var p any = s.deps.Results(app)
+	if a.v.Kind == KindWebhook {
+		p = envelope(a.v.EventID, domain.EventType(a.v.EventType), app)
+	}
+	if a.payload, err = json.Marshal(p); err != nil {
+		s.deps.Logger.Error("render payload", "delivery", a.v.ID, "err", err)
+	}
+	at := s.deps.Clock.Now()
+	code, latency, err := s.send(a, at)
+	if s.deps.Attempted != nil { // before it is recorded: once settled, every attempt is told
+		s.deps.Attempted(a.v.Kind, a.v.EventType, code, err)
+	}
+	s.record(a.d, Attempt{N: a.n, At: at, StatusCode: code, Error: errText(err), LatencyMS: float64(latency.Microseconds()) / 1000})
 }
 
 func errText(err error) string {
@@ -53,48 +84,38 @@ func errText(err error) string {
 	return err.Error()
 }
 
-// finish records an attempt and decides what follows it; the next attempt, if any, is armed once
-// the record is saved.
-func (d *Dispatcher) finish(id string, a Attempt) {
-	d.mu.Lock()
-	dl := d.all[id]
-	if dl == nil { // reset while in flight
-		d.busy--
-		d.mu.Unlock()
-		d.changed.Notify()
+// record records an attempt and decides what follows it; the next attempt, if any, is scheduled
+// once the record is durable.
+func (s *Sender) record(d *delivery, a Attempt) {
+	s.mu.Lock()
+	s.busy--
+	if !s.logged(d) { // reset while in flight
+		s.mu.Unlock()
+		s.changed.Notify()
 		return
 	}
-	dl.Attempts = append(dl.Attempts, a)
-	if lane := dl.lane(); lane != "" && d.inflight[lane] {
-		delete(d.inflight, lane)
-		if waiting := d.parked[lane]; len(waiting) > 0 { // next in line, before anything due later
-			delete(d.parked, lane)
-			d.ready = append(waiting, d.ready...)
-			d.work.Broadcast()
-		}
-	}
-	now := d.deps.Clock.Now()
+	d.attempts = append(d.attempts, a)
+	now := s.deps.Clock.Now()
 	switch {
-	case dl.Status == Cancelled: // anonymized while in flight: it stays cancelled
-	case a.Error == "" && d.success(a.StatusCode):
-		dl.Status, dl.Reason = Delivered, ""
+	case d.status == Cancelled: // anonymized or its webhook deleted while in flight: it stays so
+	case a.Error == "" && s.success(a.StatusCode):
+		s.stopLocked(d, Delivered, "")
 	case a.StatusCode == http.StatusGone:
-		dl.Status, dl.Reason = Failed, ReasonGone
+		s.stopLocked(d, Failed, ReasonGone)
 	default:
-		d.planLocked(dl, now)
+		s.nextLocked(d, now)
 	}
-	outcome := dl.Status // read under the lock: once it is released, another worker may move dl on
-	w := d.writeLocked(dl)
-	d.mu.Unlock()
-	err := d.saveAndArm(w, now, dl)
-	d.deps.Logger.Info("callback attempt", "delivery", id, "attempt", a.N, "status", a.StatusCode, "error", a.Error, "outcome", string(outcome))
-	if err != nil {
-		d.deps.Logger.Error("callback attempt not saved", "delivery", id, "attempt", a.N, "err", err)
-	}
+	s.ungateLocked(d.ref) // its first attempt is made: results waiting for it may go
+	outcome := d.status
+	pos := s.appendLocked(records([]*delivery{d})...)
+	s.planLocked(pos, d)
+	s.mu.Unlock()
+	s.changed.Notify()
+	s.deps.Logger.Info("callback attempt", "delivery", d.id(), "attempt", a.N, "status", a.StatusCode, "error", a.Error, "outcome", string(outcome))
 }
 
-func (d *Dispatcher) success(code int) bool {
-	if d.cfg.Success == "2xx" {
+func (s *Sender) success(code int) bool {
+	if s.cfg.Success == "2xx" {
 		return code >= 200 && code < 300
 	}
 	return code == http.StatusOK

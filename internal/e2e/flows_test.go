@@ -386,7 +386,7 @@ func settle(t testing.TB, h *testenv.Env) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := h.App.Settled(ctx); err != nil {
+	if err := h.App.Service.Settled(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -12,8 +12,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/equalture/equalture-mock/internal/app"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -90,7 +90,7 @@ func TestHeadOnTheAssessmentLinkStartsNothing(t *testing.T) {
 	if got["status"] != "invited" {
 		t.Fatalf("after a HEAD the application is %v, want invited", got["status"])
 	}
-	if app, _ := h.App.Lifecycle.Lookup(ref); !app.StartedAt.IsZero() {
+	if app, _ := h.App.Service.Lookup(ref); !app.StartedAt.IsZero() {
 		t.Fatalf("after a HEAD the application has a start at %v", app.StartedAt)
 	}
 }
@@ -125,15 +125,15 @@ func TestConsoleMessageIsVisibleAfterEveryAction(t *testing.T) {
 	t.Cleanup(rcv.Close)
 	var refs []string // oldest first: the bottom rows of the first page
 	for i := range 50 {
-		app, err := h.App.Lifecycle.Invite(testenv.DemoID, lifecycle.Invitation{JobID: testenv.EngineerJob, CallbackURL: rcv.URL + "/cb",
-			Applicant: store.Applicant{FirstName: fmt.Sprintf("Applicant%02d", i), LastName: "Hals", Email: "a@example.com"}})
+		app, err := h.App.Service.Invite(testenv.DemoID, service.Invitation{JobID: testenv.EngineerJob, CallbackURL: rcv.URL + "/cb",
+			Applicant: domain.Applicant{FirstName: fmt.Sprintf("Applicant%02d", i), LastName: "Hals", Email: "a@example.com"}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		refs = append(refs, app.ReferenceID)
 	}
 	delivered := refs[3]
-	if _, err := h.App.Lifecycle.Complete(delivered, lifecycle.Completion{}); err != nil {
+	if _, err := h.App.Service.Complete(delivered, service.Completion{}); err != nil {
 		t.Fatal(err)
 	}
 	settle(t, h)
@@ -151,7 +151,7 @@ func TestConsoleMessageIsVisibleAfterEveryAction(t *testing.T) {
 		{name: "expire", page: "/_mock/ui", act: []chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(row(refs[2]) + ` form[action$="/expire"] button`))}, says: "expired"},
 		// The page was loaded before the application completed elsewhere: its button is stale.
 		{name: "complete, refused", page: "/_mock/ui", before: func() {
-			if _, err := h.App.Lifecycle.Complete(refs[4], lifecycle.Completion{}); err != nil {
+			if _, err := h.App.Service.Complete(refs[4], service.Completion{}); err != nil {
 				t.Fatal(err)
 			}
 		}, act: []chromedp.Action[chromedp.Void]{chromedp.Click(chromedp.CSS(row(refs[4]) + ` form[action$="/complete"] button`))}, bad: true, says: "cannot be completed"},

@@ -9,8 +9,8 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/results"
+	"github.com/equalture/equalture-mock/internal/service"
 )
 
 // The assessment's form names each answer "a.<trait code>.<statement index>", valued 1..5.
@@ -57,9 +57,9 @@ type optionView struct {
 // starts nothing: only a person opening the page starts it.
 func (p *Pages) handleAssessment(w http.ResponseWriter, r *http.Request) {
 	loc := r.PathValue("locale")
-	open := p.lifecycle.OpenAssessment
+	open := p.service.OpenAssessment
 	if r.Method == http.MethodHead {
-		open = p.lifecycle.PeekAssessment
+		open = p.service.PeekAssessment
 	}
 	a, err := open(r.PathValue("token"))
 	if err != nil {
@@ -74,8 +74,8 @@ func (p *Pages) handleAssessment(w http.ResponseWriter, r *http.Request) {
 // the browser to the assessment.
 func (p *Pages) handleThanks(w http.ResponseWriter, r *http.Request) {
 	loc := r.PathValue("locale")
-	a, err := p.lifecycle.FinishedAssessment(r.PathValue("token"))
-	if errors.Is(err, lifecycle.ErrNotFinished) {
+	a, err := p.service.FinishedAssessment(r.PathValue("token"))
+	if errors.Is(err, service.ErrNotFinished) {
 		http.Redirect(w, r, strings.TrimSuffix(r.URL.Path, thanksSuffix), http.StatusSeeOther)
 		return
 	}
@@ -89,7 +89,7 @@ func (p *Pages) handleThanks(w http.ResponseWriter, r *http.Request) {
 // thanksSuffix makes an assessment link the address of its thank-you page.
 const thanksSuffix = "/thanks"
 
-func (p *Pages) thanksView(r *http.Request, loc string, a lifecycle.Assessment) *assessmentView {
+func (p *Pages) thanksView(r *http.Request, loc string, a service.Assessment) *assessmentView {
 	l := labelsFor(loc)
 	at := localeSwitch(r, 0)
 	thanks := func(loc string) string {
@@ -120,10 +120,10 @@ func (p *Pages) handleAssessmentSubmit(w http.ResponseWriter, r *http.Request) {
 		p.writeError(w, r, loc, 0, err)
 		return
 	}
-	a, err := p.lifecycle.SubmitAssessment(r.PathValue("token"), answers)
+	a, err := p.service.SubmitAssessment(r.PathValue("token"), answers)
 	if apierr.Is(err, apierr.Invalid) {
 		// Sent back: the link still works (it verified), so the form can be shown again.
-		opened, openErr := p.lifecycle.OpenAssessment(r.PathValue("token"))
+		opened, openErr := p.service.OpenAssessment(r.PathValue("token"))
 		if openErr == nil {
 			p.render(w, http.StatusUnprocessableEntity, "assessment", p.assessmentView(r, loc, opened, r.PostForm, true))
 			return
@@ -175,9 +175,9 @@ func parseAnswers(form map[string][]string) (map[string][]int, error) {
 
 // assessmentView builds the form for a, with the answers of a submission that was sent back
 // (form, nil when the page is opened) kept and those it lacks marked.
-func (p *Pages) assessmentView(r *http.Request, loc string, a lifecycle.Assessment, form map[string][]string, sentBack bool) *assessmentView {
+func (p *Pages) assessmentView(r *http.Request, loc string, a service.Assessment, form map[string][]string, sentBack bool) *assessmentView {
 	l := labelsFor(loc)
-	sections := p.lifecycle.Questionnaire(a.Job, loc)
+	sections := p.service.Questionnaire(a.Job, loc)
 	v := &assessmentView{
 		view:      newView(loc, l.AssessmentTitle+": "+a.Job.Name, localeSwitch(r, 0)),
 		Job:       a.Job.Name,

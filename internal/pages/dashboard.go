@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/service"
 )
 
 // The dashboard's pages live under /dashboard/{locale}/: results_url is
@@ -60,7 +60,7 @@ type candidatesView struct {
 
 type candidateRow struct {
 	URL, Name, Email, Job, StatusLabel string
-	Status                             store.Status
+	Status                             domain.Status
 	Created                            time.Time
 }
 
@@ -72,12 +72,12 @@ func (p *Pages) handleCandidates(w http.ResponseWriter, r *http.Request) {
 	}
 	l := labelsFor(loc)
 	v := &candidatesView{view: dashboardView(r, loc, l.Candidates, client)}
-	for _, a := range p.lifecycle.Candidates(client.ID) {
+	for _, a := range p.service.Candidates(client.ID) {
 		v.Rows = append(v.Rows, candidateRow{
 			URL:         dashboardPath(loc, "candidates", a.ReferenceID),
 			Name:        applicantName(a, l),
 			Email:       a.Applicant.Email,
-			Job:         p.lifecycle.Job(a).Name,
+			Job:         p.service.Job(a).Name,
 			Status:      a.Status,
 			StatusLabel: l.Statuses[a.Status],
 			Created:     a.CreatedAt,
@@ -89,13 +89,13 @@ func (p *Pages) handleCandidates(w http.ResponseWriter, r *http.Request) {
 type candidateView struct {
 	view
 	Back, Name, Email, Job, StatusLabel, NoResults string
-	Status                                         store.Status
+	Status                                         domain.Status
 	Timeline                                       []momentView
 	Results                                        *resultsView
 }
 
 type momentView struct {
-	Status store.Status
+	Status domain.Status
 	Label  string
 	At     time.Time
 }
@@ -107,7 +107,7 @@ func (p *Pages) handleCandidate(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := p.lifecycle.Candidate(client.ID, r.PathValue("ref"), loc)
+	c, err := p.service.Candidate(client.ID, r.PathValue("ref"), loc)
 	if err != nil {
 		p.writeError(w, r, loc, 1, err)
 		return
@@ -130,7 +130,7 @@ func (p *Pages) handleCandidate(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case c.Results != nil:
 		v.Results = newResultsView(*c.Results, l, 3)
-	case errors.Is(c.Why, lifecycle.ErrAnonymized):
+	case errors.Is(c.Why, service.ErrAnonymized):
 		v.NoResults = l.NoResultsAnonymized
 	default:
 		v.NoResults = l.NoResults
@@ -140,8 +140,8 @@ func (p *Pages) handleCandidate(w http.ResponseWriter, r *http.Request) {
 
 // applicantName is a's applicant as the dashboard names them: an anonymized one in the reader's
 // language (the store keeps a placeholder name in English, which the APIs answer).
-func applicantName(a store.Application, l *Labels) string {
-	if a.Status == store.Anonymized {
+func applicantName(a domain.Application, l *Labels) string {
+	if a.Status == domain.Anonymized {
 		return l.AnonymizedApplicant
 	}
 	return a.Applicant.FirstName + " " + a.Applicant.LastName

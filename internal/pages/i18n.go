@@ -1,8 +1,8 @@
 package pages
 
 import (
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/store"
 )
 
 // Labels are every word the pages show besides the fixtures' own (job names, trait names, bucket
@@ -29,7 +29,7 @@ type Labels struct {
 	DashboardTitle, Candidates, NoCandidates, AllCandidates, Timeline, Results, Applicant string
 	Job, Email, Status, InvitedAt, NoResults, NoResultsAnonymized, AnonymizedApplicant    string
 	SignIn, SignInIntro, ClientID, ClientSecret, SignInFailed, SignOut, SignedInAs        string
-	Statuses                                                                              map[store.Status]string
+	Statuses                                                                              map[domain.Status]string
 }
 
 // labels holds the Labels of each of fixtures.Locales.
@@ -101,9 +101,9 @@ var labels = map[string]*Labels{
 		SignInFailed:        "Unknown client id or wrong secret.",
 		SignOut:             "Sign out",
 		SignedInAs:          "Signed in as %s",
-		Statuses: map[store.Status]string{
-			store.Invited: "Invited", store.Started: "Started", store.Completed: "Completed",
-			store.Hired: "Hired", store.Expired: "Expired", store.Anonymized: "Anonymized",
+		Statuses: map[domain.Status]string{
+			domain.Invited: "Invited", domain.Started: "Started", domain.Completed: "Completed",
+			domain.Hired: "Hired", domain.Expired: "Expired", domain.Anonymized: "Anonymized",
 		},
 	},
 	"nl": {
@@ -173,9 +173,9 @@ var labels = map[string]*Labels{
 		SignInFailed:        "Onbekende client-id of verkeerd geheim.",
 		SignOut:             "Uitloggen",
 		SignedInAs:          "Ingelogd als %s",
-		Statuses: map[store.Status]string{
-			store.Invited: "Uitgenodigd", store.Started: "Gestart", store.Completed: "Afgerond",
-			store.Hired: "Aangenomen", store.Expired: "Verlopen", store.Anonymized: "Geanonimiseerd",
+		Statuses: map[domain.Status]string{
+			domain.Invited: "Uitgenodigd", domain.Started: "Gestart", domain.Completed: "Afgerond",
+			domain.Hired: "Aangenomen", domain.Expired: "Verlopen", domain.Anonymized: "Geanonimiseerd",
 		},
 	},
 }

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/store"
 )
 
 var verbs = regexp.MustCompile(`%[a-z]`)
@@ -39,7 +39,7 @@ func TestEveryLabelIsTranslated(t *testing.T) {
 			}
 		}
 	}
-	for _, st := range []store.Status{store.Invited, store.Started, store.Completed, store.Hired, store.Expired, store.Anonymized} {
+	for _, st := range []domain.Status{domain.Invited, domain.Started, domain.Completed, domain.Hired, domain.Expired, domain.Anonymized} {
 		if labels["en"].Statuses[st] == "" {
 			t.Errorf("status %s has no label", st)
 		}

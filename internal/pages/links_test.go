@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -44,7 +45,7 @@ func TestAssessmentLink(t *testing.T) {
 
 	ref2, _ := h.Create(tok, testenv.EngineerJob, "")
 	var link string
-	for _, m := range h.App.Store.Outbox(testenv.DemoID) {
+	for _, m := range h.App.Service.Outbox(service.OutboxFilter{ClientID: testenv.DemoID}) {
 		if m.ReferenceID == ref2 {
 			link = m.Link
 		}

@@ -17,13 +17,13 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/webui"
 )
 
 // Deps are the pages' collaborators.
 type Deps struct {
-	Lifecycle *lifecycle.Service
+	Service *service.Service
 	// Sessions signs clients in to the dashboard.
 	Sessions *auth.Sessions
 	Logger   *slog.Logger
@@ -31,10 +31,10 @@ type Deps struct {
 
 // Pages is the pages' http.Handler; unknown paths get the API's JSON 404.
 type Pages struct {
-	lifecycle *lifecycle.Service
-	sessions  *auth.Sessions
-	log       *slog.Logger
-	handler   http.Handler
+	service  *service.Service
+	sessions *auth.Sessions
+	log      *slog.Logger
+	handler  http.Handler
 }
 
 var _ http.Handler = (*Pages)(nil)
@@ -65,7 +65,7 @@ func New(d Deps) *Pages {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
 	}
-	p := &Pages{lifecycle: d.Lifecycle, sessions: d.Sessions, log: d.Logger}
+	p := &Pages{service: d.Service, sessions: d.Sessions, log: d.Logger}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		apierr.Write(w, d.Logger, apierr.New(apierr.NotFound, "Not Found: no operation at %s %s", r.Method, r.URL.Path))
 	}
@@ -168,19 +168,19 @@ type messageView struct {
 }
 
 // writeError renders err as a page in the reader's language, with err's status: why a link
-// cannot be used comes from the lifecycle's reasons.
+// cannot be used comes from the service's reasons.
 func (p *Pages) writeError(w http.ResponseWriter, r *http.Request, locale string, localeAt int, err error) {
 	l := labelsFor(locale)
 	status := apierr.Status(apierr.CodeOf(err))
 	heading, text := l.ErrorTitle, l.ErrorText
 	switch {
-	case errors.Is(err, lifecycle.ErrLinkExpired):
+	case errors.Is(err, service.ErrLinkExpired):
 		heading, text = l.ExpiredTitle, l.ExpiredText
-	case errors.Is(err, lifecycle.ErrLinkUsed):
+	case errors.Is(err, service.ErrLinkUsed):
 		heading, text = l.UsedTitle, l.UsedText
-	case errors.Is(err, lifecycle.ErrAnonymized):
+	case errors.Is(err, service.ErrAnonymized):
 		heading, text = l.AnonymizedTitle, l.AnonymizedText
-	case errors.Is(err, lifecycle.ErrLinkInvalid):
+	case errors.Is(err, service.ErrLinkInvalid):
 		heading, text = l.InvalidTitle, l.InvalidText
 	case status == http.StatusNotFound:
 		heading, text = l.NotFoundTitle, l.NotFoundText
@@ -204,9 +204,9 @@ func detail(err error, heading string) string {
 		return ""
 	}
 	switch {
-	case errors.Is(err, lifecycle.ErrLinkExpired), errors.Is(err, lifecycle.ErrLinkUsed), errors.Is(err, lifecycle.ErrAnonymized):
+	case errors.Is(err, service.ErrLinkExpired), errors.Is(err, service.ErrLinkUsed), errors.Is(err, service.ErrAnonymized):
 		return ""
-	case errors.Is(err, lifecycle.ErrLinkInvalid):
+	case errors.Is(err, service.ErrLinkInvalid):
 		_, why, _ := strings.Cut(ae.Detail, ": ")
 		return why
 	case strings.EqualFold(strings.TrimSuffix(ae.Detail, "."), strings.TrimSuffix(heading, ".")):

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/lifecycle"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -25,11 +25,11 @@ func path(t *testing.T, link string) string {
 	return u.RequestURI()
 }
 
-func invite(t *testing.T, h *testenv.Env, first string) store.Application {
+func invite(t *testing.T, h *testenv.Env, first string) service.Application {
 	t.Helper()
-	app, err := h.App.Lifecycle.Invite(testenv.DemoID, lifecycle.Invitation{
-		JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL, InvitationType: store.InviteOneTimeLink,
-		Applicant: store.Applicant{FirstName: first, LastName: "Van Rijn", Email: "rembrandt@example.com"},
+	app, err := h.App.Service.Invite(testenv.DemoID, service.Invitation{
+		JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL, InvitationType: domain.InviteOneTimeLink,
+		Applicant: domain.Applicant{FirstName: first, LastName: "Van Rijn", Email: "rembrandt@example.com"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -55,7 +55,7 @@ func answers(byTrait map[string]int) url.Values {
 
 func publicLink(t *testing.T, h *testenv.Env, ref, locale string) string {
 	t.Helper()
-	pl, err := h.App.Lifecycle.PublicLink(testenv.DemoID, ref, locale)
+	pl, err := h.App.Service.PublicLink(testenv.DemoID, ref, locale)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,22 +76,22 @@ func TestAssessmentPage(t *testing.T) {
 	}{
 		"open": {status: 200, contains: []string{"Hello Rembrandt,", "First assessment job - Engineer", "Part 1 of 5 · Problem solving ability",
 			"I enjoy puzzles", "Strongly agree", "not Equalture&#39;s real games", "0 of 15 answered"},
-			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, store.Started) }},
+			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, domain.Started) }},
 		"open in Dutch": {locale: "nl", status: 200, contains: []string{"Hallo Rembrandt,", "Deel 1 van 5 · Probleemoplossend vermogen",
 			"Ik houd van puzzels", "Helemaal eens", `lang="nl"`}},
 		"submit answers": {method: http.MethodPost, form: answers(map[string]int{"working_memory": 5, "attention_to_detail": 1}),
 			status: 200, contains: []string{"Thank you, Rembrandt!", "Your answers for First assessment job - Engineer have been sent"},
 			after: func(t *testing.T, h *testenv.Env, ref string) {
-				app, _ := h.App.Lifecycle.Lookup(ref)
+				app, _ := h.App.Service.Lookup(ref)
 				want := map[string]int{"problem_solving_ability": 3, "working_memory": 5, "problem_solving_style": 3, "attention_to_detail": 1, "cognitive_flexibility": 3}
-				if app.Status != store.Completed || !reflect.DeepEqual(app.Scores, want) {
+				if app.Status != domain.Completed || !reflect.DeepEqual(app.Scores.Map(), want) {
 					t.Fatalf("after submitting: %s %v, want completed %v", app.Status, app.Scores, want)
 				}
 			}},
 		"submit in Dutch": {method: http.MethodPost, locale: "nl", form: answers(nil), status: 200, contains: []string{"Bedankt, Rembrandt!"}},
 		"submit incomplete": {method: http.MethodPost, form: url.Values{"a.working_memory.0": {"5"}, "a.working_memory.1": {"4"}},
 			status: http.StatusUnprocessableEntity, contains: []string{"Please answer every statement: 13 still open.", `value="5" required checked`, `class="q missing"`},
-			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, store.Started) }},
+			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, domain.Started) }},
 		// The issue's case: only the second statement of one trait. It used to be dropped with
 		// its trait, which left no answers: drawn scores, 200, completed.
 		"submit one answer, its trait's first statement open": {method: http.MethodPost, form: url.Values{"a.working_memory.1": {"2"}},
@@ -101,17 +101,17 @@ func TestAssessmentPage(t *testing.T) {
 				`aria-invalid="true" aria-describedby="q-working_memory-0-error"`, `<fieldset class="q" id="q-working_memory-1">`,
 				`name="a.working_memory.1" value="2" required checked>`},
 			lacks: []string{`href="#q-working_memory-1"`},
-			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, store.Started) }},
+			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, domain.Started) }},
 		"submit one answer, in Dutch": {method: http.MethodPost, locale: "nl", form: url.Values{"a.working_memory.1": {"2"}},
 			status: http.StatusUnprocessableEntity, contains: []string{"Beantwoord alle stellingen: er staan er nog 14 open.", "Beantwoord deze stelling.",
 				`<a href="#q-working_memory-0">Deel 2 van 5: `},
-			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, store.Started) }},
+			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, domain.Started) }},
 		"submit an empty answer": {method: http.MethodPost, form: url.Values{"a.working_memory.0": {""}}, status: http.StatusUnprocessableEntity,
-			contains: []string{"15 still open"}, after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, store.Started) }},
+			contains: []string{"15 still open"}, after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, domain.Started) }},
 		"submit nonsense": {method: http.MethodPost, form: url.Values{"a.working_memory": {"5"}}, status: http.StatusUnprocessableEntity,
 			contains: []string{"Something went wrong"}},
 		"submit nothing: drawn scores, for scripts": {method: http.MethodPost, status: 200, contains: []string{"Thank you"},
-			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, store.Completed) }},
+			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, domain.Completed) }},
 		"used":           {before: complete, status: http.StatusGone, contains: []string{"This assessment has been completed", "can be taken once"}},
 		"used, in Dutch": {before: complete, locale: "nl", status: http.StatusGone, contains: []string{"Dit assessment is al afgerond"}},
 		"submitted twice": {before: complete, method: http.MethodPost, form: answers(nil), status: http.StatusConflict,
@@ -120,15 +120,15 @@ func TestAssessmentPage(t *testing.T) {
 			status: http.StatusGone, once: []string{"has expired"}},
 		"expired submit": {before: func(h *testenv.Env, _ string) { h.Clock.Advance(7 * 24 * time.Hour) }, method: http.MethodPost,
 			form: answers(nil), status: http.StatusGone, contains: []string{"This link has expired"}},
-		"anonymized": {before: func(h *testenv.Env, ref string) { _, _ = h.App.Lifecycle.Anonymize(testenv.DemoID, ref) },
+		"anonymized": {before: func(h *testenv.Env, ref string) { _, _ = h.App.Service.Anonymize(testenv.DemoID, ref) },
 			status: http.StatusGone, contains: []string{"This application is no longer available", "The applicant&#39;s data has been removed."},
 			lacks: []string{"withdrawn"}},
-		"anonymized submit": {before: func(h *testenv.Env, ref string) { _, _ = h.App.Lifecycle.Anonymize(testenv.DemoID, ref) },
+		"anonymized submit": {before: func(h *testenv.Env, ref string) { _, _ = h.App.Service.Anonymize(testenv.DemoID, ref) },
 			method: http.MethodPost, form: answers(nil), status: http.StatusGone, contains: []string{"This application is no longer available"},
 			lacks: []string{"withdrawn"}},
 		// A HEAD (link checkers, chat previews) learns what a GET would, and starts nothing.
 		"head": {method: http.MethodHead, status: 200,
-			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, store.Invited) }},
+			after: func(t *testing.T, h *testenv.Env, ref string) { wantStatus(t, h, ref, domain.Invited) }},
 		"head, expired": {before: func(h *testenv.Env, _ string) { h.Clock.Advance(7 * 24 * time.Hour) }, method: http.MethodHead,
 			status: http.StatusGone},
 	}
@@ -182,12 +182,12 @@ func shown(page string) string {
 }
 
 func complete(h *testenv.Env, ref string) {
-	_, _ = h.App.Lifecycle.Complete(ref, lifecycle.Completion{})
+	_, _ = h.App.Service.Complete(ref, service.Completion{})
 }
 
-func wantStatus(t *testing.T, h *testenv.Env, ref string, want store.Status) {
+func wantStatus(t *testing.T, h *testenv.Env, ref string, want domain.Status) {
 	t.Helper()
-	if app, _ := h.App.Lifecycle.Lookup(ref); app.Status != want {
+	if app, _ := h.App.Service.Lookup(ref); app.Status != want {
 		t.Fatalf("status %s, want %s", app.Status, want)
 	}
 }
@@ -214,14 +214,14 @@ func TestPublicResultsPageStates(t *testing.T) {
 			status: http.StatusGone, once: []string{"has expired"}},
 		"expired, in Dutch": {locale: "nl", before: func(h *testenv.Env, _ string) { h.Clock.Advance(121 * time.Minute) },
 			status: http.StatusGone, contains: []string{"Deze link is verlopen"}},
-		"anonymized": {locale: "en", before: func(h *testenv.Env, ref string) { _, _ = h.App.Lifecycle.Anonymize(testenv.DemoID, ref) },
+		"anonymized": {locale: "en", before: func(h *testenv.Env, ref string) { _, _ = h.App.Service.Anonymize(testenv.DemoID, ref) },
 			status: http.StatusGone, contains: []string{"This application is no longer available"}},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			h := testenv.New(t)
 			ref := invite(t, h, "Rembrandt").ReferenceID
-			if _, err := h.App.Lifecycle.Complete(ref, lifecycle.Completion{Scores: map[string]int{"problem_solving_ability": 4}}); err != nil {
+			if _, err := h.App.Service.Complete(ref, service.Completion{Scores: map[string]int{"problem_solving_ability": 4}}); err != nil {
 				t.Fatal(err)
 			}
 			link := publicLink(t, h, ref, tc.locale)
@@ -251,10 +251,10 @@ func TestDashboard(t *testing.T) {
 	h := testenv.New(t)
 	ref := invite(t, h, "Rembrandt").ReferenceID
 	h.Clock.Advance(time.Minute)
-	if _, err := h.App.Lifecycle.Complete(ref, lifecycle.Completion{Fit: "high"}); err != nil {
+	if _, err := h.App.Service.Complete(ref, service.Completion{Fit: "high"}); err != nil {
 		t.Fatal(err)
 	}
-	res, _ := h.App.Lifecycle.Results(testenv.DemoID, ref, "nl")
+	res, _ := h.App.Service.Results(testenv.DemoID, ref, "nl")
 	candidate := path(t, res.ResultsURL) // results_url, as the results answer and the callback carry it
 	if candidate != "/dashboard/nl/candidates/"+ref {
 		t.Fatalf("results_url path %s", candidate)
@@ -290,8 +290,8 @@ func TestDashboard(t *testing.T) {
 	testenv.WantPage(t, b.Get("/dashboard/en/candidates/"+ref), 200, "Signed in as Demo ATS", "Timeline", "Completed")
 	testenv.WantPage(t, b.Get("/dashboard/en/candidates"), 200, "Candidates", "/dashboard/en/candidates/"+ref, "Rembrandt Van Rijn")
 
-	other, err := h.App.Lifecycle.Invite(testenv.OtherID, lifecycle.Invitation{JobID: testenv.OtherJob, CallbackURL: testenv.CallbackURL,
-		Applicant: store.Applicant{FirstName: "Judith", LastName: "Leyster", Email: "judith@example.com"}})
+	other, err := h.App.Service.Invite(testenv.OtherID, service.Invitation{JobID: testenv.OtherJob, CallbackURL: testenv.CallbackURL,
+		Applicant: domain.Applicant{FirstName: "Judith", LastName: "Leyster", Email: "judith@example.com"}})
 	if err != nil {
 		t.Fatal(err)
 	}

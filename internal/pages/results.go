@@ -117,7 +117,7 @@ type publicResultsView struct {
 // application still shows results.
 func (p *Pages) handlePublicResults(w http.ResponseWriter, r *http.Request) {
 	loc := r.PathValue("locale")
-	res, err := p.lifecycle.PublicResults(r.PathValue("ref"), r.URL.Query().Get("token"), loc)
+	res, err := p.service.PublicResults(r.PathValue("ref"), r.URL.Query().Get("token"), loc)
 	if err != nil {
 		p.writeError(w, r, loc, 0, err)
 		return
@@ -126,6 +126,6 @@ func (p *Pages) handlePublicResults(w http.ResponseWriter, r *http.Request) {
 	p.render(w, http.StatusOK, "results", &publicResultsView{
 		view:       newView(loc, l.ResultsTitle, localeSwitch(r, 0)),
 		Results:    newResultsView(res, l, 2),
-		TTLMinutes: int(p.lifecycle.Config().PublicLinkTTL.Minutes()),
+		TTLMinutes: int(p.service.Config().PublicLinkTTL.Minutes()),
 	})
 }

@@ -15,8 +15,8 @@ import (
 	"golang.org/x/net/html"
 
 	"github.com/equalture/equalture-mock/internal/delivery"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -25,13 +25,13 @@ import (
 // The GET after it, a person opening the link, starts it and sends the event.
 func TestHeadOnAnAssessmentLinkStartsNothing(t *testing.T) {
 	h := testenv.New(t)
-	if _, err := h.App.Lifecycle.RegisterWebhook(testenv.DemoID, lifecycle.WebhookRegistration{Label: "ats", URL: testenv.CallbackURL}); err != nil {
+	if _, err := h.App.Service.RegisterWebhook(testenv.DemoID, service.WebhookRegistration{Label: "ats", URL: testenv.CallbackURL}); err != nil {
 		t.Fatal(err)
 	}
 	app := invite(t, h, "Rembrandt")
 	link := path(t, app.AssessmentURL)
 	events := func() int {
-		return len(h.App.Callbacks.List(delivery.Filter{ReferenceID: app.ReferenceID, Kind: delivery.KindWebhook}))
+		return len(h.App.Service.Deliveries(delivery.Filter{ReferenceID: app.ReferenceID, Kind: delivery.KindWebhook}))
 	}
 	b := testenv.NewBrowser(t, h.URL)
 
@@ -41,13 +41,13 @@ func TestHeadOnAnAssessmentLinkStartsNothing(t *testing.T) {
 			t.Fatalf("HEAD: %d %q, body %q", p.Status, p.Header.Get("Content-Type"), p.Body)
 		}
 	}
-	got, _ := h.App.Lifecycle.Lookup(app.ReferenceID)
-	if got.Status != store.Invited || !got.StartedAt.IsZero() || events() != 0 {
+	got, _ := h.App.Service.Lookup(app.ReferenceID)
+	if got.Status != domain.Invited || !got.StartedAt.IsZero() || events() != 0 {
 		t.Fatalf("after HEAD: %s, started at %v, %d webhook events; want invited, not started, none", got.Status, got.StartedAt, events())
 	}
 
 	testenv.WantPage(t, b.Get(link), http.StatusOK, "Hello Rembrandt,")
-	if got, _ := h.App.Lifecycle.Lookup(app.ReferenceID); got.Status != store.Started || events() != 1 {
+	if got, _ := h.App.Service.Lookup(app.ReferenceID); got.Status != domain.Started || events() != 1 {
 		t.Fatalf("after GET: %s, %d webhook events; want started, 1 (the test can see a start)", got.Status, events())
 	}
 }
@@ -76,7 +76,7 @@ func TestThanksPageSwitchesLanguage(t *testing.T) {
 	if p := b.Get(other + "/thanks"); p.Status != http.StatusSeeOther || p.Location != other {
 		t.Fatalf("thanks before submitting: %d to %q", p.Status, p.Location)
 	}
-	if _, err := h.App.Lifecycle.Anonymize(testenv.DemoID, app.ReferenceID); err != nil {
+	if _, err := h.App.Service.Anonymize(testenv.DemoID, app.ReferenceID); err != nil {
 		t.Fatal(err)
 	}
 	testenv.WantPage(t, b.Get(nl), http.StatusGone, "Deze sollicitatie is niet meer beschikbaar")
@@ -126,7 +126,7 @@ func TestFavicon(t *testing.T) {
 func TestDashboardNamesAnAnonymizedApplicantInDutch(t *testing.T) {
 	h := testenv.New(t)
 	ref := invite(t, h, "Rembrandt").ReferenceID
-	if _, err := h.App.Lifecycle.Anonymize(testenv.DemoID, ref); err != nil {
+	if _, err := h.App.Service.Anonymize(testenv.DemoID, ref); err != nil {
 		t.Fatal(err)
 	}
 	b := testenv.NewBrowser(t, h.URL)
@@ -151,7 +151,7 @@ func TestChartContrast(t *testing.T) {
 	ref := invite(t, h, "Rembrandt").ReferenceID
 	// In range: problem solving ability 4 (3-5); outside: attention to detail 2 (3-5).
 	scores := map[string]int{"problem_solving_ability": 4, "working_memory": 3, "problem_solving_style": 2, "attention_to_detail": 2, "cognitive_flexibility": 4}
-	if _, err := h.App.Lifecycle.Complete(ref, lifecycle.Completion{Scores: scores}); err != nil {
+	if _, err := h.App.Service.Complete(ref, service.Completion{Scores: scores}); err != nil {
 		t.Fatal(err)
 	}
 	p := testenv.NewBrowser(t, h.URL).Get(publicLink(t, h, ref, "en"))

@@ -1,30 +1,31 @@
 // Package persist keeps the mock's state in one file in a data directory, so that it survives a
 // restart, a crash or a kill -9. The file is a bbolt database (pure Go, one file, ACID transactions
-// made durable with fdatasync on commit); this package alone knows it and how records are encoded.
-// The store, the callback dispatcher, the lifecycle and the clock own their state and their locks
-// and write through to it via small interfaces they define.
+// made durable with fdatasync on commit); this package alone knows bbolt. It is an ordered log of
+// record writes: the owners of the state — the store (applications, token generations), the
+// delivery machinery (deliveries, webhooks) and the service (the clock, the signing key) — append
+// the records their changes make while they hold their own lock, so records reach the file in the
+// order the changes were made; the file applies them in that order. Each owner encodes and decodes
+// its own records (JSON); this package checks the file and stores bytes.
 //
-// Every write is durable when its method returns. Writes arriving while a commit is on its way to
-// disk are committed together in the next transaction (group commit: one fsync for all of them,
-// and no waiting when a write comes alone). Records carry the revision of the change that wrote
-// them, so a write that lost a race to the disk never puts an older state over a newer one, and a
-// reset removes only what is older than itself.
+// Group commit: the writes appended while a commit is on its way to disk are committed together
+// in the next transaction, in the order they were appended (one fsync for all of them, and no
+// waiting when a write comes alone). Wait tells an appender when its writes are durable; OnCommit
+// tells the delivery machinery, which starts no attempt before the change that planned it is on
+// disk. A commit that fails stops the file: it and every later write fail, so the file never holds
+// a change without the changes before it.
 //
-// Layout (format "equalture-mock", version 1), buckets and keys:
+// Layout (format "equalture-mock", version 2), buckets and keys:
 //
 //	meta               format, version
-//	applications       reference id → revision (8 bytes, big-endian) + JSON application
-//	application_order  revision of the creation → reference id
-//	outbox             revision of the creation → JSON email
-//	token_generations  client id → revision + JSON generation
-//	deliveries         delivery id → revision + JSON {seq, series, secret, delivery}
-//	webhooks           client id, NUL, label → revision + JSON {webhook} or {webhook, deleted}
-//	state              store_reset, deliveries_reset, delivery_last_seq, ids_reserved (8-byte
-//	                   counters), clock (revision + JSON), signing_key (bytes)
+//	applications       reference id → application
+//	application_order  creation number (8 bytes, big-endian) → reference id
+//	token_generations  client id → generation
+//	deliveries         delivery id → delivery
+//	webhooks           client id, NUL, label → webhook
+//	state              ids_drawn, event_seq, delivery_last_seq (numbers), clock, signing_key
 //
-// The webhooks bucket came after the first files of version 1 were written: a file without it is
-// read as one without webhooks, and the bucket is made by the first webhook written. (An older
-// equalture-mock ignores it; its webhook records older than the last reset are not read back.)
+// Values are JSON. A version-1 file (records behind an 8-byte revision, an outbox bucket, deleted
+// webhooks kept as tombstones) is upgraded to version 2 when it is opened.
 package persist
 
 import (
@@ -33,7 +34,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -50,69 +50,69 @@ const FileName = "equalture-mock.db"
 // is refused.
 const (
 	Format  = "equalture-mock"
-	Version = 1
+	Version = 2
 )
 
 // LockTimeout is how long Open waits for the file's lock: another process holding it gets an
 // error, not a hang.
 const LockTimeout = time.Second
 
-// ErrClosed is returned by writes after Close.
+// ErrClosed is what waiting for a write appended after Close returns.
 var ErrClosed = errors.New("data file closed")
 
+// The buckets of the state, each owned by the part of the mock that writes it.
+const (
+	Applications     = "applications"
+	ApplicationOrder = "application_order"
+	TokenGenerations = "token_generations"
+	Deliveries       = "deliveries"
+	Webhooks         = "webhooks"
+	State            = "state"
+)
+
 var (
-	bucketMeta       = []byte("meta")
-	bucketApps       = []byte("applications")
-	bucketOrder      = []byte("application_order")
-	bucketOutbox     = []byte("outbox")
-	bucketTokens     = []byte("token_generations")
-	bucketDeliveries = []byte("deliveries")
-	bucketState      = []byte("state")
-	bucketWebhooks   = []byte("webhooks")
-
-	// allBuckets are in every data file of version 1; laidOut are those a new file gets.
-	allBuckets = [][]byte{bucketMeta, bucketApps, bucketOrder, bucketOutbox, bucketTokens, bucketDeliveries, bucketState}
-	laidOut    = append(allBuckets[:len(allBuckets):len(allBuckets)], bucketWebhooks)
-
+	bucketMeta = []byte("meta")
+	// buckets are in every data file of version 2.
+	buckets    = []string{Applications, ApplicationOrder, TokenGenerations, Deliveries, Webhooks, State}
 	keyFormat  = []byte("format")
 	keyVersion = []byte("version")
 )
 
-// DB is an open data file.
+// DB is an open data file. A nil *DB is the in-memory mock: it writes nothing, and everything
+// appended to it is durable at once.
 type DB struct {
 	path string
 	bolt *bolt.DB
 
-	mu      sync.Mutex
-	pending []op
-	closed  bool
-	wake    chan struct{} // a write is pending; closed by Close
-	done    chan struct{} // the committer has stopped
-}
-
-// op is a write waiting for its commit.
-type op struct {
-	fn   func(*bolt.Tx) error
-	done chan error
+	mu       sync.Mutex
+	cond     *sync.Cond // durable or err moved, or the file closed
+	pending  []entry
+	last     uint64 // position of the newest write appended
+	durable  uint64 // every write up to here is on disk
+	err      error  // the failure that stopped the file
+	closed   bool
+	onCommit []func(durable uint64, err error)
+	wake     chan struct{} // a write is pending; closed by Close
+	done     chan struct{} // the committer has stopped
 }
 
 // Open opens (creating it and dir when missing) the data file in dir, checks that it is sound and
-// the mock's, reads the state it holds back and starts committing writes. A file another process
+// the mock's, upgrades an older version, and starts committing writes. A file another process
 // holds, a file that is not a bolt database, a damaged or truncated one, another program's bolt
 // database or one written by a newer equalture-mock is an error naming the file and the problem;
 // such a file is left as it is.
-func Open(dir string) (*DB, State, error) {
+func Open(dir string) (*DB, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, State{}, fmt.Errorf("data dir: %w", err)
+		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	path := filepath.Join(dir, FileName)
 	fi, err := os.Stat(path)
 	if err == nil && !fi.Mode().IsRegular() {
-		return nil, State{}, fmt.Errorf("data file %s is not a regular file", path)
+		return nil, fmt.Errorf("data file %s is not a regular file", path)
 	}
 	if err == nil && fi.Size() > 0 {
 		if err := inspect(path); err != nil {
-			return nil, State{}, err
+			return nil, err
 		}
 	}
 	var bdb *bolt.DB
@@ -121,16 +121,16 @@ func Open(dir string) (*DB, State, error) {
 		return err
 	})
 	if err != nil {
-		return nil, State{}, openError(path, err)
+		return nil, openError(path, err)
 	}
 	db := &DB{path: path, bolt: bdb, wake: make(chan struct{}, 1), done: make(chan struct{})}
-	st, err := db.open()
-	if err != nil {
+	db.cond = sync.NewCond(&db.mu)
+	if err := db.open(); err != nil {
 		_ = bdb.Close()
-		return nil, State{}, err
+		return nil, err
 	}
 	go db.commitLoop()
-	return db, st, nil
+	return db, nil
 }
 
 // Path is the data file's path.
@@ -177,61 +177,67 @@ func inspect(path string) error {
 	})
 }
 
-// open checks that the file is the mock's and sound, lays out a new one and reads the state back.
-// Every read of a damaged page is guarded: bbolt panics on some.
-func (db *DB) open() (State, error) {
+// open checks that the file is the mock's and sound, lays out a new one and upgrades an older
+// one. Every read of a damaged page is guarded: bbolt panics on some.
+func (db *DB) open() error {
 	var (
 		fresh   bool
+		version int
 		verdict error // why the file is not one this mock may use
 	)
 	err := guard(func() error {
 		return db.bolt.View(func(tx *bolt.Tx) error {
-			fresh, verdict = identify(tx)
+			fresh, version, verdict = identify(tx)
 			return nil
 		})
 	})
 	if err != nil {
-		return State{}, fmt.Errorf("data file %s is damaged: %w", db.path, err)
+		return fmt.Errorf("data file %s is damaged: %w", db.path, err)
 	}
 	if verdict != nil {
-		return State{}, fmt.Errorf("data file %s %w", db.path, verdict)
+		return fmt.Errorf("data file %s %w", db.path, verdict)
 	}
 	if fresh {
-		return State{}, db.layOut()
+		return db.layOut()
 	}
 	// Reading every record walks every page of the mock's buckets, guarded; bbolt's own check
 	// then runs (in a goroutine of its own, unguarded) only over pages known to be readable.
-	st, err := db.load()
-	if err != nil {
-		return State{}, err
-	}
 	var damage error
 	err = guard(func() error {
 		return db.bolt.View(func(tx *bolt.Tx) error {
-			for err := range tx.Check() {
-				damage = errors.Join(damage, err)
-			}
-			return nil
+			return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+				return b.ForEach(func(k, v []byte) error { return nil })
+			})
 		})
 	})
-	if err = errors.Join(err, damage); err != nil {
-		return State{}, fmt.Errorf("data file %s is damaged: %w", db.path, err)
+	if err == nil {
+		err = guard(func() error {
+			return db.bolt.View(func(tx *bolt.Tx) error {
+				for err := range tx.Check() {
+					damage = errors.Join(damage, err)
+				}
+				return nil
+			})
+		})
 	}
-	// Buckets added later (webhooks) are made by their first write, not here: a file is only
-	// written to once it has been read back whole.
-	return st, nil
+	if err = errors.Join(err, damage); err != nil {
+		return fmt.Errorf("data file %s is damaged: %w", db.path, err)
+	}
+	if version < Version {
+		return db.upgrade()
+	}
+	return nil
 }
 
 // layOut makes a new file the mock's: its buckets, its format and version.
 func (db *DB) layOut() error {
 	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		for _, name := range laidOut {
-			if _, err := tx.CreateBucket(name); err != nil {
+		for _, name := range append([]string{string(bucketMeta)}, buckets...) {
+			if _, err := tx.CreateBucket([]byte(name)); err != nil {
 				return err
 			}
 		}
-		meta := tx.Bucket(bucketMeta)
-		return errors.Join(meta.Put(keyFormat, []byte(Format)), meta.Put(keyVersion, []byte(strconv.Itoa(Version))))
+		return setVersion(tx, Version)
 	})
 	if err != nil {
 		return fmt.Errorf("data file %s: %w", db.path, err)
@@ -239,10 +245,14 @@ func (db *DB) layOut() error {
 	return nil
 }
 
+func setVersion(tx *bolt.Tx, v int) error {
+	meta := tx.Bucket(bucketMeta)
+	return errors.Join(meta.Put(keyFormat, []byte(Format)), meta.Put(keyVersion, []byte(strconv.Itoa(v))))
+}
+
 // identify says whether tx is a new, empty bolt file (fresh), an equalture-mock data file this
-// version reads (neither fresh nor an error) or something else (the reason, to follow the file's
-// name).
-func identify(tx *bolt.Tx) (fresh bool, _ error) {
+// version reads (its version) or something else (the reason, to follow the file's name).
+func identify(tx *bolt.Tx) (fresh bool, version int, _ error) {
 	meta := tx.Bucket(bucketMeta)
 	if meta == nil {
 		var names []string
@@ -251,21 +261,26 @@ func identify(tx *bolt.Tx) (fresh bool, _ error) {
 			return nil
 		})
 		if len(names) > 0 {
-			return false, fmt.Errorf("is a bolt database but not an equalture-mock data file (buckets %s, no %q); refusing to use it", strings.Join(names, ", "), bucketMeta)
+			return false, 0, fmt.Errorf("is a bolt database but not an equalture-mock data file (buckets %s, no %q); refusing to use it", strings.Join(names, ", "), bucketMeta)
 		}
-		return true, nil
+		return true, 0, nil
 	}
 	if f := string(meta.Get(keyFormat)); f != Format {
-		return false, fmt.Errorf("is a bolt database in format %q, not an equalture-mock data file; refusing to use it", f)
+		return false, 0, fmt.Errorf("is a bolt database in format %q, not an equalture-mock data file; refusing to use it", f)
 	}
 	v, err := strconv.Atoi(string(meta.Get(keyVersion)))
 	switch {
 	case err != nil || v < 1:
-		return false, fmt.Errorf("is damaged: format version %q", meta.Get(keyVersion))
+		return false, 0, fmt.Errorf("is damaged: format version %q", meta.Get(keyVersion))
 	case v > Version:
-		return false, fmt.Errorf("was written by a newer equalture-mock (format version %d; this one reads %d)", v, Version)
+		return false, 0, fmt.Errorf("was written by a newer equalture-mock (format version %d; this one reads up to %d)", v, Version)
 	}
-	return false, nil
+	for _, name := range buckets {
+		if tx.Bucket([]byte(name)) == nil && !(v == 1 && name == Webhooks) { // version 1 made it late
+			return false, 0, fmt.Errorf("is damaged: bucket %q is missing", name)
+		}
+	}
+	return false, v, nil
 }
 
 // guard turns a panic of bbolt (which it raises on some damaged pages), or a fault reading its
@@ -285,9 +300,12 @@ type panicked struct{ value any }
 
 func (p *panicked) Error() string { return fmt.Sprintf("bbolt panicked: %v", p.value) }
 
-// Close waits for the writes already made, then closes the file and releases its lock. Writes
-// after Close fail with ErrClosed.
+// Close waits for the writes already appended, then closes the file and releases its lock.
+// Waiting for a write appended after Close returns ErrClosed.
 func (db *DB) Close() error {
+	if db == nil {
+		return nil
+	}
 	db.mu.Lock()
 	if db.closed {
 		db.mu.Unlock()
@@ -297,74 +315,8 @@ func (db *DB) Close() error {
 	close(db.wake)
 	db.mu.Unlock()
 	<-db.done
-	return db.bolt.Close()
-}
-
-// write runs fn in a read-write transaction and returns once it is durable. fn may run more than
-// once (when another write of its group fails, the group is committed again without that one), so
-// it must only read and put.
-func (db *DB) write(fn func(*bolt.Tx) error) error {
-	o := op{fn: fn, done: make(chan error, 1)}
 	db.mu.Lock()
-	if db.closed {
-		db.mu.Unlock()
-		return fmt.Errorf("%s: %w", db.path, ErrClosed)
-	}
-	db.pending = append(db.pending, o)
-	select {
-	case db.wake <- struct{}{}:
-	default: // the committer is already awake and will find it
-	}
+	db.cond.Broadcast()
 	db.mu.Unlock()
-	if err := <-o.done; err != nil {
-		return fmt.Errorf("writing %s: %w", db.path, err)
-	}
-	return nil
-}
-
-// commitLoop commits the pending writes, as many at once as have arrived, until Close.
-func (db *DB) commitLoop() {
-	defer close(db.done)
-	for range db.wake {
-		db.drain()
-	}
-	db.drain() // what arrived before Close
-}
-
-func (db *DB) drain() {
-	for {
-		db.mu.Lock()
-		ops := db.pending
-		db.pending = nil
-		db.mu.Unlock()
-		if len(ops) == 0 {
-			return
-		}
-		db.commit(ops)
-	}
-}
-
-// commit runs ops in one transaction: one fsync for all of them. A write that fails is taken out
-// and told its error; the others are committed without it.
-func (db *DB) commit(ops []op) {
-	for len(ops) > 0 {
-		failed, opErr := -1, error(nil)
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
-			for i, o := range ops {
-				if err := guard(func() error { return o.fn(tx) }); err != nil {
-					failed, opErr = i, err
-					return err
-				}
-			}
-			return nil
-		})
-		if failed < 0 {
-			for _, o := range ops {
-				o.done <- err // nil, or the commit's own failure
-			}
-			return
-		}
-		ops[failed].done <- opErr
-		ops = slices.Delete(ops, failed, failed+1)
-	}
+	return db.bolt.Close()
 }

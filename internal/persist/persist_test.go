@@ -1,7 +1,7 @@
 package persist_test
 
 import (
-	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -15,26 +15,21 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
-	"github.com/equalture/equalture-mock/internal/clock"
-	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/persist"
-	"github.com/equalture/equalture-mock/internal/store"
 )
 
-var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
-
-func open(t *testing.T, dir string) (*persist.DB, persist.State) {
+func open(t *testing.T, dir string) *persist.DB {
 	t.Helper()
-	db, st, err := persist.Open(dir)
+	db, err := persist.Open(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = db.Close() })
-	return db, st
+	return db
 }
 
 // reopen closes db and opens its directory again, as a restart does.
-func reopen(t *testing.T, db *persist.DB) (*persist.DB, persist.State) {
+func reopen(t *testing.T, db *persist.DB) *persist.DB {
 	t.Helper()
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -49,91 +44,84 @@ func must(t *testing.T, err error) {
 	}
 }
 
-func app(ref string, st store.Status) *store.Application {
-	return &store.Application{ReferenceID: ref, ClientID: "demo-client", Status: st, CreatedAt: t0, InvitationExpiresAt: t0.Add(time.Hour)}
+// write appends writes and waits for them to be durable.
+func write(t *testing.T, db *persist.DB, ws ...persist.Write) {
+	t.Helper()
+	must(t, db.Wait(db.Append(ws...)))
 }
 
-func saved(seq int, st delivery.Status) delivery.Saved {
-	return delivery.Saved{Seq: seq, Series: 1, Delivery: delivery.Delivery{
-		ID: fmt.Sprintf("dlv_%06d_ref", seq), ReferenceID: "ref", Status: st, Attempts: []delivery.Attempt{{N: 1, At: t0, StatusCode: 500}},
-		Payload: json.RawMessage(`{"fit":"high"}`),
-	}}
-}
-
-// summary is a state in a few words, for comparing.
-func summary(st persist.State) string {
-	var b strings.Builder
-	for _, a := range st.Store.Applications {
-		fmt.Fprintf(&b, "app %s %s %v; ", a.ReferenceID, a.Status, a.Scores)
-	}
-	for _, m := range st.Store.Outbox {
-		fmt.Fprintf(&b, "mail %s; ", m.ReferenceID)
-	}
-	for _, id := range []string{"a", "b"} {
-		if g, ok := st.Store.Tokens[id]; ok {
-			fmt.Fprintf(&b, "gen %s %d %s; ", id, g.Gen, g.Reason)
+// dump is a bucket's records as "key=value; ", keys in order (creation numbers as numbers).
+func dump(t *testing.T, db *persist.DB, bucket string) string {
+	t.Helper()
+	var keys, values []string
+	must(t, db.Load(bucket, func(n int) { keys, values = make([]string, n), make([]string, n) }, func(i int, k, v []byte) error {
+		keys[i], values[i] = string(k), string(v)
+		if len(k) == 8 {
+			keys[i] = fmt.Sprint(binary.BigEndian.Uint64(k))
 		}
+		return nil
+	}))
+	var b strings.Builder
+	for i := range keys {
+		fmt.Fprintf(&b, "%s=%s; ", keys[i], values[i])
 	}
-	for _, d := range st.Deliveries.Deliveries {
-		fmt.Fprintf(&b, "dlv %d %s; ", d.Seq, d.Delivery.Status)
-	}
-	fmt.Fprintf(&b, "store rev %d, deliveries rev %d, last seq %d", st.Store.Rev, st.Deliveries.Rev, st.Deliveries.LastSeq)
 	return b.String()
 }
 
 func TestRoundTrip(t *testing.T) {
-	db, _ := open(t, t.TempDir())
-	completed := app("r1", store.Completed)
-	completed.Scores = map[string]int{"working_memory": 4}
-	completed.Hire = &store.Hire{AddToTeam: true, HiredAt: t0}
-	must(t, db.WriteStore(store.Change{Rev: 1, Application: app("r1", store.Invited), Created: true, Email: &store.Email{ReferenceID: "r1", To: "a@example.com", SentAt: t0}}))
-	must(t, db.WriteStore(store.Change{Rev: 2, Application: app("r0", store.Invited), Created: true}))
-	must(t, db.WriteStore(store.Change{Rev: 3, Application: completed}))
-	must(t, db.WriteStore(store.Change{Rev: 4, Tokens: map[string]store.TokenGeneration{"a": {Gen: 2, Reason: "revoked"}}}))
-	must(t, db.WriteDeliveries(delivery.Write{Rev: 1, Deliveries: []delivery.Saved{saved(1, delivery.Pending), saved(2, delivery.Delivered)}}))
-	must(t, db.ReserveIDs(1024))
-	must(t, db.ReserveIDs(512)) // an older reservation never lowers it
-	must(t, db.WriteClock(clock.State{Now: t0, Frozen: true, Offset: time.Hour}, 7))
-	must(t, db.WriteSigningKey([]byte("secret")))
+	db := open(t, t.TempDir())
+	type app struct {
+		Ref    string `json:"reference_id"`
+		Status string `json:"status"`
+	}
+	write(t, db,
+		persist.Put(persist.Applications, "r1", app{"r1", "invited"}),
+		persist.Put(persist.ApplicationOrder, persist.Seq(1), "r1"),
+		persist.Put(persist.Applications, "r0", app{"r0", "invited"}),
+		persist.Put(persist.ApplicationOrder, persist.Seq(2), "r0"),
+	)
+	write(t, db, persist.Put(persist.Applications, "r1", app{"r1", "completed"}), persist.Put(persist.State, "ids_drawn", 2))
+	write(t, db, persist.Put(persist.Webhooks, "c\x00a", "hook"), persist.Put(persist.Webhooks, "c\x00b", "hook"))
+	write(t, db, persist.Delete(persist.Webhooks, "c\x00a"))
+	write(t, db, persist.Put(persist.Deliveries, "dlv_1", 1), persist.Clear(persist.Deliveries), persist.Put(persist.Deliveries, "dlv_2", 2))
 
-	_, st := reopen(t, db)
-	if got, want := summary(st), "app r1 completed map[working_memory:4]; app r0 invited map[]; mail r1; gen a 2 revoked; dlv 1 pending; dlv 2 delivered; store rev 4, deliveries rev 1, last seq 2"; got != want {
-		t.Fatalf("restored\n  %s\nwant\n  %s", got, want)
+	db = reopen(t, db)
+	for bucket, want := range map[string]string{
+		persist.Applications:     `r0={"reference_id":"r0","status":"invited"}; r1={"reference_id":"r1","status":"completed"}; `,
+		persist.ApplicationOrder: `1="r1"; 2="r0"; `,
+		persist.Webhooks:         "c\x00b=\"hook\"; ",
+		persist.Deliveries:       `dlv_2=2; `,
+		persist.TokenGenerations: ``,
+	} {
+		if got := dump(t, db, bucket); got != want {
+			t.Errorf("%s after a restart:\n  %q\nwant\n  %q", bucket, got, want)
+		}
 	}
-	a := st.Store.Applications[0]
-	if a.Hire == nil || !a.Hire.AddToTeam || !a.CreatedAt.Equal(t0) || !a.InvitationExpiresAt.Equal(t0.Add(time.Hour)) {
-		t.Fatalf("application = %+v", a)
+	if v, err := db.Get(persist.State, "ids_drawn"); err != nil || string(v) != "2" {
+		t.Fatalf("state/ids_drawn = %q, %v", v, err)
 	}
-	d := st.Deliveries.Deliveries[0]
-	if d.Series != 1 || string(d.Delivery.Payload) != `{"fit":"high"}` || d.Delivery.Attempts[0].StatusCode != 500 {
-		t.Fatalf("delivery = %+v", d)
-	}
-	if st.IDsReserved != 1024 || string(st.SigningKey) != "secret" {
-		t.Fatalf("ids reserved %d, key %q", st.IDsReserved, st.SigningKey)
-	}
-	if st.Clock == nil || !st.Clock.Frozen || !st.Clock.Now.Equal(t0) || st.Clock.Offset != 0 || st.ClockRev != 7 {
-		t.Fatalf("clock = %+v rev %d (a frozen clock keeps its time, not its offset)", st.Clock, st.ClockRev)
+	if v, err := db.Get(persist.State, "nothing"); err != nil || v != nil {
+		t.Fatalf("a missing record = %q, %v", v, err)
 	}
 }
 
 func TestEmptyFileIsANewDataFile(t *testing.T) {
 	dir := t.TempDir()
 	must(t, os.WriteFile(filepath.Join(dir, persist.FileName), nil, 0o600)) // e.g. a crash before the first write
-	db, st := open(t, dir)
-	if len(st.Store.Applications) != 0 || st.Clock != nil {
-		t.Fatalf("an empty file holds %+v", st)
-	}
-	must(t, db.ReserveIDs(3))
-	if _, st = reopen(t, db); st.IDsReserved != 3 {
-		t.Fatalf("reserved %d after a restart, want 3", st.IDsReserved)
+	db := open(t, dir)
+	write(t, db, persist.Put(persist.State, "ids_drawn", 3))
+	if v, _ := reopen(t, db).Get(persist.State, "ids_drawn"); string(v) != "3" {
+		t.Fatalf("ids_drawn %q after a restart, want 3", v)
 	}
 }
 
 func TestNewFileIsEmpty(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "not", "yet")
-	db, st := open(t, dir)
-	if st.Clock != nil || st.SigningKey != nil || len(st.Store.Applications) != 0 || st.IDsReserved != 0 {
-		t.Fatalf("a new file holds %+v", st)
+	db := open(t, dir)
+	for _, b := range []string{persist.Applications, persist.ApplicationOrder, persist.TokenGenerations, persist.Deliveries, persist.Webhooks, persist.State} {
+		if got := dump(t, db, b); got != "" {
+			t.Fatalf("a new file's %s holds %s", b, got)
+		}
 	}
 	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Fatalf("data dir: %v %v", fi, err)
@@ -143,151 +131,144 @@ func TestNewFileIsEmpty(t *testing.T) {
 	}
 }
 
-// TestVersionOrdering replays writes in the order they reached the disk, which races can make
-// other than the order of their revisions: the newest revision wins, and a reset removes what is
-// older than itself only.
-func TestVersionOrdering(t *testing.T) {
-	create := func(rev uint64, ref string) store.Change {
-		return store.Change{Rev: rev, Application: app(ref, store.Invited), Created: true, Email: &store.Email{ReferenceID: ref}}
-	}
-	update := func(rev uint64, ref string, st store.Status) store.Change {
-		return store.Change{Rev: rev, Application: app(ref, st)}
-	}
-	tokens := func(rev uint64, gen int) store.Change {
-		return store.Change{Rev: rev, Tokens: map[string]store.TokenGeneration{"a": {Gen: gen}}}
-	}
-	reset := func(rev uint64) store.Change { return store.Change{Rev: rev, Reset: true} }
-	tests := map[string]struct {
-		store      []store.Change
-		deliveries []delivery.Write
-		want       string
-	}{
-		"in order": {
-			store: []store.Change{create(1, "r"), update(2, "r", store.Started), update(3, "r", store.Completed)},
-			want:  "app r completed map[]; mail r; store rev 3, deliveries rev 0, last seq 0",
-		},
-		"an older update lands last": {
-			store: []store.Change{create(1, "r"), update(3, "r", store.Completed), update(2, "r", store.Started)},
-			want:  "app r completed map[]; mail r; store rev 3, deliveries rev 0, last seq 0",
-		},
-		"an update lands before its creation": {
-			store: []store.Change{update(2, "r", store.Started), create(1, "r"), create(3, "s")},
-			want:  "app r started map[]; app s invited map[]; mail r; mail s; store rev 3, deliveries rev 0, last seq 0",
-		},
-		"token generations": {
-			store: []store.Change{tokens(5, 2), tokens(4, 1)},
-			want:  "gen a 2 ; store rev 5, deliveries rev 0, last seq 0",
-		},
-		"a reset removes what came before it": {
-			store: []store.Change{create(1, "r"), tokens(2, 1), reset(3)},
-			want:  "store rev 3, deliveries rev 0, last seq 0",
-		},
-		"a write older than a reset lands after it": {
-			store: []store.Change{create(1, "r"), reset(3), update(2, "r", store.Completed), tokens(2, 1)},
-			want:  "store rev 3, deliveries rev 0, last seq 0",
-		},
-		"a reset lands after a newer write": {
-			store: []store.Change{create(1, "r"), create(4, "s"), tokens(5, 1), reset(3), reset(2)},
-			want:  "app s invited map[]; mail s; gen a 1 ; store rev 5, deliveries rev 0, last seq 0",
-		},
-		"deliveries": {
-			deliveries: []delivery.Write{
-				{Rev: 1, Deliveries: []delivery.Saved{saved(1, delivery.Pending)}},
-				{Rev: 3, Deliveries: []delivery.Saved{saved(1, delivery.Delivered)}},
-				{Rev: 2, Deliveries: []delivery.Saved{saved(1, delivery.Pending), saved(2, delivery.Pending)}},
-			},
-			want: "dlv 1 delivered; dlv 2 pending; store rev 0, deliveries rev 3, last seq 2",
-		},
-		"a delivery reset keeps the numbers used": {
-			deliveries: []delivery.Write{
-				{Rev: 1, Deliveries: []delivery.Saved{saved(1, delivery.Pending)}},
-				{Rev: 3, Deliveries: []delivery.Saved{saved(2, delivery.Pending)}},
-				{Rev: 2, Reset: true},
-				{Rev: 1, Deliveries: []delivery.Saved{saved(1, delivery.Failed)}},
-			},
-			want: "dlv 2 pending; store rev 0, deliveries rev 3, last seq 2",
-		},
-	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			db, _ := open(t, t.TempDir())
-			for _, c := range tc.store {
-				must(t, db.WriteStore(c))
-			}
-			for _, w := range tc.deliveries {
-				must(t, db.WriteDeliveries(w))
-			}
-			_, st := reopen(t, db)
-			if got := summary(st); got != tc.want {
-				t.Fatalf("restored\n  %s\nwant\n  %s", got, tc.want)
+// Writes land in the order they were appended, whatever goroutines appended them: each owner
+// appends under the lock that orders its changes, so a record ends as the last change left it.
+func TestWritesLandInTheOrderAppended(t *testing.T) {
+	db := open(t, t.TempDir())
+	var (
+		mu    sync.Mutex // the owner's lock
+		value int
+		wg    sync.WaitGroup
+	)
+	for range 16 {
+		wg.Go(func() {
+			for range 20 {
+				mu.Lock()
+				value++
+				pos := db.Append(persist.Put(persist.State, "counter", value))
+				if value%50 == 0 {
+					pos = db.Append(persist.Clear(persist.Deliveries), persist.Put(persist.Deliveries, fmt.Sprint(value), value))
+				}
+				mu.Unlock()
+				must(t, db.Wait(pos))
 			}
 		})
 	}
-}
-
-func TestClockOrdering(t *testing.T) {
-	db, _ := open(t, t.TempDir())
-	must(t, db.WriteClock(clock.State{Offset: time.Minute}, 0)) // the course a new file starts with
-	must(t, db.WriteClock(clock.State{Offset: 2 * time.Hour}, 2))
-	must(t, db.WriteClock(clock.State{Now: t0, Frozen: true}, 1))
-	_, st := reopen(t, db)
-	if st.Clock.Frozen || st.Clock.Offset != 2*time.Hour || st.ClockRev != 2 {
-		t.Fatalf("clock = %+v rev %d, want running 2h ahead at revision 2", st.Clock, st.ClockRev)
+	wg.Wait()
+	db = reopen(t, db)
+	if v, _ := db.Get(persist.State, "counter"); string(v) != "320" {
+		t.Fatalf("counter %s after a restart, want the last value written, 320", v)
+	}
+	if got := dump(t, db, persist.Deliveries); got != "300=300; " {
+		t.Fatalf("deliveries %q: want only what the last clear left", got)
 	}
 }
 
-// TestConcurrentWritesAreGroupedAndEachAnswered writes from many goroutines at once; one write
-// that bbolt refuses fails alone.
+// Writes appended while a commit is under way are committed together: many writers, fewer
+// commits, and each is told when its own write is durable.
 func TestConcurrentWritesAreGroupedAndEachAnswered(t *testing.T) {
-	db, _ := open(t, t.TempDir())
-	const n = 200
+	db := open(t, t.TempDir())
+	var commits sync.Map
+	var n int64
+	db.OnCommit(func(durable uint64, err error) {
+		if err != nil {
+			t.Error(err)
+		}
+		commits.Store(durable, true)
+	})
+	const writers = 200
 	var wg sync.WaitGroup
-	errs := make([]error, n)
-	for i := range n {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			ref := fmt.Sprintf("r%03d", i)
-			if i == n/2 {
-				ref = strings.Repeat("x", bolt.MaxKeySize+1) // bbolt refuses the key
+	for i := range writers {
+		wg.Go(func() {
+			pos := db.Append(persist.Put(persist.Applications, fmt.Sprintf("r%03d", i), i))
+			must(t, db.Wait(pos))
+			if d := db.Durable(); d < pos {
+				t.Errorf("write %d answered durable at %d before its position %d", i, d, pos)
 			}
-			errs[i] = db.WriteStore(store.Change{Rev: uint64(i + 1), Application: app(ref, store.Invited), Created: true})
-		}()
+		})
 	}
 	wg.Wait()
-	for i, err := range errs {
-		if (err != nil) != (i == n/2) {
-			t.Fatalf("write %d: %v", i, err)
+	commits.Range(func(any, any) bool { n++; return true })
+	if n == 0 || n >= writers {
+		t.Fatalf("%d commits for %d concurrent writes", n, writers)
+	}
+	t.Logf("%d writes in %d commits", writers, n)
+	if got := strings.Count(dump(t, reopen(t, db), persist.Applications), ";"); got != writers {
+		t.Fatalf("%d records after a restart, want %d", got, writers)
+	}
+}
+
+// A commit the file refuses fails every write in it and every write after it, and is told to
+// OnCommit once: the file never holds a change without the changes before it.
+func TestAFailedCommitStopsTheFile(t *testing.T) {
+	db := open(t, t.TempDir())
+	failures := make(chan error, 10)
+	db.OnCommit(func(_ uint64, err error) {
+		if err != nil {
+			failures <- err
 		}
+	})
+	write(t, db, persist.Put(persist.Applications, "before", 1))
+	bad := db.Append(persist.Put(persist.Applications, strings.Repeat("x", bolt.MaxKeySize+1), 2)) // bbolt refuses the key
+	err := db.Wait(bad)
+	if err == nil || !strings.Contains(err.Error(), "key too large") || !strings.Contains(err.Error(), db.Path()) {
+		t.Fatalf("the refused write = %v", err)
 	}
-	if !strings.Contains(errs[n/2].Error(), "key too large") {
-		t.Fatalf("the refused write says %v", errs[n/2])
+	if err := db.Wait(db.Append(persist.Put(persist.Applications, "after", 3))); err == nil {
+		t.Fatal("a write after a failed commit was acknowledged")
 	}
-	_, st := reopen(t, db)
-	if got := len(st.Store.Applications); got != n-1 {
-		t.Fatalf("%d applications after %d writes (one refused)", got, n)
+	if err := <-failures; !strings.Contains(err.Error(), "key too large") {
+		t.Fatalf("OnCommit told of %v", err)
 	}
-	for i := 1; i < len(st.Store.Applications); i++ {
-		if st.Store.Applications[i-1].ReferenceID > st.Store.Applications[i].ReferenceID {
-			t.Fatal("creation order lost")
-		}
+	if got := dump(t, reopen(t, db), persist.Applications); got != "before=1; " {
+		t.Fatalf("after a restart: %q", got)
+	}
+	if len(failures) != 0 {
+		t.Fatalf("OnCommit told of %d more failures: want one", len(failures))
 	}
 }
 
 func TestWritesAfterClose(t *testing.T) {
-	db, _ := open(t, t.TempDir())
+	db := open(t, t.TempDir())
 	must(t, db.Close())
-	if err := db.ReserveIDs(1); !errors.Is(err, persist.ErrClosed) {
+	if err := db.Wait(db.Append(persist.Put(persist.State, "x", 1))); !errors.Is(err, persist.ErrClosed) {
 		t.Fatalf("write after Close = %v", err)
 	}
 	must(t, db.Close())
+}
+
+// A nil DB is the in-memory mock: nothing is written, everything is durable at once.
+func TestNilIsMemory(t *testing.T) {
+	var db *persist.DB
+	if pos := db.Append(persist.Put(persist.State, "x", 1)); db.Wait(pos) != nil || db.Durable() < pos {
+		t.Fatal("a nil DB waits")
+	}
+	must(t, db.Load(persist.Applications, func(n int) {
+		if n != 0 {
+			t.Fatalf("a nil DB holds %d records", n)
+		}
+	}, func(int, []byte, []byte) error { return nil }))
+	must(t, db.Close())
+}
+
+// A record that does not decode is named, with the file, by the loader's error.
+func TestLoadNamesADamagedRecord(t *testing.T) {
+	db := open(t, t.TempDir())
+	write(t, db, persist.Put(persist.Applications, "ref-0150", "x"))
+	err := db.Load(persist.Applications, func(int) {}, func(_ int, _, v []byte) error {
+		var n int
+		return json.Unmarshal(v, &n)
+	})
+	if err == nil || !strings.Contains(err.Error(), `record applications/"ref-0150"`) || !strings.Contains(err.Error(), db.Path()) {
+		t.Fatalf("Load = %v", err)
+	}
 }
 
 func TestLockedFile(t *testing.T) {
 	dir := t.TempDir()
 	open(t, dir)
 	start := time.Now()
-	_, _, err := persist.Open(dir)
+	_, err := persist.Open(dir)
 	if err == nil || !strings.Contains(err.Error(), "locked by another process") || !strings.Contains(err.Error(), filepath.Join(dir, persist.FileName)) {
 		t.Fatalf("second Open = %v", err)
 	}
@@ -319,11 +300,12 @@ func TestRefusedFiles(t *testing.T) {
 	}
 	ours := func(t *testing.T, path string) {
 		t.Helper()
-		db, _ := open(t, filepath.Dir(path))
+		db := open(t, filepath.Dir(path))
 		var wg sync.WaitGroup
 		for i := range 300 {
 			wg.Go(func() {
-				if err := db.WriteStore(store.Change{Rev: uint64(i + 1), Application: app(fmt.Sprintf("ref-%04d", i), store.Invited), Created: true}); err != nil {
+				ref := fmt.Sprintf("ref-%04d", i)
+				if err := db.Wait(db.Append(persist.Put(persist.Applications, ref, map[string]string{"reference_id": ref, "status": "invited"}))); err != nil {
 					t.Error(err)
 				}
 			})
@@ -361,8 +343,8 @@ func TestRefusedFiles(t *testing.T) {
 			`in format "acme-cache"`,
 		},
 		"a newer version": {
-			func(t *testing.T, path string) { foreign(t, path, meta(persist.Format, "2")) },
-			"written by a newer equalture-mock (format version 2; this one reads 1)",
+			func(t *testing.T, path string) { foreign(t, path, meta(persist.Format, "3")) },
+			"written by a newer equalture-mock (format version 3; this one reads up to 2)",
 		},
 		"a directory": {
 			func(t *testing.T, path string) { must(t, os.Mkdir(path, 0o700)) },
@@ -386,18 +368,17 @@ func TestRefusedFiles(t *testing.T) {
 			},
 			"is damaged",
 		},
-		"a record damaged": {
+		"a bucket missing": {
 			func(t *testing.T, path string) {
 				ours(t, path)
-				b, err := os.ReadFile(path)
+				b, err := bolt.Open(path, 0o600, nil)
 				if err != nil {
 					t.Fatal(err)
 				}
-				// Every copy of the record (bbolt copies pages on write) loses its JSON shape.
-				b = bytes.ReplaceAll(b, []byte(`{"reference_id":"ref-0150",`), []byte(`{"reference_id":"ref-0150":`))
-				must(t, os.WriteFile(path, b, 0o600))
+				must(t, b.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("deliveries")) }))
+				must(t, b.Close())
 			},
-			`record applications/"ref-0150"`,
+			`is damaged: bucket "deliveries" is missing`,
 		},
 		"truncated": {
 			func(t *testing.T, path string) {
@@ -417,7 +398,7 @@ func TestRefusedFiles(t *testing.T) {
 			path := filepath.Join(dir, persist.FileName)
 			tc.make(t, path)
 			before, _ := os.ReadFile(path)
-			db, _, err := persist.Open(dir)
+			db, err := persist.Open(dir)
 			if err == nil {
 				_ = db.Close()
 				t.Fatal("opened without an error")
@@ -450,25 +431,68 @@ func scribble(t *testing.T, path string, off, n int) {
 	}
 }
 
-// Anonymizing rewrites the application's invitation email in the file too: nothing of the
-// applicant is read back after a restart.
-func TestErasedEmailsReplaceTheirRecords(t *testing.T) {
-	db, _ := open(t, t.TempDir())
-	must(t, db.WriteStore(store.Change{Rev: 1, Application: app("r1", store.Invited), Created: true, Email: &store.Email{ReferenceID: "r1", To: "ada@example.com", Body: "Dear Ada", SentAt: t0}}))
-	must(t, db.WriteStore(store.Change{Rev: 2, Application: app("r2", store.Invited), Created: true, Email: &store.Email{ReferenceID: "r2", To: "bob@example.com", Body: "Dear Bob", SentAt: t0}}))
-	must(t, db.WriteStore(store.Change{Rev: 3, Application: app("r1", store.Anonymized), Erased: []store.Email{{ReferenceID: "r1", Body: "(anonymized)", SentAt: t0}}}))
-	db, st := reopen(t, db)
-	if len(st.Store.Outbox) != 2 || st.Store.Outbox[0].To != "" || st.Store.Outbox[0].Body != "(anonymized)" || st.Store.Outbox[1].To != "bob@example.com" {
-		t.Fatalf("outbox after a restart: %+v", st.Store.Outbox)
-	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	raw, err := os.ReadFile(db.Path())
+// A version-1 file (records behind an 8-byte revision, an outbox, webhook tombstones, binary
+// counters) is upgraded to version 2 when it is opened, in one transaction, keeping what it held.
+func TestUpgradeFromVersion1(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, persist.FileName)
+	rev := func(n uint64, doc string) []byte { return append(binary.BigEndian.AppendUint64(nil, n), doc...) }
+	b, err := bolt.Open(path, 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(raw, []byte("ada@example.com")) && !bytes.Contains(raw, []byte("(anonymized)")) {
-		t.Fatal("the file holds the email only as it was")
+	must(t, b.Update(func(tx *bolt.Tx) error {
+		put := func(bucket, key string, v []byte) {
+			bk, err := tx.CreateBucketIfNotExists([]byte(bucket))
+			must(t, err)
+			must(t, bk.Put([]byte(key), v))
+		}
+		put("meta", "format", []byte("equalture-mock"))
+		put("meta", "version", []byte("1"))
+		put("applications", "r1", rev(3, `{"reference_id":"r1","status":"completed","assessment_url":"x"}`))
+		put("application_order", string(binary.BigEndian.AppendUint64(nil, 1)), []byte("r1"))
+		put("outbox", string(binary.BigEndian.AppendUint64(nil, 1)), []byte(`{"reference_id":"r1"}`))
+		put("token_generations", "c", rev(2, `{"generation":1}`))
+		put("deliveries", "dlv_000001_r1", rev(1, `{"seq":1,"series":1,"secret":"whsec_x","delivery":{"id":"dlv_000001_r1","payload":{"fit":"high"}}}`))
+		put("webhooks", "c\x00a", rev(5, `{"webhook":{"client_id":"c","label":"a"}}`))
+		put("webhooks", "c\x00b", rev(6, `{"webhook":{"client_id":"c","label":"b"},"deleted":true}`))
+		put("webhooks", "c\x00old", rev(1, `{"webhook":{"client_id":"c","label":"old"}}`))
+		put("state", "store_reset", binary.BigEndian.AppendUint64(nil, 2))
+		put("state", "deliveries_reset", binary.BigEndian.AppendUint64(nil, 0))
+		put("state", "delivery_last_seq", binary.BigEndian.AppendUint64(nil, 9))
+		put("state", "ids_reserved", binary.BigEndian.AppendUint64(nil, 1024))
+		put("state", "clock", rev(4, `{"frozen":true,"now":"2026-11-28T12:00:00Z","offset_ns":0}`))
+		put("state", "signing_key", []byte("secret"))
+		return nil
+	}))
+	must(t, b.Close())
+
+	db := open(t, dir)
+	for bucket, want := range map[string]string{
+		persist.Applications:     `r1={"reference_id":"r1","status":"completed","assessment_url":"x"}; `,
+		persist.ApplicationOrder: `1="r1"; `,
+		persist.TokenGenerations: `c={"generation":1}; `,
+		persist.Deliveries:       `dlv_000001_r1={"seq":1,"series":1,"secret":"whsec_x","delivery":{"id":"dlv_000001_r1","payload":{"fit":"high"}}}; `,
+		persist.Webhooks:         "c\x00a={\"client_id\":\"c\",\"label\":\"a\"}; ",
+		persist.State:            `clock={"frozen":true,"now":"2026-11-28T12:00:00Z","offset_ns":0}; delivery_last_seq=9; event_seq=9; ids_drawn=1024; signing_key="c2VjcmV0"; `,
+	} {
+		if got := dump(t, db, bucket); got != want {
+			t.Errorf("%s upgraded:\n  %q\nwant\n  %q", bucket, got, want)
+		}
 	}
+	must(t, db.Close())
+	b, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	must(t, b.View(func(tx *bolt.Tx) error {
+		if v := tx.Bucket([]byte("meta")).Get([]byte("version")); string(v) != "2" {
+			t.Errorf("version %q after the upgrade", v)
+		}
+		if tx.Bucket([]byte("outbox")) != nil {
+			t.Error("the outbox bucket is still there")
+		}
+		return nil
+	}))
 }

@@ -16,8 +16,8 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/dispatch"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
 	"github.com/equalture/equalture-mock/internal/proxy"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -169,7 +169,7 @@ func (f *flow) control(path string) {
 // completeUnseen completes ref in the mock, not through the proxy (as the applicant would).
 func (f *flow) completeUnseen(ref string) {
 	f.t.Helper()
-	if _, err := f.mock.App.Lifecycle.Complete(ref, lifecycle.Completion{}); err != nil {
+	if _, err := f.mock.App.Service.Complete(ref, service.Completion{}); err != nil {
 		f.t.Fatal(err)
 	}
 }

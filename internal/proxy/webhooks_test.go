@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/equalture/equalture-mock/internal/delivery"
 	"github.com/equalture/equalture-mock/internal/dispatch"
@@ -44,7 +43,7 @@ func fieldOf(body, name string) string {
 // events starts and completes ref in the mock, not through the proxy (the applicant does).
 func (f *flow) events(ref string) {
 	f.t.Helper()
-	if _, err := f.mock.App.Lifecycle.Start(ref); err != nil {
+	if _, err := f.mock.App.Service.Start(ref); err != nil {
 		f.t.Fatal(err)
 	}
 	f.completeUnseen(ref)
@@ -79,7 +78,7 @@ func TestWebhooksThroughTheProxy(t *testing.T) {
 	if got := fieldOf(reg.body, "url"); got != f.atsURL+"/hooks?x=1" || secret == "" {
 		t.Fatalf("the registration answered url %q secret %q: not what the client sent", got, secret)
 	}
-	hooks := f.mock.App.Store.Webhooks(testenv.DemoID)
+	hooks := f.mock.App.Service.Webhooks(testenv.DemoID)
 	if len(hooks) != 1 || !strings.Contains(hooks[0].URL, "/_relay/") {
 		t.Fatalf("the mock has %+v: the url was not relayed", hooks)
 	}
@@ -119,6 +118,12 @@ func TestWebhooksThroughTheProxy(t *testing.T) {
 }
 
 func TestWebhookEventsBrokenOnTheirWayAreReported(t *testing.T) {
+	var held struct { // a request the breaker holds back
+		sync.Mutex
+		url    string
+		header http.Header
+		body   []byte
+	}
 	typeIs := func(ev map[string]any, typ string) bool { return ev["type"] == typ }
 	tests := map[string]struct {
 		callbacks func(t *testing.T) breaksCallbacks
@@ -190,24 +195,34 @@ func TestWebhookEventsBrokenOnTheirWayAreReported(t *testing.T) {
 			want: []string{"assessment_finished about", `webhook "ats" without a preceding assessment_started`, "createApplication answered 201"},
 		},
 		"events out of order": {
+			// The mock sends one application's events to a webhook in order, each after the one
+			// before it was answered. A network that reorders them is played here: assessment_started
+			// is acknowledged to the mock but held, and reaches the relay only after
+			// assessment_finished.
 			callbacks: func(t *testing.T) breaksCallbacks {
-				var once sync.Once
 				return func(r *http.Request, body []byte, w http.ResponseWriter) ([]byte, bool) {
-					first := false
-					if bytes.Contains(body, []byte(`"assessment_started"`)) {
-						once.Do(func() { first = true })
-					}
-					if first {
-						w.WriteHeader(http.StatusInternalServerError) // retried later, after the next event
+					if r.Header.Get("X-Test-Replay") == "" && bytes.Contains(body, []byte(`"assessment_started"`)) {
+						held.Lock()
+						held.url, held.header, held.body = "http://"+r.Host+r.URL.RequestURI(), r.Header.Clone(), body
+						held.Unlock()
+						w.WriteHeader(http.StatusOK)
 						return nil, true
 					}
 					return body, false
 				}
 			},
 			after: func(f *flow) {
-				f.atsGot("/hooks", 1)
-				f.w.settle(f.t, 0)
-				f.mock.Clock.Advance(6 * time.Second) // the mock retries assessment_started
+				f.atsGot("/hooks", 1) // assessment_finished
+				held.Lock()
+				req, _ := http.NewRequest(http.MethodPost, held.url, bytes.NewReader(held.body))
+				req.Header = held.header
+				held.Unlock()
+				req.Header.Set("X-Test-Replay", "1")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					f.t.Fatal(err)
+				}
+				resp.Body.Close()
 				f.atsGot("/hooks", 2)
 			},
 			kinds: []string{dispatch.KindEvent, dispatch.KindEvent},

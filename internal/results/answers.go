@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 )
 
@@ -56,7 +57,7 @@ func (g *Generator) Questionnaire(job fixtures.Job, locale string) []Section {
 //
 // Every trait of the profile must be answered, every statement once, each answer 1..5; a 422 names
 // each trait that is not ("answers.<trait>").
-func (g *Generator) ScoreAnswers(job fixtures.Job, answers map[string][]int) (map[string]int, error) {
+func (g *Generator) ScoreAnswers(job fixtures.Job, answers map[string][]int) (domain.Scores, error) {
 	var e *apierr.Error
 	scores := make(map[string]int, len(job.Profile))
 	known := make(map[string]bool, len(job.Profile))
@@ -87,7 +88,7 @@ func (g *Generator) ScoreAnswers(job fixtures.Job, answers map[string][]int) (ma
 	if e != nil {
 		return nil, e
 	}
-	return scores, nil
+	return domain.NewScores(scores), nil
 }
 
 func inScale(answers []int) bool {

@@ -86,7 +86,7 @@ func TestQuestionnaireFallsBackToOneStatement(t *testing.T) {
 		t.Fatalf("fallback = %+v", nl)
 	}
 	scores, err := g.ScoreAnswers(job, map[string][]int{"grit": {4}})
-	if err != nil || scores["grit"] != 4 {
+	if err != nil || func() bool { v, _ := scores.Get("grit"); return v != 4 }() {
 		t.Fatalf("ScoreAnswers = %v, %v", scores, err)
 	}
 }
@@ -131,8 +131,8 @@ func TestScoreAnswers(t *testing.T) {
 				t.Fatalf("scores %v do not cover the profile", got)
 			}
 			for trait, want := range tc.want {
-				if got[trait] != want {
-					t.Errorf("%s = %d, want %d (all %v)", trait, got[trait], want, got)
+				if got.Map()[trait] != want {
+					t.Errorf("%s = %d, want %d (all %v)", trait, got.Map()[trait], want, got)
 				}
 			}
 		})
@@ -170,10 +170,10 @@ func TestScoreAnswersTieIsSeeded(t *testing.T) {
 			t.Fatal(err)
 		}
 		b, _ := results.NewGenerator(fx, seed).ScoreAnswers(job, tie)
-		if a["grit"] != b["grit"] || a["grit"] != 3 && a["grit"] != 4 {
-			t.Fatalf("seed %d: 3 and 4 gave %d, then %d", seed, a["grit"], b["grit"])
+		if a.Map()["grit"] != b.Map()["grit"] || a.Map()["grit"] != 3 && a.Map()["grit"] != 4 {
+			t.Fatalf("seed %d: 3 and 4 gave %d, then %d", seed, a.Map()["grit"], b.Map()["grit"])
 		}
-		seen[a["grit"]] = true
+		seen[a.Map()["grit"]] = true
 	}
 	if !seen[3] || !seen[4] {
 		t.Fatalf("16 seeds broke the tie only one way: %v", seen)

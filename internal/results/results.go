@@ -10,6 +10,7 @@ import (
 	"github.com/brianvoe/gofakeit/v6"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 )
 
@@ -67,8 +68,8 @@ func (g *Generator) faker(referenceID string, attempt int) *gofakeit.Faker {
 
 // Draw returns bucket scores (trait code → 1..5) for every trait of job's profile, reproducible for
 // the generator's seed and referenceID.
-func (g *Generator) Draw(referenceID string, job fixtures.Job) map[string]int {
-	return g.draw(referenceID, job, 0)
+func (g *Generator) Draw(referenceID string, job fixtures.Job) domain.Scores {
+	return domain.NewScores(g.draw(referenceID, job, 0))
 }
 
 func (g *Generator) draw(referenceID string, job fixtures.Job, attempt int) map[string]int {
@@ -86,22 +87,22 @@ func (g *Generator) draw(referenceID string, job fixtures.Job, attempt int) map[
 }
 
 // DrawForFit returns reproducible scores whose fit is fit, or a 422 when job's profile cannot give it.
-func (g *Generator) DrawForFit(referenceID string, job fixtures.Job, fit string) (map[string]int, error) {
+func (g *Generator) DrawForFit(referenceID string, job fixtures.Job, fit string) (domain.Scores, error) {
 	if fit != FitLow && fit != FitMedium && fit != FitHigh {
 		return nil, apierr.Field("fit", "must be low, medium or high")
 	}
 	for attempt := 0; attempt < 64; attempt++ {
-		s := g.draw(referenceID, job, attempt)
+		s := domain.NewScores(g.draw(referenceID, job, attempt))
 		if Fit(job, s) == fit {
 			return s, nil
 		}
 	}
 	// Seeded draws rarely miss; build the answer for the extremes by hand.
-	s := make(map[string]int, len(job.Profile))
+	m := make(map[string]int, len(job.Profile))
 	for _, p := range job.Profile {
-		s[p.Trait] = pick(p, fit != FitLow)
+		m[p.Trait] = pick(p, fit != FitLow)
 	}
-	if Fit(job, s) == fit {
+	if s := domain.NewScores(m); Fit(job, s) == fit {
 		return s, nil
 	}
 	return nil, apierr.Field("fit", fmt.Sprintf("%s is not reachable with this job's competency profile", fit))
@@ -120,13 +121,13 @@ func pick(p fixtures.ProfileEntry, in bool) int {
 // Fit says how scores sit in job's profile: each trait weighs by its priority (low 1, medium 2,
 // high 3); high when at least 80% of the weight is in range and no high-priority trait is out,
 // medium from 50%, low below.
-func Fit(job fixtures.Job, scores map[string]int) string {
+func Fit(job fixtures.Job, scores domain.Scores) string {
 	var total, in int
 	highMiss := false
 	for _, p := range job.Profile {
 		w := fixtures.Priorities[p.Priority]
 		total += w
-		if p.Accepts(scores[p.Trait]) {
+		if v, _ := scores.Get(p.Trait); p.Accepts(v) {
 			in += w
 		} else if p.Priority == "high" {
 			highMiss = true
@@ -176,7 +177,7 @@ func addField(e *apierr.Error, field, msg string) *apierr.Error {
 }
 
 // Render turns scores into results in locale (falling back to en).
-func (g *Generator) Render(job fixtures.Job, scores map[string]int, locale, resultsURL string) Results {
+func (g *Generator) Render(job fixtures.Job, scores domain.Scores, locale, resultsURL string) Results {
 	loc := fixtures.Locale(locale)
 	r := Results{
 		ResultsURL:     resultsURL,
@@ -186,7 +187,7 @@ func (g *Generator) Render(job fixtures.Job, scores map[string]int, locale, resu
 	}
 	for _, p := range job.Profile {
 		t, _ := g.fx.Trait(p.Trait) // fixtures.Load guarantees profile traits exist
-		score := scores[p.Trait]
+		score, _ := scores.Get(p.Trait)
 		desc := ""
 		if score >= 1 && score <= len(t.Buckets[loc]) {
 			desc = fmt.Sprintf("(%d) %s", score, t.Buckets[loc][score-1])

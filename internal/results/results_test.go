@@ -7,6 +7,7 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/assets"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/results"
 )
@@ -38,7 +39,7 @@ func TestFit(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			if got := results.Fit(job, tc.scores); got != tc.want {
+			if got := results.Fit(job, domain.NewScores(tc.scores)); got != tc.want {
 				t.Fatalf("Fit = %s, want %s", got, tc.want)
 			}
 		})
@@ -55,7 +56,7 @@ func TestDrawIsReproducibleAndInRange(t *testing.T) {
 	if len(s1) != len(job.Profile) {
 		t.Fatalf("scores for %d traits, profile has %d", len(s1), len(job.Profile))
 	}
-	for code, v := range s1 {
+	for code, v := range s1.Map() {
 		if v < 1 || v > 5 {
 			t.Fatalf("%s = %d, outside 1-5", code, v)
 		}
@@ -93,7 +94,7 @@ func TestDrawForFit(t *testing.T) {
 func TestRender(t *testing.T) {
 	fx, job := setup(t)
 	g := results.NewGenerator(fx, 1)
-	scores := map[string]int{"problem_solving_ability": 5, "working_memory": 3, "problem_solving_style": 3, "attention_to_detail": 4, "cognitive_flexibility": 5}
+	scores := domain.NewScores(map[string]int{"problem_solving_ability": 5, "working_memory": 3, "problem_solving_style": 3, "attention_to_detail": 4, "cognitive_flexibility": 5})
 	nl := g.Render(job, scores, "nl", "https://x.example/r")
 	if got := nl.Scores["Probleemoplossend vermogen"]; got != "(5) Hogere capaciteit" {
 		t.Fatalf("nl score = %q", got)

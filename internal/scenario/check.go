@@ -11,8 +11,8 @@ import (
 	"strings"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fault"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
 )
 
 // check finds, in a file the schema accepted, what a schema cannot say: variables used before a
@@ -50,7 +50,7 @@ func check(s *Scenario, t *tree) []error {
 			checkFault(at, p+".control.add_fault", c.arg.(Fault))
 		}
 		if cb := st.Callback; cb != nil && cb.Secret != "" && !strings.Contains(cb.Secret, "${") {
-			if err := lifecycle.CheckSecret(cb.Secret); err != nil {
+			if err := domain.CheckSecret(cb.Secret); err != nil {
 				at(p+".callback.secret", "the webhook's secret %v", err)
 			}
 		}

@@ -1,7 +1,10 @@
 package store_test
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -9,6 +12,8 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/clock"
+	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/persist"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -16,317 +21,347 @@ var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 const week = 7 * 24 * time.Hour
 
-func newStore() (*store.Store, *clock.Virtual) {
-	c := clock.NewFrozen(t0)
-	return store.New(c), c
+// publisher records what the store publishes, and appends the writes as the delivery sender does.
+type publisher struct {
+	db     *persist.DB
+	mu     sync.Mutex
+	events []domain.Event
+	writes int
 }
 
-func create(s *store.Store, ref, client string) store.Application {
-	a, err := s.Create(store.Application{ReferenceID: ref, ClientID: client, Applicant: store.Applicant{Email: "a@example.com"}}, week,
-		&store.Email{ClientID: client, ReferenceID: ref, To: "a@example.com"})
+func (p *publisher) Publish(events []domain.Event, writes []persist.Write) uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.events = append(p.events, events...)
+	p.writes += len(writes)
+	return p.db.Append(writes...)
+}
+
+func (p *publisher) types() []domain.EventType {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []domain.EventType
+	for _, e := range p.events {
+		out = append(out, e.Type)
+	}
+	return out
+}
+
+func open(t *testing.T, c clock.Clock, db *persist.DB, pub store.Publisher) *store.Store {
+	t.Helper()
+	deps := store.Deps{Clock: c, DB: db, Seed: 1}
+	if pub != nil {
+		deps.Publisher = pub
+	}
+	s, err := store.Open(deps)
 	if err != nil {
-		panic(err) // an in-memory store never fails a write
+		t.Fatal(err)
+	}
+	return s
+}
+
+func newStore(t *testing.T) (*store.Store, *clock.Virtual, *publisher) {
+	c := clock.NewFrozen(t0)
+	p := &publisher{}
+	return open(t, c, nil, p), c, p
+}
+
+func create(t *testing.T, s *store.Store, client string) domain.Application {
+	t.Helper()
+	a, err := s.Create(domain.Application{ClientID: client, Applicant: domain.Applicant{Email: "a@example.com"}}, week)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return a
 }
 
-func TestTransitions(t *testing.T) {
-	tests := map[string]struct {
-		steps []string // a step ending in "!" must fail with 409
-		want  store.Status
-	}{
-		"invited → started → completed → hired": {[]string{"start", "complete", "hire"}, store.Hired},
-		"complete straight from invited":        {[]string{"complete"}, store.Completed},
-		"hire before completion":                {[]string{"start", "hire!"}, store.Started},
-		"hire twice":                            {[]string{"complete", "hire", "hire!"}, store.Hired},
-		"anonymize from invited":                {[]string{"anonymize"}, store.Anonymized},
-		"anonymize from hired":                  {[]string{"complete", "hire", "anonymize"}, store.Anonymized},
-		"anonymize twice is fine":               {[]string{"anonymize", "anonymize"}, store.Anonymized},
-		"complete after anonymize":              {[]string{"anonymize", "complete!"}, store.Anonymized},
-		"start twice is fine":                   {[]string{"start", "start"}, store.Started},
-		"start after completion":                {[]string{"complete", "start!"}, store.Completed},
-		"expired invitation cannot start":       {[]string{"expire", "start!"}, store.Expired},
-		"expired invitation cannot complete":    {[]string{"expire", "complete!"}, store.Expired},
-		"expire after completion":               {[]string{"complete", "expire!"}, store.Completed},
+func start(a *domain.Application, now time.Time) ([]domain.Event, error) { return a.Start(now) }
+
+func TestCreateInvites(t *testing.T) {
+	s, c, _ := newStore(t)
+	a := create(t, s, "c")
+	if a.Status != domain.Invited || !a.CreatedAt.Equal(t0) || !a.InvitationExpiresAt.Equal(t0.Add(week)) || len(a.ReferenceID) != 36 {
+		t.Fatalf("created %+v", a)
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			s, _ := newStore()
-			create(s, "r", "c")
-			for _, st := range tc.steps {
-				st, mustFail := strings.CutSuffix(st, "!")
-				var err error
-				switch st {
-				case "start":
-					_, err = s.Start("r")
-				case "complete":
-					_, err = s.Complete("r", map[string]int{"x": 3})
-				case "hire":
-					_, err = s.Hire("c", "r", store.Hire{AddToTeam: true})
-				case "anonymize":
-					_, err = s.Anonymize("c", "r")
-				case "expire":
-					_, err = s.ExpireInvitation("r")
-				}
-				if mustFail {
-					if !apierr.Is(err, apierr.Conflict) {
-						t.Fatalf("%s: error %v, want a 409", st, err)
-					}
-				} else if err != nil {
-					t.Fatalf("%s: %v", st, err)
-				}
-			}
-			a, _ := s.Get("c", "r")
-			if a.Status != tc.want {
-				t.Fatalf("status = %s, want %s", a.Status, tc.want)
-			}
-		})
+	c.Advance(week)
+	if got, _ := s.Get("c", a.ReferenceID); got.Status != domain.Expired {
+		t.Fatalf("read a week later: %s, want the invitation lapsed", got.Status)
 	}
 }
 
-func TestInvitationExpiresOnTheClock(t *testing.T) {
-	s, c := newStore()
-	create(s, "r", "c")
-	c.Advance(week - time.Second)
-	if a, _ := s.Get("c", "r"); a.Status != store.Invited {
-		t.Fatalf("status a second before a week = %s", a.Status)
+func TestUpdateRunsATransitionUnderTheLock(t *testing.T) {
+	s, c, p := newStore(t)
+	a := create(t, s, "c")
+	c.Advance(time.Minute)
+	got, err := s.Update("c", a.ReferenceID, start)
+	if err != nil || got.Status != domain.Started || !got.StartedAt.Equal(t0.Add(time.Minute)) {
+		t.Fatalf("Update = %+v, %v", got, err)
 	}
-	c.Advance(time.Second)
-	if a, _ := s.Get("c", "r"); a.Status != store.Expired {
-		t.Fatalf("status at a week = %s", a.Status)
+	// A transition the state refuses changes nothing and says why.
+	_, err = s.Update("", a.ReferenceID, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
+		a.Applicant.FirstName = "changed before refusing"
+		return a.HireApplicant(now, domain.Hire{})
+	})
+	var se *domain.StateError
+	if !errors.As(err, &se) || se.Status != domain.Started || !apierr.Is(err, apierr.Conflict) {
+		t.Fatalf("a refused hire = %v", err)
+	}
+	if got, _ := s.Lookup(a.ReferenceID); got.Applicant.FirstName != "" {
+		t.Fatal("a refused change was kept")
+	}
+	if fmt.Sprint(p.types()) != "[application_created assessment_started]" {
+		t.Fatalf("events %v", p.types())
 	}
 }
 
 func TestTenantIsolationAndCopies(t *testing.T) {
-	s, _ := newStore()
-	create(s, "r", "c")
-	if _, err := s.Get("other", "r"); !apierr.Is(err, apierr.NotFound) {
+	s, _, _ := newStore(t)
+	a := create(t, s, "c")
+	if _, err := s.Get("other", a.ReferenceID); !apierr.Is(err, apierr.NotFound) {
 		t.Fatalf("another client's Get = %v", err)
 	}
-	if _, err := s.Hire("other", "r", store.Hire{}); !apierr.Is(err, apierr.NotFound) {
-		t.Fatalf("another client's Hire = %v", err)
+	if _, err := s.Update("other", a.ReferenceID, start); !apierr.Is(err, apierr.NotFound) {
+		t.Fatalf("another client's Update = %v", err)
 	}
-	s.Complete("r", map[string]int{"x": 3})
-	a, _ := s.Get("c", "r")
-	a.Scores["x"] = 5 // a copy: the store must not change
-	if b, _ := s.Get("c", "r"); b.Scores["x"] != 3 {
+	got, _ := s.Update("", a.ReferenceID, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
+		return a.Complete(now, domain.Scores{{Trait: "x", Value: 3}})
+	})
+	got.Applicant.Email = "changed@example.com" // a copy: the store must not change
+	if b, _ := s.Get("c", a.ReferenceID); b.Applicant.Email != "a@example.com" {
 		t.Fatal("a caller changed the store through a returned value")
 	}
 }
 
-func TestEventsAfterEachTransition(t *testing.T) {
-	s, _ := newStore()
-	var got []store.EventType
-	s.Subscribe(func(e store.Event) { got = append(got, e.Type) })
-	create(s, "r", "c")
-	s.Start("r")
-	s.Start("r") // no event: nothing changed
-	s.Complete("r", nil)
-	s.Hire("c", "r", store.Hire{})
-	s.Anonymize("c", "r")
-	s.Anonymize("c", "r")
-	want := []store.EventType{store.EventCreated, store.EventStarted, store.EventCompleted, store.EventHired, store.EventAnonymized}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		t.Fatalf("events = %v, want %v", got, want)
-	}
-}
-
-func TestConcurrentUse(t *testing.T) {
-	s, _ := newStore()
-	var events sync.Map
-	s.Subscribe(func(e store.Event) { events.Store(string(e.Type)+e.Application.ReferenceID, true) })
+// Events are numbered under the store's lock in the order the changes were made, and carry the
+// application as the change left it.
+func TestEventsAreNumberedInOrder(t *testing.T) {
+	s, _, p := newStore(t)
 	var wg sync.WaitGroup
-	for i := 0; i < 50; i++ {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			ref := fmt.Sprintf("r%d", i)
-			create(s, ref, "c")
-			s.Complete(ref, map[string]int{"x": 1})
-			s.Get("c", ref)
-			s.List("")
-			s.Outbox("c")
-		}(i)
+	for range 50 {
+		wg.Go(func() {
+			a := create(t, s, "c")
+			_, _ = s.Update("", a.ReferenceID, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
+				return a.Complete(now, nil)
+			})
+			_, _ = s.Update("", a.ReferenceID, (*domain.Application).Anonymize)
+			_, _ = s.Update("", a.ReferenceID, (*domain.Application).Anonymize) // nothing changes: no event
+		})
 	}
 	wg.Wait()
-	if got := s.Count(); got != 50 {
-		t.Fatalf("count = %d, want 50", got)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.events) != 50*4 {
+		t.Fatalf("%d events, want 200", len(p.events))
 	}
-	if got := len(s.List("c")); got != 50 {
-		t.Fatalf("listed %d", got)
-	}
-	for i := 0; i < 50; i++ {
-		if _, ok := events.Load(fmt.Sprintf("%sr%d", store.EventCompleted, i)); !ok {
-			t.Fatalf("no completion event for r%d", i)
+	last := map[string]domain.EventType{}
+	for i, e := range p.events {
+		if e.Seq != uint64(i+1) {
+			t.Fatalf("event %d has number %d: published out of order", i, e.Seq)
+		}
+		ref := e.Application.ReferenceID
+		want := map[domain.EventType]domain.EventType{
+			domain.EventCreated: "", domain.EventStarted: domain.EventCreated,
+			domain.EventFinished: domain.EventStarted, domain.EventAnonymized: domain.EventFinished,
+		}[e.Type]
+		if last[ref] != want {
+			t.Fatalf("%s of %s came after %q", e.Type, ref, last[ref])
+		}
+		last[ref] = e.Type
+		if e.Type == domain.EventFinished && e.Application.Status != domain.Completed {
+			t.Fatalf("assessment_finished carries the application %s", e.Application.Status)
 		}
 	}
 }
 
+func TestListAndCount(t *testing.T) {
+	s, c, _ := newStore(t)
+	var refs []string
+	for i := range 5 {
+		client := "c"
+		if i == 3 {
+			client = "d"
+		}
+		refs = append(refs, create(t, s, client).ReferenceID)
+	}
+	_, _ = s.Update("", refs[1], start)
+	c.Advance(week)
+	_, _ = s.Update("", refs[2], func(a *domain.Application, now time.Time) ([]domain.Event, error) { return nil, nil })
+	tests := map[string]struct {
+		f    store.Filter
+		want []string
+	}{
+		"all, in creation order": {store.Filter{}, refs},
+		"one client":             {store.Filter{ClientID: "d"}, refs[3:4]},
+		"one application":        {store.Filter{ReferenceID: refs[4]}, refs[4:]},
+		"by status as seen now":  {store.Filter{Status: domain.Expired}, refs},
+		"by email, any case":     {store.Filter{Email: "A@Example.com", ClientID: "d"}, refs[3:4]},
+		"nothing":                {store.Filter{ReferenceID: "nope"}, nil},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			var got []string
+			for _, a := range s.List(tc.f) {
+				got = append(got, a.ReferenceID)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+	if s.Count() != 5 {
+		t.Fatalf("count %d", s.Count())
+	}
+}
+
 func TestTokenGenerationsAndReset(t *testing.T) {
-	s, _ := newStore()
-	s.InvalidateTokens("revoked", "a")
+	s, _, _ := newStore(t)
+	if err := s.InvalidateTokens("revoked", "a"); err != nil {
+		t.Fatal(err)
+	}
 	if g := s.TokenGeneration("a"); g.Gen != 1 || g.Reason != "revoked" {
 		t.Fatalf("generation = %+v", g)
 	}
 	if g := s.TokenGeneration("b"); g.Gen != 0 {
 		t.Fatalf("b's generation moved: %+v", g)
 	}
-	create(s, "r", "a")
-	s.Reset()
-	if s.Count() != 0 || len(s.Outbox("")) != 0 || s.TokenGeneration("a").Gen != 0 {
+	before := create(t, s, "a")
+	if err := s.Reset(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Count() != 0 || s.TokenGeneration("a").Gen != 0 {
 		t.Fatal("reset left state behind")
 	}
-}
-
-// recorder is a Persistence keeping every change, failing when told to.
-type recorder struct {
-	mu      sync.Mutex
-	changes []store.Change
-	fail    error
-}
-
-func (r *recorder) WriteStore(c store.Change) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.fail != nil {
-		return r.fail
+	if after := create(t, s, "a"); after.ReferenceID == before.ReferenceID {
+		t.Fatal("a reference id was given again after a reset")
 	}
-	r.changes = append(r.changes, c)
-	return nil
 }
 
-func (r *recorder) last() store.Change {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.changes[len(r.changes)-1]
-}
-
-func TestWriteThrough(t *testing.T) {
-	tests := map[string]struct {
-		do    func(s *store.Store) error
-		check func(t *testing.T, c store.Change)
-	}{
-		"create writes the application and its email": {
-			func(s *store.Store) error { create(s, "r2", "c"); return nil },
-			func(t *testing.T, c store.Change) {
-				if !c.Created || c.Application.ReferenceID != "r2" || c.Application.Status != store.Invited || c.Email == nil || !c.Email.SentAt.Equal(t0) {
-					t.Fatalf("change = %+v", c)
-				}
-			},
-		},
-		"a transition writes the application as stored": {
-			func(s *store.Store) error { _, err := s.Complete("r", map[string]int{"x": 4}); return err },
-			func(t *testing.T, c store.Change) {
-				if c.Created || c.Email != nil || c.Application.Status != store.Completed || c.Application.Scores["x"] != 4 {
-					t.Fatalf("change = %+v", c)
-				}
-			},
-		},
-		"expiring an invitation is a change without an event": {
-			func(s *store.Store) error { _, err := s.ExpireInvitation("r"); return err },
-			func(t *testing.T, c store.Change) {
-				// Stored as invited with its link lapsed now: the clock makes it expired when read.
-				if c.Application.Status != store.Invited || !c.Application.InvitationExpiresAt.Equal(t0) {
-					t.Fatalf("change = %+v", c)
-				}
-			},
-		},
-		"token generations": {
-			func(s *store.Store) error { return s.InvalidateTokens("revoked", "c", "d") },
-			func(t *testing.T, c store.Change) {
-				if c.Application != nil || c.Tokens["c"] != (store.TokenGeneration{Gen: 1, Reason: "revoked"}) || c.Tokens["d"].Gen != 1 {
-					t.Fatalf("change = %+v", c)
-				}
-			},
-		},
-		"reset": {
-			func(s *store.Store) error { return s.Reset() },
-			func(t *testing.T, c store.Change) {
-				if !c.Reset || c.Application != nil {
-					t.Fatalf("change = %+v", c)
-				}
-			},
-		},
+func openDB(t *testing.T, dir string) *persist.DB {
+	t.Helper()
+	db, err := persist.Open(dir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for name, tc := range tests {
-		t.Run(name, func(t *testing.T) {
-			rec := &recorder{}
-			s := store.Open(clock.NewFrozen(t0), rec, store.Snapshot{Rev: 10})
-			create(s, "r", "c")
-			if err := tc.do(s); err != nil {
-				t.Fatal(err)
+	return db
+}
+
+// The store reads back what it wrote: the applications in creation order, as the last change
+// left them, the token generations, and how many reference ids were given (none comes again).
+func TestRestoredAfterARestart(t *testing.T) {
+	dir := t.TempDir()
+	c := clock.NewFrozen(t0)
+	db := openDB(t, dir)
+	s := open(t, c, db, nil)
+	var wg sync.WaitGroup
+	for range 8 { // together: their writes share commits
+		wg.Go(func() {
+			for range 1100 / 8 {
+				create(t, s, "c")
 			}
-			if got := len(rec.changes); got != 2 {
-				t.Fatalf("%d changes written, want 2", got)
-			}
-			if got, want := rec.changes[0].Rev, uint64(11); got != want {
-				t.Fatalf("first change after a snapshot at revision 10 has revision %d", got)
-			}
-			c := rec.last()
-			if c.Rev != 12 {
-				t.Fatalf("second change has revision %d, want 12", c.Rev)
-			}
-			tc.check(t, c)
 		})
 	}
-}
-
-func TestFailedWriteIsReturned(t *testing.T) {
-	rec := &recorder{fail: fmt.Errorf("disk full")}
-	s := store.Open(clock.NewFrozen(t0), rec, store.Snapshot{})
-	var events int
-	s.Subscribe(func(store.Event) { events++ })
-	if _, err := s.Create(store.Application{ReferenceID: "r", ClientID: "c"}, week, nil); err == nil || !strings.Contains(err.Error(), "disk full") {
-		t.Fatalf("Create = %v", err)
-	}
-	if _, err := s.Complete("r", nil); err == nil {
-		t.Fatal("Complete hid a failed write")
-	}
-	if err := s.InvalidateTokens("expired", "c"); err == nil {
-		t.Fatal("InvalidateTokens hid a failed write")
-	}
-	if err := s.Reset(); err == nil {
-		t.Fatal("Reset hid a failed write")
-	}
-	if events != 2 {
-		t.Fatalf("%d events; the changes stay in memory, so their events still go out", events)
-	}
-	if _, err := s.Start("nope"); !apierr.Is(err, apierr.NotFound) {
-		t.Fatalf("a refused transition = %v", err) // nothing written, the store's own error
-	}
-}
-
-func TestOpenRestoresASnapshot(t *testing.T) {
-	c := clock.NewFrozen(t0)
-	snap := store.Snapshot{
-		Applications: []store.Application{
-			{ReferenceID: "b", ClientID: "c", Status: store.Completed, Scores: map[string]int{"x": 2}, InvitationExpiresAt: t0.Add(week)},
-			{ReferenceID: "a", ClientID: "c", Status: store.Invited, InvitationExpiresAt: t0.Add(time.Hour)},
-		},
-		Outbox: []store.Email{{ClientID: "c", ReferenceID: "a", To: "a@example.com"}},
-		Tokens: map[string]store.TokenGeneration{"c": {Gen: 3, Reason: "revoked"}},
-		Rev:    5,
-	}
-	s := store.Open(c, &recorder{}, snap)
-	snap.Applications[0].Scores["x"] = 5 // the store holds its own copies
-	var refs []string
-	for _, a := range s.List("") {
+	wg.Wait()
+	var refs []string // more than a block of the store's, in creation order
+	for _, a := range s.List(store.Filter{}) {
 		refs = append(refs, a.ReferenceID)
 	}
-	if got, want := strings.Join(refs, ","), "b,a"; got != want {
-		t.Fatalf("order = %s, want %s (creation order)", got, want)
+	if _, err := s.Update("", refs[7], func(a *domain.Application, now time.Time) ([]domain.Event, error) {
+		return a.Complete(now, domain.NewScores(map[string]int{"x": 2}))
+	}); err != nil {
+		t.Fatal(err)
 	}
-	if a, _ := s.Get("c", "b"); a.Scores["x"] != 2 {
-		t.Fatalf("restored scores = %v", a.Scores)
+	if err := s.InvalidateTokens("revoked", "c"); err != nil {
+		t.Fatal(err)
 	}
-	if g := s.TokenGeneration("c"); g.Gen != 3 || g.Reason != "revoked" {
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = openDB(t, dir)
+	t.Cleanup(func() { _ = db.Close() })
+	s = open(t, c, db, nil)
+	var got []string
+	for _, a := range s.List(store.Filter{}) {
+		got = append(got, a.ReferenceID)
+	}
+	if !slices.Equal(got, refs) {
+		t.Fatal("the restored applications are not the ones created, in creation order")
+	}
+	if a, _ := s.Lookup(refs[7]); a.Status != domain.Completed || fmt.Sprint(a.Scores) != "[{x 2}]" {
+		t.Fatalf("restored %+v", a)
+	}
+	if g := s.TokenGeneration("c"); g.Gen != 1 || g.Reason != "revoked" {
 		t.Fatalf("generation = %+v", g)
 	}
-	if len(s.Outbox("c")) != 1 {
-		t.Fatal("outbox not restored")
+	next := create(t, s, "c").ReferenceID
+	if slices.Contains(refs, next) {
+		t.Fatal("a reference id given before the restart was given again")
 	}
-	c.Advance(time.Hour)
-	if a, _ := s.Get("c", "a"); a.Status != store.Expired {
+	// The same seed in memory: the restarted store went on with the seed's sequence.
+	fresh := open(t, clock.NewFrozen(t0), nil, nil)
+	for range len(refs) {
+		create(t, fresh, "c")
+	}
+	if want := create(t, fresh, "c").ReferenceID; next != want {
+		t.Fatalf("after the restart: %s, want the seed's next id %s", next, want)
+	}
+	c.Advance(week)
+	if a, _ := s.Lookup(refs[0]); a.Status != domain.Expired {
 		t.Fatalf("a restored invitation lapses on the clock: %s", a.Status)
+	}
+}
+
+// A write the data file refuses is returned; it stops the file, so no later change reaches the
+// disk without it.
+func TestFailedWriteIsReturned(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	t.Cleanup(func() { _ = db.Close() })
+	s := open(t, clock.NewFrozen(t0), db, nil)
+	a := create(t, s, "c")
+	huge := strings.Repeat("x", 40<<10) // over bbolt's key size
+	if err := s.InvalidateTokens("revoked", huge); err == nil || !strings.Contains(err.Error(), "key too large") {
+		t.Fatalf("InvalidateTokens = %v", err)
+	}
+	if _, err := s.Update("", a.ReferenceID, start); err == nil {
+		t.Fatal("a change after the failure was acknowledged")
+	}
+	if _, err := s.Update("", "nope", start); !apierr.Is(err, apierr.NotFound) {
+		t.Fatalf("a refused change = %v", err) // nothing written: the store's own error
+	}
+}
+
+func TestRecordsAreJSON(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, dir)
+	s := open(t, clock.NewFrozen(t0), db, nil)
+	a := create(t, s, "c")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openDB(t, dir)
+	defer db.Close()
+	v, err := db.Get(persist.Applications, a.ReferenceID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back domain.Application
+	if err := json.Unmarshal(v, &back); err != nil || back.ReferenceID != a.ReferenceID || strings.Contains(string(v), "assessment_url") {
+		t.Fatalf("record %s: %v", v, err)
+	}
+}
+
+// Event numbers go on after a restart (an event's id is drawn from its number).
+func TestEventNumbersGoOnAfterARestart(t *testing.T) {
+	dir := t.TempDir()
+	for want := uint64(1); want <= 2; want++ {
+		db := openDB(t, dir)
+		p := &publisher{db: db}
+		create(t, open(t, clock.NewFrozen(t0), db, p), "c")
+		if got := p.events[0].Seq; got != want {
+			t.Fatalf("start %d: the creation is event %d, want %d", want, got, want)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -17,7 +17,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/fault"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
@@ -66,7 +66,7 @@ func NewWrapped(t testing.TB, wrap func(http.Handler) http.Handler, opts ...func
 	url := "http://" + srv.Listener.Addr().String()
 	clk := clock.NewFrozen(T0)
 	o := app.Options{
-		Lifecycle:  lifecycle.Config{PublicURL: url},
+		Service:    service.Config{PublicURL: url},
 		Egress:     egress.Config{Listen: []string{srv.Listener.Addr().String()}},
 		Seed:       7,
 		SigningKey: []byte("test-key"),
@@ -207,7 +207,7 @@ func (h *Env) Create(tok, job, invitation string) (string, map[string]any) {
 // Complete completes ref with drawn scores, as the assessment would.
 func (h *Env) Complete(ref string) {
 	h.t.Helper()
-	if _, err := h.App.Lifecycle.Complete(ref, lifecycle.Completion{}); err != nil {
+	if _, err := h.App.Service.Complete(ref, service.Completion{}); err != nil {
 		h.t.Fatal(err)
 	}
 }

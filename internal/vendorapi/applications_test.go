@@ -10,6 +10,8 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/results"
+	"github.com/equalture/equalture-mock/internal/service"
+	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -53,7 +55,7 @@ func TestCreateApplication(t *testing.T) {
 			t.Fatalf("an email invitation answered an assessment_url: %v", v)
 		}
 		var found bool
-		for _, m := range h.App.Store.Outbox(testenv.DemoID) {
+		for _, m := range h.App.Service.Outbox(service.OutboxFilter{ClientID: testenv.DemoID}) {
 			if m.ReferenceID == ref {
 				found = true
 				if m.To != "rembrandt@example.com" || !strings.HasPrefix(m.Link, h.URL+"/en/assessments/73799/token/SFMyNTY.") {
@@ -71,13 +73,13 @@ func TestCreateApplication(t *testing.T) {
 
 	t.Run("one-time link answers an assessment_url on the mock", func(t *testing.T) {
 		h := h.Sub(t)
-		before := len(h.App.Store.Outbox(""))
+		before := len(h.App.Service.Outbox(service.OutboxFilter{}))
 		_, v := h.Create(tok, testenv.EngineerJob, "one_time_link")
 		u, _ := v["assessment_url"].(string)
 		if !strings.HasPrefix(u, h.URL+"/en/assessments/73799/token/SFMyNTY.") {
 			t.Fatalf("assessment_url = %q", u)
 		}
-		if got := len(h.App.Store.Outbox("")); got != before {
+		if got := len(h.App.Service.Outbox(service.OutboxFilter{})); got != before {
 			t.Fatalf("a one-time link sent an email (outbox %d → %d)", before, got)
 		}
 	})
@@ -178,7 +180,7 @@ func TestCreateApplicationNamesEveryProblemAtOnce(t *testing.T) {
 			}
 		})
 	}
-	if n := len(h.App.Store.List(testenv.DemoID)); n != 0 {
+	if n := len(h.App.Service.Applications(store.Filter{ClientID: testenv.DemoID})); n != 0 {
 		t.Fatalf("%d applications created from invalid requests", n)
 	}
 }
@@ -224,13 +226,13 @@ func TestLifecycle(t *testing.T) {
 	if len(res.DetailedScores) != 5 || len(res.Scores) != 5 {
 		t.Fatalf("results carry %d detailed scores and %d scores, want 5 each (the job's profile)", len(res.DetailedScores), len(res.Scores))
 	}
-	stored, _ := h.App.Store.Lookup(ref)
+	stored, _ := h.App.Service.Lookup(ref)
 	job, _ := h.App.Fixtures.Job(testenv.DemoID, testenv.EngineerJob)
 	if got, want := res.Fit, results.Fit(job, stored.Scores); got != want {
 		t.Fatalf("fit = %s, want %s derived from the scores", got, want)
 	}
 	for _, d := range res.DetailedScores {
-		if d.TraitBucketScore != stored.Scores[d.TraitCode] || res.Scores[d.TraitName] != d.TraitBucketDescription {
+		if v, _ := stored.Scores.Get(d.TraitCode); d.TraitBucketScore != v || res.Scores[d.TraitName] != d.TraitBucketDescription {
 			t.Fatalf("detailed score %+v disagrees with stored scores %v / summary %v", d, stored.Scores, res.Scores)
 		}
 	}
@@ -260,7 +262,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("hire answered %v", v)
 	}
 	status("hired")
-	stored, _ = h.App.Store.Lookup(ref)
+	stored, _ = h.App.Service.Lookup(ref)
 	if stored.Hire == nil || !stored.Hire.AddToTeam || !stored.Hire.AddedToTeam || stored.Hire.Team != "Engineering" || stored.Hire.StartDate != "2025-07-01" {
 		t.Fatalf("hire recorded as %+v", stored.Hire)
 	}
@@ -278,7 +280,7 @@ func TestLifecycle(t *testing.T) {
 	conflict(http.MethodGet, "/results", "", "anonymized")
 	conflict(http.MethodGet, "/public_link", "", "anonymized")
 	conflict(http.MethodPost, "/hire_applicant", hire, "anonymized")
-	stored, _ = h.App.Store.Lookup(ref)
+	stored, _ = h.App.Service.Lookup(ref)
 	if stored.Scores != nil || stored.Applicant.Email != "" {
 		t.Fatalf("anonymized application keeps personal data or scores: %+v", stored)
 	}
@@ -289,7 +291,7 @@ func TestAnonymizeFromAnyState(t *testing.T) {
 	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
 	ref, _ := h.Create(tok, testenv.EngineerJob, "")
 	testenv.WantStatus(t, h.Do(http.MethodDelete, "/connect_ats/applications/"+ref+"/anonymize_application", "", testenv.Bearer(tok)), 200)
-	if _, err := h.App.Store.Complete(ref, nil); err == nil {
+	if _, err := h.App.Service.Complete(ref, service.Completion{}); err == nil {
 		t.Fatal("an anonymized application could be completed")
 	}
 }
@@ -329,7 +331,7 @@ func TestHireBodies(t *testing.T) {
 				}
 				return
 			}
-			a, _ := h.App.Store.Lookup(ref)
+			a, _ := h.App.Service.Lookup(ref)
 			if a.Hire.AddedToTeam != tc.wantAddedTo {
 				t.Fatalf("added to team = %v, want %v", a.Hire.AddedToTeam, tc.wantAddedTo)
 			}
@@ -415,8 +417,8 @@ func TestReproducibleWithSeed(t *testing.T) {
 		for i := 0; i < 3; i++ {
 			ref, _ := h.Create(tok, testenv.EngineerJob, "")
 			h.Complete(ref)
-			a, _ := h.App.Store.Lookup(ref)
-			refs, scores = append(refs, ref), append(scores, a.Scores)
+			a, _ := h.App.Service.Lookup(ref)
+			refs, scores = append(refs, ref), append(scores, a.Scores.Map())
 		}
 		return refs, scores
 	}

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/phxtoken"
+	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -59,7 +59,7 @@ func TestAccessToken(t *testing.T) {
 func TestBearerFailures(t *testing.T) {
 	h := testenv.New(t)
 	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
-	forger, _ := phxtoken.NewSigner([]byte("not-the-mock-key"))
+	forger, _ := auth.NewSigner([]byte("not-the-mock-key"))
 	forged, _ := forger.Sign(map[string]any{"client_id": testenv.DemoID, "gen": 0}, testenv.T0, 15*time.Minute)
 
 	tests := map[string]struct {
@@ -75,7 +75,7 @@ func TestBearerFailures(t *testing.T) {
 		"expired at 15m01s":      {"Bearer " + tok, func() { h.Clock.Advance(15*time.Minute + time.Second) }, "expired"},
 		"expired at exactly 15m": {"Bearer " + tok, func() { h.Clock.Advance(15 * time.Minute) }, "expired"},
 		"signed in the future":   {"Bearer " + tok, func() { h.Clock.Advance(-time.Minute) }, "not valid yet"},
-		"revoked":                {"Bearer " + tok, func() { h.App.Store.InvalidateTokens("revoked", testenv.DemoID) }, "revoked"},
+		"revoked":                {"Bearer " + tok, func() { h.App.Service.InvalidateTokens("revoked", testenv.DemoID) }, "revoked"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -117,7 +117,7 @@ func TestBearerFailures(t *testing.T) {
 	})
 	t.Run("a new token works after revocation", func(t *testing.T) {
 		h2 := testenv.New(t)
-		h2.App.Store.InvalidateTokens("revoked", testenv.DemoID)
+		h2.App.Service.InvalidateTokens("revoked", testenv.DemoID)
 		testenv.WantStatus(t, h2.Do(http.MethodGet, "/connect_ats/jobs", "", testenv.Bearer(h2.Token(testenv.DemoID, testenv.DemoSecret))), http.StatusOK)
 	})
 }

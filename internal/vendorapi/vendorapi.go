@@ -1,5 +1,5 @@
 // Package vendorapi serves the Equalture Open Assessment API as the mock: every route, validation and
-// security check comes from openapi.yaml through the dispatcher, every use case from the lifecycle
+// security check comes from openapi.yaml through the dispatcher, every use case from the
 // service; the handlers here only decode, call and encode. Fault rules and `Prefer: code=` act on
 // it as middleware, and the journal and the request log observe it.
 package vendorapi
@@ -19,12 +19,12 @@ import (
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/dispatch"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
 	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/spec"
-	"github.com/equalture/equalture-mock/internal/store"
 )
 
 // Prefix is where the vendor API lives.
@@ -38,11 +38,11 @@ const journalCapture = 64 << 10
 
 // Deps are the API's collaborators, built once and shared with the rest of the mock.
 type Deps struct {
-	Spec      *spec.Spec // openapi.yaml
-	Lifecycle *lifecycle.Service
-	Auth      *auth.Authenticator
-	Fixtures  *fixtures.Set
-	Clock     clock.Clock
+	Spec     *spec.Spec // openapi.yaml
+	Service  *service.Service
+	Auth     *auth.Authenticator
+	Fixtures *fixtures.Set
+	Clock    clock.Clock
 	// Journal records every request (optional).
 	Journal *journal.Journal
 	// Faults are the control API's fault rules (optional).
@@ -63,7 +63,7 @@ type API struct {
 
 // New binds a handler to every operation of the contract and builds the pipeline once.
 func New(deps Deps) (*API, error) {
-	if deps.Spec == nil || deps.Lifecycle == nil || deps.Auth == nil || deps.Fixtures == nil || deps.Clock == nil {
+	if deps.Spec == nil || deps.Service == nil || deps.Auth == nil || deps.Fixtures == nil || deps.Clock == nil {
 		return nil, errors.New("vendor: missing dependency")
 	}
 	if deps.Logger == nil {
@@ -172,10 +172,10 @@ func (a *API) handleListJobs(w http.ResponseWriter, c *dispatch.Call) error {
 }
 
 type createApplicationRequest struct {
-	JobID            string          `json:"job_id"`
-	CallbackURL      string          `json:"callback_url"`
-	InvitationType   string          `json:"invitation_type"`
-	ApplicantDetails store.Applicant `json:"applicant_details"`
+	JobID            string           `json:"job_id"`
+	CallbackURL      string           `json:"callback_url"`
+	InvitationType   string           `json:"invitation_type"`
+	ApplicantDetails domain.Applicant `json:"applicant_details"`
 }
 
 type createApplicationResponse struct {
@@ -197,7 +197,7 @@ func (a *API) checkCreateApplication(c *dispatch.Call) error {
 	// A field that is no string the contract's validation named already; it wins in the join.
 	jobID, _ := req.JobID.(string)
 	callbackURL, _ := req.CallbackURL.(string)
-	return a.deps.Lifecycle.CheckInvitation(c.Principal, lifecycle.Invitation{JobID: jobID, CallbackURL: callbackURL})
+	return a.deps.Service.CheckInvitation(c.Principal, service.Invitation{JobID: jobID, CallbackURL: callbackURL})
 }
 
 func (a *API) handleCreateApplication(w http.ResponseWriter, c *dispatch.Call) error {
@@ -205,7 +205,7 @@ func (a *API) handleCreateApplication(w http.ResponseWriter, c *dispatch.Call) e
 	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
-	app, err := a.deps.Lifecycle.Invite(c.Principal, lifecycle.Invitation{
+	app, err := a.deps.Service.Invite(c.Principal, service.Invitation{
 		JobID:          req.JobID,
 		CallbackURL:    req.CallbackURL,
 		InvitationType: req.InvitationType,
@@ -215,7 +215,7 @@ func (a *API) handleCreateApplication(w http.ResponseWriter, c *dispatch.Call) e
 		return err
 	}
 	resp := createApplicationResponse{ReferenceID: app.ReferenceID}
-	if app.InvitationType == store.InviteOneTimeLink {
+	if app.InvitationType == domain.InviteOneTimeLink {
 		resp.AssessmentURL = app.AssessmentURL
 	}
 	writeJSON(w, http.StatusCreated, resp)
@@ -277,7 +277,7 @@ func (a *API) handleHireApplicant(w http.ResponseWriter, c *dispatch.Call) error
 	if err := decode(body, &req); err != nil {
 		return err
 	}
-	app, err := a.deps.Lifecycle.Hire(c.Principal, c.Params["reference_id"], lifecycle.Hiring{AddToTeam: req.AddToTeam, StartDate: req.StartDate})
+	app, err := a.deps.Service.Hire(c.Principal, c.Params["reference_id"], service.Hiring{AddToTeam: req.AddToTeam, StartDate: req.StartDate})
 	if err != nil {
 		return err
 	}
@@ -289,7 +289,7 @@ func (a *API) handleHireApplicant(w http.ResponseWriter, c *dispatch.Call) error
 }
 
 func (a *API) handleAnonymizeApplication(w http.ResponseWriter, c *dispatch.Call) error {
-	app, err := a.deps.Lifecycle.Anonymize(c.Principal, c.Params["reference_id"])
+	app, err := a.deps.Service.Anonymize(c.Principal, c.Params["reference_id"])
 	if err != nil {
 		return err
 	}
@@ -298,16 +298,16 @@ func (a *API) handleAnonymizeApplication(w http.ResponseWriter, c *dispatch.Call
 }
 
 func (a *API) handleGetStatus(w http.ResponseWriter, c *dispatch.Call) error {
-	app, err := a.deps.Lifecycle.Get(c.Principal, c.Params["reference_id"])
+	app, err := a.deps.Service.Get(c.Principal, c.Params["reference_id"])
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]store.Status{"status": app.Status})
+	writeJSON(w, http.StatusOK, map[string]domain.Status{"status": app.Status})
 	return nil
 }
 
 func (a *API) handleGetResults(w http.ResponseWriter, c *dispatch.Call) error {
-	res, err := a.deps.Lifecycle.Results(c.Principal, c.Params["reference_id"], c.Request.URL.Query().Get("locale"))
+	res, err := a.deps.Service.Results(c.Principal, c.Params["reference_id"], c.Request.URL.Query().Get("locale"))
 	if err != nil {
 		return err
 	}
@@ -322,7 +322,7 @@ type publicLinkResponse struct {
 }
 
 func (a *API) handleGetPublicLink(w http.ResponseWriter, c *dispatch.Call) error {
-	link, err := a.deps.Lifecycle.PublicLink(c.Principal, c.Params["reference_id"], c.Request.URL.Query().Get("locale"))
+	link, err := a.deps.Service.PublicLink(c.Principal, c.Params["reference_id"], c.Request.URL.Query().Get("locale"))
 	if err != nil {
 		return err
 	}

@@ -5,8 +5,9 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/dispatch"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/redact"
+	"github.com/equalture/equalture-mock/internal/service"
 )
 
 // webhookView is a webhook as the client sees it: never its secret, except the one generated for
@@ -20,8 +21,8 @@ type webhookView struct {
 	UpdatedAt  time.Time `json:"updated_at"`
 }
 
-func viewWebhook(w store.Webhook) webhookView {
-	return webhookView{Label: w.Label, URL: w.URL, SecretHint: lifecycle.SecretHint(w.Secret), CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
+func viewWebhook(w domain.Webhook) webhookView {
+	return webhookView{Label: w.Label, URL: w.URL, SecretHint: redact.Hint(w.Secret), CreatedAt: w.CreatedAt.UTC(), UpdatedAt: w.UpdatedAt.UTC()}
 }
 
 type registerWebhookRequest struct {
@@ -34,7 +35,7 @@ func (a *API) handleRegisterWebhook(w http.ResponseWriter, c *dispatch.Call) err
 	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
-	hook, err := a.deps.Lifecycle.RegisterWebhook(c.Principal, lifecycle.WebhookRegistration{Label: c.Params["label"], URL: req.URL, Secret: req.Secret})
+	hook, err := a.deps.Service.RegisterWebhook(c.Principal, service.WebhookRegistration{Label: c.Params["label"], URL: req.URL, Secret: req.Secret})
 	if err != nil {
 		return err
 	}
@@ -47,7 +48,7 @@ func (a *API) handleRegisterWebhook(w http.ResponseWriter, c *dispatch.Call) err
 }
 
 func (a *API) handleListWebhooks(w http.ResponseWriter, c *dispatch.Call) error {
-	hooks := a.deps.Lifecycle.Webhooks(c.Principal)
+	hooks := a.deps.Service.Webhooks(c.Principal)
 	out := make([]webhookView, len(hooks))
 	for i, h := range hooks {
 		out[i] = viewWebhook(h)
@@ -58,7 +59,7 @@ func (a *API) handleListWebhooks(w http.ResponseWriter, c *dispatch.Call) error 
 
 // handleDeleteWebhooks deletes the webhook the path names, or all of the client's.
 func (a *API) handleDeleteWebhooks(w http.ResponseWriter, c *dispatch.Call) error {
-	gone, err := a.deps.Lifecycle.DeleteWebhooks(c.Principal, c.Params["label"])
+	gone, err := a.deps.Service.DeleteWebhooks(c.Principal, c.Params["label"])
 	if err != nil {
 		return err
 	}

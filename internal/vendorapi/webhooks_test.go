@@ -11,9 +11,9 @@ import (
 
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/delivery"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/receiver"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/redact"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -51,7 +51,7 @@ func TestRegisterListAndDeleteWebhooks(t *testing.T) {
 	if err := json.Unmarshal(r.Body, &created); err != nil {
 		t.Fatal(err)
 	}
-	if lifecycle.CheckSecret(created.Secret) != nil || created.SecretHint != lifecycle.SecretHint(created.Secret) || created.CreatedAt != "2026-11-28T12:00:00Z" {
+	if domain.CheckSecret(created.Secret) != nil || created.SecretHint != redact.Hint(created.Secret) || created.CreatedAt != "2026-11-28T12:00:00Z" {
 		t.Fatalf("registered %s", r.Body)
 	}
 	r = put("ats", `{"url":"https://ats.example/moved"}`)
@@ -127,7 +127,7 @@ func TestRegisterWebhookRefuses(t *testing.T) {
 			}
 		})
 	}
-	if n := len(h.App.Store.Webhooks("")); n != 0 {
+	if n := len(h.App.Service.Webhooks("")); n != 0 {
 		t.Fatalf("%d webhooks registered from invalid requests", n)
 	}
 }
@@ -164,7 +164,7 @@ func TestWebhooksAreTheClientsOwn(t *testing.T) {
 func TestWebhookLimit(t *testing.T) {
 	h := testenv.New(t)
 	tok := h.Token(testenv.DemoID, testenv.DemoSecret)
-	for i := range store.MaxWebhooks {
+	for i := range domain.MaxWebhooks {
 		testenv.WantStatus(t, h.Do(http.MethodPut, fmt.Sprintf("/connect_ats/webhooks/w%d", i), `{"url":"https://ats.example/h"}`, testenv.Bearer(tok)), http.StatusCreated)
 	}
 	r := h.Do(http.MethodPut, "/connect_ats/webhooks/one-more", `{"url":"https://ats.example/h"}`, testenv.Bearer(tok))

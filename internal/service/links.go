@@ -1,4 +1,4 @@
-package lifecycle
+package service
 
 import (
 	"encoding/json"
@@ -8,10 +8,10 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
+	"github.com/equalture/equalture-mock/internal/auth"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/fixtures"
-	"github.com/equalture/equalture-mock/internal/phxtoken"
 	"github.com/equalture/equalture-mock/internal/results"
-	"github.com/equalture/equalture-mock/internal/store"
 )
 
 // The links the mock hands out point at its own public base URL, in the real service's shapes:
@@ -21,6 +21,8 @@ import (
 //	dashboard:      {public}/dashboard/{locale}/candidates/{ref}              (login needed)
 //
 // Link tokens are Phoenix.Tokens like access tokens, with a purpose, so one cannot stand for another.
+// An assessment link is not kept: it is signed again, the same, from the application (its
+// reference id and creation time, the invitation lifetime), wherever it is shown.
 
 // linkData is what link tokens carry.
 type linkData struct {
@@ -33,20 +35,23 @@ const (
 	purposePublic     = "public_results"
 )
 
-func (s *Service) signLink(ref, purpose string, ttl time.Duration) (string, error) {
-	return s.deps.Links.Sign(linkData{ReferenceID: ref, Purpose: purpose}, s.deps.Clock.Now(), ttl)
+func (s *Service) signLink(ref, purpose string, at time.Time, ttl time.Duration) (string, error) {
+	return s.deps.Links.Sign(linkData{ReferenceID: ref, Purpose: purpose}, at, ttl)
 }
 
-func (s *Service) assessmentURL(job fixtures.Job, ref string) (string, error) {
-	tok, err := s.signLink(ref, purposeAssessment, s.cfg.InvitationTTL)
+// AssessmentURL is app's invitation link: signed at its creation, valid for the invitation's
+// lifetime ("" when it cannot be signed, which a string and a time always can).
+func (s *Service) AssessmentURL(app domain.Application) string {
+	tok, err := s.signLink(app.ReferenceID, purposeAssessment, app.CreatedAt, s.cfg.InvitationTTL)
 	if err != nil {
-		return "", err
+		s.deps.Logger.Error("sign an assessment link", "reference_id", app.ReferenceID, "err", err)
+		return ""
 	}
-	return fmt.Sprintf("%s/en/assessments/%d/token/%s", s.cfg.PublicURL, job.AssessmentID, tok), nil
+	return fmt.Sprintf("%s/en/assessments/%d/token/%s", s.cfg.PublicURL, s.Job(app).AssessmentID, tok)
 }
 
-func (s *Service) publicResultsURL(app store.Application, locale string) (string, error) {
-	tok, err := s.signLink(app.ReferenceID, purposePublic, s.cfg.PublicLinkTTL)
+func (s *Service) publicResultsURL(app domain.Application, locale string) (string, error) {
+	tok, err := s.signLink(app.ReferenceID, purposePublic, s.deps.Clock.Now(), s.cfg.PublicLinkTTL)
 	if err != nil {
 		return "", err
 	}
@@ -76,19 +81,19 @@ func reason(code apierr.Code, why error, format string, args ...any) error {
 
 // verifyLink checks a link token for purpose on the clock and returns the application it names:
 // 404 for a token that is not ours, 410 for an expired link.
-func (s *Service) verifyLink(tok, purpose string) (store.Application, error) {
+func (s *Service) verifyLink(tok, purpose string) (domain.Application, error) {
 	claims, err := s.deps.Links.Verify(tok, s.deps.Clock.Now())
 	switch {
-	case errors.Is(err, phxtoken.ErrExpired):
-		return store.Application{}, reason(apierr.Gone, ErrLinkExpired, "This link has expired")
+	case errors.Is(err, auth.ErrExpired):
+		return domain.Application{}, reason(apierr.Gone, ErrLinkExpired, "This link has expired")
 	case err != nil:
-		return store.Application{}, reason(apierr.NotFound, ErrLinkInvalid, "This link is not valid: %v", err)
+		return domain.Application{}, reason(apierr.NotFound, ErrLinkInvalid, "This link is not valid: %v", err)
 	}
 	var d linkData
 	if err := json.Unmarshal(claims.Data, &d); err != nil || d.Purpose != purpose {
-		return store.Application{}, reason(apierr.NotFound, ErrLinkInvalid, "This link is not valid")
+		return domain.Application{}, reason(apierr.NotFound, ErrLinkInvalid, "This link is not valid")
 	}
-	app, err := s.deps.Store.Lookup(d.ReferenceID)
+	app, err := s.store.Lookup(d.ReferenceID)
 	if err != nil {
 		return app, reason(apierr.NotFound, ErrLinkInvalid, "This link is not valid: no such application")
 	}
@@ -97,20 +102,20 @@ func (s *Service) verifyLink(tok, purpose string) (store.Application, error) {
 
 // Assessment is an opened assessment link: the application, its job and the mock assessment.
 type Assessment struct {
-	Application store.Application
+	Application domain.Application
 	Job         fixtures.Job
 }
 
 // assessable says why app's assessment link cannot be used to take the assessment any more:
 // a lapsed invitation or an anonymized application is gone (410); a completed one is gone to
 // open and a conflict to submit again (used says which code).
-func assessable(app store.Application, used apierr.Code) error {
+func assessable(app domain.Application, used apierr.Code) error {
 	switch app.Status {
-	case store.Invited, store.Started:
+	case domain.Invited, domain.Started:
 		return nil
-	case store.Expired:
+	case domain.Expired:
 		return reason(apierr.Gone, ErrLinkExpired, "This invitation has expired")
-	case store.Anonymized:
+	case domain.Anonymized:
 		return reason(apierr.Gone, ErrAnonymized, "This application was anonymized: the applicant's data has been removed")
 	default: // completed, hired
 		return reason(used, ErrLinkUsed, "The assessment cannot be taken again: the application is %s", app.Status)
@@ -122,8 +127,8 @@ func assessable(app store.Application, used apierr.Code) error {
 // link that is not ours 404.
 func (s *Service) OpenAssessment(tok string) (Assessment, error) {
 	a, err := s.PeekAssessment(tok)
-	if err == nil && a.Application.Status == store.Invited {
-		a.Application, err = s.deps.Store.Start(a.Application.ReferenceID)
+	if err == nil && a.Application.Status == domain.Invited {
+		a.Application, err = s.Start(a.Application.ReferenceID)
 	}
 	if err != nil {
 		return Assessment{}, err
@@ -141,7 +146,7 @@ func (s *Service) PeekAssessment(tok string) (Assessment, error) {
 	if err != nil {
 		return Assessment{}, err
 	}
-	return Assessment{Application: app, Job: s.job(app)}, nil
+	return Assessment{Application: app, Job: s.Job(app)}, nil
 }
 
 // FinishedAssessment returns the application behind assessment link tok once its assessment is
@@ -153,19 +158,13 @@ func (s *Service) FinishedAssessment(tok string) (Assessment, error) {
 		return Assessment{}, err
 	}
 	switch app.Status {
-	case store.Completed, store.Hired:
-		return Assessment{Application: app, Job: s.job(app)}, nil
-	case store.Invited, store.Started:
+	case domain.Completed, domain.Hired:
+		return Assessment{Application: app, Job: s.Job(app)}, nil
+	case domain.Invited, domain.Started:
 		return Assessment{}, reason(apierr.Conflict, ErrNotFinished, "The assessment has not been completed yet")
 	default:
 		return Assessment{}, assessable(app, apierr.Gone)
 	}
-}
-
-// Questionnaire returns the mock assessment of job in locale: a few statements per trait of its
-// competency profile.
-func (s *Service) Questionnaire(job fixtures.Job, locale string) []results.Section {
-	return s.deps.Results.Questionnaire(job, locale)
 }
 
 // SubmitAssessment is the applicant finishing the assessment behind link tok with answers (trait
@@ -184,7 +183,7 @@ func (s *Service) SubmitAssessment(tok string, answers map[string][]int) (Assess
 	if err != nil {
 		return Assessment{}, err
 	}
-	return Assessment{Application: app, Job: s.job(app)}, nil
+	return Assessment{Application: app, Job: s.Job(app)}, nil
 }
 
 // PublicResults is someone opening the public results link of ref with token tok: the results in
@@ -196,14 +195,12 @@ func (s *Service) PublicResults(ref, tok, locale string) (results.Results, error
 		err = reason(apierr.NotFound, ErrLinkInvalid, "This link is not valid")
 	}
 	if err == nil {
-		err = store.ResultsAvailable(app, "Results")
+		if se := app.ResultsVisible(domain.OpResults); se != nil {
+			// A public link is only handed out once results exist: they can only have gone since.
+			err = reason(apierr.Gone, ErrAnonymized, "%s", se.Error())
+		}
 	}
 	if err != nil {
-		var ae *apierr.Error
-		if errors.As(err, &ae) && ae.Code == apierr.Conflict {
-			// A public link is only handed out once results exist: they can only have gone since.
-			err = reason(apierr.Gone, ErrAnonymized, "%s", ae.Detail)
-		}
 		return results.Results{}, err
 	}
 	return s.Render(app, locale), nil

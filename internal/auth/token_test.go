@@ -1,4 +1,4 @@
-package phxtoken
+package auth
 
 import (
 	"encoding/base64"

@@ -1,8 +1,11 @@
-// Package phxtoken signs and verifies tokens in the format of the real service (Phoenix.Token):
+package auth
+
+// Tokens are in the format of the real service (Phoenix.Token):
 // "SFMyNTY.<base64url payload>.<base64url HMAC-SHA256 over "SFMyNTY.<payload>">", where SFMyNTY is
 // base64("HS256"). The payload carries the data, the signing time and the maximum age; a token
-// signed in the future is invalid, one older than its maximum age is expired.
-package phxtoken
+// signed in the future is invalid, one older than its maximum age is expired. Access tokens,
+// dashboard sessions and the links the mock hands out are all such tokens, each from a Signer of
+// its own key.
 
 import (
 	"crypto/hmac"
@@ -26,7 +29,7 @@ var (
 	ErrExpired      = errors.New("the access token expired")
 	ErrNotYetValid  = errors.New("the access token is not valid yet (signed in the future)")
 	ErrRevoked      = errors.New("the access token was revoked")
-	errEmptyKey     = errors.New("phxtoken: empty signing key")
+	errEmptyKey     = errors.New("auth: empty signing key")
 	b64             = base64.RawURLEncoding
 	prefixWithDot   = Prefix + "."
 	maxTokenLength  = 4096
@@ -75,11 +78,11 @@ func (c Claims) ExpiresAt() time.Time { return c.SignedAt.Add(c.MaxAge) }
 func (s *Signer) Sign(data any, signedAt time.Time, maxAge time.Duration) (string, error) {
 	d, err := json.Marshal(data)
 	if err != nil {
-		return "", fmt.Errorf("phxtoken: encode data: %w", err)
+		return "", fmt.Errorf("auth: encode data: %w", err)
 	}
 	p, err := json.Marshal(payload{Data: d, Signed: signedAt.UnixMilli(), MaxAge: int64(maxAge / time.Second)})
 	if err != nil {
-		return "", fmt.Errorf("phxtoken: encode payload: %w", err)
+		return "", fmt.Errorf("auth: encode payload: %w", err)
 	}
 	signingInput := prefixWithDot + b64.EncodeToString(p)
 	return signingInput + "." + b64.EncodeToString(s.mac(signingInput)), nil

@@ -1,4 +1,4 @@
-package lifecycle_test
+package service_test
 
 import (
 	"context"
@@ -18,8 +18,8 @@ import (
 	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/delivery"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
@@ -56,16 +56,16 @@ func settle(t *testing.T, a *app.App) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if err := a.Settled(ctx); err != nil {
+	if err := a.Service.Settled(ctx); err != nil {
 		t.Fatalf("never settled: %v", err)
 	}
 }
 
-func invite(t *testing.T, a *app.App, job, callbackURL string) store.Application {
+func invite(t *testing.T, a *app.App, job, callbackURL string) service.Application {
 	t.Helper()
-	app, err := a.Lifecycle.Invite(testenv.DemoID, lifecycle.Invitation{
+	app, err := a.Service.Invite(testenv.DemoID, service.Invitation{
 		JobID: job, CallbackURL: callbackURL,
-		Applicant: store.Applicant{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com"},
+		Applicant: domain.Applicant{FirstName: "Ada", LastName: "Lovelace", Email: "ada@example.com"},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -76,16 +76,16 @@ func invite(t *testing.T, a *app.App, job, callbackURL string) store.Application
 func TestInviteRecordsTheEmailAndLink(t *testing.T) {
 	a := newApp(t, nil)
 	app := invite(t, a, testenv.EngineerJob, testenv.CallbackURL)
-	if app.Status != store.Invited || !strings.Contains(app.AssessmentURL, "/en/assessments/") || !app.InvitationExpiresAt.Equal(testenv.T0.Add(lifecycle.DefaultInvitationTTL)) {
+	if app.Status != domain.Invited || !strings.Contains(app.AssessmentURL, "/en/assessments/") || !app.InvitationExpiresAt.Equal(testenv.T0.Add(service.DefaultInvitationTTL)) {
 		t.Fatalf("invited application = %+v", app)
 	}
-	mails := a.Store.Outbox("")
+	mails := a.Service.Outbox(service.OutboxFilter{})
 	if len(mails) != 1 || mails[0].To != "ada@example.com" || mails[0].Link != app.AssessmentURL {
 		t.Fatalf("outbox = %+v", mails)
 	}
-	one, err := a.Lifecycle.Invite(testenv.DemoID, lifecycle.Invitation{JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL, InvitationType: store.InviteOneTimeLink})
-	if err != nil || one.AssessmentURL == "" || len(a.Store.Outbox("")) != 1 {
-		t.Fatalf("one-time link: %+v, %v, outbox %d", one, err, len(a.Store.Outbox("")))
+	one, err := a.Service.Invite(testenv.DemoID, service.Invitation{JobID: testenv.EngineerJob, CallbackURL: testenv.CallbackURL, InvitationType: domain.InviteOneTimeLink})
+	if err != nil || one.AssessmentURL == "" || len(a.Service.Outbox(service.OutboxFilter{})) != 1 {
+		t.Fatalf("one-time link: %+v, %v, outbox %d", one, err, len(a.Service.Outbox(service.OutboxFilter{})))
 	}
 }
 
@@ -93,18 +93,18 @@ func TestInviteRefuses(t *testing.T) {
 	a := newApp(t, func(o *app.Options) { o.Egress.AllowHosts = []string{"127.0.0.1"} })
 	tests := map[string]struct {
 		client string
-		in     lifecycle.Invitation
+		in     service.Invitation
 		field  string
 	}{
-		"unknown job":       {testenv.DemoID, lifecycle.Invitation{JobID: testenv.UnknownUUID, CallbackURL: testenv.CallbackURL}, "job_id"},
-		"another's job":     {testenv.DemoID, lifecycle.Invitation{JobID: testenv.OtherJob, CallbackURL: testenv.CallbackURL}, "job_id"},
-		"unpublished job":   {testenv.DemoID, lifecycle.Invitation{JobID: testenv.DraftJob, CallbackURL: testenv.CallbackURL}, "job_id"},
-		"host not allowed":  {testenv.DemoID, lifecycle.Invitation{JobID: testenv.EngineerJob, CallbackURL: "https://ats.invalid/cb"}, "callback_url"},
-		"host allowed only": {testenv.DemoID, lifecycle.Invitation{JobID: testenv.EngineerJob, CallbackURL: "http://127.0.0.1:9/cb"}, ""},
+		"unknown job":       {testenv.DemoID, service.Invitation{JobID: testenv.UnknownUUID, CallbackURL: testenv.CallbackURL}, "job_id"},
+		"another's job":     {testenv.DemoID, service.Invitation{JobID: testenv.OtherJob, CallbackURL: testenv.CallbackURL}, "job_id"},
+		"unpublished job":   {testenv.DemoID, service.Invitation{JobID: testenv.DraftJob, CallbackURL: testenv.CallbackURL}, "job_id"},
+		"host not allowed":  {testenv.DemoID, service.Invitation{JobID: testenv.EngineerJob, CallbackURL: "https://ats.invalid/cb"}, "callback_url"},
+		"host allowed only": {testenv.DemoID, service.Invitation{JobID: testenv.EngineerJob, CallbackURL: "http://127.0.0.1:9/cb"}, ""},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			_, err := a.Lifecycle.Invite(tc.client, tc.in)
+			_, err := a.Service.Invite(tc.client, tc.in)
 			if tc.field == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -128,42 +128,42 @@ func asAPIError(err error, target **apierr.Error) bool {
 func TestCompleteTakesFitOrScoresNotBoth(t *testing.T) {
 	a := newApp(t, nil)
 	tests := map[string]struct {
-		how     lifecycle.Completion
+		how     service.Completion
 		wantErr string
-		check   func(store.Application) error
+		check   func(domain.Application) error
 	}{
-		"drawn": {check: func(app store.Application) error {
+		"drawn": {check: func(app domain.Application) error {
 			if len(app.Scores) == 0 {
 				return fmt.Errorf("no scores")
 			}
 			return nil
 		}},
-		"fit": {how: lifecycle.Completion{Fit: "high"}, check: func(app store.Application) error {
-			if got := a.Lifecycle.Render(app, "en").Fit; got != "high" {
+		"fit": {how: service.Completion{Fit: "high"}, check: func(app domain.Application) error {
+			if got := a.Service.Render(app, "en").Fit; got != "high" {
 				return fmt.Errorf("fit %s", got)
 			}
 			return nil
 		}},
-		"scores, rest drawn": {how: lifecycle.Completion{Scores: map[string]int{"working_memory": 5}}, check: func(app store.Application) error {
-			if app.Scores["working_memory"] != 5 || len(app.Scores) < 2 {
+		"scores, rest drawn": {how: service.Completion{Scores: map[string]int{"working_memory": 5}}, check: func(app domain.Application) error {
+			if func() bool { v, _ := app.Scores.Get("working_memory"); return v != 5 }() || len(app.Scores) < 2 {
 				return fmt.Errorf("scores %v", app.Scores)
 			}
 			return nil
 		}},
-		"both":          {how: lifecycle.Completion{Fit: "low", Scores: map[string]int{"planning": 5}}, wantErr: "fit"},
-		"unknown trait": {how: lifecycle.Completion{Scores: map[string]int{"juggling": 5}}, wantErr: "scores.juggling"},
-		"bad fit":       {how: lifecycle.Completion{Fit: "perfect"}, wantErr: "fit"},
+		"both":          {how: service.Completion{Fit: "low", Scores: map[string]int{"planning": 5}}, wantErr: "fit"},
+		"unknown trait": {how: service.Completion{Scores: map[string]int{"juggling": 5}}, wantErr: "scores.juggling"},
+		"bad fit":       {how: service.Completion{Fit: "perfect"}, wantErr: "fit"},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
 			ref := invite(t, a, testenv.EngineerJob, testenv.CallbackURL).ReferenceID
-			app, err := a.Lifecycle.Complete(ref, tc.how)
+			app, err := a.Service.Complete(ref, tc.how)
 			if tc.wantErr != "" {
 				var ae *apierr.Error
 				if !asAPIError(err, &ae) || len(ae.Fields[tc.wantErr]) == 0 {
 					t.Fatalf("error = %v, want one on %s", err, tc.wantErr)
 				}
-				if got, _ := a.Lifecycle.Lookup(ref); got.Status != store.Invited {
+				if got, _ := a.Service.Lookup(ref); got.Status != domain.Invited {
 					t.Fatalf("a refused completion moved the application to %s", got.Status)
 				}
 				return
@@ -171,7 +171,7 @@ func TestCompleteTakesFitOrScoresNotBoth(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if app.Status != store.Completed {
+			if app.Status != domain.Completed {
 				t.Fatalf("status %s", app.Status)
 			}
 			if err := tc.check(app); err != nil {
@@ -184,20 +184,20 @@ func TestCompleteTakesFitOrScoresNotBoth(t *testing.T) {
 func TestHireAddsToTheJobsTeamWhenAsked(t *testing.T) {
 	a := newApp(t, nil)
 	ref := invite(t, a, testenv.EngineerJob, testenv.CallbackURL).ReferenceID
-	if _, err := a.Lifecycle.Hire(testenv.DemoID, ref, lifecycle.Hiring{AddToTeam: true}); !apierr.Is(err, apierr.Conflict) {
+	if _, err := a.Service.Hire(testenv.DemoID, ref, service.Hiring{AddToTeam: true}); !apierr.Is(err, apierr.Conflict) {
 		t.Fatalf("hiring before completion: %v, want a conflict", err)
 	}
-	if _, err := a.Lifecycle.Complete(ref, lifecycle.Completion{}); err != nil {
+	if _, err := a.Service.Complete(ref, service.Completion{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := a.Lifecycle.Hire(testenv.OtherID, ref, lifecycle.Hiring{}); !apierr.Is(err, apierr.NotFound) {
+	if _, err := a.Service.Hire(testenv.OtherID, ref, service.Hiring{}); !apierr.Is(err, apierr.NotFound) {
 		t.Fatalf("another client hired it: %v", err)
 	}
-	app, err := a.Lifecycle.Hire(testenv.DemoID, ref, lifecycle.Hiring{AddToTeam: true, StartDate: "2027-01-04"})
+	app, err := a.Service.Hire(testenv.DemoID, ref, service.Hiring{AddToTeam: true, StartDate: "2027-01-04"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if app.Status != store.Hired || app.Hire == nil || !app.Hire.AddedToTeam || app.Hire.Team == "" || app.Hire.StartDate != "2027-01-04" {
+	if app.Status != domain.Hired || app.Hire == nil || !app.Hire.AddedToTeam || app.Hire.Team == "" || app.Hire.StartDate != "2027-01-04" {
 		t.Fatalf("hired application = %+v (hire %+v)", app, app.Hire)
 	}
 }
@@ -207,41 +207,41 @@ func TestAutoCompletionOnTheClock(t *testing.T) {
 	ref := invite(t, a, testenv.AccountJob, testenv.CallbackURL).ReferenceID // the job says 10m
 	a.Clock.Advance(9*time.Minute + 59*time.Second)
 	settle(t, a) // a wrongly early completion would have happened by now
-	if app, _ := a.Lifecycle.Lookup(ref); app.Status != store.Invited {
+	if app, _ := a.Service.Lookup(ref); app.Status != domain.Invited {
 		t.Fatalf("status after 9m59s = %s", app.Status)
 	}
 	a.Clock.Advance(time.Second)
 	settle(t, a)
-	if app, _ := a.Lifecycle.Lookup(ref); app.Status != store.Completed || len(app.Scores) == 0 {
+	if app, _ := a.Service.Lookup(ref); app.Status != domain.Completed || len(app.Scores) == 0 {
 		t.Fatalf("auto-completed application = %+v", app)
 	}
-	if ds := a.Callbacks.List(delivery.Filter{ReferenceID: ref}); len(ds) != 1 {
+	if ds := a.Service.Deliveries(delivery.Filter{ReferenceID: ref}); len(ds) != 1 {
 		t.Fatalf("auto-completion made %d deliveries, want 1", len(ds))
 	}
 }
 
 func TestAutoCompletionForEveryJobAndNotTwice(t *testing.T) {
-	a := newApp(t, func(o *app.Options) { o.Lifecycle.AutoCompleteAfter = time.Hour })
+	a := newApp(t, func(o *app.Options) { o.Service.AutoCompleteAfter = time.Hour })
 	first := invite(t, a, testenv.EngineerJob, testenv.CallbackURL).ReferenceID
 	second := invite(t, a, testenv.EngineerJob, testenv.CallbackURL).ReferenceID
-	if _, err := a.Lifecycle.Complete(second, lifecycle.Completion{}); err != nil {
+	if _, err := a.Service.Complete(second, service.Completion{}); err != nil {
 		t.Fatal(err)
 	}
 	a.Clock.Advance(time.Hour)
 	settle(t, a)
-	if app, _ := a.Lifecycle.Lookup(first); app.Status != store.Completed {
+	if app, _ := a.Service.Lookup(first); app.Status != domain.Completed {
 		t.Fatalf("first after 1h: %s", app.Status)
 	}
-	if ds := a.Callbacks.List(delivery.Filter{ReferenceID: second}); len(ds) != 1 {
+	if ds := a.Service.Deliveries(delivery.Filter{ReferenceID: second}); len(ds) != 1 {
 		t.Fatalf("the application completed by hand got %d deliveries: auto-completion must skip it", len(ds))
 	}
-	a.Lifecycle.Reset()
+	a.Service.Reset()
 	third := invite(t, a, testenv.EngineerJob, testenv.CallbackURL).ReferenceID
 	a.Clock.Advance(59 * time.Minute)
-	a.Lifecycle.Reset()
+	a.Service.Reset()
 	a.Clock.Advance(time.Hour)
 	settle(t, a)
-	if _, err := a.Lifecycle.Lookup(third); !apierr.Is(err, apierr.NotFound) {
+	if _, err := a.Service.Lookup(third); !apierr.Is(err, apierr.NotFound) {
 		t.Fatalf("after a reset: %v", err)
 	}
 }
@@ -257,11 +257,11 @@ func TestAnonymizeStopsResultsLeaving(t *testing.T) {
 		o.Callbacks = delivery.Config{Schedule: []time.Duration{0, time.Minute}, MaxAttempts: 5}
 	})
 	ref := invite(t, a, testenv.EngineerJob, rcv.URL).ReferenceID
-	if _, err := a.Lifecycle.Complete(ref, lifecycle.Completion{}); err != nil {
+	if _, err := a.Service.Complete(ref, service.Completion{}); err != nil {
 		t.Fatal(err)
 	}
 	settle(t, a) // the first attempt failed; the next waits a minute
-	if _, err := a.Lifecycle.Anonymize(testenv.DemoID, ref); err != nil {
+	if _, err := a.Service.Anonymize(testenv.DemoID, ref); err != nil {
 		t.Fatal(err)
 	}
 	a.Clock.Advance(time.Hour)
@@ -269,11 +269,11 @@ func TestAnonymizeStopsResultsLeaving(t *testing.T) {
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("the receiver got %d attempts; after anonymizing, none may follow the first", n)
 	}
-	ds := a.Callbacks.List(delivery.Filter{ReferenceID: ref})
-	if len(ds) != 1 || ds[0].Status != delivery.Cancelled || ds[0].Reason != lifecycle.ReasonAnonymized || strings.Contains(string(ds[0].Payload), "trait") {
+	ds := a.Service.Deliveries(delivery.Filter{ReferenceID: ref})
+	if len(ds) != 1 || ds[0].Status != delivery.Cancelled || ds[0].Reason != service.ReasonAnonymized || strings.Contains(string(ds[0].Payload), "trait") {
 		t.Fatalf("delivery after anonymizing = %+v", ds)
 	}
-	if _, err := a.Callbacks.Redeliver(ds[0].ID); !apierr.Is(err, apierr.Conflict) {
+	if _, err := a.Service.Redeliver(ds[0].ID); !apierr.Is(err, apierr.Conflict) {
 		t.Fatalf("redelivering an anonymized application's results: %v, want a conflict", err)
 	}
 }

@@ -1,4 +1,4 @@
-package schedule
+package clock
 
 import (
 	"context"
@@ -7,19 +7,17 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/equalture/equalture-mock/internal/clock"
 )
 
 var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 
 // countingClock counts the timers the queue holds: armed and not yet stopped.
 type countingClock struct {
-	*clock.Virtual
+	*Virtual
 	held, most atomic.Int64
 }
 
-func (c *countingClock) NewTimer(d time.Duration) clock.Timer {
+func (c *countingClock) NewTimer(d time.Duration) Timer {
 	if n := c.held.Add(1); n > c.most.Load() {
 		c.most.Store(n)
 	}
@@ -27,7 +25,7 @@ func (c *countingClock) NewTimer(d time.Duration) clock.Timer {
 }
 
 type countedTimer struct {
-	clock.Timer
+	Timer
 	c *countingClock
 }
 
@@ -58,8 +56,8 @@ func settle(t *testing.T, q *Queue) {
 }
 
 func TestRunsTasksWhenTheClockGetsThereInOrder(t *testing.T) {
-	clk := &countingClock{Virtual: clock.NewFrozen(t0)}
-	q := New(clk)
+	clk := &countingClock{Virtual: NewFrozen(t0)}
+	q := NewQueue(clk)
 	t.Cleanup(q.Close)
 	var l log
 	q.At(t0.Add(10*time.Minute), l.add("10m"))
@@ -93,8 +91,8 @@ func TestRunsTasksWhenTheClockGetsThereInOrder(t *testing.T) {
 }
 
 func TestTasksMayScheduleMore(t *testing.T) {
-	clk := clock.NewFrozen(t0)
-	q := New(clk)
+	clk := NewFrozen(t0)
+	q := NewQueue(clk)
 	t.Cleanup(q.Close)
 	var l log
 	q.At(t0, func() {
@@ -114,8 +112,8 @@ func TestTasksMayScheduleMore(t *testing.T) {
 }
 
 func TestResetAndCloseDropTasks(t *testing.T) {
-	clk := clock.NewFrozen(t0)
-	q := New(clk)
+	clk := NewFrozen(t0)
+	q := NewQueue(clk)
 	var l log
 	q.At(t0.Add(time.Minute), l.add("reset"))
 	q.Reset()
@@ -135,8 +133,8 @@ func TestResetAndCloseDropTasks(t *testing.T) {
 }
 
 func TestFollowsARunningClock(t *testing.T) {
-	clk := clock.NewVirtual()
-	q := New(clk)
+	clk := NewVirtual()
+	q := NewQueue(clk)
 	t.Cleanup(q.Close)
 	done := make(chan struct{})
 	q.At(clk.Now().Add(20*time.Millisecond), func() { close(done) })
@@ -151,11 +149,11 @@ func TestFollowsARunningClock(t *testing.T) {
 // may between the queue's reading of the clock and its arming: a timer counted from the clock
 // after the move would fire late by it.
 type racingClock struct {
-	*clock.Virtual
+	*Virtual
 	move atomic.Int64 // nanoseconds to advance during the next NewTimer
 }
 
-func (c *racingClock) NewTimer(d time.Duration) clock.Timer {
+func (c *racingClock) NewTimer(d time.Duration) Timer {
 	c.Virtual.Advance(time.Duration(c.move.Swap(0)))
 	return c.Virtual.NewTimer(d)
 }
@@ -173,7 +171,7 @@ func TestAMoveWhileArmingDoesNotDelayATask(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			clk := &racingClock{Virtual: clock.NewFrozen(t0)}
+			clk := &racingClock{Virtual: NewFrozen(t0)}
 			q := &Queue{clock: clk, wake: make(chan struct{}, 1)}
 			clk.move.Store(int64(tc.move))
 			timer := q.arm(t0.Add(5*time.Minute), t0) // as the loop does, having read t0

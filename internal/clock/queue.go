@@ -1,7 +1,4 @@
-// Package schedule runs work when the mock's clock reaches its time: callback retries and
-// automatic completions. One goroutine per Queue keeps the tasks in a heap and sleeps on one
-// clock timer for the earliest, so moving the clock fast-forwards everything that waits on it.
-package schedule
+package clock
 
 import (
 	"container/heap"
@@ -9,15 +6,16 @@ import (
 	"sync"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/notify"
 )
 
-// Queue holds tasks due at times on a clock and runs each once its time has come, in time order,
-// in the queue's own goroutine. Tasks must be quick (hand work to someone else, as the callback
-// dispatcher hands attempts to its workers): the next task waits for the one running.
+// Queue holds tasks due at times on a clock — callback retries, automatic completions — and runs
+// each once its time has come, in time order, in the queue's own goroutine. It sleeps on one clock
+// timer for the earliest task, so moving the clock fast-forwards everything that waits on it.
+// Tasks must be quick (hand work to someone else, as the delivery sender hands attempts to its
+// workers): the next task waits for the one running.
 type Queue struct {
-	clock   clock.Clock
+	clock   Clock
 	changed notify.Broadcaster // a pass of the scheduler finished
 	wake    chan struct{}      // the heap changed: re-read its earliest item
 	ctx     context.Context
@@ -31,8 +29,8 @@ type Queue struct {
 	closed  bool
 }
 
-// New starts a queue on c. Close stops it.
-func New(c clock.Clock) *Queue {
+// NewQueue starts a queue on c. Close stops it.
+func NewQueue(c Clock) *Queue {
 	ctx, cancel := context.WithCancel(context.Background())
 	q := &Queue{clock: c, wake: make(chan struct{}, 1), ctx: ctx, cancel: cancel, done: make(chan struct{})}
 	go q.loop()
@@ -122,7 +120,7 @@ func (q *Queue) loop() {
 			ready = append(ready, heap.Pop(&q.due).(task).fn)
 		}
 		q.running = len(ready) > 0
-		var timer clock.Timer
+		var timer Timer
 		if !q.running && len(q.due) > 0 {
 			timer = q.arm(q.due[0].at, now)
 		}
@@ -165,7 +163,7 @@ const drift = time.Millisecond
 // fire late by the move, after t. So the clock is read again and the timer made again from there
 // while the two readings differ by more than drift (a few times at most); when t is due by then,
 // there is no timer, and the loop is poked to run the task.
-func (q *Queue) arm(t, now time.Time) clock.Timer {
+func (q *Queue) arm(t, now time.Time) Timer {
 	for range 4 {
 		timer := q.clock.NewTimer(t.Sub(now))
 		after := q.clock.Now()

@@ -1,4 +1,4 @@
-package lifecycle_test
+package service_test
 
 import (
 	"errors"
@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
-	"github.com/equalture/equalture-mock/internal/lifecycle"
-	"github.com/equalture/equalture-mock/internal/store"
+	"github.com/equalture/equalture-mock/internal/domain"
+	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
 // linkToken is the token of an application's assessment link.
-func linkToken(t *testing.T, app store.Application) string {
+func linkToken(t *testing.T, app service.Application) string {
 	t.Helper()
 	u, err := url.Parse(app.AssessmentURL)
 	if err != nil {
@@ -49,12 +49,12 @@ func TestSubmitAssessment(t *testing.T) {
 			scores: map[string]int{"working_memory": 5, "attention_to_detail": 1, "planning": 0, "problem_solving_ability": 3}},
 		"no answers: drawn scores": {answers: nil},
 		"incomplete answers":       {answers: map[string][]int{"working_memory": {5, 5, 5}}, code: apierr.Invalid},
-		"twice": {before: func(ref string) { _, _ = a.Lifecycle.Complete(ref, lifecycle.Completion{}) },
-			code: apierr.Conflict, reason: lifecycle.ErrLinkUsed},
-		"expired": {before: func(ref string) { _, _ = a.Lifecycle.ExpireInvitation(ref) },
-			code: apierr.Gone, reason: lifecycle.ErrLinkExpired},
-		"anonymized": {before: func(ref string) { _, _ = a.Lifecycle.Anonymize(testenv.DemoID, ref) },
-			code: apierr.Gone, reason: lifecycle.ErrAnonymized},
+		"twice": {before: func(ref string) { _, _ = a.Service.Complete(ref, service.Completion{}) },
+			code: apierr.Conflict, reason: service.ErrLinkUsed},
+		"expired": {before: func(ref string) { _, _ = a.Service.ExpireInvitation(ref) },
+			code: apierr.Gone, reason: service.ErrLinkExpired},
+		"anonymized": {before: func(ref string) { _, _ = a.Service.Anonymize(testenv.DemoID, ref) },
+			code: apierr.Gone, reason: service.ErrAnonymized},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -62,7 +62,7 @@ func TestSubmitAssessment(t *testing.T) {
 			if tc.before != nil {
 				tc.before(app.ReferenceID)
 			}
-			got, err := a.Lifecycle.SubmitAssessment(linkToken(t, app), tc.answers)
+			got, err := a.Service.SubmitAssessment(linkToken(t, app), tc.answers)
 			if tc.code != "" {
 				if !apierr.Is(err, tc.code) || tc.reason != nil && !errors.Is(err, tc.reason) {
 					t.Fatalf("error = %v, want %s (%v)", err, tc.code, tc.reason)
@@ -72,12 +72,12 @@ func TestSubmitAssessment(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got.Application.Status != store.Completed || len(got.Application.Scores) != 5 || got.Job.ID != testenv.EngineerJob {
+			if got.Application.Status != domain.Completed || len(got.Application.Scores) != 5 || got.Job.ID != testenv.EngineerJob {
 				t.Fatalf("submitted: %+v", got)
 			}
 			for trait, want := range tc.scores {
-				if got.Application.Scores[trait] != want {
-					t.Errorf("%s = %d, want %d (all %v)", trait, got.Application.Scores[trait], want, got.Application.Scores)
+				if got.Application.Scores.Map()[trait] != want {
+					t.Errorf("%s = %d, want %d (all %v)", trait, got.Application.Scores.Map()[trait], want, got.Application.Scores)
 				}
 			}
 		})
@@ -91,18 +91,18 @@ func TestOpenAssessment(t *testing.T) {
 		token  func(tok string) string
 		code   apierr.Code
 		reason error
-		status store.Status
+		status domain.Status
 	}{
-		"starts":       {status: store.Started},
-		"opened again": {before: func(ref string) { _, _ = a.Lifecycle.Start(ref) }, status: store.Started},
-		"used": {before: func(ref string) { _, _ = a.Lifecycle.Complete(ref, lifecycle.Completion{}) },
-			code: apierr.Gone, reason: lifecycle.ErrLinkUsed},
-		"expired": {before: func(ref string) { _, _ = a.Lifecycle.ExpireInvitation(ref) },
-			code: apierr.Gone, reason: lifecycle.ErrLinkExpired},
-		"anonymized": {before: func(ref string) { _, _ = a.Lifecycle.Anonymize(testenv.DemoID, ref) },
-			code: apierr.Gone, reason: lifecycle.ErrAnonymized},
+		"starts":       {status: domain.Started},
+		"opened again": {before: func(ref string) { _, _ = a.Service.Start(ref) }, status: domain.Started},
+		"used": {before: func(ref string) { _, _ = a.Service.Complete(ref, service.Completion{}) },
+			code: apierr.Gone, reason: service.ErrLinkUsed},
+		"expired": {before: func(ref string) { _, _ = a.Service.ExpireInvitation(ref) },
+			code: apierr.Gone, reason: service.ErrLinkExpired},
+		"anonymized": {before: func(ref string) { _, _ = a.Service.Anonymize(testenv.DemoID, ref) },
+			code: apierr.Gone, reason: service.ErrAnonymized},
 		"forged": {token: func(tok string) string { return tok[:len(tok)-2] + "xx" },
-			code: apierr.NotFound, reason: lifecycle.ErrLinkInvalid},
+			code: apierr.NotFound, reason: service.ErrLinkInvalid},
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -114,7 +114,7 @@ func TestOpenAssessment(t *testing.T) {
 			if tc.token != nil {
 				tok = tc.token(tok)
 			}
-			got, err := a.Lifecycle.OpenAssessment(tok)
+			got, err := a.Service.OpenAssessment(tok)
 			if tc.code != "" {
 				if !apierr.Is(err, tc.code) || !errors.Is(err, tc.reason) {
 					t.Fatalf("error = %v, want %s (%v)", err, tc.code, tc.reason)
@@ -131,19 +131,19 @@ func TestOpenAssessment(t *testing.T) {
 func TestTimelineAndCandidate(t *testing.T) {
 	a := newApp(t, nil)
 	ref := invite(t, a, testenv.EngineerJob, testenv.CallbackURL).ReferenceID
-	c, err := a.Lifecycle.Candidate(testenv.DemoID, ref, "nl")
-	if err != nil || c.Results != nil || !errors.Is(c.Why, lifecycle.ErrNotFinished) || len(c.Timeline) != 1 {
+	c, err := a.Service.Candidate(testenv.DemoID, ref, "nl")
+	if err != nil || c.Results != nil || !errors.Is(c.Why, service.ErrNotFinished) || len(c.Timeline) != 1 {
 		t.Fatalf("invited: %+v, %v", c, err)
 	}
 	a.Clock.Advance(time.Minute)
-	_, _ = a.Lifecycle.Start(ref)
+	_, _ = a.Service.Start(ref)
 	a.Clock.Advance(time.Minute)
-	_, _ = a.Lifecycle.Complete(ref, lifecycle.Completion{Fit: "high"})
+	_, _ = a.Service.Complete(ref, service.Completion{Fit: "high"})
 	a.Clock.Advance(time.Minute)
-	if _, err := a.Lifecycle.Hire(testenv.DemoID, ref, lifecycle.Hiring{}); err != nil {
+	if _, err := a.Service.Hire(testenv.DemoID, ref, service.Hiring{}); err != nil {
 		t.Fatal(err)
 	}
-	c, err = a.Lifecycle.Candidate(testenv.DemoID, ref, "nl")
+	c, err = a.Service.Candidate(testenv.DemoID, ref, "nl")
 	if err != nil || c.Results == nil || c.Results.Fit != "high" || !strings.Contains(c.Results.DetailedScores[0].TraitName, "Probleemoplossend") {
 		t.Fatalf("hired: %+v, %v", c, err)
 	}
@@ -157,23 +157,23 @@ func TestTimelineAndCandidate(t *testing.T) {
 	if strings.Join(got, ",") != "invited,started,completed,hired" {
 		t.Fatalf("timeline %v", got)
 	}
-	if _, err := a.Lifecycle.Candidate(testenv.OtherID, ref, "en"); !apierr.Is(err, apierr.NotFound) {
+	if _, err := a.Service.Candidate(testenv.OtherID, ref, "en"); !apierr.Is(err, apierr.NotFound) {
 		t.Fatalf("another client's candidate: %v", err)
 	}
-	_, _ = a.Lifecycle.Anonymize(testenv.DemoID, ref)
-	c, _ = a.Lifecycle.Candidate(testenv.DemoID, ref, "en")
-	if c.Results != nil || !errors.Is(c.Why, lifecycle.ErrAnonymized) || c.Timeline[len(c.Timeline)-1].Status != store.Anonymized {
+	_, _ = a.Service.Anonymize(testenv.DemoID, ref)
+	c, _ = a.Service.Candidate(testenv.DemoID, ref, "en")
+	if c.Results != nil || !errors.Is(c.Why, service.ErrAnonymized) || c.Timeline[len(c.Timeline)-1].Status != domain.Anonymized {
 		t.Fatalf("anonymized: %+v", c)
 	}
 
 	expired := invite(t, a, testenv.EngineerJob, testenv.CallbackURL)
-	a.Clock.Advance(lifecycle.DefaultInvitationTTL)
-	app, _ := a.Lifecycle.Lookup(expired.ReferenceID)
-	tl := lifecycle.Timeline(app)
-	if len(tl) != 2 || tl[1].Status != store.Expired || !tl[1].At.Equal(expired.InvitationExpiresAt) {
+	a.Clock.Advance(service.DefaultInvitationTTL)
+	app, _ := a.Service.Lookup(expired.ReferenceID)
+	tl := service.Timeline(app)
+	if len(tl) != 2 || tl[1].Status != domain.Expired || !tl[1].At.Equal(expired.InvitationExpiresAt) {
 		t.Fatalf("expired timeline %+v", tl)
 	}
-	if got := a.Lifecycle.Candidates(testenv.DemoID); len(got) != 2 || got[0].ReferenceID != expired.ReferenceID {
+	if got := a.Service.Candidates(testenv.DemoID); len(got) != 2 || got[0].ReferenceID != expired.ReferenceID {
 		t.Fatalf("candidates, newest first: %+v", got)
 	}
 }

@@ -1,4 +1,4 @@
-package lifecycle_test
+package service_test
 
 import (
 	"encoding/json"
