@@ -3,12 +3,17 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,7 +24,8 @@ import (
 )
 
 // The binary on a data dir, killed with SIGKILL while it works and started again: nothing it
-// acknowledged is lost, and the callback retries it had pending resume.
+// acknowledged is lost, the callback retries it had pending resume, and what it answered it had
+// anonymized is unreadable in every file of the data dir.
 
 const (
 	engineerJob = "0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01"
@@ -387,4 +393,63 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	if _, ok := apps[ref]; ok {
 		t.Fatalf("reference id %s issued again after the restart", ref)
 	}
+
+	// Erasure reaches the disk before the answer: applications anonymized just before a SIGKILL
+	// leave nothing readable in the data dir — no name, email, scores or fit (every application
+	// record is sealed), and not the keys their records were sealed with.
+	before := dataKeys(t, dataDir)
+	tok = second.token()
+	for _, ref := range refs[:10] {
+		second.must(http.StatusOK, http.MethodDelete, "/connect_ats/applications/"+ref+"/anonymize_application", tok, nil, nil)
+	}
+	second.kill()
+	after := dataKeys(t, dataDir)
+	needles := []string{"kill+", `"scores"`, `"fit"`}
+	for k := range before {
+		if !after[k] {
+			needles = append(needles, k, hex.EncodeToString([]byte(k)), base64.StdEncoding.EncodeToString([]byte(k)))
+		}
+	}
+	if len(needles) < 3+3*10 {
+		t.Fatalf("%d keys destroyed by 10 anonymizations", (len(needles)-3)/3)
+	}
+	entries, err := os.ReadDir(dataDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(dataDir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, n := range needles {
+			if bytes.Contains(b, []byte(n)) {
+				t.Fatalf("after anonymizations and a SIGKILL, %s holds %q", e.Name(), n)
+			}
+		}
+	}
+	third := startMock(t, bin, dataDir)
+	apps = third.applications()
+	for i, ref := range refs[:completed] {
+		if want := map[bool]string{true: "anonymized", false: "completed"}[i < 10]; apps[ref] != want {
+			t.Fatalf("application %d after anonymizations and a SIGKILL: %q, want %q", i, apps[ref], want)
+		}
+	}
+}
+
+// dataKeys reads the key file as its layout says (internal/persist/keys.go): a 64-byte header,
+// then 64-byte slots holding a key's id (8 bytes, 0 for a free slot) and the key (32).
+func dataKeys(t *testing.T, dir string) map[string]bool {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "equalture-mock.keys"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for off := 64; off+64 <= len(b); off += 64 {
+		if binary.BigEndian.Uint64(b[off:]) != 0 {
+			keys[string(b[off+8:off+40])] = true
+		}
+	}
+	return keys
 }

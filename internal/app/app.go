@@ -27,6 +27,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/control"
 	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/fixtures"
@@ -75,6 +76,10 @@ type Options struct {
 	// journal's defaults when 0).
 	JournalSize     int
 	JournalMaxBytes int64
+	// Contract and ControlContract, when set, replace the embedded openapi.yaml and
+	// control-openapi.yaml: the mock serves, validates by and enforces (their x-lifecycle) these.
+	// For tests that prove a rule is read from the contract, not written again in the mock.
+	Contract, ControlContract []byte
 }
 
 // DefaultTokenTTL is how long access tokens are valid unless Options say otherwise: the
@@ -84,6 +89,11 @@ func DefaultTokenTTL() (time.Duration, error) {
 	if err != nil {
 		return 0, err
 	}
+	return tokenTTL(sp)
+}
+
+// tokenTTL is the access tokens' lifetime contract sp documents.
+func tokenTTL(sp *spec.Spec) (time.Duration, error) {
 	ttl, ok := sp.TokenTTL()
 	if !ok {
 		return 0, errors.New("app: openapi.yaml documents no token lifetime (x-token-ttl)")
@@ -108,6 +118,9 @@ type App struct {
 	Pages    *pages.Pages
 	Console  *console.Handler
 
+	// ControlSpec is control-openapi.yaml.
+	ControlSpec *spec.Spec
+
 	db *persist.DB // nil in memory
 }
 
@@ -118,18 +131,20 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	sp, err := spec.Vendor()
+	sp, controlSpec, err := contracts(ctx, opts)
 	if err != nil {
 		return nil, err
 	}
 	if opts.TokenTTL <= 0 {
-		if opts.TokenTTL, err = DefaultTokenTTL(); err != nil {
+		if opts.TokenTTL, err = tokenTTL(sp); err != nil {
 			return nil, err
 		}
 	}
-	controlSpec, err := spec.Control()
+	// The lifecycle the contracts state, as the domain applies it: the mock does not start on
+	// contracts whose rules it could not enforce.
+	lifecycle, err := spec.DomainLifecycle(sp, controlSpec)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("app: %w", err)
 	}
 	fsys := assets.Fixtures()
 	if opts.FixturesDir != "" {
@@ -144,19 +159,20 @@ func New(ctx context.Context, opts Options) (*App, error) {
 		clk = clock.NewVirtual()
 	}
 	a := &App{
-		Clock:    clk,
-		Spec:     sp,
-		Fixtures: fx,
-		Journal:  journal.New(opts.JournalSize, opts.JournalMaxBytes),
-		Faults:   fault.NewSet(uint64(opts.Seed)),
-		Coverage: coverage.New(sp),
+		Clock:       clk,
+		Spec:        sp,
+		Fixtures:    fx,
+		Journal:     journal.New(opts.JournalSize, opts.JournalMaxBytes),
+		Faults:      fault.NewSet(uint64(opts.Seed)),
+		Coverage:    coverage.New(sp),
+		ControlSpec: controlSpec,
 	}
 	if opts.DataDir != "" {
 		if a.db, err = persist.Open(opts.DataDir); err != nil {
 			return nil, err
 		}
 	}
-	if err := a.build(opts, controlSpec); err != nil {
+	if err := a.build(opts, lifecycle); err != nil {
 		return nil, errors.Join(err, a.Close(ctx))
 	}
 	if a.db != nil {
@@ -169,8 +185,26 @@ func New(ctx context.Context, opts Options) (*App, error) {
 	return a, nil
 }
 
-// build assembles the parts on a.Clock and a.db.
-func (a *App) build(opts Options, controlSpec *spec.Spec) error {
+// contracts returns the vendor's and the control API's contracts: the embedded ones, loaded once
+// per process, unless opts give others.
+func contracts(ctx context.Context, opts Options) (vendor, control *spec.Spec, err error) {
+	load := func(data []byte, embedded func() (*spec.Spec, error)) (*spec.Spec, error) {
+		if data == nil {
+			return embedded()
+		}
+		return spec.Load(ctx, data)
+	}
+	if vendor, err = load(opts.Contract, spec.Vendor); err != nil {
+		return nil, nil, err
+	}
+	if control, err = load(opts.ControlContract, spec.Control); err != nil {
+		return nil, nil, err
+	}
+	return vendor, control, nil
+}
+
+// build assembles the parts on a.Clock and a.db, enforcing lifecycle.
+func (a *App) build(opts Options, lifecycle *domain.Lifecycle) error {
 	key, err := a.signingKey(opts)
 	if err != nil {
 		return err
@@ -195,6 +229,7 @@ func (a *App) build(opts Options, controlSpec *spec.Spec) error {
 	a.Service, err = service.New(cfg, service.Deps{
 		Egress:    policy,
 		Clock:     a.Clock,
+		Lifecycle: lifecycle,
 		Fixtures:  a.Fixtures,
 		Links:     signer,
 		Journal:   a.Journal,
@@ -223,10 +258,10 @@ func (a *App) build(opts Options, controlSpec *spec.Spec) error {
 	})
 	if err == nil {
 		a.Control, err = control.New(control.Deps{
-			Spec:        controlSpec,
+			Spec:        a.ControlSpec,
 			Service:     a.Service,
-			ControlSpec: assets.ControlSpec(),
-			VendorSpec:  assets.VendorSpec(),
+			ControlSpec: orEmbedded(opts.ControlContract, assets.ControlSpec),
+			VendorSpec:  orEmbedded(opts.Contract, assets.VendorSpec),
 			Admin:       admin,
 			Logger:      opts.Logger,
 		})
@@ -255,6 +290,14 @@ func (a *App) build(opts Options, controlSpec *spec.Spec) error {
 	}
 	a.Handler = http.HandlerFunc(a.route)
 	return nil
+}
+
+// orEmbedded is data, or the embedded file when data is nil.
+func orEmbedded(data []byte, embedded func() []byte) []byte {
+	if data == nil {
+		return embedded()
+	}
+	return data
 }
 
 // keySigningKey is the data file's record of the signing key.

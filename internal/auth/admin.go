@@ -9,7 +9,6 @@ import (
 	"strconv"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
-	"github.com/equalture/equalture-mock/internal/backoff"
 	"github.com/equalture/equalture-mock/internal/clock"
 )
 
@@ -22,12 +21,12 @@ const AdminRealm = "equalture-mock control"
 // long, on the mock's clock.
 type Admin struct {
 	token   string
-	guesses *backoff.Limiter
+	guesses *Limiter
 }
 
 // NewAdmin returns the guard of token ("": nothing to guard), timing back-offs on clk.
 func NewAdmin(token string, clk clock.Clock) *Admin {
-	return &Admin{token: token, guesses: backoff.New(clk)}
+	return &Admin{token: token, guesses: NewLimiter(clk)}
 }
 
 // Required reports whether there is an admin token to give.
@@ -41,7 +40,7 @@ func (a *Admin) Check(r *http.Request, given string, present bool) error {
 	if !a.Required() {
 		return nil
 	}
-	key := backoff.Key(r)
+	key := ClientAddress(r)
 	if present {
 		if wait := a.guesses.Wait(key); wait > 0 {
 			secs := int(math.Ceil(wait.Seconds()))

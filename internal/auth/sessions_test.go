@@ -9,6 +9,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/fixtures"
+	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -21,7 +22,11 @@ func TestSessions(t *testing.T) {
 	sessionSigner, _ := auth.NewSigner([]byte("sessions"))
 	tokenSigner, _ := auth.NewSigner([]byte("tokens"))
 	s := auth.NewSessions(sessionSigner, fx, clk, time.Hour)
-	st, err := store.Open(store.Deps{Clock: clk})
+	lc, err := spec.EmbeddedLifecycle()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.Open(store.Deps{Clock: clk, Lifecycle: lc})
 	if err != nil {
 		t.Fatal(err)
 	}

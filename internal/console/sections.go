@@ -103,8 +103,8 @@ type appRow struct {
 	service.Application
 	Job      string
 	Timeline []service.Moment
-	// Only the actions the application's state allows are offered (domain.Can): a button that
-	// cannot work is not shown.
+	// Only the actions the application's state allows are offered (the service's lifecycle's Can):
+	// a button that cannot work is not shown.
 	CanStart, CanComplete, CanExpire bool
 }
 
@@ -247,10 +247,11 @@ func (h *Handler) fillApplications(r *http.Request, v *pageView) {
 		return h.Service.ApplicationsPage(f, offset, limit)
 	})
 	v.Pager = p
+	lc := h.Service.Lifecycle()
 	for _, a := range apps {
 		// CanComplete also says whether the assessment link still works (invited or started).
 		v.Apps = append(v.Apps, appRow{Application: h.Service.View(a), Job: h.Service.Job(a).Name, Timeline: service.Timeline(a),
-			CanStart: domain.Can(a.Status, domain.ActStart), CanComplete: domain.Can(a.Status, domain.ActComplete), CanExpire: domain.Can(a.Status, domain.ActExpire)})
+			CanStart: lc.Can(a.Status, domain.ActStart), CanComplete: lc.Can(a.Status, domain.ActComplete), CanExpire: lc.Can(a.Status, domain.ActExpire)})
 	}
 }
 

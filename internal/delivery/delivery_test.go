@@ -34,6 +34,15 @@ import (
 
 var t0 = testenv.T0
 
+// lc is the lifecycle the embedded contracts state.
+var lc = func() *domain.Lifecycle {
+	l, err := spec.EmbeddedLifecycle()
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
+
 const (
 	jobID         = testenv.EngineerJob
 	callbackToken = "cb-token-123"
@@ -101,7 +110,7 @@ func (w *world) open() {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	if w.store, err = store.Open(store.Deps{Clock: w.clock, DB: w.db, Publisher: w.d, Seed: 1}); err != nil {
+	if w.store, err = store.Open(store.Deps{Clock: w.clock, Lifecycle: lc, DB: w.db, Publisher: w.d, Seed: 1}); err != nil {
 		w.t.Fatal(err)
 	}
 }
@@ -141,7 +150,7 @@ func (w *world) complete(url string) string {
 	ref := w.create(url, jobID)
 	w.update(ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
 		job, _ := w.fx.Job(a.ClientID, a.JobID)
-		return a.Complete(now, w.gen.Draw(a.ReferenceID, job))
+		return lc.Complete(a, now, w.gen.Draw(a.ReferenceID, job))
 	})
 	return ref
 }
@@ -171,7 +180,7 @@ func (w *world) update(ref string, fn func(*domain.Application, time.Time) ([]do
 	return a
 }
 
-func (w *world) start(ref string) { w.update(ref, (*domain.Application).Start) }
+func (w *world) start(ref string) { w.update(ref, lc.Start) }
 
 // until waits (real time, bounded) for the delivery of ref to satisfy ok.
 func (w *world) until(ref string, ok func(delivery.Delivery) bool) delivery.Delivery {
@@ -288,7 +297,7 @@ func TestNoAuthHeadersWithoutConfiguration(t *testing.T) {
 	// other-client has neither a token nor a secret.
 	ref := w.createFor("other-client", rcv.URL, "3a4b5c6d-7e8f-4a0b-9c1d-2e3f4a5b6c04")
 	w.update(ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
-		return a.Complete(now, domain.NewScores(map[string]int{"planning": 3}))
+		return lc.Complete(a, now, domain.NewScores(map[string]int{"planning": 3}))
 	})
 	w.until(ref, status(delivery.Delivered))
 	req, _ := rcv.request(0)
@@ -451,7 +460,7 @@ func TestThousandCompletionsNoneLostNoLeak(t *testing.T) {
 	for _, ref := range refs {
 		wg.Go(func() {
 			_, _ = w.store.Update("", ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
-				return a.Complete(now, domain.NewScores(map[string]int{"working_memory": 3}))
+				return lc.Complete(a, now, domain.NewScores(map[string]int{"working_memory": 3}))
 			})
 		})
 	}
@@ -582,7 +591,7 @@ func BenchmarkDeliveries(b *testing.B) {
 	b.ResetTimer()
 	start := time.Now()
 	for _, ref := range refs {
-		_, _ = w.store.Update("", ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) { return a.Complete(now, nil) })
+		_, _ = w.store.Update("", ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) { return lc.Complete(a, now, nil) })
 	}
 	deadline := time.Now().Add(60 * time.Second)
 	for received.Load() < int64(b.N) {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/delivery"
-	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/persist"
 )
 
@@ -119,7 +118,7 @@ func TestAnonymizingIsWrittenWithItsDeliveries(t *testing.T) {
 	ref := w.complete(rcv.URL)
 	dl := w.until(ref, attempts(1, delivery.Pending))
 	w.settle()
-	w.update(ref, (*domain.Application).Anonymize)
+	w.update(ref, lc.Anonymize)
 	if status, _ := saved(t, w.db, dl.ID); status != delivery.Cancelled {
 		t.Fatalf("on disk the delivery is %s", status)
 	}

@@ -1,7 +1,6 @@
 package delivery
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -42,7 +41,7 @@ func fromRecord(r record) *delivery {
 		seq: r.Seq, ref: v.ReferenceID, client: domain.Intern(v.ClientID), kind: v.Kind, event: domain.EventType(v.EventType),
 		eventID: v.EventID, webhook: v.Webhook, url: v.URL, status: v.Status, reason: v.Reason,
 		attempts: v.Attempts, created: v.CreatedAt, series: r.Series, after: r.After,
-		erased: r.Erased || bytes.Equal(v.Payload, erasedPayload), // a version-1 file erased the payload
+		erased: r.Erased, // a version-1 file's erased payload ({}) is this mark since the upgrade to version 3
 	}
 	if d.kind == "" { // written before deliveries had kinds
 		d.kind = KindResults

@@ -30,7 +30,7 @@ func (w *world) register(client, label, url, secret string) {
 }
 
 func finish(a *domain.Application, now time.Time) ([]domain.Event, error) {
-	return a.Complete(now, nil)
+	return lc.Complete(a, now, nil)
 }
 
 // resend sends event typ of ref again, as the control API does, and returns its id ("" without
@@ -39,7 +39,7 @@ func (w *world) resend(ref, typ string) (string, error) {
 	var sent []domain.Event
 	_, err := w.store.Update("", ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
 		var err error
-		sent, err = a.Resend(now, domain.EventType(typ))
+		sent, err = lc.Resend(*a, now, domain.EventType(typ))
 		return sent, err
 	})
 	if err != nil {
@@ -305,7 +305,7 @@ func TestAnAnonymizedApplicationGetsNoMoreEvents(t *testing.T) {
 	started := w.waitFor(delivery.Filter{Kind: delivery.KindWebhook}, all(1, delivery.Delivered))[0]
 	w.update(ref, finish)
 	finished := w.waitFor(delivery.Filter{Kind: delivery.KindWebhook, EventType: delivery.EventFinished}, tried(1, delivery.Pending))[0]
-	w.update(ref, (*domain.Application).Anonymize)
+	w.update(ref, lc.Anonymize)
 	if dl, _ := w.d.Get(finished.ID); dl.Status != delivery.Cancelled || string(dl.Payload) != "{}" {
 		t.Fatalf("the pending event after anonymizing: %+v", dl)
 	}

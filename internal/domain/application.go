@@ -1,22 +1,28 @@
-// Package domain is the mock's core: an application of an applicant to a job, its lifecycle as
-// methods that return the events a transition causes or a StateError naming the current state,
-// the events, and the rules that depend on nothing else (which states show results, what a webhook
-// label and secret look like). It imports no HTTP, disk or goroutines: the service calls it, the
-// store keeps its values, the delivery machinery turns its events into what leaves the mock.
+// Package domain is the mock's core: an application of an applicant to a job, its lifecycle's
+// transitions, which return the events a transition causes or a StateError naming the current
+// state, the events, and the rules that depend on nothing else (what a webhook label and secret
+// look like, when an event can be sent again). It imports no HTTP, disk or goroutines: the service
+// calls it, the store keeps its values, the delivery machinery turns its events into what leaves
+// the mock.
 //
-// The lifecycle:
+// The lifecycle, as the embedded contracts state it:
 //
 //	invited ──► started ──► completed ──► hired
 //	   │           │
 //	   └───────────┴──► expired      (the invitation lapses unused, on the clock)
 //	any state ──────► anonymized     (final; personal data and scores erased)
 //
-// Each rule has its home here: which actions each state allows (Can, which the transitions apply
-// and the console asks before offering a button); a completion from invited is also a start
-// (Complete returns assessment_started, then assessment_finished); an expired invitation is a
-// status seen on the clock (StatusAt), not a stored one; results are visible when completed or
-// hired (ResultsVisible); an event can be sent again only once the application has had it
-// (Resend).
+// Which state allows which action is not written here. The contracts state it once, as
+// x-lifecycle (openapi.yaml: its root's transitions and its operations' rules; control-openapi.yaml:
+// the rules of the mock's levers start, complete and expire); internal/spec reads it into a Rules
+// at start-up, and NewLifecycle builds the Lifecycle that applies them, refusing rules the domain
+// cannot apply. That Lifecycle is the one enforcer: its transitions (Start, Complete,
+// ExpireInvitation, Hire, Anonymize) make the moves the rules allow, through the states they say
+// (a completion from invited is a start too: assessment_started, then assessment_finished);
+// StatusAt says which invitations have lapsed (a status seen on the clock, not stored); Can says
+// which actions a state offers (the console asks it); ResultsVisible says where results show.
+// What each state means — a start time, scores, a hiring, erasure, the event that announces it —
+// is the domain's own.
 package domain
 
 import (
@@ -63,9 +69,10 @@ type Hire struct {
 }
 
 // Application is one applicant's application to one job, as a value: the store keeps one per
-// reference id and hands out copies. Its Status is the one set by its transitions; StatusAt says
-// what it is at a time (an unused invitation lapses). What can be rebuilt from it is not kept in
-// it: the assessment link, the invitation email and the payloads sent about it.
+// reference id and hands out copies. Its Status is the one set by its transitions;
+// Lifecycle.StatusAt says what it is at a time (an unused invitation lapses). What can be rebuilt
+// from it is not kept in it: the assessment link, the invitation email and the payloads sent
+// about it.
 type Application struct {
 	ReferenceID         string    `json:"reference_id"`
 	ClientID            string    `json:"client_id"`
@@ -93,131 +100,6 @@ func Invite(a Application, now time.Time, ttl time.Duration) (Application, []Eve
 	a.Status, a.CreatedAt, a.InvitationExpiresAt = Invited, now, now.Add(ttl)
 	a.StartedAt, a.CompletedAt, a.AnonymizedAt, a.Scores, a.Hire = time.Time{}, time.Time{}, time.Time{}, nil, nil
 	return a, []Event{{Type: EventCreated, At: now}}
-}
-
-// StatusAt is a's status at now: an invitation past its expiry that was never completed is
-// expired, whether or not the applicant had opened it.
-func (a Application) StatusAt(now time.Time) Status {
-	if (a.Status == Invited || a.Status == Started) && !now.Before(a.InvitationExpiresAt) {
-		return Expired
-	}
-	return a.Status
-}
-
-// Action is a transition someone can ask of an application, named as the console and the
-// control API name it.
-type Action string
-
-// The actions.
-const (
-	ActStart     Action = "start"
-	ActComplete  Action = "complete"
-	ActExpire    Action = "expire"
-	ActHire      Action = "hire"
-	ActAnonymize Action = "anonymize"
-)
-
-// Can reports whether an application in state st (as seen on the clock) can take action act: the
-// rule the transitions apply, for whoever offers actions (the console) to ask before offering one
-// that cannot work. Starting a started application and expiring an expired one are accepted as
-// repeats, changing nothing; they are not offered.
-func Can(st Status, act Action) bool {
-	switch act {
-	case ActStart:
-		return st == Invited
-	case ActComplete, ActExpire:
-		return st == Invited || st == Started
-	case ActHire:
-		return st == Completed
-	case ActAnonymize:
-		return st != Anonymized
-	}
-	return false
-}
-
-// Start is the applicant opening the assessment: invited → started. Starting a started
-// application again changes nothing and causes no event.
-func (a *Application) Start(now time.Time) ([]Event, error) {
-	switch st := a.StatusAt(now); {
-	case st == Started:
-		return nil, nil
-	case Can(st, ActStart):
-		a.Status, a.StartedAt = Started, now
-		return []Event{{Type: EventStarted, At: now}}, nil
-	default:
-		return nil, &StateError{Op: OpStart, Status: st}
-	}
-}
-
-// Complete is the applicant finishing the assessment with scores: invited or started → completed.
-// An application completed without having been opened started then too: it gets
-// assessment_started, then assessment_finished.
-func (a *Application) Complete(now time.Time, scores Scores) ([]Event, error) {
-	if st := a.StatusAt(now); !Can(st, ActComplete) {
-		return nil, &StateError{Op: OpComplete, Status: st}
-	}
-	var events []Event
-	if a.StartedAt.IsZero() {
-		a.StartedAt = now
-		events = append(events, Event{Type: EventStarted, At: now})
-	}
-	a.Status, a.CompletedAt, a.Scores = Completed, now, scores
-	return append(events, Event{Type: EventFinished, At: now}), nil
-}
-
-// ExpireInvitation makes an unused invitation lapse now (one already expired lapses again now).
-func (a *Application) ExpireInvitation(now time.Time) ([]Event, error) {
-	if st := a.StatusAt(now); st != Expired && !Can(st, ActExpire) {
-		return nil, &StateError{Op: OpExpire, Status: st}
-	}
-	a.InvitationExpiresAt = now
-	return nil, nil
-}
-
-// HireApplicant hires the applicant of a completed application.
-func (a *Application) HireApplicant(now time.Time, h Hire) ([]Event, error) {
-	if st := a.StatusAt(now); !Can(st, ActHire) {
-		return nil, &StateError{Op: OpHire, Status: st}
-	}
-	h.HiredAt = now
-	a.Status, a.Hire = Hired, &h
-	return []Event{{Type: EventHired, At: now}}, nil
-}
-
-// Anonymous is the name an anonymized applicant goes by.
-var Anonymous = Applicant{FirstName: "Anonymized", LastName: "Applicant"}
-
-// Anonymize erases the applicant's personal details and scores, from any state; anonymizing an
-// anonymized application changes nothing and causes no event.
-func (a *Application) Anonymize(now time.Time) ([]Event, error) {
-	if !Can(a.Status, ActAnonymize) {
-		return nil, nil // anonymized already
-	}
-	a.Status, a.AnonymizedAt = Anonymized, now
-	a.Applicant, a.Scores = Anonymous, nil
-	return []Event{{Type: EventAnonymized, At: now}}, nil
-}
-
-// Resend is sending event typ about a again, now (a lever of the control API, not a transition):
-// only an event the application has had, and none once it is anonymized.
-func (a Application) Resend(now time.Time, typ EventType) ([]Event, error) {
-	switch {
-	case a.Status == Anonymized:
-		return nil, &StateError{Op: OpResend, Status: a.Status, Event: typ}
-	case typ == EventStarted && a.StartedAt.IsZero(), typ == EventFinished && a.CompletedAt.IsZero():
-		return nil, &StateError{Op: OpResend, Status: a.StatusAt(now), Event: typ}
-	}
-	return []Event{{Type: typ, At: now, Resent: true}}, nil
-}
-
-// ResultsVisible says, as a StateError for op (OpResults or OpPublicLink), why a's results cannot
-// be shown: only completed and hired applications have results. a is an application as seen at a
-// time (the store's reads give them so).
-func (a Application) ResultsVisible(op Op) error {
-	if a.Status == Completed || a.Status == Hired {
-		return nil
-	}
-	return &StateError{Op: op, Status: a.Status}
 }
 
 // UnmarshalText reads a status, as one of the constants (no copy of the text is kept).

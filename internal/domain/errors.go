@@ -11,16 +11,19 @@ const (
 	OpComplete   Op = "complete"
 	OpExpire     Op = "expire the invitation"
 	OpHire       Op = "hire"
+	OpAnonymize  Op = "anonymize"
 	OpResults    Op = "results"
 	OpPublicLink Op = "public link"
 	OpResend     Op = "send an event again"
 )
 
 // StateError says that an operation is not allowed in the application's current state (the
-// APIs answer it as a 409 Conflict). Event names the event of an OpResend.
+// APIs answer it as a 409 Conflict). Needs is the first state the lifecycle allows it in (what
+// its words say the application is not); Event names the event of an OpResend.
 type StateError struct {
 	Op     Op
 	Status Status
+	Needs  Status
 	Event  EventType
 }
 
@@ -34,7 +37,9 @@ func (e *StateError) Error() string {
 	case OpExpire:
 		return fmt.Sprintf("The invitation cannot expire: the application is %s", e.Status)
 	case OpHire:
-		return fmt.Sprintf("The applicant cannot be hired: the application is %s, not completed", e.Status)
+		return fmt.Sprintf("The applicant cannot be hired: the application is %s, not %s", e.Status, e.Needs)
+	case OpAnonymize:
+		return fmt.Sprintf("The application cannot be anonymized: the application is %s", e.Status)
 	case OpResults, OpPublicLink:
 		what := "Results"
 		if e.Op == OpPublicLink {
@@ -43,7 +48,7 @@ func (e *StateError) Error() string {
 		if e.Status == Anonymized {
 			return what + " are no longer available: the application is anonymized"
 		}
-		return fmt.Sprintf("%s are not available: the application is %s, not completed", what, e.Status)
+		return fmt.Sprintf("%s are not available: the application is %s, not %s", what, e.Status, e.Needs)
 	case OpResend:
 		switch {
 		case e.Status == Anonymized:

@@ -9,25 +9,48 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// Write is one change of one record: a value put under a key of a bucket, a key deleted, or a
-// whole bucket emptied. Values are encoded as JSON when they are committed, so an appender hands
-// over a value it no longer changes (a copy).
+// Write is one change of one record: a value put under a key of a bucket (sealed or not), a key
+// deleted, or a whole bucket emptied. Values are encoded as JSON when they are committed, so an
+// appender hands over a value it no longer changes (a copy).
 type Write struct {
 	bucket string
 	key    string
 	value  any
-	del    bool
-	clear  bool
+	op     op
 }
+
+type op uint8
+
+const (
+	opPut op = iota
+	opSeal
+	opReseal
+	opDelete
+	opClear
+)
 
 // Put writes v, as JSON, under key in bucket.
 func Put(bucket, key string, v any) Write { return Write{bucket: bucket, key: key, value: v} }
 
-// Delete removes key from bucket.
-func Delete(bucket, key string) Write { return Write{bucket: bucket, key: key, del: true} }
+// PutSealed writes v, as JSON sealed with AES-256-GCM, under key in bucket, with a key of the
+// record's own that the key file keeps (the same key as the record's last sealed value, or a new
+// one). For records that hold personal data: see Reseal for erasing it.
+func PutSealed(bucket, key string, v any) Write {
+	return Write{bucket: bucket, key: key, value: v, op: opSeal}
+}
 
-// Clear empties bucket.
-func Clear(bucket string) Write { return Write{bucket: bucket, clear: true} }
+// Reseal is PutSealed with a new key, the record's old key destroyed once the write is durable:
+// whatever was written under key before, and the copies of it bbolt keeps in its free pages, can
+// never be read again (crypto-shredding). Erasure writes the erased record so.
+func Reseal(bucket, key string, v any) Write {
+	return Write{bucket: bucket, key: key, value: v, op: opReseal}
+}
+
+// Delete removes key from bucket (and destroys its key, when it was sealed).
+func Delete(bucket, key string) Write { return Write{bucket: bucket, key: key, op: opDelete} }
+
+// Clear empties bucket (and destroys the keys of its sealed records).
+func Clear(bucket string) Write { return Write{bucket: bucket, op: opClear} }
 
 // Seq is the key of a creation number: 8 bytes, big-endian, so keys sort as numbers do.
 func Seq(n uint64) string { return string(binary.BigEndian.AppendUint64(nil, n)) }
@@ -153,18 +176,20 @@ func (db *DB) drain() {
 	}
 }
 
-// commit applies batch, in order, in one transaction: one fsync for all of it.
+// commit applies batch, in order, in one transaction: one fsync for all of it. A record sealed
+// for the first time, or resealed, takes a spare key (on disk before the commit); the keys of the
+// sealed records it replaces or deletes are destroyed once it is durable.
 func (db *DB) commit(batch []entry) error {
 	type encoded struct {
-		bucket, key []byte
-		value       []byte // nil: delete
-		clear       bool
+		w     *Write
+		value []byte // JSON; nil: delete or clear
 	}
 	var ops []encoded
 	for _, e := range batch {
-		for _, w := range e.writes {
-			op := encoded{bucket: []byte(w.bucket), key: []byte(w.key), clear: w.clear}
-			if !w.del && !w.clear {
+		for i := range e.writes {
+			w := &e.writes[i]
+			op := encoded{w: w}
+			if w.op != opDelete && w.op != opClear {
 				v, err := json.Marshal(w.value)
 				if err != nil {
 					return fmt.Errorf("encoding %s/%q: %w", w.bucket, w.key, err)
@@ -174,34 +199,72 @@ func (db *DB) commit(batch []entry) error {
 			ops = append(ops, op)
 		}
 	}
-	return guard(func() error {
+	keys := &keyChange{r: db.keys}
+	err := guard(func() error {
 		return db.bolt.Update(func(tx *bolt.Tx) error {
 			for _, op := range ops {
-				b := tx.Bucket(op.bucket)
+				w := op.w
+				b := tx.Bucket([]byte(w.bucket))
 				if b == nil {
-					return fmt.Errorf("no bucket %q", op.bucket)
+					return fmt.Errorf("no bucket %q", w.bucket)
 				}
 				var err error
-				switch {
-				case op.clear:
-					if err = tx.DeleteBucket(op.bucket); err == nil {
-						_, err = tx.CreateBucket(op.bucket)
+				if w.op == opClear {
+					_ = b.ForEach(func(_, v []byte) error {
+						if id, sealed := isSealed(v); sealed {
+							keys.destroy(id)
+						}
+						return nil
+					})
+					if err = tx.DeleteBucket([]byte(w.bucket)); err == nil {
+						_, err = tx.CreateBucket([]byte(w.bucket))
 					}
-				case op.value == nil:
-					err = b.Delete(op.key)
-				default:
-					if appending[string(op.bucket)] {
-						// Keys that only grow fill pages rather than split them half full (bbolt's
-						// default, right for random keys), which halves the pages a start-up reads.
-						b.FillPercent = 0.95
-					}
-					err = b.Put(op.key, op.value)
+				} else {
+					err = put(b, keys, w, op.value)
 				}
 				if err != nil {
-					return fmt.Errorf("%s/%q: %w", op.bucket, op.key, err)
+					return fmt.Errorf("%s/%q: %w", w.bucket, w.key, err)
 				}
 			}
 			return nil
 		})
 	})
+	if err != nil {
+		return err
+	}
+	return keys.finish()
+}
+
+// put applies w (not a clear) to bucket b, its value v encoded: sealed with the key the record
+// has, or a new one; the key of a sealed value it replaces otherwise (or deletes) is destroyed.
+func put(b *bolt.Bucket, keys *keyChange, w *Write, v []byte) error {
+	key := []byte(w.key)
+	id, sealed := isSealed(b.Get(key))
+	if sealed && (w.op != opSeal) {
+		keys.destroy(id)
+	}
+	if w.op == opDelete {
+		return b.Delete(key)
+	}
+	if w.op == opSeal || w.op == opReseal {
+		var k dataKey
+		var err error
+		if sealed && w.op == opSeal {
+			k, err = keys.r.key(id)
+		} else {
+			k, err = keys.take()
+		}
+		if err == nil {
+			v, err = seal(&k.key, k.id, w.bucket, w.key, v)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if appending[w.bucket] {
+		// Keys that only grow fill pages rather than split them half full (bbolt's default, right
+		// for random keys), which halves the pages a start-up reads.
+		b.FillPercent = 0.95
+	}
+	return b.Put(key, v)
 }

@@ -14,23 +14,30 @@
 // disk. A commit that fails stops the file: it and every later write fail, so the file never holds
 // a change without the changes before it.
 //
-// Layout (format "equalture-mock", version 2), buckets and keys:
+// Layout (format "equalture-mock", version 3), buckets and keys:
 //
-//	meta               format, version
-//	applications       reference id → application
+//	meta               format, version (and compact, while a compaction is due)
+//	applications       reference id → application (sealed)
 //	application_order  creation number (8 bytes, big-endian) → reference id
 //	token_generations  client id → generation
 //	deliveries         delivery id → delivery
 //	webhooks           client id, NUL, label → webhook
 //	state              ids_drawn, event_seq, delivery_last_seq (numbers), clock, signing_key
 //
-// Values are JSON. A version-1 file (records behind an 8-byte revision, an outbox bucket, deleted
-// webhooks kept as tombstones) is upgraded to version 2 when it is opened.
+// Values are JSON; the records holding personal data (applications: the applicant's name and
+// email, the scores, the hiring) are sealed, each with an AES-256-GCM key of its own kept in a
+// second file, the key file (KeyFileName, beside the data file; keys.go), where a destroyed key
+// is overwritten: erasing a record (Reseal, Delete, Clear) destroys its key, so the copies bbolt
+// leaves in its free pages can no longer be read. A version-1 file (records behind an 8-byte
+// revision, an outbox bucket, deleted webhooks kept as tombstones) is upgraded to version 2 when
+// it is opened; a version-2 file (applications in the clear) to version 3 — its applications
+// sealed, then the file compacted into a new one so that no page of it holds them in the clear.
 package persist
 
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -50,7 +57,7 @@ const FileName = "equalture-mock.db"
 // is refused.
 const (
 	Format  = "equalture-mock"
-	Version = 2
+	Version = 3
 )
 
 // LockTimeout is how long Open waits for the file's lock: another process holding it gets an
@@ -76,6 +83,12 @@ var (
 	buckets    = []string{Applications, ApplicationOrder, TokenGenerations, Deliveries, Webhooks, State}
 	keyFormat  = []byte("format")
 	keyVersion = []byte("version")
+	// keyCompact marks a file whose free pages may hold what an older version wrote in the clear:
+	// it is compacted into a new file before it is used.
+	keyCompact = []byte("compact")
+	// personal are the buckets whose records hold personal data: sealed (PutSealed), and sealed
+	// by the upgrade of a file an older version wrote in the clear.
+	personal = []string{Applications}
 )
 
 // DB is an open data file. A nil *DB is the in-memory mock: it writes nothing, and everything
@@ -83,6 +96,7 @@ var (
 type DB struct {
 	path string
 	bolt *bolt.DB
+	keys *keyring
 
 	mu       sync.Mutex
 	cond     *sync.Cond // durable or err moved, or the file closed
@@ -126,7 +140,8 @@ func Open(dir string) (*DB, error) {
 	db := &DB{path: path, bolt: bdb, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	db.cond = sync.NewCond(&db.mu)
 	if err := db.open(); err != nil {
-		_ = bdb.Close()
+		_ = db.bolt.Close()
+		_ = db.keys.close()
 		return nil, err
 	}
 	go db.commitLoop()
@@ -177,8 +192,8 @@ func inspect(path string) error {
 	})
 }
 
-// open checks that the file is the mock's and sound, lays out a new one and upgrades an older
-// one. Every read of a damaged page is guarded: bbolt panics on some.
+// open checks that the file is the mock's and sound, lays out a new one, upgrades an older one,
+// and opens its key file. Every read of a damaged page is guarded: bbolt panics on some.
 func (db *DB) open() error {
 	var (
 		fresh   bool
@@ -197,19 +212,55 @@ func (db *DB) open() error {
 	if verdict != nil {
 		return fmt.Errorf("data file %s %w", db.path, verdict)
 	}
-	if fresh {
-		return db.layOut()
+	// A compaction the process died in (the file it was to replace is whole); removed only now
+	// that the file's lock is this process's.
+	if err := os.Remove(db.path + compactSuffix); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("data dir: %w", err)
 	}
-	// Reading every record walks every page of the mock's buckets, guarded; bbolt's own check
-	// then runs (in a goroutine of its own, unguarded) only over pages known to be readable.
-	var damage error
-	err = guard(func() error {
+	var ids []uint64 // the keys the sealed records name
+	if fresh {
+		if err := db.layOut(); err != nil {
+			return err
+		}
+	} else {
+		if ids, err = db.check(); err != nil {
+			return err
+		}
+		if version == 1 {
+			if err := db.upgrade(); err != nil {
+				return err
+			}
+		}
+	}
+	if db.keys, err = openKeys(filepath.Join(filepath.Dir(db.path), KeyFileName), db.path, ids, db.sealedWith); err != nil {
+		return err
+	}
+	if !fresh && version < 3 {
+		if err := db.sealUpgrade(); err != nil {
+			return err
+		}
+	}
+	return db.compactIfMarked()
+}
+
+// check reads every record, which walks every page of the mock's buckets, guarded, and returns
+// the keys the sealed ones name; bbolt's own check then runs (in a goroutine of its own,
+// unguarded) only over pages known to be readable.
+func (db *DB) check() ([]uint64, error) {
+	var ids []uint64
+	err := guard(func() error {
 		return db.bolt.View(func(tx *bolt.Tx) error {
 			return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
-				return b.ForEach(func(k, v []byte) error { return nil })
+				return b.ForEach(func(k, v []byte) error {
+					if id, ok := isSealed(v); ok {
+						ids = append(ids, id)
+					}
+					return nil
+				})
 			})
 		})
 	})
+	var damage error
 	if err == nil {
 		err = guard(func() error {
 			return db.bolt.View(func(tx *bolt.Tx) error {
@@ -221,12 +272,27 @@ func (db *DB) open() error {
 		})
 	}
 	if err = errors.Join(err, damage); err != nil {
-		return fmt.Errorf("data file %s is damaged: %w", db.path, err)
+		return nil, fmt.Errorf("data file %s is damaged: %w", db.path, err)
 	}
-	if version < Version {
-		return db.upgrade()
-	}
-	return nil
+	return ids, nil
+}
+
+// sealedWith names a record sealed with key id, for an error about it.
+func (db *DB) sealedWith(id uint64) string {
+	var name string
+	_ = guard(func() error {
+		return db.bolt.View(func(tx *bolt.Tx) error {
+			return tx.ForEach(func(bucket []byte, b *bolt.Bucket) error {
+				return b.ForEach(func(k, v []byte) error {
+					if got, ok := isSealed(v); ok && got == id && name == "" {
+						name = fmt.Sprintf("%s/%q", bucket, k)
+					}
+					return nil
+				})
+			})
+		})
+	})
+	return name
 }
 
 // layOut makes a new file the mock's: its buckets, its format and version.
@@ -318,5 +384,5 @@ func (db *DB) Close() error {
 	db.mu.Lock()
 	db.cond.Broadcast()
 	db.mu.Unlock()
-	return db.bolt.Close()
+	return errors.Join(db.bolt.Close(), db.keys.close())
 }

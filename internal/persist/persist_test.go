@@ -343,8 +343,8 @@ func TestRefusedFiles(t *testing.T) {
 			`in format "acme-cache"`,
 		},
 		"a newer version": {
-			func(t *testing.T, path string) { foreign(t, path, meta(persist.Format, "3")) },
-			"written by a newer equalture-mock (format version 3; this one reads up to 2)",
+			func(t *testing.T, path string) { foreign(t, path, meta(persist.Format, "4")) },
+			"written by a newer equalture-mock (format version 4; this one reads up to 3)",
 		},
 		"a directory": {
 			func(t *testing.T, path string) { must(t, os.Mkdir(path, 0o700)) },
@@ -432,7 +432,9 @@ func scribble(t *testing.T, path string, off, n int) {
 }
 
 // A version-1 file (records behind an 8-byte revision, an outbox, webhook tombstones, binary
-// counters) is upgraded to version 2 when it is opened, in one transaction, keeping what it held.
+// counters, payloads in the delivery records) is upgraded to version 2 when it is opened, in one
+// transaction, keeping what it held, then to version 3: the applications sealed, the payloads
+// gone, the file compacted so that none of it is left in the clear.
 func TestUpgradeFromVersion1(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, persist.FileName)
@@ -454,6 +456,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		put("outbox", string(binary.BigEndian.AppendUint64(nil, 1)), []byte(`{"reference_id":"r1"}`))
 		put("token_generations", "c", rev(2, `{"generation":1}`))
 		put("deliveries", "dlv_000001_r1", rev(1, `{"seq":1,"series":1,"secret":"whsec_x","delivery":{"id":"dlv_000001_r1","payload":{"fit":"high"}}}`))
+		put("deliveries", "dlv_000002_r1", rev(1, `{"seq":2,"series":1,"delivery":{"id":"dlv_000002_r1","payload":{}}}`))
 		put("webhooks", "c\x00a", rev(5, `{"webhook":{"client_id":"c","label":"a"}}`))
 		put("webhooks", "c\x00b", rev(6, `{"webhook":{"client_id":"c","label":"b"},"deleted":true}`))
 		put("webhooks", "c\x00old", rev(1, `{"webhook":{"client_id":"c","label":"old"}}`))
@@ -472,7 +475,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		persist.Applications:     `r1={"reference_id":"r1","status":"completed","assessment_url":"x"}; `,
 		persist.ApplicationOrder: `1="r1"; `,
 		persist.TokenGenerations: `c={"generation":1}; `,
-		persist.Deliveries:       `dlv_000001_r1={"seq":1,"series":1,"secret":"whsec_x","delivery":{"id":"dlv_000001_r1","payload":{"fit":"high"}}}; `,
+		persist.Deliveries:       `dlv_000001_r1={"delivery":{"id":"dlv_000001_r1"},"seq":1,"series":1}; dlv_000002_r1={"delivery":{"id":"dlv_000002_r1"},"erased":true,"seq":2,"series":1}; `,
 		persist.Webhooks:         "c\x00a={\"client_id\":\"c\",\"label\":\"a\"}; ",
 		persist.State:            `clock={"frozen":true,"now":"2026-11-28T12:00:00Z","offset_ns":0}; delivery_last_seq=9; event_seq=9; ids_drawn=1024; signing_key="c2VjcmV0"; `,
 	} {
@@ -487,7 +490,7 @@ func TestUpgradeFromVersion1(t *testing.T) {
 	}
 	defer b.Close()
 	must(t, b.View(func(tx *bolt.Tx) error {
-		if v := tx.Bucket([]byte("meta")).Get([]byte("version")); string(v) != "2" {
+		if v := tx.Bucket([]byte("meta")).Get([]byte("version")); string(v) != "3" {
 			t.Errorf("version %q after the upgrade", v)
 		}
 		if tx.Bucket([]byte("outbox")) != nil {
@@ -495,4 +498,5 @@ func TestUpgradeFromVersion1(t *testing.T) {
 		}
 		return nil
 	}))
+	findNone(t, dir, "completed", "assessment_url", "fit", "high", "whsec_x")
 }

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -89,7 +91,7 @@ func (db *DB) upgrade() error {
 					return err
 				}
 			}
-			return setVersion(tx, Version)
+			return setVersion(tx, 2)
 		})
 	})
 	if err != nil {
@@ -139,4 +141,122 @@ func be64(b []byte) uint64 {
 		return 0
 	}
 	return binary.BigEndian.Uint64(b)
+}
+
+// sealUpgrade seals the records of the personal buckets that a version-2 file holds in the clear,
+// each with a key of its own (the keys on disk first), and drops the payloads (results: scores,
+// fit) that the delivery records of a file first written by version 1 still carry, in one
+// transaction that makes the file version 3 and marks it for compaction: bbolt keeps the
+// plaintext in the pages it freed until the file is compacted into a new one.
+func (db *DB) sealUpgrade() error {
+	keys := &keyChange{r: db.keys}
+	err := guard(func() error {
+		return db.bolt.Update(func(tx *bolt.Tx) error {
+			for _, name := range personal {
+				b := tx.Bucket([]byte(name))
+				var plain [][]byte
+				_ = b.ForEach(func(k, v []byte) error {
+					if _, ok := isSealed(v); !ok {
+						plain = append(plain, bytes.Clone(k))
+					}
+					return nil
+				})
+				for _, k := range plain {
+					if err := put(b, keys, &Write{bucket: name, key: string(k), op: opSeal}, bytes.Clone(b.Get(k))); err != nil {
+						return fmt.Errorf("record %s/%q: %w", name, k, err)
+					}
+				}
+			}
+			if err := rewrite(tx.Bucket([]byte(Deliveries)), func(_, v []byte) ([]byte, error) { return withoutPayload(v) }); err != nil {
+				return fmt.Errorf("bucket %s: %w", Deliveries, err)
+			}
+			if err := tx.Bucket(bucketMeta).Put(keyCompact, []byte("1")); err != nil {
+				return err
+			}
+			return setVersion(tx, Version)
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("data file %s: sealing its personal records: %w", db.path, err)
+	}
+	return nil
+}
+
+// compactSuffix names the new file a compaction writes, beside the data file.
+const compactSuffix = ".compact"
+
+// compactIfMarked compacts a file marked for it: bbolt copies every record into a new file
+// (synced), which is renamed over the data file (the directory synced). The pages the old file
+// had freed, and what they held, are not copied; a crash leaves either file whole, and a file
+// still marked is compacted at the next start.
+func (db *DB) compactIfMarked() error {
+	var marked bool
+	err := guard(func() error {
+		return db.bolt.View(func(tx *bolt.Tx) error {
+			marked = tx.Bucket(bucketMeta).Get(keyCompact) != nil
+			return nil
+		})
+	})
+	if err != nil || !marked {
+		return err
+	}
+	tmp := db.path + compactSuffix
+	dst, err := bolt.Open(tmp, 0o600, &bolt.Options{Timeout: LockTimeout, NoSync: true})
+	if err != nil {
+		return fmt.Errorf("data file %s: compacting it: %w", db.path, err)
+	}
+	err = guard(func() error { return bolt.Compact(dst, db.bolt, 64<<20) })
+	if err == nil {
+		err = dst.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketMeta).Delete(keyCompact) })
+	}
+	if err == nil {
+		err = dst.Sync()
+	}
+	err = errors.Join(err, dst.Close())
+	if err == nil {
+		err = os.Rename(tmp, db.path)
+	}
+	if err == nil {
+		err = syncDir(filepath.Dir(db.path))
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("data file %s: compacting it: %w", db.path, err)
+	}
+	old := db.bolt
+	db.bolt, err = bolt.Open(db.path, 0o600, &bolt.Options{Timeout: LockTimeout})
+	if err != nil {
+		db.bolt = old
+		return openError(db.path, err)
+	}
+	_ = old.Close()
+	return nil
+}
+
+// withoutPayload is a delivery record without the payload (and the webhook secret) version 1
+// kept in it: payloads are rendered from the application when they are sent or shown. An erased
+// payload ({}) becomes the erased mark that version 2 writes.
+func withoutPayload(v []byte) ([]byte, error) {
+	var rec map[string]json.RawMessage
+	if err := json.Unmarshal(v, &rec); err != nil {
+		return nil, err
+	}
+	var d map[string]json.RawMessage
+	if err := json.Unmarshal(rec["delivery"], &d); err != nil {
+		return nil, err
+	}
+	p, kept := d["payload"]
+	if !kept && rec["secret"] == nil {
+		return v, nil
+	}
+	if bytes.Equal(p, []byte("{}")) {
+		rec["erased"] = json.RawMessage("true")
+	}
+	delete(d, "payload")
+	delete(rec, "secret")
+	var err error
+	if rec["delivery"], err = json.Marshal(d); err != nil {
+		return nil, err
+	}
+	return json.Marshal(rec)
 }

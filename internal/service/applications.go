@@ -132,12 +132,12 @@ func (s *Service) Count() int { return s.store.Count() }
 
 // Start marks the applicant as having opened the assessment.
 func (s *Service) Start(ref string) (domain.Application, error) {
-	return s.store.Update("", ref, (*domain.Application).Start)
+	return s.store.Update("", ref, s.lc.Start)
 }
 
 // ExpireInvitation makes an unused invitation lapse now.
 func (s *Service) ExpireInvitation(ref string) (domain.Application, error) {
-	return s.store.Update("", ref, (*domain.Application).ExpireInvitation)
+	return s.store.Update("", ref, s.lc.ExpireInvitation)
 }
 
 // Completion says how an assessment ends: with scores reaching a fit, with chosen scores (traits
@@ -182,7 +182,7 @@ func (s *Service) Complete(ref string, how Completion) (domain.Application, erro
 		return domain.Application{}, err
 	}
 	return s.store.Update("", ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
-		return a.Complete(now, scores)
+		return s.lc.Complete(a, now, scores)
 	})
 }
 
@@ -204,7 +204,7 @@ func (s *Service) Hire(clientID, ref string, h Hiring) (domain.Application, erro
 		hire.AddedToTeam, hire.Team = true, job.Team
 	}
 	return s.store.Update(clientID, ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
-		return a.HireApplicant(now, hire)
+		return s.lc.Hire(a, now, hire)
 	})
 }
 
@@ -217,7 +217,7 @@ func (s *Service) Anonymize(clientID, ref string) (domain.Application, error) {
 	var before domain.Application // the applicant as created, to find in the journal
 	app, err := s.store.Update(clientID, ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
 		before = *a
-		return a.Anonymize(now)
+		return s.lc.Anonymize(a, now)
 	})
 	if err != nil {
 		return app, err
@@ -243,7 +243,7 @@ func (s *Service) Job(a domain.Application) fixtures.Job {
 func (s *Service) Results(clientID, ref, locale string) (results.Results, error) {
 	app, err := s.store.Get(clientID, ref)
 	if err == nil {
-		err = app.ResultsVisible(domain.OpResults)
+		err = s.lc.ResultsVisible(app, domain.OpResults)
 	}
 	if err != nil {
 		return results.Results{}, err
@@ -274,7 +274,7 @@ type PublicLink struct {
 func (s *Service) PublicLink(clientID, ref, locale string) (PublicLink, error) {
 	app, err := s.store.Get(clientID, ref)
 	if err == nil {
-		err = app.ResultsVisible(domain.OpPublicLink)
+		err = s.lc.ResultsVisible(app, domain.OpPublicLink)
 	}
 	if err != nil {
 		return PublicLink{}, err

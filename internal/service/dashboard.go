@@ -50,8 +50,8 @@ type Candidate struct {
 }
 
 // Candidate returns clientID's application ref as its dashboard shows it, in locale; another
-// client's is NotFound, like an unknown one. Its results are there when domain.ResultsVisible
-// says they may be shown.
+// client's is NotFound, like an unknown one. Its results are there when the lifecycle says they
+// show (ResultsVisible).
 func (s *Service) Candidate(clientID, ref, locale string) (Candidate, error) {
 	app, err := s.store.Get(clientID, ref)
 	if err != nil {
@@ -59,7 +59,7 @@ func (s *Service) Candidate(clientID, ref, locale string) (Candidate, error) {
 	}
 	c := Candidate{Application: app, Job: s.Job(app), Timeline: Timeline(app)}
 	switch {
-	case app.ResultsVisible(domain.OpResults) == nil:
+	case s.lc.ResultsVisible(app, domain.OpResults) == nil:
 		r := s.Render(app, locale)
 		c.Results = &r
 	case app.Status == domain.Anonymized:

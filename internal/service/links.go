@@ -106,28 +106,29 @@ type Assessment struct {
 	Job         fixtures.Job
 }
 
-// assessable says why app's assessment link cannot be used to take the assessment any more:
-// a lapsed invitation or an anonymized application is gone (410); a completed one is gone to
-// open and a conflict to submit again (used says which code).
-func assessable(app domain.Application, used apierr.Code) error {
-	switch app.Status {
-	case domain.Invited, domain.Started:
+// assessable says why app's assessment link cannot be used to take the assessment any more: it
+// can while the lifecycle lets the application complete. A lapsed invitation or an anonymized
+// application is gone (410); a used link (completed, hired) is gone to open and a conflict to
+// submit again (used says which code).
+func (s *Service) assessable(app domain.Application, used apierr.Code) error {
+	switch {
+	case s.lc.Can(app.Status, domain.ActComplete):
 		return nil
-	case domain.Expired:
+	case app.Status == domain.Expired:
 		return reason(apierr.Gone, ErrLinkExpired, "This invitation has expired")
-	case domain.Anonymized:
+	case app.Status == domain.Anonymized:
 		return reason(apierr.Gone, ErrAnonymized, "This application was anonymized: the applicant's data has been removed")
-	default: // completed, hired
+	default:
 		return reason(used, ErrLinkUsed, "The assessment cannot be taken again: the application is %s", app.Status)
 	}
 }
 
 // OpenAssessment is the applicant opening the invitation link tok: it starts the assessment of an
-// invited application. A lapsed invitation, a used link and an anonymized application are 410, a
+// application the lifecycle lets start (invited). A lapsed invitation, a used link and an anonymized application are 410, a
 // link that is not ours 404.
 func (s *Service) OpenAssessment(tok string) (Assessment, error) {
 	a, err := s.PeekAssessment(tok)
-	if err == nil && a.Application.Status == domain.Invited {
+	if err == nil && s.lc.Can(a.Application.Status, domain.ActStart) {
 		a.Application, err = s.Start(a.Application.ReferenceID)
 	}
 	if err != nil {
@@ -141,7 +142,7 @@ func (s *Service) OpenAssessment(tok string) (Assessment, error) {
 func (s *Service) PeekAssessment(tok string) (Assessment, error) {
 	app, err := s.verifyLink(tok, purposeAssessment)
 	if err == nil {
-		err = assessable(app, apierr.Gone)
+		err = s.assessable(app, apierr.Gone)
 	}
 	if err != nil {
 		return Assessment{}, err
@@ -150,20 +151,21 @@ func (s *Service) PeekAssessment(tok string) (Assessment, error) {
 }
 
 // FinishedAssessment returns the application behind assessment link tok once its assessment is
-// done (completed or hired): what the thank-you page shows again, in another language, instead of
-// saying the link was used. An unfinished one is a 409 (ErrNotFinished), an anonymized one 410.
+// done (the link used: completed or hired): what the thank-you page shows again, in another
+// language, instead of saying the link was used. An unfinished one is a 409 (ErrNotFinished), an
+// expired or anonymized one 410.
 func (s *Service) FinishedAssessment(tok string) (Assessment, error) {
 	app, err := s.verifyLink(tok, purposeAssessment)
 	if err != nil {
 		return Assessment{}, err
 	}
-	switch app.Status {
-	case domain.Completed, domain.Hired:
-		return Assessment{Application: app, Job: s.Job(app)}, nil
-	case domain.Invited, domain.Started:
+	switch err := s.assessable(app, apierr.Gone); {
+	case err == nil:
 		return Assessment{}, reason(apierr.Conflict, ErrNotFinished, "The assessment has not been completed yet")
+	case errors.Is(err, ErrLinkUsed):
+		return Assessment{Application: app, Job: s.Job(app)}, nil
 	default:
-		return Assessment{}, assessable(app, apierr.Gone)
+		return Assessment{}, err
 	}
 }
 
@@ -175,7 +177,7 @@ func (s *Service) FinishedAssessment(tok string) (Assessment, error) {
 func (s *Service) SubmitAssessment(tok string, answers map[string][]int) (Assessment, error) {
 	app, err := s.verifyLink(tok, purposeAssessment)
 	if err == nil {
-		err = assessable(app, apierr.Conflict)
+		err = s.assessable(app, apierr.Conflict)
 	}
 	if err == nil {
 		app, err = s.Complete(app.ReferenceID, Completion{Answers: answers})
@@ -195,7 +197,7 @@ func (s *Service) PublicResults(ref, tok, locale string) (results.Results, error
 		err = reason(apierr.NotFound, ErrLinkInvalid, "This link is not valid")
 	}
 	if err == nil {
-		if se := app.ResultsVisible(domain.OpResults); se != nil {
+		if se := s.lc.ResultsVisible(app, domain.OpResults); se != nil {
 			// A public link is only handed out once results exist: they can only have gone since.
 			err = reason(apierr.Gone, ErrAnonymized, "%s", se.Error())
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/journal"
 	"github.com/equalture/equalture-mock/internal/persist"
 	"github.com/equalture/equalture-mock/internal/service"
+	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/store"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
@@ -43,9 +44,13 @@ func newService(t *testing.T, dir string, clk *clock.Virtual, cfg service.Config
 			t.Fatal(err)
 		}
 	}
+	lc, err := spec.EmbeddedLifecycle()
+	if err != nil {
+		t.Fatal(err)
+	}
 	cfg.Seed = 3
 	r.Service, err = service.New(cfg, service.Deps{
-		Clock: clk, Fixtures: fx, Links: signer, DB: r.db,
+		Clock: clk, Lifecycle: lc, Fixtures: fx, Links: signer, DB: r.db,
 		Journal: journal.New(0, 0), Faults: fault.NewSet(3),
 	})
 	if err != nil {

@@ -7,8 +7,13 @@
 // controls (the clock, fault rules, token generations, the journal, settle, reset).
 //
 // Where each rule lives:
-//   - the lifecycle and its refusals, which states show results, a completion from invited being a
-//     start too, what a webhook label and secret are: internal/domain;
+//   - the lifecycle — which states allow which action, what a completion from invited passes
+//     through, which invitations lapse, which states show results — is stated once, in the
+//     contracts' x-lifecycle, read at start-up into the domain.Lifecycle the service is given
+//     (Deps.Lifecycle, built by spec.DomainLifecycle), which every transition, refusal and
+//     visibility here goes through;
+//   - what each state means and the refusals' words, what a webhook label and secret are:
+//     internal/domain;
 //   - making a change under one lock, numbering its events and writing it in order: internal/store
 //     (and internal/persist, the data file);
 //   - what each event sends, in which order, retried how, signed how; the clients' webhooks:
@@ -86,8 +91,11 @@ func (c *Config) setDefaults() {
 
 // Deps are the service's collaborators, built once and shared with the rest of the mock.
 type Deps struct {
-	Clock    *clock.Virtual
-	Fixtures *fixtures.Set
+	Clock *clock.Virtual
+	// Lifecycle applies the contracts' x-lifecycle (spec.DomainLifecycle): every transition, the
+	// actions offered, which states show results.
+	Lifecycle *domain.Lifecycle
+	Fixtures  *fixtures.Set
 	// Links signs the links handed out (the same key as access tokens).
 	Links *auth.Signer
 	// Egress says where callback_url and webhook urls may point, and where deliveries may connect
@@ -111,6 +119,7 @@ type Deps struct {
 type Service struct {
 	cfg     Config
 	deps    Deps
+	lc      *domain.Lifecycle // deps.Lifecycle
 	store   *store.Store
 	sender  *delivery.Sender
 	results *results.Generator
@@ -122,7 +131,7 @@ type Service struct {
 // the data file holds, the clock takes the course it kept. Resume starts the work a restart
 // interrupted; Close stops it all.
 func New(cfg Config, deps Deps) (*Service, error) {
-	if deps.Clock == nil || deps.Fixtures == nil || deps.Links == nil || deps.Journal == nil || deps.Faults == nil {
+	if deps.Clock == nil || deps.Lifecycle == nil || deps.Fixtures == nil || deps.Links == nil || deps.Journal == nil || deps.Faults == nil {
 		return nil, errors.New("service: missing dependency")
 	}
 	if deps.Logger == nil {
@@ -136,7 +145,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		}
 		deps.Egress = p
 	}
-	s := &Service{cfg: cfg, deps: deps, results: results.NewGenerator(deps.Fixtures, cfg.Seed)}
+	s := &Service{cfg: cfg, deps: deps, lc: deps.Lifecycle, results: results.NewGenerator(deps.Fixtures, cfg.Seed)}
 	if err := s.restoreClock(); err != nil {
 		return nil, err
 	}
@@ -154,7 +163,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.store, err = store.Open(store.Deps{Clock: deps.Clock, DB: deps.DB, Publisher: s.sender, Seed: cfg.Seed}); err != nil {
+	if s.store, err = store.Open(store.Deps{Clock: deps.Clock, Lifecycle: deps.Lifecycle, DB: deps.DB, Publisher: s.sender, Seed: cfg.Seed}); err != nil {
 		return nil, errors.Join(err, s.sender.Close(context.Background()))
 	}
 	s.queue = clock.NewQueue(deps.Clock)
@@ -181,7 +190,7 @@ func (s *Service) Resume() {
 	s.sender.Resume()
 	n := 0
 	for _, app := range s.store.List(store.Filter{}) {
-		if app.Status != domain.Invited && app.Status != domain.Started {
+		if !s.lc.Can(app.Status, domain.ActComplete) {
 			continue
 		}
 		job, ok := s.deps.Fixtures.Job(app.ClientID, app.JobID)
@@ -197,6 +206,10 @@ func (s *Service) Resume() {
 		s.deps.Logger.Info("automatic completions resumed after a restart", "applications", n)
 	}
 }
+
+// Lifecycle returns the lifecycle the service applies: for whoever offers actions (the console)
+// to ask which an application's state allows.
+func (s *Service) Lifecycle() *domain.Lifecycle { return s.lc }
 
 // Config returns the settings in force (defaults applied).
 func (s *Service) Config() Config { return s.cfg }

@@ -78,7 +78,7 @@ func (s *Service) DeleteWebhooks(clientID, label string) ([]domain.Webhook, erro
 // TriggerEvent sends event typ about application ref to its client's webhooks again, now (the
 // control API's lever), and returns the event's id and its deliveries (none, and no id, when the
 // client has no webhook). Only an
-// event the application has had can be sent (domain.Application.Resend), and none once it is
+// event the application has had can be sent (domain.Lifecycle.Resend), and none once it is
 // anonymized (409). It goes through the store like a transition, so it is ordered after every
 // change before it.
 func (s *Service) TriggerEvent(ref, typ string) (string, []delivery.Delivery, error) {
@@ -88,7 +88,7 @@ func (s *Service) TriggerEvent(ref, typ string) (string, []delivery.Delivery, er
 	var sent []domain.Event
 	_, err := s.store.Update("", ref, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
 		var err error
-		sent, err = a.Resend(now, domain.EventType(typ))
+		sent, err = s.lc.Resend(*a, now, domain.EventType(typ))
 		return sent, err // stamped in place by the store
 	})
 	if err != nil || len(sent) == 0 {

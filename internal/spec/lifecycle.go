@@ -14,8 +14,8 @@ import (
 
 // The contract's extensions this file reads: the application lifecycle (x-lifecycle, at the root
 // and on operations) and the access tokens' lifetime (x-token-ttl on a security scheme). They
-// state each rule once, for the mock that enforces it and the validating proxy that judges live
-// traffic by it.
+// state each rule once, for the mock that enforces it (domain.go turns x-lifecycle into the
+// domain's rules) and the validating proxy that judges live traffic by it.
 
 // Lifecycle is the application lifecycle a contract states: the states (the values the
 // operation that reports them answers), the initial one, the moves nobody calls the API for
@@ -134,9 +134,9 @@ func (s *Spec) loadLifecycle() error {
 		if lc.States, err = s.reportedStates(lc.Ops); err != nil {
 			return err
 		}
-		if err := lc.check(s, ops); err != nil {
-			return err
-		}
+	}
+	if err := lc.check(s, ops, hasRoot); err != nil {
+		return err
 	}
 	lc.index()
 	s.lifecycle = lc
@@ -211,14 +211,19 @@ func (s *Spec) successSchema(id string) *openapi3.Schema {
 	return nil
 }
 
-func (lc *Lifecycle) check(s *Spec, ops map[string]Operation) error {
+// check checks the operations' rules against the contract, and with a root x-lifecycle (hasRoot)
+// the states they and the transitions name. A contract without one (the control API's) names
+// the states of openapi.yaml's: RulesOf checks those.
+func (lc *Lifecycle) check(s *Spec, ops map[string]Operation, hasRoot bool) error {
 	var problems []string
 	state := func(where, st string) {
-		if !slices.Contains(lc.States, st) {
+		if hasRoot && !slices.Contains(lc.States, st) {
 			problems = append(problems, fmt.Sprintf("%s names state %q, not one of %v", where, st, lc.States))
 		}
 	}
-	state("initial", lc.Initial)
+	if hasRoot {
+		state("initial", lc.Initial)
+	}
 	callbacks := make(map[string]bool)
 	for id := range ops {
 		for _, name := range s.Callbacks(id) {

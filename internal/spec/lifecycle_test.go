@@ -1,8 +1,10 @@
 package spec_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"reflect"
@@ -11,6 +13,7 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/assets"
+	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
@@ -98,6 +101,73 @@ func TestBrokenLifecyclesAreRefused(t *testing.T) {
 				t.Fatalf("openapi.yaml has no %q", tc.old)
 			}
 			_, err := spec.Load(context.Background(), []byte(strings.Replace(base, tc.old, tc.new, 1)))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want one saying %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestTheDomainsLifecycleIsTheContracts: the rules the domain gets are read from both contracts,
+// and contracts whose rules the domain lacks or cannot apply stop the mock from starting, saying
+// which rule.
+func TestTheDomainsLifecycleIsTheContracts(t *testing.T) {
+	lc, err := spec.DomainLifecycle(load(t, assets.VendorSpec()), load(t, assets.ControlSpec()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := lc.Rules()
+	if got := fmt.Sprint(r.Moves[domain.ActComplete]); got != "{[invited started] completed map[invited:[started]]}" {
+		t.Errorf("complete: %s (from control-openapi.yaml's lever, through openapi.yaml's transitions)", got)
+	}
+	if got := fmt.Sprint(r.Moves[domain.ActHire], r.Lapse, r.Results); got != "{[completed] hired map[]} [invited started] [completed hired]" {
+		t.Errorf("hire, lapse, results: %s", got)
+	}
+
+	const (
+		hire   = "x-lifecycle: {requires: [completed], conflict: 409, to: hired}"
+		start  = "x-lifecycle: {requires: [invited, started], conflict: 409, to: started, reports: status}"
+		done   = "x-lifecycle: {requires: [invited, started], conflict: 409, to: completed, reports: status}"
+		lapse  = "{from: [invited, started], to: expired, by: time}"
+		states = "enum: [invited, started, completed, hired, anonymized, expired]"
+	)
+	tests := map[string]struct {
+		vendor, control [2]string // a change: old, new
+		want            string
+	}{
+		"hire leading elsewhere": {vendor: [2]string{hire, "x-lifecycle: {requires: [completed], conflict: 409, to: completed}"},
+			want: `hire leads to "completed"; the domain's hire leads to "hired"`},
+		"hire without a rule": {vendor: [2]string{hire, ""}, want: "openapi.yaml: hireApplicant states no x-lifecycle"},
+		"a lever without a move": {control: [2]string{start, "x-lifecycle: {reports: status}"},
+			want: "control-openapi.yaml: startApplication's x-lifecycle names no state it moves to (to)"},
+		"a lever naming an unknown state": {control: [2]string{start, "x-lifecycle: {requires: [invited, opened], conflict: 409, to: started, reports: status}"},
+			want: `startApplication's x-lifecycle names state "opened"`},
+		"a lever making a move the transitions do not": {control: [2]string{done, "x-lifecycle: {requires: [invited, started, hired], conflict: 409, to: completed, reports: status}"},
+			want: "completeApplication is allowed from hired, but openapi.yaml's transitions have no way from there to completed"},
+		"an applicant's move no lever makes": {control: [2]string{start, "x-lifecycle: {requires: [started], conflict: 409, to: started, reports: status}"},
+			want: "moves the applicant from invited to started, which control-openapi.yaml's startApplication does not allow"},
+		"the clock doing more than lapse": {vendor: [2]string{lapse, "{from: [invited, started], to: anonymized, by: time}"},
+			want: "the domain's clock only makes invitations lapse (to expired)"},
+		"a state the domain does not know": {vendor: [2]string{states, "enum: [invited, started, completed, hired, anonymized, expired, archived]"},
+			want: `openapi.yaml's states name "archived", which the domain does not know`},
+	}
+	for name, tc := range tests {
+		t.Run(name, func(t *testing.T) {
+			docs := [2][]byte{assets.VendorSpec(), assets.ControlSpec()}
+			for i, c := range [2][2]string{tc.vendor, tc.control} {
+				if c[0] == "" {
+					continue
+				}
+				if !bytes.Contains(docs[i], []byte(c[0])) {
+					t.Fatalf("no %q to change", c[0])
+				}
+				docs[i] = bytes.Replace(docs[i], []byte(c[0]), []byte(c[1]), 1)
+			}
+			vendor, err := spec.Load(context.Background(), docs[0])
+			if err != nil {
+				t.Fatalf("the changed openapi.yaml does not load: %v", err)
+			}
+			_, err = spec.DomainLifecycle(vendor, load(t, docs[1]))
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err %v, want one saying %q", err, tc.want)
 			}

@@ -1,6 +1,10 @@
 // Package spec loads an OpenAPI 3.0 contract once (document, validation, router) and validates
 // requests, responses and callback payloads against it with kin-openapi, turning kin-openapi's
-// errors into the mock's API errors with the offending field named.
+// errors into the mock's API errors with the offending field named. It reads the rules the
+// contracts state in their extensions into typed values (x-lifecycle, x-token-ttl, x-challenge,
+// x-reasons), and the contracts' x-lifecycle into the rules the domain enforces
+// (DomainLifecycle): the lifecycle's one statement is the contracts', its one enforcer the
+// domain.
 package spec
 
 import (

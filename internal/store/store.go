@@ -1,7 +1,8 @@
 // Package store is the repository of applications (and of the clients' token generations). It
 // owns its lock; its methods take and return values, so no caller holds a pointer into its state.
 // Every change is made under the lock: Create invites, Update runs a domain transition on one
-// application. The events a change causes are stamped with a sequence number there and handed,
+// application. Statuses are read as the domain's Lifecycle sees them at the store's time (an
+// unused invitation lapses). The events a change causes are stamped with a sequence number there and handed,
 // in that order, to the one Publisher (the delivery machinery), together with the records that
 // write the change to the data file, so a change and what it makes leave for the disk as one, in
 // the order the changes were made. A change method returns once its records are durable.
@@ -48,6 +49,8 @@ type TokenGeneration struct {
 // Deps are the store's collaborators.
 type Deps struct {
 	Clock clock.Clock
+	// Lifecycle says what an application's status is at a time (an unused invitation lapses).
+	Lifecycle *domain.Lifecycle
 	// DB is the data file the store writes its changes to and reads back at Open (nil: memory).
 	DB *persist.DB
 	// Publisher gets the events (nil: the store appends its records itself, and events go nowhere).
@@ -63,6 +66,7 @@ const chunk = 1024
 // Store holds the applications.
 type Store struct {
 	clock   clock.Clock
+	lc      *domain.Lifecycle
 	db      *persist.DB
 	pub     Publisher
 	changed notify.Broadcaster
@@ -78,10 +82,10 @@ type Store struct {
 
 // Open returns the store, holding what deps.DB holds.
 func Open(deps Deps) (*Store, error) {
-	if deps.Clock == nil {
-		return nil, errors.New("store: no clock")
+	if deps.Clock == nil || deps.Lifecycle == nil {
+		return nil, errors.New("store: no clock or no lifecycle")
 	}
-	s := &Store{clock: deps.Clock, db: deps.DB, pub: deps.Publisher, index: make(map[string]int32), tokens: make(map[string]TokenGeneration), ids: gofakeit.New(deps.Seed)}
+	s := &Store{clock: deps.Clock, lc: deps.Lifecycle, db: deps.DB, pub: deps.Publisher, index: make(map[string]int32), tokens: make(map[string]TokenGeneration), ids: gofakeit.New(deps.Seed)}
 	if err := s.load(); err != nil {
 		return nil, err
 	}
@@ -147,7 +151,7 @@ func (s *Store) Create(a domain.Application, ttl time.Duration) (domain.Applicat
 	a, events := domain.Invite(a, now, ttl)
 	s.appendLocked(a)
 	pos := s.commitLocked(events, a, []persist.Write{
-		persist.Put(persist.Applications, a.ReferenceID, a),
+		persist.PutSealed(persist.Applications, a.ReferenceID, a),
 		persist.Put(persist.ApplicationOrder, persist.Seq(s.drawn), a.ReferenceID),
 		persist.Put(persist.State, keyIDsDrawn, s.drawn),
 	})
@@ -174,12 +178,24 @@ func (s *Store) Update(clientID, ref string, fn func(a *domain.Application, now 
 	if err != nil {
 		*a = before
 		s.mu.Unlock()
-		return view(before, now), err
+		return s.view(before, now), err
 	}
-	out := view(*a, now)
-	pos := s.commitLocked(events, out, []persist.Write{persist.Put(persist.Applications, ref, *a)})
+	out := s.view(*a, now)
+	pos := s.commitLocked(events, out, []persist.Write{record(before, *a)})
 	s.mu.Unlock()
 	return out, s.finish(pos)
+}
+
+// record is the write of application a, changed from before. An application's record holds its
+// applicant's personal data and results, so it is sealed with a key of its own (persist.PutSealed);
+// the change that anonymizes it writes it with a new key and destroys the old one
+// (persist.Reseal), so that no copy of what it held before — bbolt keeps old copies in its free
+// pages — can be read again.
+func record(before, a domain.Application) persist.Write {
+	if a.Status == domain.Anonymized && before.Status != domain.Anonymized {
+		return persist.Reseal(persist.Applications, a.ReferenceID, a)
+	}
+	return persist.PutSealed(persist.Applications, a.ReferenceID, a)
 }
 
 func (s *Store) findLocked(clientID, ref string) (int32, error) {
@@ -191,8 +207,8 @@ func (s *Store) findLocked(clientID, ref string) (int32, error) {
 }
 
 // view is a with its status as seen at now.
-func view(a domain.Application, now time.Time) domain.Application {
-	a.Status = a.StatusAt(now)
+func (s *Store) view(a domain.Application, now time.Time) domain.Application {
+	a.Status = s.lc.StatusAt(a, now)
 	return a
 }
 
@@ -205,7 +221,7 @@ func (s *Store) Get(clientID, ref string) (domain.Application, error) {
 	if err != nil {
 		return domain.Application{}, err
 	}
-	return view(*s.at(i), s.clock.Now()), nil
+	return s.view(*s.at(i), s.clock.Now()), nil
 }
 
 // Lookup returns application ref of any client, seen now.
@@ -222,11 +238,11 @@ type Filter struct {
 	Text string
 }
 
-func (f Filter) matches(a *domain.Application, now time.Time) bool {
+func (f Filter) matches(a *domain.Application, lc *domain.Lifecycle, now time.Time) bool {
 	return (f.ClientID == "" || a.ClientID == f.ClientID) && (f.ReferenceID == "" || a.ReferenceID == f.ReferenceID) &&
 		(f.InvitationType == "" || a.InvitationType == f.InvitationType) &&
 		(f.Email == "" || strings.EqualFold(a.Applicant.Email, f.Email)) &&
-		(f.Status == "" || a.StatusAt(now) == f.Status) && (f.Text == "" || f.mentions(a))
+		(f.Status == "" || lc.StatusAt(*a, now) == f.Status) && (f.Text == "" || f.mentions(a))
 }
 
 // mentions says whether a's reference id starts with f.Text, or its applicant's name or email
@@ -246,16 +262,16 @@ func (s *Store) List(f Filter) []domain.Application {
 	f.Text = strings.ToLower(strings.TrimSpace(f.Text))
 	if f.ReferenceID != "" {
 		i, ok := s.index[f.ReferenceID]
-		if !ok || !f.matches(s.at(i), now) {
+		if !ok || !f.matches(s.at(i), s.lc, now) {
 			return []domain.Application{}
 		}
-		return []domain.Application{view(*s.at(i), now)}
+		return []domain.Application{s.view(*s.at(i), now)}
 	}
 	out := []domain.Application{}
 	for _, b := range s.blocks {
 		for i := range b {
-			if f.matches(&b[i], now) {
-				out = append(out, view(b[i], now))
+			if f.matches(&b[i], s.lc, now) {
+				out = append(out, s.view(b[i], now))
 			}
 		}
 	}
@@ -272,11 +288,11 @@ func (s *Store) Page(f Filter, offset, limit int) (page []domain.Application, to
 	now := s.clock.Now()
 	for i := s.len() - 1; i >= 0; i-- {
 		a := s.at(i)
-		if !f.matches(a, now) {
+		if !f.matches(a, s.lc, now) {
 			continue
 		}
 		if total >= offset && len(page) < limit {
-			page = append(page, view(*a, now))
+			page = append(page, s.view(*a, now))
 		}
 		total++
 	}

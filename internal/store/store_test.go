@@ -14,6 +14,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/clock"
 	"github.com/equalture/equalture-mock/internal/domain"
 	"github.com/equalture/equalture-mock/internal/persist"
+	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/store"
 )
 
@@ -47,9 +48,18 @@ func (p *publisher) types() []domain.EventType {
 	return out
 }
 
+// lc is the lifecycle the embedded contracts state.
+var lc = func() *domain.Lifecycle {
+	l, err := spec.EmbeddedLifecycle()
+	if err != nil {
+		panic(err)
+	}
+	return l
+}()
+
 func open(t *testing.T, c clock.Clock, db *persist.DB, pub store.Publisher) *store.Store {
 	t.Helper()
-	deps := store.Deps{Clock: c, DB: db, Seed: 1}
+	deps := store.Deps{Clock: c, Lifecycle: lc, DB: db, Seed: 1}
 	if pub != nil {
 		deps.Publisher = pub
 	}
@@ -75,8 +85,6 @@ func create(t *testing.T, s *store.Store, client string) domain.Application {
 	return a
 }
 
-func start(a *domain.Application, now time.Time) ([]domain.Event, error) { return a.Start(now) }
-
 func TestCreateInvites(t *testing.T) {
 	s, c, _ := newStore(t)
 	a := create(t, s, "c")
@@ -89,18 +97,54 @@ func TestCreateInvites(t *testing.T) {
 	}
 }
 
+// The store reads statuses through the lifecycle it is given: with rules under which only an
+// unopened invitation lapses, a started assessment past the expiry stays started, in reads and
+// in filters.
+func TestStatusesFollowTheLifecycleGiven(t *testing.T) {
+	r := lc.Rules()
+	r.Lapse = []domain.Status{domain.Invited}
+	r.Moves[domain.ActExpire] = domain.Move{From: []domain.Status{domain.Invited, domain.Expired}, To: domain.Expired}
+	only, err := domain.NewLifecycle(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, tc := range map[string]struct {
+		lc   *domain.Lifecycle
+		want domain.Status
+	}{"the contracts'": {lc, domain.Expired}, "only invitations lapse": {only, domain.Started}} {
+		t.Run(name, func(t *testing.T) {
+			c := clock.NewFrozen(t0)
+			s, err := store.Open(store.Deps{Clock: c, Lifecycle: tc.lc, Seed: 1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := create(t, s, "c")
+			if _, err := s.Update("", a.ReferenceID, tc.lc.Start); err != nil {
+				t.Fatal(err)
+			}
+			c.Advance(2 * week)
+			if got, _ := s.Get("c", a.ReferenceID); got.Status != tc.want {
+				t.Fatalf("read: %s, want %s", got.Status, tc.want)
+			}
+			if got := s.List(store.Filter{Status: tc.want}); len(got) != 1 || got[0].Status != tc.want {
+				t.Fatalf("filtered by %s: %+v", tc.want, got)
+			}
+		})
+	}
+}
+
 func TestUpdateRunsATransitionUnderTheLock(t *testing.T) {
 	s, c, p := newStore(t)
 	a := create(t, s, "c")
 	c.Advance(time.Minute)
-	got, err := s.Update("c", a.ReferenceID, start)
+	got, err := s.Update("c", a.ReferenceID, lc.Start)
 	if err != nil || got.Status != domain.Started || !got.StartedAt.Equal(t0.Add(time.Minute)) {
 		t.Fatalf("Update = %+v, %v", got, err)
 	}
 	// A transition the state refuses changes nothing and says why.
 	_, err = s.Update("", a.ReferenceID, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
 		a.Applicant.FirstName = "changed before refusing"
-		return a.HireApplicant(now, domain.Hire{})
+		return lc.Hire(a, now, domain.Hire{})
 	})
 	var se *domain.StateError
 	if !errors.As(err, &se) || se.Status != domain.Started || !apierr.Is(err, apierr.Conflict) {
@@ -120,11 +164,11 @@ func TestTenantIsolationAndCopies(t *testing.T) {
 	if _, err := s.Get("other", a.ReferenceID); !apierr.Is(err, apierr.NotFound) {
 		t.Fatalf("another client's Get = %v", err)
 	}
-	if _, err := s.Update("other", a.ReferenceID, start); !apierr.Is(err, apierr.NotFound) {
+	if _, err := s.Update("other", a.ReferenceID, lc.Start); !apierr.Is(err, apierr.NotFound) {
 		t.Fatalf("another client's Update = %v", err)
 	}
 	got, _ := s.Update("", a.ReferenceID, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
-		return a.Complete(now, domain.Scores{{Trait: "x", Value: 3}})
+		return lc.Complete(a, now, domain.Scores{{Trait: "x", Value: 3}})
 	})
 	got.Applicant.Email = "changed@example.com" // a copy: the store must not change
 	if b, _ := s.Get("c", a.ReferenceID); b.Applicant.Email != "a@example.com" {
@@ -141,10 +185,10 @@ func TestEventsAreNumberedInOrder(t *testing.T) {
 		wg.Go(func() {
 			a := create(t, s, "c")
 			_, _ = s.Update("", a.ReferenceID, func(a *domain.Application, now time.Time) ([]domain.Event, error) {
-				return a.Complete(now, nil)
+				return lc.Complete(a, now, nil)
 			})
-			_, _ = s.Update("", a.ReferenceID, (*domain.Application).Anonymize)
-			_, _ = s.Update("", a.ReferenceID, (*domain.Application).Anonymize) // nothing changes: no event
+			_, _ = s.Update("", a.ReferenceID, lc.Anonymize)
+			_, _ = s.Update("", a.ReferenceID, lc.Anonymize) // nothing changes: no event
 		})
 	}
 	wg.Wait()
@@ -183,7 +227,7 @@ func TestListAndCount(t *testing.T) {
 		}
 		refs = append(refs, create(t, s, client).ReferenceID)
 	}
-	_, _ = s.Update("", refs[1], start)
+	_, _ = s.Update("", refs[1], lc.Start)
 	c.Advance(week)
 	_, _ = s.Update("", refs[2], func(a *domain.Application, now time.Time) ([]domain.Event, error) { return nil, nil })
 	tests := map[string]struct {
@@ -266,7 +310,7 @@ func TestRestoredAfterARestart(t *testing.T) {
 		refs = append(refs, a.ReferenceID)
 	}
 	if _, err := s.Update("", refs[7], func(a *domain.Application, now time.Time) ([]domain.Event, error) {
-		return a.Complete(now, domain.NewScores(map[string]int{"x": 2}))
+		return lc.Complete(a, now, domain.NewScores(map[string]int{"x": 2}))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -322,10 +366,10 @@ func TestFailedWriteIsReturned(t *testing.T) {
 	if err := s.InvalidateTokens("revoked", huge); err == nil || !strings.Contains(err.Error(), "key too large") {
 		t.Fatalf("InvalidateTokens = %v", err)
 	}
-	if _, err := s.Update("", a.ReferenceID, start); err == nil {
+	if _, err := s.Update("", a.ReferenceID, lc.Start); err == nil {
 		t.Fatal("a change after the failure was acknowledged")
 	}
-	if _, err := s.Update("", "nope", start); !apierr.Is(err, apierr.NotFound) {
+	if _, err := s.Update("", "nope", lc.Start); !apierr.Is(err, apierr.NotFound) {
 		t.Fatalf("a refused change = %v", err) // nothing written: the store's own error
 	}
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/equalture/equalture-mock/internal/egress"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/service"
-	"github.com/equalture/equalture-mock/internal/spec"
 )
 
 // T0 is where the frozen clock starts.
@@ -86,13 +85,9 @@ func NewWrapped(t testing.TB, wrap func(http.Handler) http.Handler, opts ...func
 	}
 	srv.Start()
 	t.Cleanup(srv.Close)
-	cs, err := spec.Control()
-	if err != nil {
-		t.Fatal(err)
-	}
 	return &Env{t: t, App: a, Clock: clk, URL: srv.URL,
 		vendor:  &apiclient.Client{Base: srv.URL, Contract: a.Spec},
-		control: &apiclient.Client{Base: srv.URL, Contract: cs},
+		control: &apiclient.Client{Base: srv.URL, Contract: a.ControlSpec},
 	}
 }
 

@@ -1,9 +1,4 @@
-// Package backoff slows down guessing a secret: per client address, every failed attempt beyond a
-// few free ones doubles the time before the next attempt is heard (up to a cap), on the mock's
-// clock, so tests move the clock instead of sleeping. The table of addresses is bounded: the least
-// recently seen address goes first when it is full, and an address forgets its failures after a
-// quiet while.
-package backoff
+package auth
 
 import (
 	"container/list"
@@ -16,16 +11,20 @@ import (
 	"github.com/equalture/equalture-mock/internal/clock"
 )
 
-// Defaults of a Limiter.
+// The defaults of a Limiter.
 const (
-	DefaultFree    = 5                // failures heard without waiting
-	DefaultBase    = time.Second      // the wait after the first failure beyond them
-	DefaultMax     = 5 * time.Minute  // the longest wait
-	DefaultForget  = 15 * time.Minute // quiet time after which an address starts afresh
-	DefaultEntries = 10000            // addresses remembered
+	BackoffFree    = 5                // failures heard without waiting
+	BackoffBase    = time.Second      // the wait after the first failure beyond them
+	BackoffMax     = 5 * time.Minute  // the longest wait
+	BackoffForget  = 15 * time.Minute // quiet time after which an address starts afresh
+	BackoffEntries = 10000            // addresses remembered
 )
 
-// Limiter remembers failed attempts per client address. It is safe for concurrent use.
+// Limiter slows down guessing a secret (the admin token): per client address, every failed
+// attempt beyond a few free ones doubles the time before the next attempt is heard (up to a cap),
+// on the mock's clock, so tests move the clock instead of sleeping. The table of addresses is
+// bounded: the least recently seen address goes first when it is full, and an address forgets its
+// failures after a quiet while. It is safe for concurrent use.
 type Limiter struct {
 	clock clock.Clock
 
@@ -41,8 +40,8 @@ type entry struct {
 	until time.Time // no attempt is heard before
 }
 
-// New returns a limiter timed on clk.
-func New(clk clock.Clock) *Limiter {
+// NewLimiter returns a limiter timed on clk.
+func NewLimiter(clk clock.Clock) *Limiter {
 	return &Limiter{clock: clk, entries: make(map[string]*list.Element)}
 }
 
@@ -67,7 +66,7 @@ func (l *Limiter) Fail(key string) {
 	if e == nil {
 		e = &entry{key: key}
 		l.entries[key] = l.order.PushFront(e)
-		for l.order.Len() > DefaultEntries {
+		for l.order.Len() > BackoffEntries {
 			old := l.order.Back()
 			delete(l.entries, old.Value.(*entry).key)
 			l.order.Remove(old)
@@ -75,10 +74,10 @@ func (l *Limiter) Fail(key string) {
 	}
 	e.fails++
 	e.last = now
-	if over := e.fails - DefaultFree; over > 0 {
-		wait := DefaultMax
+	if over := e.fails - BackoffFree; over > 0 {
+		wait := BackoffMax
 		if over <= 20 { // beyond, the shift would pass the cap anyway
-			wait = min(DefaultBase<<(over-1), DefaultMax)
+			wait = min(BackoffBase<<(over-1), BackoffMax)
 		}
 		e.until = now.Add(wait)
 	}
@@ -102,7 +101,7 @@ func (l *Limiter) lookup(key string, now time.Time) *entry {
 		return nil
 	}
 	e := el.Value.(*entry)
-	if now.Sub(e.last) > DefaultForget || now.Before(e.last) {
+	if now.Sub(e.last) > BackoffForget || now.Before(e.last) {
 		delete(l.entries, key)
 		l.order.Remove(el)
 		return nil
@@ -111,9 +110,9 @@ func (l *Limiter) lookup(key string, now time.Time) *entry {
 	return e
 }
 
-// Key is the client address a request counts against: its peer's IP address, an IPv6 address by
+// ClientAddress is the client address a request counts against: its peer's IP address, an IPv6 address by
 // its /64 (one host holds a whole /64).
-func Key(r *http.Request) string {
+func ClientAddress(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		host = r.RemoteAddr

@@ -1,4 +1,4 @@
-package backoff_test
+package auth_test
 
 import (
 	"fmt"
@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/backoff"
+	"github.com/equalture/equalture-mock/internal/auth"
 	"github.com/equalture/equalture-mock/internal/clock"
 )
 
@@ -16,8 +16,8 @@ var t0 = time.Date(2026, 11, 28, 12, 0, 0, 0, time.UTC)
 // passes when the clock moves, not before.
 func TestWaitsDouble(t *testing.T) {
 	clk := clock.NewFrozen(t0)
-	l := backoff.New(clk)
-	for i := range backoff.DefaultFree {
+	l := auth.NewLimiter(clk)
+	for i := range auth.BackoffFree {
 		l.Fail("a")
 		if w := l.Wait("a"); w != 0 {
 			t.Fatalf("after %d failures: wait %v, want none", i+1, w)
@@ -43,8 +43,8 @@ func TestWaitsDouble(t *testing.T) {
 	for range 100 {
 		l.Fail("a")
 	}
-	if got := l.Wait("a"); got != backoff.DefaultMax {
-		t.Fatalf("after many failures: wait %v, want the cap %v", got, backoff.DefaultMax)
+	if got := l.Wait("a"); got != auth.BackoffMax {
+		t.Fatalf("after many failures: wait %v, want the cap %v", got, auth.BackoffMax)
 	}
 	l.Succeed("a")
 	if got := l.Wait("a"); got != 0 {
@@ -55,16 +55,16 @@ func TestWaitsDouble(t *testing.T) {
 // A quiet address starts afresh; so does one when the clock is set back before its failures.
 func TestForgets(t *testing.T) {
 	clk := clock.NewFrozen(t0)
-	l := backoff.New(clk)
-	for range backoff.DefaultFree + 3 {
+	l := auth.NewLimiter(clk)
+	for range auth.BackoffFree + 3 {
 		l.Fail("a")
 	}
-	clk.Advance(backoff.DefaultForget + time.Second)
+	clk.Advance(auth.BackoffForget + time.Second)
 	l.Fail("a")
 	if w := l.Wait("a"); w != 0 {
 		t.Fatalf("a failure after a quiet while waits %v", w)
 	}
-	for range backoff.DefaultFree + 3 {
+	for range auth.BackoffFree + 3 {
 		l.Fail("a")
 	}
 	clk.Set(t0.Add(-time.Hour))
@@ -77,17 +77,17 @@ func TestForgets(t *testing.T) {
 // never grows without bound.
 func TestBounded(t *testing.T) {
 	clk := clock.NewFrozen(t0)
-	l := backoff.New(clk)
-	for range backoff.DefaultFree + 1 {
+	l := auth.NewLimiter(clk)
+	for range auth.BackoffFree + 1 {
 		l.Fail("first")
 	}
-	for i := range backoff.DefaultEntries {
+	for i := range auth.BackoffEntries {
 		l.Fail(fmt.Sprint("flood-", i))
 	}
 	if w := l.Wait("first"); w != 0 {
 		t.Fatalf("the oldest address was kept beyond the bound (wait %v)", w)
 	}
-	for range backoff.DefaultFree + 1 {
+	for range auth.BackoffFree + 1 {
 		l.Fail("last")
 	}
 	if l.Wait("last") == 0 {
@@ -105,7 +105,7 @@ func TestKey(t *testing.T) {
 	} {
 		r := httptest.NewRequest("GET", "/", nil)
 		r.RemoteAddr = remote
-		if got := backoff.Key(r); got != want {
+		if got := auth.ClientAddress(r); got != want {
 			t.Errorf("Key(%q) = %q, want %q", remote, got, want)
 		}
 	}
