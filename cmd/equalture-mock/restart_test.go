@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
 // The binary on a data dir, killed with SIGKILL while it works and started again: nothing it
@@ -255,10 +257,7 @@ func TestKill9LosesNothingAcknowledged(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary and kills it")
 	}
-	bin := filepath.Join(t.TempDir(), "equalture-mock")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := testenv.MockBinary(t)
 	dataDir := t.TempDir()
 
 	var receiverCode atomic.Int64

@@ -8,10 +8,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
 func env(vars map[string]string) Env { return func(k string) string { return vars[k] } }
@@ -163,15 +164,8 @@ func TestServeFailsOnBrokenFixtures(t *testing.T) {
 }
 
 func TestContractCommand(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the contract suite")
-	}
 	dir := t.TempDir()
-	bin := dir + "/contract.test"
-	build := exec.Command("go", "test", "-c", "-o", bin, "../../contract")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("building the suite: %v\n%s", err, out)
-	}
+	bin := testenv.ContractSuite(t)
 	f, o := serveFlags(env(nil), io.Discard)
 	if err := f.parse([]string{"--addr", "127.0.0.1:0", "--seed", "5"}); err != nil {
 		t.Fatal(err)

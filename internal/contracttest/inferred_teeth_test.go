@@ -13,6 +13,7 @@ import (
 // mock with a failure of its own kind, and with EQUALTURE_CONTRACT_INFERRED=warn passes it with
 // the news in a JUnit property.
 func TestSuiteTellsGuessesFromBreaks(t *testing.T) {
+	t.Parallel()
 	base := mock(t)
 	target := proxy(t, base, nil, func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/hire_applicant") && *status == 409 {

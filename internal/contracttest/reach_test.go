@@ -28,6 +28,7 @@ import (
 // TestSuiteCatchesBrokenCompletedAnswers: results, public links, hiring and the callback after a
 // completion, each broken by the proxy, fail the suite naming the operation and the field.
 func TestSuiteCatchesBrokenCompletedAnswers(t *testing.T) {
+	t.Parallel()
 	is := func(r *http.Request, method, suffix string) bool {
 		return r.Method == method && strings.HasSuffix(r.URL.Path, suffix)
 	}
@@ -140,6 +141,7 @@ func TestSuiteCatchesBrokenCompletedAnswers(t *testing.T) {
 // TestSuiteCatchesABrokenCallbackAfterACompletion: the callback spec that needs no control API
 // catches a callback breaking the contract (a proxy between the mock and the receiver breaks it).
 func TestSuiteCatchesABrokenCallbackAfterACompletion(t *testing.T) {
+	t.Parallel()
 	base := mock(t)
 	receiverAddr := freeAddr(t)
 	rp := httputil.NewSingleHostReverseProxy(&url.URL{Scheme: "http", Host: receiverAddr})
@@ -180,6 +182,7 @@ func completed(t *testing.T, env *testenv.Env, n int) []string {
 // TestSuiteChecksConfiguredReferencesWithoutAControlAPI runs the suite as against a real test
 // account: no control URL, applications completed beforehand and named in the settings.
 func TestSuiteChecksConfiguredReferencesWithoutAControlAPI(t *testing.T) {
+	t.Parallel()
 	env := testenv.New(t)
 	refs := completed(t, env, 3)
 	settings := append(targetEnv(env.URL, ""),
@@ -229,6 +232,7 @@ func TestSuiteChecksConfiguredReferencesWithoutAControlAPI(t *testing.T) {
 // TestSuiteWaitsForACompletionWithoutAControlAPI: the callback spec creates an application and
 // waits while someone — here the test, as a person on the real service would — completes it.
 func TestSuiteWaitsForACompletionWithoutAControlAPI(t *testing.T) {
+	t.Parallel()
 	env := testenv.New(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -266,6 +270,7 @@ func TestSuiteWaitsForACompletionWithoutAControlAPI(t *testing.T) {
 // TestSuiteBoundsEveryRequest: a target that never answers fails the spec within the request
 // timeout, naming the operation.
 func TestSuiteBoundsEveryRequest(t *testing.T) {
+	t.Parallel()
 	base := mock(t)
 	u, _ := url.Parse(base)
 	rp := httputil.NewSingleHostReverseProxy(u)
@@ -296,6 +301,7 @@ func TestSuiteBoundsEveryRequest(t *testing.T) {
 // TestSuiteReportsABrokenSetUpOnce: when the token or the jobs answer breaks, the suite says so
 // once, naming the answer, instead of failing every spec with it.
 func TestSuiteReportsABrokenSetUpOnce(t *testing.T) {
+	t.Parallel()
 	base := mock(t)
 	tests := map[string]struct {
 		mutate mutation
@@ -381,6 +387,7 @@ func rewriteJSON(r *http.Request, fn func(map[string]any)) {
 // TestSuiteCatchesATargetThatAcceptsInvalidRequests: under the negative label, a target that
 // creates an application from an invalid body, or answers one with a 5xx, fails the suite.
 func TestSuiteCatchesATargetThatAcceptsInvalidRequests(t *testing.T) {
+	t.Parallel()
 	base := mock(t)
 	broken := proxy(t, base, nil, func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
 		if r.Method != http.MethodPost || r.URL.Path != "/connect_ats/applications" {

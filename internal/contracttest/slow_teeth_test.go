@@ -23,6 +23,7 @@ func acceptsExpiredTokens(r *http.Request) {
 // tokens — against the mock by moving its clock, and without a control API by waiting (here a
 // mock whose tokens live 1s, the wait set to 2s); it does not run unless the filter names it.
 func TestSlowSpecHoldsATokenPastItsLifetime(t *testing.T) {
+	t.Parallel()
 	slow := []string{"-ginkgo.no-color", "-ginkgo.label-filter=slow"}
 	base := mock(t)
 	if code, out := runSuite(t, slow, targetEnv(base, base+"/_mock")); code != 0 || !strings.Contains(out, "Ran 1 of") {

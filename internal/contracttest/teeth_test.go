@@ -20,7 +20,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/equalture/equalture-mock/internal/testenv"
@@ -28,33 +27,9 @@ import (
 
 const jobID = "0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01"
 
-var (
-	buildOnce sync.Once
-	suiteBin  string
-	buildErr  error
-)
-
-// suite builds the contract suite binary once per test run, as CI and the Docker image do.
-func suite(t *testing.T) string {
-	t.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "contract-suite")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		suiteBin = filepath.Join(dir, "contract.test")
-		out, err := exec.Command("go", "test", "-c", "-o", suiteBin, "../../contract").CombinedOutput()
-		if err != nil {
-			buildErr = err
-			t.Logf("%s", out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatalf("building the contract suite: %v", buildErr)
-	}
-	return suiteBin
-}
+// suite is the contract suite's binary, built once per source state (testenv.ContractSuite), as
+// CI and the Docker image build it.
+func suite(t *testing.T) string { return testenv.ContractSuite(t) }
 
 // mutation breaks one kind of answer; it reports whether it touched the response.
 type mutation func(req *http.Request, status *int, header http.Header, body map[string]any) bool
@@ -162,6 +137,7 @@ func run(t *testing.T, base, control, focus string, extraEnv ...string) (int, st
 }
 
 func TestSuitePassesAgainstTheMockThroughAnHonestProxy(t *testing.T) {
+	t.Parallel()
 	base := mock(t)
 	code, out := run(t, proxy(t, base, nil, nil), base+"/_mock", "")
 	if code != 0 {
@@ -170,6 +146,7 @@ func TestSuitePassesAgainstTheMockThroughAnHonestProxy(t *testing.T) {
 }
 
 func TestSuiteRunsOnlySafeSpecsAgainstATargetWithoutControlAPI(t *testing.T) {
+	t.Parallel()
 	base := mock(t)
 	code, out := runSuite(t, []string{"-ginkgo.no-color", "-ginkgo.v"}, targetEnv(base, ""))
 	if code != 0 {
@@ -225,6 +202,7 @@ func freePort(t *testing.T) int {
 }
 
 func TestSuiteCatchesBrokenAnswers(t *testing.T) {
+	t.Parallel()
 	is := func(method, suffix string) func(*http.Request) bool {
 		return func(r *http.Request) bool { return r.Method == method && strings.HasSuffix(r.URL.Path, suffix) }
 	}
@@ -373,6 +351,7 @@ func expectCaught(t *testing.T, name, target, control, focus string, want []stri
 }
 
 func TestSuiteCatchesABrokenCallback(t *testing.T) {
+	t.Parallel()
 	base := mock(t)
 	receiverAddr := freeAddr(t)
 	// The mock calls back through this proxy, which drops "fit" before the suite's receiver sees it.

@@ -16,6 +16,7 @@ import (
 // The mock's events reach the suite's receiver through a proxy that changes them: the suite
 // catches each change, naming what broke.
 func TestSuiteCatchesBrokenWebhookEvents(t *testing.T) {
+	t.Parallel()
 	tests := map[string]struct {
 		change func(event map[string]any)
 		want   []string

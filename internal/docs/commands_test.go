@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
 // The ports the pages use, each with the variable that moves the default address of the command
@@ -34,37 +36,11 @@ const (
 	startTimeout = 3 * time.Minute // a background command listening (make run compiles first)
 )
 
-var (
-	buildOnce sync.Once
-	binDir    string
-	buildErr  error
-)
-
-// binary builds equalture-mock from this tree once per test run and returns the folder holding it.
+// binary returns the folder holding equalture-mock built from this tree (testenv.MockBinary: once
+// per source state, shared with the other test packages).
 func binary(t *testing.T) string {
 	t.Helper()
-	buildOnce.Do(func() {
-		binDir, buildErr = os.MkdirTemp("", "equalture-mock-docs-")
-		if buildErr != nil {
-			return
-		}
-		out, err := exec.Command("go", "build", "-o", filepath.Join(binDir, "equalture-mock"), "../../cmd/equalture-mock").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
-	}
-	return binDir
-}
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
-	}
-	os.Exit(code)
+	return filepath.Dir(testenv.MockBinary(t))
 }
 
 // Every sh block of every page runs, except those marked {untested: why; see where}, which are
@@ -107,25 +83,21 @@ func TestCommands(t *testing.T) {
 	}
 }
 
-// needTools makes sure the tools the pages' commands use are there, installing them with
-// scripts/docs-deps (as make test does) when one is missing.
+// pageTools are the commands the pages' commands use beyond the binary; make docs-deps installs
+// curl and jq (and bash), as make test does first.
+var pageTools = []*testenv.Tool{
+	testenv.OnPath("bash", "make docs-deps"),
+	testenv.OnPath("curl", "make docs-deps"),
+	testenv.OnPath("jq", "make docs-deps"),
+	testenv.OnPath("make", "apt-get install make"),
+}
+
+// needTools skips the test, or fails it under CI=true, when a tool the pages use is missing: the
+// test installs nothing.
 func needTools(t *testing.T) {
 	t.Helper()
-	missing := func() []string {
-		var out []string
-		for _, tool := range []string{"bash", "curl", "jq", "make"} {
-			if _, err := exec.LookPath(tool); err != nil {
-				out = append(out, tool)
-			}
-		}
-		return out
-	}
-	if len(missing()) == 0 {
-		return
-	}
-	out, err := exec.Command(filepath.Join(root, "scripts", "docs-deps")).CombinedOutput()
-	if m := missing(); len(m) > 0 {
-		t.Fatalf("the pages' commands need %v; scripts/docs-deps: %v\n%s", m, err, out)
+	for _, tool := range pageTools {
+		tool.Require(t)
 	}
 }
 

@@ -2,39 +2,37 @@ package e2e
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
-// axe-core is the accessibility checker the tests inject into pages. It comes from npm, pinned in
-// tools/axe (make tools installs it with npm ci); go test installs nothing itself.
-const axePath = "tools/axe/node_modules/axe-core/axe.min.js"
-
-var axeOnce = sync.OnceValues(func() (string, error) {
-	b, err := os.ReadFile(filepath.Join(root, axePath))
+// axeSource is axe-core's source, the accessibility checker the tests inject into pages: npm,
+// pinned in tools/axe, installed by make tools (testenv.AxeCore); go test installs nothing itself.
+var axeSource = sync.OnceValues(func() (string, error) {
+	p, err := testenv.AxeCore.Find()
+	if err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile(p)
 	return string(b), err
 })
 
 // requireAxe returns axe-core's source, or skips the test when it is not installed — a failure
 // under CI=true, where make tools installed it.
-func requireAxe(t *testing.T) string {
+func requireAxe(t testing.TB) string {
 	t.Helper()
-	src, err := axeOnce()
-	if err == nil {
-		return src
+	testenv.AxeCore.Require(t)
+	src, err := axeSource()
+	if err != nil {
+		t.Fatal(err)
 	}
-	msg := fmt.Sprintf("axe-core is not installed (%v): run `make tools` (npm ci in tools/axe)", err)
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
+	return src
 }
 
 // axeViolation is one rule a page breaks, with the elements that break it.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -30,8 +29,8 @@ const testTimeout = 60 * time.Second
 
 var (
 	browserCtx context.Context // the one browser; tests open contexts of their own in it
-	skipReason string          // why the browser tests cannot run here, when they cannot
 	root       string          // the module's root directory
+	shots      string          // where screenshots go
 )
 
 func TestMain(m *testing.M) {
@@ -39,24 +38,26 @@ func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
+// run starts the browser the tests share, unless they will skip: with -short, or when Chromium
+// is missing (newTab then skips each test, or fails it under CI=true, through testenv.Chromium).
 func run(m *testing.M) int {
 	var err error
-	if root, err = moduleRoot(); err != nil {
+	if root, err = testenv.ModuleRoot(); err != nil {
 		fmt.Fprintln(os.Stderr, "e2e:", err)
 		return 1
 	}
-	bin, reason, err := chromium()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "e2e: Chromium:", err)
-		return 1
+	bin, err := testenv.Chromium.Find()
+	if testing.Short() || err != nil {
+		return m.Run()
 	}
-	if bin == "" {
-		if os.Getenv("EQUALTURE_BROWSER_TESTS") == "require" {
-			fmt.Fprintln(os.Stderr, "e2e: EQUALTURE_BROWSER_TESTS=require, but", reason)
+	// Screenshots are kept where EQUALTURE_SCREENSHOTS says (make test: reports/screenshots, a CI
+	// artefact), else in a directory removed at the end.
+	if shots = os.Getenv("EQUALTURE_SCREENSHOTS"); shots == "" {
+		if shots, err = os.MkdirTemp("", "equalture-e2e-screenshots-"); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e:", err)
 			return 1
 		}
-		skipReason = "browser tests skipped: " + reason
-		return m.Run()
+		defer os.RemoveAll(shots)
 	}
 	profile, err := os.MkdirTemp("", "equalture-e2e-chromium-")
 	if err != nil {
@@ -90,58 +91,6 @@ func run(m *testing.M) int {
 	return m.Run()
 }
 
-// chromium returns the browser to drive, installing it with scripts/browser-deps when it is
-// missing; when it cannot be installed here, bin is "" and reason says why.
-func chromium() (bin, reason string, err error) {
-	find := func() string {
-		if p := os.Getenv("EQUALTURE_CHROMIUM"); p != "" {
-			return p
-		}
-		if p, err := exec.LookPath("chromium"); err == nil {
-			return p
-		}
-		return ""
-	}
-	if bin = find(); bin != "" {
-		return bin, "", nil
-	}
-	script := filepath.Join(root, "scripts", "browser-deps")
-	var out bytes.Buffer
-	cmd := exec.Command(script)
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return "", "", fmt.Errorf("%s: %v\n%s", script, err, out.String())
-	}
-	last := strings.TrimSpace(out.String())
-	if i := strings.LastIndexByte(last, '\n'); i >= 0 {
-		last = last[i+1:]
-	}
-	if _, why, ok := strings.Cut(last, "SKIP: "); ok {
-		return "", why, nil
-	}
-	if bin = find(); bin == "" {
-		return "", "", fmt.Errorf("%s says it installed Chromium, but there is none:\n%s", script, out.String())
-	}
-	return bin, "", nil
-}
-
-func moduleRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the test's directory")
-		}
-		dir = parent
-	}
-}
-
 // removeProfile deletes Chromium's profile; its helpers may still write for a moment after it exits.
 func removeProfile(dir string) {
 	for range 50 {
@@ -159,11 +108,15 @@ type tab struct {
 	n   int // screenshots taken
 }
 
+// newTab also runs the test in parallel with the other browser tests (go test's -parallel, by
+// default as many as there are CPUs): each has its own browser context and its own mock.
 func newTab(t *testing.T) *tab {
 	t.Helper()
-	if skipReason != "" {
-		t.Skip(skipReason)
+	if testing.Short() {
+		t.Skip("a browser test: not with -short")
 	}
+	testenv.Chromium.Require(t)
+	t.Parallel()
 	ctx, cancel := chromedp.NewContext(browserCtx, chromedp.WithNewBrowserContext())
 	ctx, cancelTimeout := context.WithTimeout(ctx, testTimeout)
 	t.Cleanup(func() {
@@ -217,19 +170,19 @@ func eval[T any](b *tab, expr string) T {
 	return v
 }
 
-// shot saves a full-page screenshot as reports/screenshots/<test>-<name>.png and returns its path.
+// shot saves a full-page screenshot as <test>-<n>-<name>.png in the screenshots directory and
+// returns its path.
 func (b *tab) shot(name string) string {
 	b.t.Helper()
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
-	dir := filepath.Join(root, "reports", "screenshots")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(shots, 0o755); err != nil {
 		b.t.Fatal(err)
 	}
 	b.n++
-	file := filepath.Join(dir, fmt.Sprintf("%s-%d-%s.png", strings.ReplaceAll(b.t.Name(), "/", "_"), b.n, name))
+	file := filepath.Join(shots, fmt.Sprintf("%s-%d-%s.png", strings.ReplaceAll(b.t.Name(), "/", "_"), b.n, name))
 	if err := os.WriteFile(file, png, 0o644); err != nil {
 		b.t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/spec"
+	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
 func load(t *testing.T, doc []byte) *spec.Spec {
@@ -48,19 +48,13 @@ func TestContractsLoadAndValidate(t *testing.T) {
 	}
 }
 
-// TestIndependentLinter runs Redocly's linter (installed by `make tools`, which .ci/run calls) on
+// TestIndependentLinter runs Redocly's linter (installed by `make tools`, which make test runs) on
 // both contracts and wants neither errors nor warnings.
 func TestIndependentLinter(t *testing.T) {
-	root, err := filepath.Abs("../..")
+	bin := testenv.Redocly.Require(t)
+	root, err := testenv.ModuleRoot()
 	if err != nil {
 		t.Fatal(err)
-	}
-	bin := filepath.Join(root, "tools/lint/node_modules/.bin/redocly")
-	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("redocly is not installed (%v): .ci/run must run `make tools` first", err)
-		}
-		t.Skip("redocly not installed: run `make tools` (npm install in tools/lint) to lint the contracts")
 	}
 	cmd := exec.Command(bin, "lint", "--format=stylish", "--config", "tools/lint/redocly.yaml", "openapi.yaml", "control-openapi.yaml")
 	cmd.Dir = root

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/equalture/equalture-mock/equaltest"
+	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
 // TestGeneratedTypeScriptClientWalkThrough generates TypeScript types from openapi.yaml with
@@ -27,10 +28,7 @@ func TestGeneratedTypeScriptClientWalkThrough(t *testing.T) {
 	bin := func(name string) string { return filepath.Join(lint, "node_modules", ".bin", name) }
 	for _, name := range []string{"openapi-typescript", "tsc"} {
 		if _, err := os.Stat(bin(name)); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is not installed (%v): CI must run `make tools` first", name, err)
-			}
-			t.Skipf("%s not installed: run `make tools` (npm ci in tools/lint)", name)
+			testenv.Missing(t, name+" (npm, tools/lint) is not installed", "make tools")
 		}
 	}
 	node, err := exec.LookPath("node")
