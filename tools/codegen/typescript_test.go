@@ -69,7 +69,7 @@ func TestGeneratedTypeScriptClientWalkThrough(t *testing.T) {
 	}
 	run(nil, bin("openapi-typescript"), contract, "-o", "equalture.d.ts")
 	run(nil, bin("tsc"), "--strict", "--noEmit", "-p", "tsconfig.json")
-	run(nil, bin("tsc"), "-p", "tsconfig.json") // emits out/walkthrough.mjs
+	run(nil, bin("tsc"), "--noCheck", "-p", "tsconfig.json") // emits out/walkthrough.mjs, checked just above
 
 	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, r.Body)
