@@ -3,7 +3,7 @@ package equaltest_test
 import (
 	"testing"
 
-	"github.com/equalture/equalture-mock/internal/apicheck"
+	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
-func TestGoDocNamesNoInternalPackage(t *testing.T) { apicheck.NoInternalNames(t, ".") }
+func TestGoDocNamesNoInternalPackage(t *testing.T) { testenv.NoInternalNames(t, ".") }

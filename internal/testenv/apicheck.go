@@ -1,8 +1,4 @@
-// Package apicheck checks what go doc shows of a public package: its exported declarations — the
-// values of constants and variables, the fields of types, the signatures of functions and methods
-// — name no identifier of an internal package, so the documentation reads on its own and the
-// promise holds no internal type.
-package apicheck
+package testenv
 
 import (
 	"go/ast"
@@ -18,7 +14,10 @@ import (
 	"testing"
 )
 
-// NoInternalNames fails t for every exported declaration of the package in dir (its non-test
+// NoInternalNames checks what go doc shows of a public package: its exported declarations — the
+// values of constants and variables, the fields of types, the signatures of functions and methods
+// — name no identifier of an internal package, so the documentation reads on its own and the
+// promise holds no internal type. It fails t for every exported declaration of the package in dir (its non-test
 // files) that refers to a package whose import path has an internal element.
 func NoInternalNames(t testing.TB, dir string) {
 	t.Helper()
