@@ -157,8 +157,9 @@ func (a *Authenticator) decode(tok string, claims Claims) (tokenData, error) {
 	if ok {
 		return d, nil
 	}
-	if err := json.Unmarshal(claims.Data, &d); err != nil || d.ClientID == "" {
-		return tokenData{}, ErrMalformed
+	d, err := unmarshalTokenData(claims.Data) // not into d: that would put d on the heap on every call
+	if err != nil {
+		return tokenData{}, err
 	}
 	a.mu.Lock()
 	if len(a.decoded) >= maxDecoded {
@@ -166,6 +167,14 @@ func (a *Authenticator) decode(tok string, claims Claims) (tokenData, error) {
 	}
 	a.decoded[tok] = d
 	a.mu.Unlock()
+	return d, nil
+}
+
+func unmarshalTokenData(b []byte) (tokenData, error) {
+	var d tokenData
+	if err := json.Unmarshal(b, &d); err != nil || d.ClientID == "" {
+		return tokenData{}, ErrMalformed
+	}
 	return d, nil
 }
 
@@ -181,7 +190,8 @@ func bearerToken(r *http.Request) (string, bool) {
 func BearerToken(h string) (string, bool) {
 	scheme, tok, ok := strings.Cut(h, " ")
 	tok = strings.TrimLeft(tok, " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" || strings.ContainsAny(tok, " \t") {
+	if !ok || !strings.EqualFold(scheme, "Bearer") || tok == "" ||
+		strings.IndexByte(tok, ' ') >= 0 || strings.IndexByte(tok, '\t') >= 0 {
 		return "", false
 	}
 	return tok, true

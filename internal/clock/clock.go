@@ -8,6 +8,7 @@ package clock
 import (
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -38,11 +39,27 @@ type State struct {
 type Virtual struct {
 	real func() time.Time
 
-	mu     sync.Mutex
-	base   time.Time // virtual time at real instant anchor
-	anchor time.Time
-	frozen bool
+	// course is the clock's current course, read without a lock (Now is on every request's
+	// path); it is replaced, never modified, under mu.
+	course atomic.Pointer[course]
+
+	mu     sync.Mutex // serialises changes of course and the timers
 	timers map[*vtimer]struct{}
+}
+
+// course is where a Virtual clock stands: frozen at base, or running from base at real instant
+// anchor.
+type course struct {
+	base, anchor time.Time
+	frozen       bool
+}
+
+// at is the time the course shows at real instant now.
+func (c *course) at(now time.Time) time.Time {
+	if c.frozen {
+		return c.base
+	}
+	return c.base.Add(now.Sub(c.anchor))
 }
 
 var _ Clock = (*Virtual)(nil)
@@ -53,13 +70,15 @@ func NewVirtual() *Virtual { return newVirtual(time.Now) }
 // NewFrozen returns a frozen clock set to t, for tests.
 func NewFrozen(t time.Time) *Virtual {
 	v := newVirtual(time.Now)
-	v.base, v.frozen = t, true
+	v.course.Store(&course{base: t, anchor: v.real(), frozen: true})
 	return v
 }
 
 func newVirtual(real func() time.Time) *Virtual {
 	now := real()
-	return &Virtual{real: real, base: now, anchor: now, timers: make(map[*vtimer]struct{})}
+	v := &Virtual{real: real, timers: make(map[*vtimer]struct{})}
+	v.course.Store(&course{base: now, anchor: now})
+	return v
 }
 
 // Restore puts the clock on the course st describes: frozen at st.Now, or running st.Offset
@@ -67,27 +86,20 @@ func newVirtual(real func() time.Time) *Virtual {
 func (v *Virtual) Restore(st State) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	v.frozen = st.Frozen
 	if st.Frozen {
-		v.rebaseLocked(st.Now)
+		v.rebaseLocked(st.Now, true)
 	} else {
-		v.rebaseLocked(v.real().Add(st.Offset))
+		v.rebaseLocked(v.real().Add(st.Offset), false)
 	}
 }
 
 // Now returns the virtual time.
-func (v *Virtual) Now() time.Time {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.nowLocked()
-}
+func (v *Virtual) Now() time.Time { return v.course.Load().at(v.real()) }
 
-func (v *Virtual) nowLocked() time.Time {
-	if v.frozen {
-		return v.base
-	}
-	return v.base.Add(v.real().Sub(v.anchor))
-}
+// nowLocked is Now for callers holding mu (the course cannot change under them).
+func (v *Virtual) nowLocked() time.Time { return v.Now() }
+
+func (v *Virtual) frozenLocked() bool { return v.course.Load().frozen }
 
 // State returns the clock's time, whether it is frozen and its offset from real time.
 func (v *Virtual) State() State {
@@ -98,7 +110,7 @@ func (v *Virtual) State() State {
 
 func (v *Virtual) stateLocked() State {
 	now := v.nowLocked()
-	return State{Now: now, Frozen: v.frozen, Offset: now.Sub(v.real())}
+	return State{Now: now, Frozen: v.frozenLocked(), Offset: now.Sub(v.real())}
 }
 
 // ErrBackwards is why Forward refuses a negative duration.
@@ -117,8 +129,8 @@ func (v *Virtual) Forward(d time.Duration) (time.Time, error) {
 // Advance moves the clock by d (negative d moves it back: tests use it; operators get Forward).
 func (v *Virtual) Advance(d time.Duration) time.Time {
 	v.mu.Lock()
-	v.rebaseLocked(v.nowLocked().Add(d))
-	now := v.base
+	now := v.nowLocked().Add(d)
+	v.rebaseLocked(now, v.frozenLocked())
 	v.mu.Unlock()
 	return now
 }
@@ -127,7 +139,7 @@ func (v *Virtual) Advance(d time.Duration) time.Time {
 func (v *Virtual) Set(t time.Time) (before time.Time) {
 	v.mu.Lock()
 	before = v.nowLocked()
-	v.rebaseLocked(t)
+	v.rebaseLocked(t, v.frozenLocked())
 	v.mu.Unlock()
 	return before
 }
@@ -135,30 +147,27 @@ func (v *Virtual) Set(t time.Time) (before time.Time) {
 // Freeze stops the clock at its current time.
 func (v *Virtual) Freeze() {
 	v.mu.Lock()
-	v.rebaseLocked(v.nowLocked())
-	v.frozen = true
+	v.rebaseLocked(v.nowLocked(), true)
 	v.mu.Unlock()
 }
 
 // Unfreeze lets the clock run with real time again from where it stands.
 func (v *Virtual) Unfreeze() {
 	v.mu.Lock()
-	v.rebaseLocked(v.nowLocked())
-	v.frozen = false
-	v.rescheduleLocked()
+	v.rebaseLocked(v.nowLocked(), false)
 	v.mu.Unlock()
 }
 
 // Reset puts the clock back on real time, running.
 func (v *Virtual) Reset() {
 	v.mu.Lock()
-	v.frozen = false
-	v.rebaseLocked(v.real())
+	v.rebaseLocked(v.real(), false)
 	v.mu.Unlock()
 }
 
-func (v *Virtual) rebaseLocked(t time.Time) {
-	v.base, v.anchor = t, v.real()
+// rebaseLocked sets the clock to t, frozen or running from now on, and re-arms the timers.
+func (v *Virtual) rebaseLocked(t time.Time, frozen bool) {
+	v.course.Store(&course{base: t, anchor: v.real(), frozen: frozen})
 	v.rescheduleLocked()
 }
 
@@ -180,7 +189,7 @@ func (v *Virtual) armLocked(t *vtimer, now time.Time) {
 		t.ch <- now // buffered, sent once: the timer leaves the set as it fires
 		return
 	}
-	if !v.frozen {
+	if !v.frozenLocked() {
 		t.wake = time.AfterFunc(t.deadline.Sub(now), func() { v.check(t) })
 	}
 }

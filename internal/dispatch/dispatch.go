@@ -62,6 +62,7 @@ type Call struct {
 	routeErr error
 	identify func(*http.Request) string
 	claimed  *string
+	rec      recorder // the answer as observers see it (one allocation with the Call)
 }
 
 // Who returns the client the request is from: the authenticated one, or else the one it claims to
@@ -236,7 +237,8 @@ func New(o Options) (*Dispatcher, error) {
 // ServeHTTP runs the pipeline.
 func (d *Dispatcher) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	c := &Call{Request: r, Start: time.Now(), identify: d.opts.Identify}
-	rec := &recorder{ResponseWriter: w, capture: d.opts.CaptureBytes}
+	c.rec = recorder{ResponseWriter: w, capture: d.opts.CaptureBytes}
+	rec := &c.rec
 	defer func() {
 		if v := recover(); v != nil {
 			if v == http.ErrAbortHandler { //nolint:errorlint // sentinel re-panicked on purpose

@@ -282,18 +282,21 @@ func (s *Spec) allowed(r *http.Request) []string {
 // parameter, 422 schema violations with every offending field named by dotted path. The body is
 // left readable for the handler.
 func (s *Spec) ValidateRequest(ctx context.Context, r *http.Request, route Route, auth openapi3filter.AuthenticationFunc) error {
-	in := &openapi3filter.RequestValidationInput{
-		Request:    r,
-		PathParams: route.Params,
-		Route:      route.Route,
-		Options: &openapi3filter.Options{
+	// The input and its options in one allocation: this runs on every request.
+	v := &struct {
+		in   openapi3filter.RequestValidationInput
+		opts openapi3filter.Options
+	}{
+		in: openapi3filter.RequestValidationInput{Request: r, PathParams: route.Params, Route: route.Route},
+		opts: openapi3filter.Options{
 			AuthenticationFunc:      auth,
 			MultiError:              true,
 			SkipSettingDefaults:     true,
 			SchemaValidationOptions: s.formats,
 		},
 	}
-	if err := openapi3filter.ValidateRequest(ctx, in); err != nil {
+	v.in.Options = &v.opts
+	if err := openapi3filter.ValidateRequest(ctx, &v.in); err != nil {
 		return requestError(err, r)
 	}
 	return nil
