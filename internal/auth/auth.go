@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
@@ -51,12 +50,10 @@ type Authenticator struct {
 	fixtures *fixtures.Set
 	clock    clock.Clock
 	ttl      time.Duration
-
-	mu      sync.RWMutex
-	decoded map[string]tokenData // what verified tokens carry: a token reused for 15 minutes is decoded once
+	decoded  *cache[tokenData] // what verified tokens carry
 }
 
-// maxDecoded bounds the memory of decoded tokens; the map is dropped whole when full.
+// maxDecoded bounds the memory of decoded tokens.
 const maxDecoded = 4096
 
 // Generations says which token generation each client is in: a token of an older one is refused
@@ -67,7 +64,7 @@ type Generations interface {
 
 // New returns an Authenticator issuing tokens valid for ttl on clk.
 func New(tokens *Signer, gens Generations, fx *fixtures.Set, clk clock.Clock, ttl time.Duration) *Authenticator {
-	return &Authenticator{tokens: tokens, gens: gens, fixtures: fx, clock: clk, ttl: ttl, decoded: make(map[string]tokenData)}
+	return &Authenticator{tokens: tokens, gens: gens, fixtures: fx, clock: clk, ttl: ttl, decoded: newCache[tokenData](maxDecoded)}
 }
 
 // Authenticate checks r against the security scheme the contract names and returns the client.
@@ -151,22 +148,14 @@ func (a *Authenticator) bearer(r *http.Request) (fixtures.Client, error) {
 
 // decode returns what a verified token carries.
 func (a *Authenticator) decode(tok string, claims Claims) (tokenData, error) {
-	a.mu.RLock()
-	d, ok := a.decoded[tok]
-	a.mu.RUnlock()
-	if ok {
+	if d, ok := a.decoded.get(tok); ok {
 		return d, nil
 	}
-	d, err := unmarshalTokenData(claims.Data) // not into d: that would put d on the heap on every call
+	d, err := unmarshalTokenData(claims.Data)
 	if err != nil {
 		return tokenData{}, err
 	}
-	a.mu.Lock()
-	if len(a.decoded) >= maxDecoded {
-		clear(a.decoded)
-	}
-	a.decoded[tok] = d
-	a.mu.Unlock()
+	a.decoded.put(tok, d)
 	return d, nil
 }
 

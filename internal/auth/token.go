@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 	"time"
 )
 
@@ -37,16 +36,13 @@ var (
 )
 
 // Signer signs and verifies tokens with one secret key. It remembers the claims of recently
-// verified tokens, so a client reusing its token for 15 minutes pays for the signature and the
-// decoding once; the age is checked on every call.
+// verified tokens (the signature is checked once per token); the age is checked on every call.
 type Signer struct {
-	key []byte
-
-	mu       sync.RWMutex
-	verified map[string]Claims
+	key      []byte
+	verified *cache[Claims]
 }
 
-// maxVerified bounds the memory of verified tokens; the map is dropped whole when full.
+// maxVerified bounds the memory of verified tokens.
 const maxVerified = 4096
 
 // NewSigner returns a Signer for key.
@@ -54,7 +50,7 @@ func NewSigner(key []byte) (*Signer, error) {
 	if len(key) == 0 {
 		return nil, errEmptyKey
 	}
-	return &Signer{key: append([]byte(nil), key...), verified: make(map[string]Claims)}, nil
+	return &Signer{key: append([]byte(nil), key...), verified: newCache[Claims](maxVerified)}, nil
 }
 
 type payload struct {
@@ -97,20 +93,13 @@ func (s *Signer) mac(signingInput string) []byte {
 // Verify checks token's format, signature and age at now, and returns its claims. The error is
 // one of ErrMalformed, ErrForged, ErrExpired or ErrNotYetValid.
 func (s *Signer) Verify(token string, now time.Time) (Claims, error) {
-	s.mu.RLock()
-	c, ok := s.verified[token]
-	s.mu.RUnlock()
+	c, ok := s.verified.get(token)
 	if !ok {
 		var err error
 		if c, err = s.verify(token); err != nil {
 			return Claims{}, err
 		}
-		s.mu.Lock()
-		if len(s.verified) >= maxVerified {
-			clear(s.verified)
-		}
-		s.verified[token] = c
-		s.mu.Unlock()
+		s.verified.put(token, c)
 	}
 	if c.SignedAt.After(now) {
 		return c, ErrNotYetValid

@@ -19,6 +19,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
 	"github.com/equalture/equalture-mock/internal/spec"
@@ -84,10 +85,13 @@ type Recorder struct {
 	sp *spec.Spec
 	*catalog
 
-	mu     sync.Mutex
-	counts map[key]int64 // operation, status ("" reason) or reason → hits
-	cbs    map[[2]string]int64
-	other  map[key]int64 // statuses the contract does not document, per operation
+	// hits counts each documented status and reason at its slot (opDoc.slots): counted without a
+	// lock, as every exchange is.
+	hits []atomic.Int64
+
+	mu    sync.Mutex
+	cbs   map[[2]string]int64
+	other map[key]int64 // statuses the contract does not document, per operation
 }
 
 type key struct {
@@ -100,12 +104,15 @@ type opDoc struct {
 	statuses         []string            // numeric codes, sorted
 	codes            map[int]string      // status → its code in statuses (no formatting per exchange)
 	reasons          map[string][]string // status → reasons
+	slots            map[slotKey]int     // (code, "") for a status, (code, reason) for a reason → Recorder.hits index
 }
+
+type slotKey struct{ code, reason string }
 
 // New returns a recorder of contract's operations and callbacks.
 func New(contract *spec.Spec) *Recorder {
 	cat := catalogOf(contract)
-	return &Recorder{sp: contract, catalog: cat, counts: make(map[key]int64),
+	return &Recorder{sp: contract, catalog: cat, hits: make([]atomic.Int64, cat.slots),
 		cbs: make(map[[2]string]int64), other: make(map[key]int64)}
 }
 
@@ -116,6 +123,7 @@ type catalog struct {
 	ops       []opDoc
 	index     map[string]*opDoc
 	callbacks []string
+	slots     int // documented statuses and reasons of all operations
 }
 
 var catalogs sync.Map // *spec.Spec → *catalog
@@ -144,7 +152,17 @@ func catalogOf(contract *spec.Spec) *catalog {
 	}
 	slices.SortFunc(c.ops, func(a, b opDoc) int { return strings.Compare(a.path+" "+a.method, b.path+" "+b.method) })
 	for i := range c.ops {
-		c.index[c.ops[i].id] = &c.ops[i]
+		d := &c.ops[i]
+		c.index[d.id] = d
+		d.slots = make(map[slotKey]int)
+		for _, code := range d.statuses {
+			d.slots[slotKey{code: code}] = c.slots
+			c.slots++
+			for _, reason := range d.reasons[code] {
+				d.slots[slotKey{code, reason}] = c.slots
+				c.slots++
+			}
+		}
 	}
 	slices.SortFunc(c.callbacks, func(a, b string) int {
 		switch {
@@ -172,16 +190,16 @@ func (r *Recorder) Exchange(op string, status int, reasons ...string) {
 		return
 	}
 	code, documented := d.codes[status]
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	if !documented {
+		r.mu.Lock()
 		r.other[key{op: op, status: strconv.Itoa(status)}]++
+		r.mu.Unlock()
 		return
 	}
-	r.counts[key{op: op, status: code}]++
+	r.hits[d.slots[slotKey{code: code}]].Add(1)
 	for _, reason := range reasons {
-		if slices.Contains(d.reasons[code], reason) {
-			r.counts[key{op: op, status: code, reason: reason}]++
+		if i, ok := d.slots[slotKey{code, reason}]; ok {
+			r.hits[i].Add(1)
 		}
 	}
 }
@@ -200,7 +218,9 @@ func (r *Recorder) Callback(callback, outcome string) {
 func (r *Recorder) Reset() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	clear(r.counts)
+	for i := range r.hits {
+		r.hits[i].Store(0)
+	}
 	clear(r.cbs)
 	clear(r.other)
 }
@@ -286,10 +306,10 @@ func (r *Recorder) Report() Report {
 	for _, d := range r.ops {
 		op := Operation{OperationID: d.id, Method: d.method, Path: d.path, Statuses: []Status{}}
 		for _, code := range d.statuses {
-			st := Status{Status: code, Count: r.counts[key{op: d.id, status: code}]}
+			st := Status{Status: code, Count: r.hits[d.slots[slotKey{code: code}]].Load()}
 			item(st.Count, Missing{OperationID: d.id, Status: code, How: r.how(d, code, "")})
 			for _, reason := range d.reasons[code] {
-				n := r.counts[key{op: d.id, status: code, reason: reason}]
+				n := r.hits[d.slots[slotKey{code, reason}]].Load()
 				st.Reasons = append(st.Reasons, Reason{Reason: reason, Count: n})
 				item(n, Missing{OperationID: d.id, Status: code, Reason: reason, How: r.how(d, code, reason)})
 			}
