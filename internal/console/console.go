@@ -66,21 +66,12 @@ var templateFS embed.FS
 // tmpl holds a template set per console page: the frame with one section's template, and the
 // sign-in (also the page for errors).
 var tmpl = func() map[string]*template.Template {
-	frame := read("frame.html")
-	out := map[string]*template.Template{"signin": webui.Parse("signin", read("signin.html"))}
+	out := map[string]*template.Template{"signin": webui.ParseFS(templateFS, "signin", "signin.html")}
 	for _, s := range sections {
-		out[s.Name] = webui.Parse(s.Name, frame, read(s.Name+".html"))
+		out[s.Name] = webui.ParseFS(templateFS, s.Name, "frame.html", s.Name+".html")
 	}
 	return out
 }()
-
-func read(name string) string {
-	b, err := templateFS.ReadFile("templates/" + name)
-	if err != nil {
-		panic(err) // embedded at build time: cannot happen
-	}
-	return string(b)
-}
 
 // New returns the console.
 func New(d Deps) (*Handler, error) {

@@ -44,21 +44,12 @@ var templateFS embed.FS
 
 // tmpl holds one template set per page, each with the layout and the partials.
 var tmpl = func() map[string]*template.Template {
-	partials := read("partials.html")
 	out := map[string]*template.Template{}
 	for _, name := range []string{"assessment", "thanks", "message", "results", "signin", "candidates", "candidate"} {
-		out[name] = webui.Parse(name, partials, read(name+".html"))
+		out[name] = webui.ParseFS(templateFS, name, "partials.html", name+".html")
 	}
 	return out
 }()
-
-func read(name string) string {
-	b, err := templateFS.ReadFile("templates/" + name)
-	if err != nil {
-		panic(err) // embedded at build time: cannot happen
-	}
-	return string(b)
-}
 
 // New returns the pages.
 func New(d Deps) *Pages {

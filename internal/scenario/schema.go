@@ -401,25 +401,14 @@ func exactlyOne(sub map[string]any) []string {
 // subschema is the schema document's part a schema location (…#/$defs/step, #/$defs/x) names.
 func (s *schema) subschema(loc string) map[string]any {
 	_, frag, _ := strings.Cut(loc, "#")
-	v := s.doc
-	for _, tok := range strings.Split(frag, "/")[1:] {
+	tokens := strings.Split(frag, "/")[1:]
+	for i, tok := range tokens {
 		if u, err := url.PathUnescape(tok); err == nil {
 			tok = u
 		}
-		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		switch x := v.(type) {
-		case map[string]any:
-			v = x[tok]
-		case []any:
-			i, err := strconv.Atoi(tok)
-			if err != nil || i < 0 || i >= len(x) {
-				return nil
-			}
-			v = x[i]
-		default:
-			return nil
-		}
+		tokens[i] = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
 	}
+	v := at(s.doc, tokens)
 	return mapOf(v)
 }
 

@@ -122,8 +122,11 @@ func (t *tree) errorf(line int, path, format string, args ...any) {
 }
 
 // lookup is the value at a JSON pointer's tokens.
-func (t *tree) lookup(tokens []string) any {
-	v := t.value
+func (t *tree) lookup(tokens []string) any { return at(t.value, tokens) }
+
+// at is the value at a JSON pointer's (unescaped) tokens in v, decoded JSON or YAML; nil when
+// there is none.
+func at(v any, tokens []string) any {
 	for _, tok := range tokens {
 		switch x := v.(type) {
 		case map[string]any:

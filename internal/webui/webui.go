@@ -9,6 +9,7 @@ import (
 	_ "embed"
 	"encoding/base64"
 	"html/template"
+	"io/fs"
 	"net/http"
 	"time"
 )
@@ -59,6 +60,20 @@ func Parse(name string, src ...string) *template.Template {
 		t = template.Must(t.Parse(s))
 	}
 	return t
+}
+
+// ParseFS is Parse with the page templates read from the files of fsys's templates folder (an
+// embedded folder: a file missing is a build mistake, and panics).
+func ParseFS(fsys fs.FS, name string, files ...string) *template.Template {
+	src := make([]string, len(files))
+	for i, f := range files {
+		b, err := fs.ReadFile(fsys, "templates/"+f)
+		if err != nil {
+			panic(err)
+		}
+		src[i] = string(b)
+	}
+	return Parse(name, src...)
 }
 
 // Headers sets what every HTML answer carries — its type, no caching (pages show live state), no
