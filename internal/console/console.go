@@ -11,7 +11,6 @@
 package console
 
 import (
-	"bytes"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
@@ -270,14 +269,7 @@ type view struct {
 
 func (h *Handler) render(w http.ResponseWriter, status int, name string, data any, nonce *string) {
 	*nonce = webui.Headers(w)
-	var buf bytes.Buffer
-	if err := tmpl[name].ExecuteTemplate(&buf, "layout", data); err != nil {
-		h.Logger.Error("render console", "page", name, "err", err)
-		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
-		return
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	webui.Render(w, h.Logger, tmpl[name], status, data)
 }
 
 type signInView struct {

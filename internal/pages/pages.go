@@ -6,7 +6,6 @@
 package pages
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"html/template"
@@ -134,19 +133,11 @@ func localeSwitch(r *http.Request, i int) func(string) string {
 	}
 }
 
-// render executes page with data, buffered, so a template error is a clean 500, not half a page.
-// setNonce receives the response's script nonce before the template runs.
+// render answers page with data (webui.Render); setNonce receives the response's script nonce
+// before the template runs.
 func (p *Pages) render(w http.ResponseWriter, status int, page string, data interface{ setNonce(string) }) {
-	nonce := webui.Headers(w)
-	data.setNonce(nonce)
-	var buf bytes.Buffer
-	if err := tmpl[page].ExecuteTemplate(&buf, "layout", data); err != nil {
-		p.log.Error("render page", "page", page, "err", err)
-		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
-		return
-	}
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
+	data.setNonce(webui.Headers(w))
+	webui.Render(w, p.log, tmpl[page], status, data)
 }
 
 func (v *view) setNonce(n string) { v.Nonce = n }

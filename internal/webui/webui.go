@@ -5,11 +5,13 @@
 package webui
 
 import (
+	"bytes"
 	"crypto/rand"
 	_ "embed"
 	"encoding/base64"
 	"html/template"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -74,6 +76,19 @@ func ParseFS(fsys fs.FS, name string, files ...string) *template.Template {
 		src[i] = string(b)
 	}
 	return Parse(name, src...)
+}
+
+// Render answers status with t's layout executed with data, buffered, so a template error is a
+// clean 500 (logged), not half a page. Call Headers first (the data holds its nonce).
+func Render(w http.ResponseWriter, log *slog.Logger, t *template.Template, status int, data any) {
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		log.Error("render page", "page", t.Name(), "err", err)
+		http.Error(w, "Internal Server Error", http.StatusInternalServerError)
+		return
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
 }
 
 // Headers sets what every HTML answer carries — its type, no caching (pages show live state), no
