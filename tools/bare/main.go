@@ -54,6 +54,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stderr io.Writer) 
 	return 0
 }
 
+// server is an http.Server for h set as the mock's (internal/app.HTTPServer; a test holds them
+// equal): the same timeouts make net/http do the same work per request (two read deadlines each
+// with ReadTimeout set), so that the difference the load script measures is the handler's.
+func server(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+	}
+}
+
 func readBody(name string, stdin io.Reader) ([]byte, error) {
 	if name == "-" {
 		return io.ReadAll(stdin)
@@ -72,13 +84,13 @@ func handler(body []byte, contentType string) http.Handler {
 	})
 }
 
-// serve runs h on addr with the mock's server timeouts until ctx is done.
+// serve runs h on addr in server(h) until ctx is done.
 func serve(ctx context.Context, addr string, h http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	hs := server(h)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

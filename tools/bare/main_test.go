@@ -8,6 +8,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/equalture/equalture-mock/internal/app"
 )
 
 func TestHandlerAnswersTheBodyToEveryRequest(t *testing.T) {
@@ -39,5 +41,17 @@ func TestRunUsageErrors(t *testing.T) {
 				t.Fatalf("run(%q) = %d, want %d", args, got, want)
 			}
 		})
+	}
+}
+
+// The yardstick runs in a server set as the mock's: only the handlers differ.
+func TestServerIsSetAsTheMocks(t *testing.T) {
+	bare, mock := server(http.NotFoundHandler()), app.HTTPServer(http.NotFoundHandler(), nil)
+	got := []any{bare.ReadHeaderTimeout, bare.ReadTimeout, bare.WriteTimeout, bare.IdleTimeout, bare.MaxHeaderBytes}
+	want := []any{mock.ReadHeaderTimeout, mock.ReadTimeout, mock.WriteTimeout, mock.IdleTimeout, mock.MaxHeaderBytes}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Fatalf("bare's server has (ReadHeaderTimeout, ReadTimeout, WriteTimeout, IdleTimeout, MaxHeaderBytes) %v; the mock's %v", got, want)
+		}
 	}
 }
