@@ -1,8 +1,6 @@
 package mockserver_test
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -80,67 +78,10 @@ func (a *arrivals) first(ref string) (started, finished, results int) {
 	return started, finished, results
 }
 
-// served is a mock on a loopback listener; do sends it a request and decodes the answer.
-type served struct {
-	mock *mockserver.Server
-	srv  *httptest.Server
-}
-
-// serveOrdered runs a mock on a loopback listener, with a data file in dataDir unless it is "".
-func serveOrdered(t *testing.T, dataDir string) *served {
-	t.Helper()
-	mock, err := mockserver.New(mockserver.Config{Seed: 1, SigningKey: []byte("k"), DataDir: dataDir,
-		Clock: mockserver.Clock{Start: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Frozen: true}, JournalSize: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &served{mock: mock, srv: httptest.NewServer(mock)}
-	t.Cleanup(s.close)
-	return s
-}
-
-// close stops the mock gracefully, as a SIGTERM does: attempts in flight finish, what is pending
-// stays pending.
-func (s *served) close() {
-	if s.srv == nil {
-		return
-	}
-	s.srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_ = s.mock.Close(ctx)
-	s.srv = nil
-}
-
-func (s *served) do(method, path, auth string, body any, out any) (int, error) {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, s.srv.URL+path, rd)
-	if err != nil {
-		return 0, err
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if out != nil {
-		if err := json.Unmarshal(b, out); err != nil {
-			return resp.StatusCode, fmt.Errorf("%s %s answered %d %s: %w", method, path, resp.StatusCode, b, err)
-		}
-	}
-	return resp.StatusCode, nil
-}
+// orderedConfig is the mock of the ordering test: a frozen clock (only the test moves
+// applications), a journal of one entry (the test makes thousands of requests).
+var orderedConfig = mockserver.Config{SigningKey: []byte("k"), JournalSize: 1,
+	Clock: mockserver.Clock{Start: time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC), Frozen: true}}
 
 // TestEventsArriveInLifecycleOrder is the bug of issue 17 as it was found: hundreds of applications,
 // each started and completed at the same moment (the applicant opening the link while the
@@ -164,14 +105,8 @@ func TestEventsArriveInLifecycleOrder(t *testing.T) {
 			if tc.dataDir {
 				dir = t.TempDir()
 			}
-			mock := serveOrdered(t, dir)
-			var tok struct {
-				AccessToken string `json:"access_token"`
-			}
-			if _, err := mock.do(http.MethodPost, "/connect_ats/access_token", "Basic ZGVtby1jbGllbnQ6ZGVtby1zZWNyZXQ=", nil, &tok); err != nil || tok.AccessToken == "" {
-				t.Fatalf("token: %v", err)
-			}
-			bearer := "Bearer " + tok.AccessToken
+			mock := start(t, dir, orderedConfig)
+			bearer := mock.token("demo-client")
 			if code, err := mock.do(http.MethodPut, "/connect_ats/webhooks/ats", bearer, map[string]string{"url": rcv.URL + "/events", "secret": secret}, nil); code != http.StatusCreated {
 				t.Fatalf("register the webhook: %d %v", code, err)
 			}
@@ -190,8 +125,8 @@ func TestEventsArriveInLifecycleOrder(t *testing.T) {
 
 			if tc.restart {
 				race(t, mock, refs[:apps/2])
-				mock.close() // deliveries in flight finish, those pending stay pending
-				mock = serveOrdered(t, dir)
+				mock.stop() // deliveries in flight finish, those pending stay pending
+				mock = start(t, dir, orderedConfig)
 				race(t, mock, refs[apps/2:])
 			} else {
 				race(t, mock, refs)
@@ -243,7 +178,7 @@ func TestEventsArriveInLifecycleOrder(t *testing.T) {
 
 // race starts and completes each of refs at the same moment, inFlight requests at once; every
 // completion must be answered 200, every start 200 or 409 (the completion came first).
-func race(t *testing.T, mock *served, refs []string) {
+func race(t *testing.T, mock *running, refs []string) {
 	t.Helper()
 	const pairs = 8
 	work := make(chan string)

@@ -54,8 +54,18 @@ func (r *running) stop() {
 }
 
 // call makes a request and decodes a JSON answer into out (when given); it returns the status.
+// auth is "client:secret" (Basic) or an access token (Bearer), or "" for none.
 func (r *running) call(method, path, auth string, body any, out any) int {
 	r.t.Helper()
+	code, err := r.do(method, path, auth, body, out)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	return code
+}
+
+// do is call for goroutines other than the test's: it returns what went wrong instead of failing.
+func (r *running) do(method, path, auth string, body any, out any) (int, error) {
 	var rd io.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -63,7 +73,7 @@ func (r *running) call(method, path, auth string, body any, out any) int {
 	}
 	req, err := http.NewRequest(method, r.srv.URL+path, rd)
 	if err != nil {
-		r.t.Fatal(err)
+		return 0, err
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -75,16 +85,16 @@ func (r *running) call(method, path, auth string, body any, out any) int {
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		r.t.Fatal(err)
+		return 0, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	if out != nil && len(b) > 0 {
 		if err := json.Unmarshal(b, out); err != nil {
-			r.t.Fatalf("%s %s answered %d %s: %v", method, path, resp.StatusCode, b, err)
+			return resp.StatusCode, fmt.Errorf("%s %s answered %d %s: %w", method, path, resp.StatusCode, b, err)
 		}
 	}
-	return resp.StatusCode
+	return resp.StatusCode, nil
 }
 
 func (r *running) token(client string) string {
