@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -205,18 +206,7 @@ func (f *flow) findings() []dispatch.Violation {
 const hire = `{"add_to_team":"true","start_date":"2025-07-01"}`
 
 func TestBehaviourBrokenUpstreamsAreReported(t *testing.T) {
-	onPath := func(r *http.Request, method, suffix string) bool {
-		return r.Method == method && strings.HasSuffix(r.URL.Path, suffix)
-	}
 	resultsBody := map[string]any{"results_url": "https://x.example/r", "scores": map[string]any{}, "fit": "high", "detailed_scores": []any{}}
-	replace := func(body, with map[string]any) {
-		for k := range body {
-			delete(body, k)
-		}
-		for k, v := range with {
-			body[k] = v
-		}
-	}
 	tests := map[string]struct {
 		answers   breaks
 		callbacks breaksCallbacks
@@ -242,14 +232,7 @@ func TestBehaviourBrokenUpstreamsAreReported(t *testing.T) {
 			},
 		},
 		"a hire accepted after anonymization": {
-			answers: func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
-				if onPath(r, "POST", "/hire_applicant") && *status == 409 {
-					*status = 200
-					replace(body, map[string]any{"message": "hired", "reference_id": "d2c37d4d-b8d4-46a9-b230-42a246ad6153"})
-					return true
-				}
-				return false
-			},
+			answers: acceptHire,
 			drive: func(f *flow) {
 				ref := f.create()
 				f.app("DELETE", ref, "anonymize_application", "")
@@ -259,14 +242,7 @@ func TestBehaviourBrokenUpstreamsAreReported(t *testing.T) {
 			want: []string{"hireApplicant", "answered 200 while the application is anonymized", "anonymizeApplication answered 200", "only when completed", "nothing can have moved it there"},
 		},
 		"a hire accepted before completion, none announced": {
-			answers: func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
-				if onPath(r, "POST", "/hire_applicant") && *status == 409 {
-					*status = 200
-					replace(body, map[string]any{"message": "hired", "reference_id": "d2c37d4d-b8d4-46a9-b230-42a246ad6153"})
-					return true
-				}
-				return false
-			},
+			answers: acceptHire,
 			drive: func(f *flow) {
 				// One completion announced through the relay: the target reaches it.
 				first := f.create()
@@ -279,14 +255,7 @@ func TestBehaviourBrokenUpstreamsAreReported(t *testing.T) {
 			want: []string{"hireApplicant", "last seen invited", "createApplication answered 201", "nothing announced a move to completed"},
 		},
 		"a hire before completion when the relay never heard from the target": {
-			answers: func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
-				if onPath(r, "POST", "/hire_applicant") && *status == 409 {
-					*status = 200
-					replace(body, map[string]any{"message": "hired", "reference_id": "d2c37d4d-b8d4-46a9-b230-42a246ad6153"})
-					return true
-				}
-				return false
-			},
+			answers: acceptHire,
 			drive: func(f *flow) {
 				ref := f.create()
 				f.app("POST", ref, "hire_applicant", hire) // the applicant may have completed unannounced
@@ -496,4 +465,21 @@ func evidenceText(v dispatch.Violation) string {
 		b.WriteString(ev.What + "\n")
 	}
 	return b.String()
+}
+
+// replace makes body hold what with holds, and nothing else.
+func replace(body, with map[string]any) {
+	clear(body)
+	maps.Copy(body, with)
+}
+
+// acceptHire is a target that hires in any state: the 409 a hire in the wrong state earns becomes
+// a 200.
+func acceptHire(r *http.Request, status *int, _ http.Header, body map[string]any) bool {
+	if onPath(r, "POST", "/hire_applicant") && *status == 409 {
+		*status = 200
+		replace(body, map[string]any{"message": "hired", "reference_id": "d2c37d4d-b8d4-46a9-b230-42a246ad6153"})
+		return true
+	}
+	return false
 }
