@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/equalture/equalture-mock/internal/testenv"
 )
 
 // TestSuiteTellsGuessesFromBreaks: a target that does otherwise than a part openapi.yaml only
@@ -15,7 +17,7 @@ import (
 func TestSuiteTellsGuessesFromBreaks(t *testing.T) {
 	t.Parallel()
 	base := mock(t)
-	target := proxy(t, base, nil, func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
+	target := testenv.Breaker(t, base, nil, func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
 		if r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/hire_applicant") && *status == 409 {
 			*status = 422 // in the contract's 422 shape
 			body["errors"] = map[string]any{"application": []any{"cannot be hired in its state"}}

@@ -33,7 +33,7 @@ func TestSuiteCatchesBrokenCompletedAnswers(t *testing.T) {
 		return r.Method == method && strings.HasSuffix(r.URL.Path, suffix)
 	}
 	tests := map[string]struct {
-		mutate mutation
+		mutate testenv.Break
 		focus  string
 		want   []string
 	}{
@@ -133,7 +133,7 @@ func TestSuiteCatchesBrokenCompletedAnswers(t *testing.T) {
 	base := mock(t)
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			expectCaught(t, name, proxy(t, base, nil, tc.mutate), base+"/_mock", tc.focus, tc.want)
+			expectCaught(t, name, testenv.Breaker(t, base, nil, tc.mutate), base+"/_mock", tc.focus, tc.want)
 		})
 	}
 }
@@ -202,7 +202,7 @@ func TestSuiteChecksConfiguredReferencesWithoutAControlAPI(t *testing.T) {
 	}
 
 	// The same through a proxy breaking the results: caught without a control API.
-	broken := proxy(t, env.URL, nil, func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
+	broken := testenv.Breaker(t, env.URL, nil, func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
 		if strings.HasSuffix(r.URL.Path, "/results") && *status == 200 {
 			delete(body, "fit")
 			return true
@@ -304,7 +304,7 @@ func TestSuiteReportsABrokenSetUpOnce(t *testing.T) {
 	t.Parallel()
 	base := mock(t)
 	tests := map[string]struct {
-		mutate mutation
+		mutate testenv.Break
 		noJob  bool
 		want   []string
 	}{
@@ -332,7 +332,7 @@ func TestSuiteReportsABrokenSetUpOnce(t *testing.T) {
 	}
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			settings := targetEnv(proxy(t, base, nil, tc.mutate), base+"/_mock")
+			settings := targetEnv(testenv.Breaker(t, base, nil, tc.mutate), base+"/_mock")
 			if tc.noJob {
 				settings = slicesDelete(settings, "EQUALTURE_CONTRACT_JOB_ID=")
 			}
@@ -389,7 +389,7 @@ func rewriteJSON(r *http.Request, fn func(map[string]any)) {
 func TestSuiteCatchesATargetThatAcceptsInvalidRequests(t *testing.T) {
 	t.Parallel()
 	base := mock(t)
-	broken := proxy(t, base, nil, func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
+	broken := testenv.Breaker(t, base, nil, func(r *http.Request, status *int, h http.Header, body map[string]any) bool {
 		if r.Method != http.MethodPost || r.URL.Path != "/connect_ats/applications" {
 			return false
 		}

@@ -29,7 +29,7 @@ func TestSlowSpecHoldsATokenPastItsLifetime(t *testing.T) {
 	if code, out := runSuite(t, slow, targetEnv(base, base+"/_mock")); code != 0 || !strings.Contains(out, "Ran 1 of") {
 		t.Fatalf("the slow spec fails against the mock (clock moved):\n%s", tail(out))
 	}
-	code, out := runSuite(t, slow, targetEnv(proxy(t, base, acceptsExpiredTokens, nil), base+"/_mock"))
+	code, out := runSuite(t, slow, targetEnv(testenv.Breaker(t, base, acceptsExpiredTokens, nil), base+"/_mock"))
 	if code == 0 || !strings.Contains(out, "listJobs (GET /connect_ats/jobs) answered 200") || !strings.Contains(out, "401") {
 		t.Fatalf("the slow spec passed a service accepting expired tokens:\n%s", tail(out))
 	}
@@ -40,7 +40,7 @@ func TestSlowSpecHoldsATokenPastItsLifetime(t *testing.T) {
 	if code, out := runSuite(t, slow, append(targetEnv(short, ""), wait)); code != 0 || !strings.Contains(out, "Ran 1 of") {
 		t.Fatalf("the slow spec fails against a real wait:\n%s", tail(out))
 	}
-	code, out = runSuite(t, slow, append(targetEnv(proxy(t, short, acceptsExpiredTokens, nil), ""), wait))
+	code, out = runSuite(t, slow, append(targetEnv(testenv.Breaker(t, short, acceptsExpiredTokens, nil), ""), wait))
 	if code == 0 || !strings.Contains(out, "answered 200") {
 		t.Fatalf("the slow spec passed a service accepting expired tokens, waiting:\n%s", tail(out))
 	}

@@ -31,49 +31,6 @@ const jobID = "0b5c1f1e-7d0a-4a43-9a55-3c2f3f6c8a01"
 // CI and the Docker image build it.
 func suite(t *testing.T) string { return testenv.ContractSuite(t) }
 
-// mutation breaks one kind of answer; it reports whether it touched the response.
-type mutation func(req *http.Request, status *int, header http.Header, body map[string]any) bool
-
-// proxy serves target through a mutation.
-func proxy(t *testing.T, target string, inject func(*http.Request), mutate mutation) string {
-	t.Helper()
-	u, _ := url.Parse(target)
-	rp := httputil.NewSingleHostReverseProxy(u)
-	director := rp.Director
-	rp.Director = func(r *http.Request) {
-		director(r)
-		if inject != nil {
-			inject(r)
-		}
-	}
-	rp.ModifyResponse = func(resp *http.Response) error {
-		if mutate == nil {
-			return nil
-		}
-		b, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		var body map[string]any
-		_ = json.Unmarshal(b, &body)
-		status := resp.StatusCode
-		if mutate(resp.Request, &status, resp.Header, body) {
-			if body != nil {
-				b, _ = json.Marshal(body)
-			}
-			resp.StatusCode = status
-		}
-		resp.Body = io.NopCloser(bytes.NewReader(b))
-		resp.ContentLength = int64(len(b))
-		resp.Header.Set("Content-Length", strconv.Itoa(len(b)))
-		return nil
-	}
-	srv := httptest.NewServer(rp)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
-
 // mock is the whole mock on a real listener (a frozen clock, which the suite moves through the
 // control API where it needs time to pass).
 func mock(t *testing.T) string { return testenv.New(t).URL }
@@ -139,7 +96,7 @@ func run(t *testing.T, base, control, focus string, extraEnv ...string) (int, st
 func TestSuitePassesAgainstTheMockThroughAnHonestProxy(t *testing.T) {
 	t.Parallel()
 	base := mock(t)
-	code, out := run(t, proxy(t, base, nil, nil), base+"/_mock", "")
+	code, out := run(t, testenv.Breaker(t, base, nil, nil), base+"/_mock", "")
 	if code != 0 {
 		t.Fatalf("the suite fails against the unbroken mock:\n%s", out)
 	}
@@ -208,7 +165,7 @@ func TestSuiteCatchesBrokenAnswers(t *testing.T) {
 	}
 	tests := map[string]struct {
 		inject func(*http.Request)
-		mutate mutation
+		mutate testenv.Break
 		focus  string
 		want   []string
 	}{
@@ -329,7 +286,7 @@ func TestSuiteCatchesBrokenAnswers(t *testing.T) {
 	base := mock(t)
 	for name, tc := range tests {
 		t.Run(name, func(t *testing.T) {
-			expectCaught(t, name, proxy(t, base, tc.inject, tc.mutate), base+"/_mock", tc.focus, tc.want)
+			expectCaught(t, name, testenv.Breaker(t, base, tc.inject, tc.mutate), base+"/_mock", tc.focus, tc.want)
 		})
 	}
 }

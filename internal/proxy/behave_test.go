@@ -24,40 +24,7 @@ import (
 
 // breaks changes one kind of answer of the mock on its way to the proxy (or one callback on its
 // way to the relay); it reports whether it touched it.
-type breaks func(r *http.Request, status *int, h http.Header, body map[string]any) bool
-
-// breaker is a reverse proxy to target that passes answers through breaks.
-func breaker(t *testing.T, target string, b breaks) string {
-	t.Helper()
-	u, _ := url.Parse(target)
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.ModifyResponse = func(resp *http.Response) error {
-		if b == nil {
-			return nil
-		}
-		raw, err := io.ReadAll(resp.Body)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		var body map[string]any
-		_ = json.Unmarshal(raw, &body)
-		status := resp.StatusCode
-		if b(resp.Request, &status, resp.Header, body) {
-			if body != nil {
-				raw, _ = json.Marshal(body)
-			}
-			resp.StatusCode = status
-		}
-		resp.Body = io.NopCloser(bytes.NewReader(raw))
-		resp.ContentLength = int64(len(raw))
-		resp.Header.Set("Content-Length", strconv.Itoa(len(raw)))
-		return nil
-	}
-	srv := httptest.NewServer(rp)
-	t.Cleanup(srv.Close)
-	return srv.URL
-}
+type breaks = testenv.Break
 
 // breaksCallbacks changes what the mock sends to the relay: it may rewrite the request, or
 // answer it itself (true) so the relay never sees it.
@@ -87,7 +54,7 @@ func newFlow(t *testing.T, answers breaks, callbacks breaksCallbacks) *flow {
 	f.atsURL = atsSrv.URL
 	target := f.mock.URL
 	if answers != nil {
-		target = breaker(t, f.mock.URL, answers)
+		target = testenv.Breaker(t, f.mock.URL, nil, answers)
 	}
 	// The relay's public URL is a front for the proxy that breaks callbacks when asked to.
 	front := httptest.NewUnstartedServer(nil)
