@@ -84,7 +84,7 @@ func New(d Deps) (*Handler, error) {
 		"queryJournal":        QueryJournal(d.Service.Journal(), d.Logger),
 		"clearJournal":        emptying(d.Service.ClearJournal),
 		"getCoverage":         GetCoverage(d.Service.Coverage()),
-		"resetCoverage":       emptying(d.Service.Coverage().Reset),
+		"resetCoverage":       ResetCoverage(d.Service.Coverage()),
 		"reset":               h.handleReset,
 		"snapshot":            h.handleSnapshot,
 		"settle":              h.handleSettle,

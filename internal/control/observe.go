@@ -111,6 +111,9 @@ func GetCoverage(rec *coverage.Recorder) dispatch.Handler {
 	}
 }
 
+// ResetCoverage answers DELETE /_mock/coverage (resetCoverage): the counts start again.
+func ResetCoverage(rec *coverage.Recorder) dispatch.Handler { return emptying(rec.Reset) }
+
 func (h *Handler) handleListFaults(w http.ResponseWriter, c *dispatch.Call) error {
 	writeJSON(w, http.StatusOK, map[string]any{"faults": h.Service.Faults()})
 	return nil

@@ -1,20 +1,18 @@
 package negative_test
 
 import (
-	"context"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/negative"
 	"github.com/equalture/equalture-mock/internal/spec"
 )
 
 func contract(t *testing.T) *spec.Spec {
 	t.Helper()
-	sp, err := spec.Load(context.Background(), assets.VendorSpec())
+	sp, err := spec.Vendor()
 	if err != nil {
 		t.Fatal(err)
 	}

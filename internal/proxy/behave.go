@@ -48,12 +48,8 @@ func tokenKey(tok string) string {
 	return hex.EncodeToString(sum[:16])
 }
 
-// bearer returns the Bearer token of r.
-func bearer(r *http.Request) (string, bool) {
-	scheme, tok, _ := strings.Cut(r.Header.Get("Authorization"), " ")
-	tok = strings.TrimSpace(tok)
-	return tok, strings.EqualFold(scheme, "Bearer") && tok != ""
-}
+// bearer returns the Bearer token of r, read as the mock reads it (auth.BearerToken).
+func bearer(r *http.Request) (string, bool) { return auth.BearerToken(r.Header.Get("Authorization")) }
 
 // clientOf names the client a request is from: the Basic username, the client a Bearer token
 // was issued to through the proxy, or else what the token claims.
@@ -440,8 +436,8 @@ func (p *Proxy) learnWebhooks(c *dispatch.Call, ex *exchange, body []byte, clien
 		if h == nil {
 			h = &hook{id: key, client: client, label: label}
 		}
-		h.url, h.active = field(c.Body, "url"), true
-		h.registered, h.ev = ex.in.at, ex.in.evidence("%s answered %d (webhook %q)", c.Op, ex.status, label)
+		h.active = true
+		h.ev = ex.in.evidence("%s answered %d (webhook %q)", c.Op, ex.status, label)
 		if h.answered == 0 {
 			h.answered = ex.answered
 		}
@@ -687,10 +683,11 @@ func ordered(evs ...dispatch.Evidence) []dispatch.Evidence {
 
 // clipN cuts a body to n runes for evidence, secrets in it replaced by hints.
 func clipN(b []byte, n int) string {
-	if r := []rune(string(redact.JSON(b))); len(r) > n {
+	s := string(redact.JSON(b))
+	if r := []rune(s); len(r) > n {
 		return string(r[:n]) + "…"
 	}
-	return string(redact.JSON(b))
+	return s
 }
 
 // callbackOutcome counts what the ATS answered a relayed callback (the results callback, or an
@@ -706,20 +703,20 @@ func (p *Proxy) reasons(c *dispatch.Call, res dispatch.Result) []string {
 	switch res.Status {
 	case http.StatusUnauthorized:
 		if _, _, ok := c.Request.BasicAuth(); ok {
-			return []string{"invalid"}
+			return []string{auth.ReasonInvalid}
 		}
 		tok, ok := bearer(c.Request)
 		switch {
 		case !ok:
-			return []string{"missing"}
+			return []string{auth.ReasonMissing}
 		case strings.Count(tok, ".") != 2:
-			return []string{"malformed"}
+			return []string{auth.ReasonMalformed}
 		}
 		p.mu.Lock()
 		defer p.mu.Unlock()
 		if t, ok := p.model.tokens.get(tokenKey(tok)); ok && p.model.ttl > 0 && p.model.clockMoved == nil &&
 			p.opts.Clock.Now().Sub(t.issued) > p.model.ttl {
-			return []string{"expired"}
+			return []string{auth.ReasonExpired}
 		}
 	case http.StatusUnprocessableEntity:
 		var body struct {

@@ -75,13 +75,6 @@ func (b *bounded[V]) put(key string, v V) {
 	b.m[key] = b.order.PushFront(&boundedEntry[V]{key, v})
 }
 
-func (b *bounded[V]) del(key string) {
-	if e, ok := b.m[key]; ok {
-		b.order.Remove(e)
-		delete(b.m, key)
-	}
-}
-
 func (b *bounded[V]) clear() {
 	clear(b.m)
 	b.order.Init()
@@ -151,10 +144,8 @@ type token struct {
 // hook is a webhook registered through the relay.
 type hook struct {
 	id, client, label string
-	url               string // the client's URL, which events are forwarded to
 	secret            string // signs the events; never reported
 	active            bool
-	registered        time.Time
 	ev                dispatch.Evidence
 	// answered is the last exchange that had arrived when the registration was answered: the
 	// applications created after it are heard of by the webhook from their creation.

@@ -35,7 +35,6 @@ import (
 	"github.com/equalture/equalture-mock/internal/coverage"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/journal"
-	"github.com/equalture/equalture-mock/internal/redact"
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/vendorapi"
 )
@@ -202,14 +201,10 @@ func New(o Options) (*Proxy, error) {
 	if p.control, err = dispatch.New(dispatch.Options{
 		Spec: o.ControlContract,
 		Handlers: map[string]dispatch.Handler{
-			"queryJournal": control.QueryJournal(o.Journal, o.Logger),
-			"clearJournal": control.ClearJournal(o.Journal),
-			"getCoverage":  control.GetCoverage(p.coverage),
-			"resetCoverage": func(w http.ResponseWriter, _ *dispatch.Call) error {
-				p.coverage.Reset()
-				w.WriteHeader(http.StatusNoContent)
-				return nil
-			},
+			"queryJournal":  control.QueryJournal(o.Journal, o.Logger),
+			"clearJournal":  control.ClearJournal(o.Journal),
+			"getCoverage":   control.GetCoverage(p.coverage),
+			"resetCoverage": control.ResetCoverage(p.coverage),
 		},
 		Fallback:     p.forwardControl,
 		Middleware:   []dispatch.Middleware{control.RequireAdmin(auth.NewAdmin(o.AdminToken, o.Clock))},
@@ -590,7 +585,7 @@ func (p *Proxy) record(name string, status int, vs []dispatch.Violation) {
 	for _, v := range vs {
 		level := slog.LevelWarn
 		msg := "contract violation"
-		if !p.stats.counts(v.Kind) {
+		if !counts(v.Kind, p.stats.strict) {
 			level, msg = slog.LevelInfo, "invalid request (noted, not counted: StrictRequests is off)"
 		}
 		p.log.Log(context.Background(), level, msg, "kind", v.Kind, "status", status, "problem", v.Message)
@@ -615,10 +610,4 @@ func Problem(err error) string {
 }
 
 // clip cuts a body for a message, secrets in it replaced by hints (a token answer's access_token).
-func clip(b []byte) string {
-	s := string(redact.JSON(b))
-	if r := []rune(s); len(r) > 300 {
-		return string(r[:300]) + "…"
-	}
-	return s
-}
+func clip(b []byte) string { return clipN(b, 300) }

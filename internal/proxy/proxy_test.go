@@ -15,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/dispatch"
 	"github.com/equalture/equalture-mock/internal/proxy"
 	"github.com/equalture/equalture-mock/internal/spec"
@@ -27,22 +26,17 @@ const (
 	validBody = `{"job_id":"` + job + `","callback_url":"http://ats.example/cb","applicant_details":{"first_name":"A","last_name":"B","email":"a@example.com"}}`
 )
 
-var (
-	contractsOnce   sync.Once
-	vendor, control *spec.Spec
-)
-
+// contracts are the embedded contracts, loaded once per process.
 func contracts(t *testing.T) (*spec.Spec, *spec.Spec) {
 	t.Helper()
-	contractsOnce.Do(func() {
-		var err error
-		if vendor, err = spec.Load(context.Background(), assets.VendorSpec()); err != nil {
-			t.Fatal(err)
-		}
-		if control, err = spec.Load(context.Background(), assets.ControlSpec()); err != nil {
-			t.Fatal(err)
-		}
-	})
+	vendor, err := spec.Vendor()
+	if err != nil {
+		t.Fatal(err)
+	}
+	control, err := spec.Control()
+	if err != nil {
+		t.Fatal(err)
+	}
 	return vendor, control
 }
 

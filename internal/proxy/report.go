@@ -94,8 +94,8 @@ func newStats(target string, strict bool) *stats {
 
 // counts reports whether a finding of kind fails a run: not news about what the contract only
 // guessed, nor an invalid request unless strict.
-func (s *stats) counts(kind string) bool {
-	return kind != dispatch.KindInferred && (kind != dispatch.KindRequest || s.strict)
+func counts(kind string, strict bool) bool {
+	return kind != dispatch.KindInferred && (kind != dispatch.KindRequest || strict)
 }
 
 func (s *stats) add(name string, vs []dispatch.Violation) {
@@ -117,7 +117,7 @@ func (s *stats) add(name string, vs []dispatch.Violation) {
 	op.Exchanges++
 	for _, v := range vs {
 		switch {
-		case s.counts(v.Kind):
+		case counts(v.Kind, s.strict):
 			op.Violations++
 		case v.Kind == dispatch.KindInferred:
 			op.Guesses++
@@ -188,7 +188,7 @@ func (r Report) WriteJUnit(w io.Writer, started time.Time) error {
 		out = append(out, fmt.Sprintf("%d exchange(s)", op.Exchanges))
 		for _, f := range op.Findings {
 			line := f.Kind + ": " + f.Message
-			if f.Kind == dispatch.KindInferred || f.Kind == dispatch.KindRequest && !r.StrictRequests {
+			if !counts(f.Kind, r.StrictRequests) {
 				out = append(out, "not counted — "+line)
 				continue
 			}
