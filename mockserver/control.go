@@ -10,8 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"sort"
-	"strings"
+	"math"
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/apierr"
@@ -22,6 +21,7 @@ import (
 	"github.com/equalture/equalture-mock/internal/duration"
 	"github.com/equalture/equalture-mock/internal/fault"
 	"github.com/equalture/equalture-mock/internal/journal"
+	"github.com/equalture/equalture-mock/internal/notify"
 	"github.com/equalture/equalture-mock/internal/service"
 	"github.com/equalture/equalture-mock/internal/store"
 )
@@ -143,18 +143,14 @@ func (s *Server) Deliveries(f DeliveryFilter) []Delivery {
 // Retries wait on the mock's clock: when a receiver failed first, advance it.
 func (s *Server) WaitForDelivery(ctx context.Context, f DeliveryFilter) (Delivery, error) {
 	inner := deliveryFilter(f)
-	changed := s.app.Service.DeliveriesChanged()
-	for {
-		next := changed.Changed() // taken before looking, so no change is missed in between
-		if ds := s.app.Service.Deliveries(inner); len(ds) > 0 {
-			return publicDelivery(ds[0]), nil
-		}
-		select {
-		case <-next:
-		case <-ctx.Done():
-			return Delivery{}, ctx.Err()
-		}
+	ds := notify.WaitFor(ctx, s.app.Service.DeliveriesChanged(), math.MaxInt64, func() ([]delivery.Delivery, bool) {
+		ds := s.app.Service.Deliveries(inner)
+		return ds, len(ds) > 0
+	})
+	if len(ds) == 0 {
+		return Delivery{}, ctx.Err()
 	}
+	return publicDelivery(ds[0]), nil
 }
 
 // Journal returns the requests the vendor API received for operationID (every operation when
@@ -259,24 +255,7 @@ func wrap(err error) error {
 	default:
 		return fmt.Errorf("mockserver: %w", err)
 	}
-	return &opError{kind: kind, msg: describe(e)}
-}
-
-// describe says what an API error says: its detail, and each field's messages.
-func describe(e *apierr.Error) string {
-	parts := []string{}
-	if e.Detail != "" {
-		parts = append(parts, e.Detail)
-	}
-	fields := make([]string, 0, len(e.Fields))
-	for f := range e.Fields {
-		fields = append(fields, f)
-	}
-	sort.Strings(fields)
-	for _, f := range fields {
-		parts = append(parts, f+" "+strings.Join(e.Fields[f], ", "))
-	}
-	return strings.Join(parts, "; ")
+	return &opError{kind: kind, msg: e.Summary()}
 }
 
 type opError struct {

@@ -301,6 +301,19 @@ func Challenge(scheme, realm string, params ...string) string {
 	return v
 }
 
+// Summary says in one line what e says: its detail, then each field's messages, by field name
+// ("Validation failed; email can't be blank; job_id is unknown").
+func (e *Error) Summary() string {
+	var parts []string
+	if e.Detail != "" {
+		parts = append(parts, e.Detail)
+	}
+	for _, f := range e.FieldNames() {
+		parts = append(parts, f+" "+strings.Join(e.Fields[f], ", "))
+	}
+	return strings.Join(parts, "; ")
+}
+
 // FieldNames returns e's field names sorted (for messages and tests).
 func (e *Error) FieldNames() []string {
 	names := make([]string, 0, len(e.Fields))

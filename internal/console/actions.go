@@ -23,14 +23,7 @@ func failed(what string, err error, anchor string) flash {
 	if !errors.As(err, &ae) {
 		return flash{Text: what + " failed: " + err.Error(), Bad: true, Anchor: anchor}
 	}
-	var parts []string
-	if ae.Detail != "" {
-		parts = append(parts, ae.Detail)
-	}
-	for _, f := range ae.FieldNames() {
-		parts = append(parts, f+" "+strings.Join(ae.Fields[f], ", "))
-	}
-	return flash{Text: what + " failed: " + strings.Join(parts, "; "), Bad: true, Anchor: anchor}
+	return flash{Text: what + " failed: " + ae.Summary(), Bad: true, Anchor: anchor}
 }
 
 // handleClock moves the mock's clock: advance (by a duration), freeze, unfreeze, reset.
