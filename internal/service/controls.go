@@ -29,27 +29,37 @@ func (s *Service) Now() time.Time { return s.deps.Clock.Now() }
 // links and tokens back to life, which only setting the clock does, saying so. The new course is
 // written before it returns.
 func (s *Service) AdvanceClock(d time.Duration) error {
-	var err error
-	if werr := s.moveClock(func() { _, err = s.deps.Clock.Forward(d) }); err == nil {
-		err = werr
-	}
-	return err
+	return s.moveClock(func() error {
+		_, err := s.deps.Clock.Forward(d)
+		return err
+	})
 }
 
 // SetClock moves the clock to t, forward or back, and returns the time it showed before.
 func (s *Service) SetClock(t time.Time) (before time.Time, err error) {
-	err = s.moveClock(func() { before = s.deps.Clock.Set(t) })
+	err = s.moveClock(func() error {
+		before = s.deps.Clock.Set(t)
+		return nil
+	})
 	return before, err
 }
 
 // FreezeClock stops the clock at its time.
-func (s *Service) FreezeClock() error { return s.moveClock(s.deps.Clock.Freeze) }
+func (s *Service) FreezeClock() error { return s.moveClock(always(s.deps.Clock.Freeze)) }
 
 // UnfreezeClock lets the clock run with real time again from where it stands.
-func (s *Service) UnfreezeClock() error { return s.moveClock(s.deps.Clock.Unfreeze) }
+func (s *Service) UnfreezeClock() error { return s.moveClock(always(s.deps.Clock.Unfreeze)) }
 
 // ResetClock puts the clock back on real time, running.
-func (s *Service) ResetClock() error { return s.moveClock(s.deps.Clock.Reset) }
+func (s *Service) ResetClock() error { return s.moveClock(always(s.deps.Clock.Reset)) }
+
+// always is a move of the clock that cannot be refused.
+func always(move func()) func() error {
+	return func() error {
+		move()
+		return nil
+	}
+}
 
 // InvalidateTokens makes every token issued so far to clientID (every client when "") invalid,
 // for reason (auth.Expired or auth.Revoked); an unknown client is a 422, and returns the clients it did so for.

@@ -239,7 +239,7 @@ func (s *Service) Reset() error {
 	err := errors.Join(s.sender.Reset(), s.store.Reset())
 	s.deps.Journal.Reset()
 	s.deps.Faults.Reset()
-	return errors.Join(err, s.moveClock(s.deps.Clock.Reset))
+	return errors.Join(err, s.moveClock(always(s.deps.Clock.Reset)))
 }
 
 // keyClock is the state record of the clock's course.
@@ -263,7 +263,7 @@ func (s *Service) restoreClock() error {
 		return err
 	}
 	if v == nil {
-		return s.moveClock(func() {})
+		return s.moveClock(always(func() {}))
 	}
 	var r clockRecord
 	if err := json.Unmarshal(v, &r); err != nil {
@@ -274,10 +274,14 @@ func (s *Service) restoreClock() error {
 }
 
 // moveClock changes the clock's course with move and writes the new course, in the order the
-// moves were made, before it returns.
-func (s *Service) moveClock(move func()) error {
+// moves were made, before it returns. A move refused (its error returned) changed nothing: nothing
+// is written.
+func (s *Service) moveClock(move func() error) error {
 	s.clockMu.Lock()
-	move()
+	if err := move(); err != nil {
+		s.clockMu.Unlock()
+		return err
+	}
 	st := s.deps.Clock.State()
 	r := clockRecord{Frozen: st.Frozen}
 	if st.Frozen {
