@@ -96,21 +96,13 @@ func (v *Virtual) Restore(st State) {
 // Now returns the virtual time.
 func (v *Virtual) Now() time.Time { return v.course.Load().at(v.real()) }
 
-// nowLocked is Now for callers holding mu (the course cannot change under them).
-func (v *Virtual) nowLocked() time.Time { return v.Now() }
-
 func (v *Virtual) frozenLocked() bool { return v.course.Load().frozen }
 
 // State returns the clock's time, whether it is frozen and its offset from real time.
 func (v *Virtual) State() State {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	return v.stateLocked()
-}
-
-func (v *Virtual) stateLocked() State {
-	now := v.nowLocked()
-	return State{Now: now, Frozen: v.frozenLocked(), Offset: now.Sub(v.real())}
+	c, r := v.course.Load(), v.real()
+	now := c.at(r)
+	return State{Now: now, Frozen: c.frozen, Offset: now.Sub(r)}
 }
 
 // ErrBackwards is why Forward refuses a negative duration.
@@ -129,7 +121,7 @@ func (v *Virtual) Forward(d time.Duration) (time.Time, error) {
 // Advance moves the clock by d (negative d moves it back: tests use it; operators get Forward).
 func (v *Virtual) Advance(d time.Duration) time.Time {
 	v.mu.Lock()
-	now := v.nowLocked().Add(d)
+	now := v.Now().Add(d)
 	v.rebaseLocked(now, v.frozenLocked())
 	v.mu.Unlock()
 	return now
@@ -138,7 +130,7 @@ func (v *Virtual) Advance(d time.Duration) time.Time {
 // Set moves the clock to t, forward or back, and returns the time it showed before.
 func (v *Virtual) Set(t time.Time) (before time.Time) {
 	v.mu.Lock()
-	before = v.nowLocked()
+	before = v.Now()
 	v.rebaseLocked(t, v.frozenLocked())
 	v.mu.Unlock()
 	return before
@@ -147,14 +139,14 @@ func (v *Virtual) Set(t time.Time) (before time.Time) {
 // Freeze stops the clock at its current time.
 func (v *Virtual) Freeze() {
 	v.mu.Lock()
-	v.rebaseLocked(v.nowLocked(), true)
+	v.rebaseLocked(v.Now(), true)
 	v.mu.Unlock()
 }
 
 // Unfreeze lets the clock run with real time again from where it stands.
 func (v *Virtual) Unfreeze() {
 	v.mu.Lock()
-	v.rebaseLocked(v.nowLocked(), false)
+	v.rebaseLocked(v.Now(), false)
 	v.mu.Unlock()
 }
 
@@ -173,7 +165,7 @@ func (v *Virtual) rebaseLocked(t time.Time, frozen bool) {
 
 // rescheduleLocked fires due timers and re-arms the real-time wake-up of the others.
 func (v *Virtual) rescheduleLocked() {
-	now := v.nowLocked()
+	now := v.Now()
 	for t := range v.timers {
 		v.armLocked(t, now)
 	}
@@ -198,7 +190,7 @@ func (v *Virtual) check(t *vtimer) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	if _, live := v.timers[t]; live {
-		v.armLocked(t, v.nowLocked())
+		v.armLocked(t, v.Now())
 	}
 }
 
@@ -206,7 +198,7 @@ func (v *Virtual) check(t *vtimer) {
 func (v *Virtual) NewTimer(d time.Duration) Timer {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	now := v.nowLocked()
+	now := v.Now()
 	t := &vtimer{clock: v, deadline: now.Add(d), ch: make(chan time.Time, 1)}
 	v.timers[t] = struct{}{}
 	v.armLocked(t, now)
