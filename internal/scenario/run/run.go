@@ -112,6 +112,11 @@ func (r *state) scrub(s string) string {
 	return strings.NewReplacer(pairs...).Replace(s)
 }
 
+// writerFunc is an io.Writer made of a function.
+type writerFunc func(p []byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
 // RunAll runs scenarios in order and prints a summary.
 func (rn *Runner) RunAll(ctx context.Context, scenarios []*scenario.Scenario) []Result {
 	start := time.Now()
@@ -163,7 +168,22 @@ func (rn *Runner) client() *http.Client {
 func (rn *Runner) Run(ctx context.Context, s *scenario.Scenario) Result {
 	start := time.Now()
 	var buf bytes.Buffer
-	out := io.MultiWriter(rn.out(), &buf)
+	var r *state
+	// scrub hides the scenario's secrets (state.scrub) in everything the run reports: the
+	// transcript as it is written, and the failure.
+	scrub := func(text string) string {
+		if r == nil {
+			return text
+		}
+		return r.scrub(text)
+	}
+	transcript := io.MultiWriter(rn.out(), &buf)
+	out := writerFunc(func(p []byte) (int, error) {
+		if _, err := io.WriteString(transcript, scrub(string(p))); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	})
 	res := Result{Scenario: s}
 	finish := func() Result {
 		res.Duration = time.Since(start)
@@ -175,12 +195,8 @@ func (rn *Runner) Run(ctx context.Context, s *scenario.Scenario) Result {
 		res.Output = buf.String()
 		return res
 	}
-	var r *state
 	fail := func(step, line, where, msg string) {
-		if r != nil {
-			line, msg = r.scrub(line), r.scrub(msg)
-		}
-		res.Failure = &Failure{Scenario: s.Name, Step: step, Where: where, Message: msg}
+		res.Failure = &Failure{Scenario: s.Name, Step: scrub(step), Where: where, Message: scrub(msg)}
 		fmt.Fprintf(out, "  ✗ %s\n      %s\n", line, strings.ReplaceAll(msg, "\n", "\n      "))
 	}
 	fmt.Fprintf(out, "▶ %s (%s)\n", s.Name, s.File)
@@ -219,7 +235,7 @@ func (rn *Runner) Run(ctx context.Context, s *scenario.Scenario) Result {
 			fail(st.Path, line, fmt.Sprintf("%s:%d", s.File, st.Line), err.Error())
 			return finish()
 		}
-		fmt.Fprintf(out, "  ✓ %s\n", r.scrub(line))
+		fmt.Fprintf(out, "  ✓ %s\n", line)
 	}
 	for i, st := range s.Steps {
 		t := time.Now()
@@ -240,7 +256,7 @@ func (rn *Runner) Run(ctx context.Context, s *scenario.Scenario) Result {
 			return finish()
 		}
 		res.Steps++
-		fmt.Fprintf(out, "  ✓ %s (%s)\n", r.scrub(line), time.Since(t).Round(time.Millisecond))
+		fmt.Fprintf(out, "  ✓ %s (%s)\n", line, time.Since(t).Round(time.Millisecond))
 	}
 	// Callbacks nobody waited for still honour the contract.
 	for _, cb := range rn.Receiver.Received(r.prefix) {

@@ -30,7 +30,7 @@ steps:
     capture: {hook: secret}
   - name: ${access_token} and ${hook} shown
     request: {method: GET, path: /connect_ats/jobs, auth: bearer}
-  - name: the wrong token expected
+  - name: the wrong token expected instead of ${access_token}
     request: {method: POST, path: /connect_ats/access_token, auth: basic}
     expect:
       json: {access_token: {equals: nope}}
