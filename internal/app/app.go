@@ -10,7 +10,6 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -308,12 +307,8 @@ const keySigningKey = "signing_key"
 // one, which the data file keeps.
 func (a *App) signingKey(opts Options) ([]byte, error) {
 	var saved []byte
-	if v, err := a.db.Get(persist.State, keySigningKey); err != nil {
+	if _, err := a.db.GetJSON(persist.State, keySigningKey, &saved); err != nil {
 		return nil, err
-	} else if v != nil {
-		if err := json.Unmarshal(v, &saved); err != nil {
-			return nil, fmt.Errorf("data file %s is damaged: record %s/%s: %w", a.db.Path(), persist.State, keySigningKey, err)
-		}
 	}
 	key := opts.SigningKey
 	switch {

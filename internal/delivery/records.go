@@ -60,12 +60,8 @@ func (s *Sender) load() error {
 	if s.db == nil {
 		return nil
 	}
-	if v, err := s.db.Get(persist.State, keyLastSeq); err != nil {
+	if _, err := s.db.GetJSON(persist.State, keyLastSeq, &s.lastSeq); err != nil {
 		return err
-	} else if v != nil {
-		if err := json.Unmarshal(v, &s.lastSeq); err != nil {
-			return fmt.Errorf("data file %s is damaged: record %s/%s: %w", s.db.Path(), persist.State, keyLastSeq, err)
-		}
 	}
 	var ds []*delivery
 	err := s.db.Load(persist.Deliveries, func(n int) { ds = make([]*delivery, n) }, func(i int, k, v []byte) error {

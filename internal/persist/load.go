@@ -2,6 +2,7 @@ package persist
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"sync"
@@ -77,6 +78,20 @@ func (db *DB) Get(bucket, key string) ([]byte, error) {
 		return nil, fmt.Errorf("data file %s is damaged: %w", db.path, err)
 	}
 	return out, nil
+}
+
+// GetJSON decodes the JSON record of bucket at key into v and reports whether there was one: the
+// few single values of State (a counter, the clock, the signing key). A record that does not
+// decode is a damaged data file.
+func (db *DB) GetJSON(bucket, key string, v any) (found bool, err error) {
+	b, err := db.Get(bucket, key)
+	if err != nil || b == nil {
+		return false, err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return false, fmt.Errorf("data file %s is damaged: record %s/%s: %w", db.path, bucket, key, err)
+	}
+	return true, nil
 }
 
 // record is a key and value as bbolt holds them: valid while its transaction is open.

@@ -27,7 +27,6 @@ package service
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -258,16 +257,11 @@ func (s *Service) restoreClock() error {
 	if s.deps.DB == nil {
 		return nil
 	}
-	v, err := s.deps.DB.Get(persist.State, keyClock)
-	if err != nil {
-		return err
-	}
-	if v == nil {
-		return s.moveClock(always(func() {}))
-	}
 	var r clockRecord
-	if err := json.Unmarshal(v, &r); err != nil {
-		return fmt.Errorf("data file %s is damaged: record %s/%s: %w", s.deps.DB.Path(), persist.State, keyClock, err)
+	if found, err := s.deps.DB.GetJSON(persist.State, keyClock, &r); err != nil {
+		return err
+	} else if !found {
+		return s.moveClock(always(func() {}))
 	}
 	s.deps.Clock.Restore(clock.State{Now: r.Now, Frozen: r.Frozen, Offset: r.Offset})
 	return nil

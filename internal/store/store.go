@@ -353,12 +353,8 @@ func (s *Store) load() error {
 		return nil
 	}
 	for key, n := range map[string]*uint64{keyIDsDrawn: &s.drawn, keyEventSeq: &s.seq} {
-		if v, err := s.db.Get(persist.State, key); err != nil {
+		if _, err := s.db.GetJSON(persist.State, key, n); err != nil {
 			return err
-		} else if v != nil {
-			if err := json.Unmarshal(v, n); err != nil {
-				return fmt.Errorf("data file %s is damaged: record %s/%s: %w", s.db.Path(), persist.State, key, err)
-			}
 		}
 	}
 	var refs []string
