@@ -205,18 +205,9 @@ func (c *Client) client() *http.Client {
 
 var noRedirects = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-// Check judges an answer to req: it names the operation and says how the answer breaks the
-// contract. Requests outside Base, and requests the contract has no operation for (an unknown
-// path, a method a path does not have), are not the contract's to judge.
-func (c *Client) Check(req *http.Request, status int, header http.Header, body []byte) (operation, violation string) {
-	operation, err := c.judge(req, status, header, body)
-	if err != nil {
-		return operation, err.Error()
-	}
-	return operation, ""
-}
-
-// judge is Check with the contract's verdict as it comes (a *spec.ResponseError).
+// judge judges an answer to req: it names the operation and returns how the answer breaks the
+// contract (a *spec.ResponseError). Requests outside Base, and requests the contract has no
+// operation for (an unknown path, a method a path does not have), are not the contract's to judge.
 func (c *Client) judge(req *http.Request, status int, header http.Header, body []byte) (string, error) {
 	operation, vreq := c.resolve(req)
 	if vreq == nil {

@@ -15,9 +15,6 @@ const (
 	EventAnonymized EventType = "application_anonymized"
 )
 
-// WebhookEvents are the events a client's webhooks hear, in the order an application has them.
-var WebhookEvents = []EventType{EventStarted, EventFinished}
-
 // Event is what a transition caused. The transitions set Type and At; the store, which makes the
 // change under its lock, stamps Seq and Application there, so the events of every application
 // are numbered in the order their changes were made, and handed on in that order.

@@ -1,7 +1,7 @@
 // Package proxy is the validating reverse proxy behind `equalture-mock proxy`: an ATS points at it
 // instead of the Equalture service, and it forwards every exchange unchanged while judging it
 // against openapi.yaml with the mock's own code — routing and request validation through
-// internal/dispatch, answers through spec.ValidateResponse (what apiclient.Check calls), callbacks
+// internal/dispatch, answers through spec.ValidateResponse (as apiclient judges the suite's), callbacks
 // through spec.ValidateCallback. Violations are logged, kept in a journal served under the control
 // API's /_mock/journal, counted per operation and reported as JSON or JUnit.
 //

@@ -210,13 +210,3 @@ func URL(raw string) string {
 	}
 	return u.String()
 }
-
-// Authorization returns an Authorization header value with its credentials replaced by a hint:
-// "Bearer SFMyNTY.eyJk…", "Basic …".
-func Authorization(v string) string {
-	scheme, cred, ok := strings.Cut(v, " ")
-	if !ok {
-		return Hint(v)
-	}
-	return scheme + " " + Hint(strings.TrimSpace(cred))
-}

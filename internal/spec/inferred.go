@@ -126,8 +126,6 @@ type Problem struct {
 	// Expected is what the contract asked for ("must be one of invited, …"); Observed is what
 	// the answer held (as JSON).
 	Expected, Observed string
-	// Schema is the broken schema (nil for a status or a header).
-	Schema *openapi3.Schema
 }
 
 // Guess renders an inferred problem as news: what the contract guessed, where, and what the
@@ -237,7 +235,6 @@ func (s *Spec) responseProblems(err error, op *openapi3.Operation, opPointer str
 			Inferred: respAll,
 			Expected: strings.TrimPrefix(Message(se), "is invalid: "),
 			Observed: d.observed,
-			Schema:   se.Schema,
 		}
 		if se.SchemaField == "required" {
 			p.Observed = "no " + strconv.Quote(field)
