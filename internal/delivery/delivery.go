@@ -371,8 +371,16 @@ func (s *Sender) Close(ctx context.Context) error {
 	<-done
 	s.queue.Close()
 	s.deps.Client.CloseIdleConnections() // their read and write loops would outlive the sender
-	for _, d := range s.List(Filter{Status: Pending}) {
-		s.deps.Logger.Warn("callback pending at shutdown", "delivery", d.ID, "reference_id", d.ReferenceID, "url", d.URL, "attempts", len(d.Attempts))
+	s.mu.Lock() // what is pending is named, not rendered: the log needs no payload
+	var pending [][]any
+	for _, d := range s.log {
+		if d.status == Pending {
+			pending = append(pending, []any{"delivery", d.id(), "reference_id", d.ref, "url", d.url, "attempts", len(d.attempts)})
+		}
+	}
+	s.mu.Unlock()
+	for _, attrs := range pending {
+		s.deps.Logger.Warn("callback pending at shutdown", attrs...)
 	}
 	return err
 }

@@ -126,6 +126,12 @@ func (s *Sender) payload(v Delivery, erased bool) json.RawMessage {
 	if app.Status == domain.Anonymized {
 		return erasedPayload
 	}
+	return s.render(v, app)
+}
+
+// render is what v sends about app as it stands: the results (PUT to the callback URL) or the
+// event's envelope; nil, logged, when it does not encode.
+func (s *Sender) render(v Delivery, app domain.Application) json.RawMessage {
 	var p any = s.deps.Results(app)
 	if v.Kind == KindWebhook {
 		p = envelope(v.EventID, domain.EventType(v.EventType), app)

@@ -62,13 +62,7 @@ func (s *Sender) attempt(a attempt) {
 		s.changed.Notify()
 		return
 	}
-	var p any = s.deps.Results(app)
-	if a.v.Kind == KindWebhook {
-		p = envelope(a.v.EventID, domain.EventType(a.v.EventType), app)
-	}
-	if a.payload, err = json.Marshal(p); err != nil {
-		s.deps.Logger.Error("render payload", "delivery", a.v.ID, "err", err)
-	}
+	a.payload = s.render(a.v, app)
 	at := s.deps.Clock.Now()
 	code, latency, err := s.send(a, at)
 	if s.deps.Attempted != nil { // before it is recorded: once settled, every attempt is told
