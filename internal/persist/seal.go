@@ -94,11 +94,9 @@ func (o *opener) open(bucket string, k, v, dst []byte) ([]byte, error) {
 	if o.err != nil {
 		return nil, o.err
 	}
-	// The key file was checked when it was opened: the id is enough to find the key, and the
-	// seal's tag to know it is the one.
-	off := slotOffset(uint32(id >> 32))
-	if off+keySlot > int64(len(o.keys)) || binary.BigEndian.Uint64(o.keys[off:]) != id {
+	key, ok := keyAt(o.keys, id)
+	if !ok {
 		return nil, errNoKey
 	}
-	return unseal((*[32]byte)(o.keys[off+8:off+40]), bucket, k, v, dst)
+	return unseal(&key.key, bucket, k, v, dst)
 }
