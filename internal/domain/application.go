@@ -96,7 +96,7 @@ type Application struct {
 // values that repeat across applications (client, job, invitation type) are interned, so a
 // hundred thousand applications hold one copy of each.
 func Invite(a Application, now time.Time, ttl time.Duration) (Application, []Event) {
-	a.ClientID, a.JobID, a.InvitationType = Intern(a.ClientID), Intern(a.JobID), Intern(a.InvitationType)
+	a = a.Interned()
 	a.Status, a.CreatedAt, a.InvitationExpiresAt = Invited, now, now.Add(ttl)
 	a.StartedAt, a.CompletedAt, a.AnonymizedAt, a.Scores, a.Hire = time.Time{}, time.Time{}, time.Time{}, nil, nil
 	return a, []Event{{Type: EventCreated, At: now}}

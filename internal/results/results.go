@@ -6,6 +6,7 @@ package results
 import (
 	"fmt"
 	"hash/fnv"
+	"maps"
 
 	"github.com/brianvoe/gofakeit/v6"
 
@@ -70,6 +71,16 @@ func (g *Generator) faker(referenceID string, attempt int) *gofakeit.Faker {
 // the generator's seed and referenceID.
 func (g *Generator) Draw(referenceID string, job fixtures.Job) domain.Scores {
 	return domain.NewScores(g.draw(referenceID, job, 0))
+}
+
+// DrawWith is Draw with the chosen scores (checked against job first) in place of their draws.
+func (g *Generator) DrawWith(referenceID string, job fixtures.Job, chosen map[string]int) (domain.Scores, error) {
+	if err := CheckScores(job, chosen); err != nil {
+		return nil, err
+	}
+	scores := g.draw(referenceID, job, 0)
+	maps.Copy(scores, chosen)
+	return domain.NewScores(scores), nil
 }
 
 func (g *Generator) draw(referenceID string, job fixtures.Job, attempt int) map[string]int {

@@ -170,13 +170,7 @@ func (s *Service) Complete(ref string, how Completion) (domain.Application, erro
 	case how.Fit != "":
 		scores, err = s.results.DrawForFit(ref, job, how.Fit)
 	default:
-		if err = results.CheckScores(job, how.Scores); err == nil {
-			drawn := s.results.Draw(ref, job).Map()
-			for trait, v := range how.Scores {
-				drawn[trait] = v
-			}
-			scores = domain.NewScores(drawn)
-		}
+		scores, err = s.results.DrawWith(ref, job, how.Scores)
 	}
 	if err != nil {
 		return domain.Application{}, err

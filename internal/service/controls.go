@@ -123,11 +123,7 @@ func (s *Service) ApplicationsPage(f store.Filter, offset, limit int) ([]domain.
 // on, at most limit of them, and how many there are in all.
 func (s *Service) OutboxPage(clientID string, offset, limit int) ([]Email, int) {
 	apps, total := s.store.Page(store.Filter{ClientID: clientID, InvitationType: domain.InviteEmail}, offset, limit)
-	out := make([]Email, len(apps))
-	for i, a := range apps {
-		out[i] = s.invitationEmail(a)
-	}
-	return out, total
+	return s.invitationEmails(apps), total
 }
 
 // DeliveriesPage returns the deliveries f matches, newest first, from the offset-th on, at most

@@ -29,7 +29,11 @@ type OutboxFilter struct {
 
 // Outbox returns the invitation emails f selects, oldest first.
 func (s *Service) Outbox(f OutboxFilter) []Email {
-	apps := s.store.List(store.Filter{ClientID: f.ClientID, ReferenceID: f.ReferenceID, Email: f.To, InvitationType: domain.InviteEmail})
+	return s.invitationEmails(s.store.List(store.Filter{ClientID: f.ClientID, ReferenceID: f.ReferenceID, Email: f.To, InvitationType: domain.InviteEmail}))
+}
+
+// invitationEmails are the emails that invited apps.
+func (s *Service) invitationEmails(apps []domain.Application) []Email {
 	out := make([]Email, len(apps))
 	for i, a := range apps {
 		out[i] = s.invitationEmail(a)
