@@ -371,7 +371,8 @@ func (s *Sender) Close(ctx context.Context) error {
 	<-done
 	s.queue.Close()
 	s.deps.Client.CloseIdleConnections() // their read and write loops would outlive the sender
-	s.mu.Lock() // what is pending is named, not rendered: the log needs no payload
+	// What is pending is named, not rendered: the log needs no payload.
+	s.mu.Lock()
 	var pending [][]any
 	for _, d := range s.log {
 		if d.status == Pending {
