@@ -16,7 +16,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/equalture/equalture-mock/internal/app"
 	"github.com/equalture/equalture-mock/internal/assets"
@@ -26,16 +25,6 @@ import (
 	"github.com/equalture/equalture-mock/internal/spec"
 	"github.com/equalture/equalture-mock/internal/testenv"
 )
-
-// settle waits until every delivery due has been attempted.
-func settle(t *testing.T, a *app.App) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := a.Service.Settled(ctx); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // A tenant cannot make the mock call itself: a webhook or callback_url at the mock's own control
 // API is refused with a 422 naming the rule, and starting and completing the tenant's application
@@ -73,7 +62,7 @@ func TestDeliveriesNeverReachTheMockItself(t *testing.T) {
 
 	testenv.WantStatus(t, h.Do(http.MethodPost, "/_mock/applications/"+ref+"/start", ""), 200)
 	testenv.WantStatus(t, h.Do(http.MethodPost, "/_mock/applications/"+ref+"/complete", ""), 200)
-	settle(t, h.App)
+	testenv.Settle(t, h.App)
 	for _, d := range h.App.Service.Deliveries(delivery.Filter{}) {
 		if d.Kind == delivery.KindWebhook {
 			t.Errorf("an event was sent to %s", d.URL)
@@ -105,7 +94,7 @@ func TestDeliveriesRefusedWhenANameResolvesToTheMock(t *testing.T) {
 	testenv.WantStatus(t, r, 201)
 	ref, _ := r.JSON(t)["reference_id"].(string)
 	testenv.WantStatus(t, h.Do(http.MethodPost, "/_mock/applications/"+ref+"/complete", ""), 200)
-	settle(t, h.App)
+	testenv.Settle(t, h.App)
 	ds := h.App.Service.Deliveries(delivery.Filter{ReferenceID: ref})
 	if len(ds) != 3 { // assessment_started, assessment_finished, the results
 		t.Fatalf("deliveries = %+v, want 3", ds)
@@ -148,7 +137,7 @@ func TestAllowListKeepsDeliveriesOffPrivateAddresses(t *testing.T) {
 	wildcard := create("http://hooks.example.com:" + rport + "/cb")
 	exact := create("http://ats.internal:" + rport + "/cb")
 	down := create("http://ats.internal:" + closed + "/cb")
-	settle(t, h.App)
+	testenv.Settle(t, h.App)
 	attempt := func(ref string) delivery.Attempt {
 		ds := h.App.Service.Deliveries(delivery.Filter{ReferenceID: ref, Kind: delivery.KindResults})
 		if len(ds) != 1 || len(ds[0].Attempts) != 1 {
@@ -254,7 +243,7 @@ func TestNoSecretInAnyReadOut(t *testing.T) {
 	testenv.WantStatus(t, created, 201)
 	ref, _ := created.JSON(t)["reference_id"].(string)
 	testenv.WantStatus(t, h.Do(http.MethodPost, "/_mock/applications/"+ref+"/complete", "", ctl), 200)
-	settle(t, h.App)
+	testenv.Settle(t, h.App)
 	if got := rcv.Received("/results"); len(got) != 1 || got[0].Header.Get("Authorization") != "Bearer "+callbackToken {
 		t.Fatalf("the results callback did not carry the callback token: %+v", got)
 	}

@@ -1,7 +1,6 @@
 package console_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -43,15 +42,6 @@ func invite(t *testing.T, h *testenv.Env, first, callbackURL string) service.App
 		t.Fatal(err)
 	}
 	return app
-}
-
-func settle(t testing.TB, h *testenv.Env) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := h.App.Service.Settled(ctx); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func TestSections(t *testing.T) {
@@ -143,10 +133,10 @@ func TestActions(t *testing.T) {
 		"remove no fault": {path: "/_mock/ui/faults/fault-9/remove", flash: "No fault rule fault-9"},
 		"redeliver": {before: func(h *testenv.Env, ref string) string {
 			completeFirst(h, ref)
-			settle(t, h)
+			testenv.Settle(t, h.App)
 			return h.App.Service.Deliveries(delivery.Filter{ReferenceID: ref})[0].ID
 		}, path: "/_mock/ui/callbacks/{id}/redeliver", flash: "is being sent again", check: func(t *testing.T, h *testenv.Env, ref string) {
-			settle(t, h)
+			testenv.Settle(t, h.App)
 			if d := h.App.Service.Deliveries(delivery.Filter{ReferenceID: ref})[0]; len(d.Attempts) != 2 || d.Status != delivery.Delivered {
 				t.Fatalf("after redelivering: %s, %d attempts", d.Status, len(d.Attempts))
 			}
@@ -354,7 +344,7 @@ func TestOverviewShowsWebhooksAndEvents(t *testing.T) {
 	if _, err := h.App.Service.Start(app.ReferenceID); err != nil {
 		t.Fatal(err)
 	}
-	settle(t, h)
+	testenv.Settle(t, h.App)
 	b := testenv.NewBrowser(t, h.URL)
 	p := b.Get("/_mock/ui")
 	testenv.WantPage(t, p, 200, `<a href="/_mock/ui/webhooks">Webhooks</a>`)

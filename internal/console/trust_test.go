@@ -55,7 +55,7 @@ func TestOnlyAllowedActionsAreOffered(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	settle(t, h)
+	testenv.Settle(t, h.App)
 	page := testenv.NewBrowser(t, h.URL).Get("/_mock/ui").Body
 	for st, want := range map[domain.Status]string{
 		domain.Invited: "start complete expire", domain.Started: "complete expire",
@@ -274,5 +274,5 @@ func fill(tb testing.TB, h *testenv.Env, n int) {
 		h.Do(http.MethodPost, "/connect_ats/applications", `{"job_id":"`+testenv.EngineerJob+`","callback_url":"`+testenv.CallbackURL+
 			`","applicant_details":{"first_name":"`+big+`","last_name":"`+big+`","email":"nobody"}}`, testenv.Bearer(tok))
 	}
-	settle(tb, h)
+	testenv.Settle(tb, h.App)
 }

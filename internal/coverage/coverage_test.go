@@ -1,7 +1,6 @@
 package coverage_test
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -155,12 +154,12 @@ func TestTheMockCountsItsTraffic(t *testing.T) {
 	}
 	_ = json.Unmarshal(r.Body, &created)
 	h.Complete(created.ReferenceID)
-	settle(t, h)
+	testenv.Settle(t, h.App)
 	if n := outcome(t, h, coverage.ResultsCallback, coverage.Failed); n != 1 {
 		t.Fatalf("%d attempts answered 500 counted, want 1", n)
 	}
 	h.Clock.Advance(6 * time.Second) // the retry: 410
-	settle(t, h)
+	testenv.Settle(t, h.App)
 	if n := outcome(t, h, coverage.ResultsCallback, coverage.Gone); n != 1 {
 		t.Fatalf("%d attempts answered 410 counted, want 1", n)
 	}
@@ -227,14 +226,4 @@ func outcome(t *testing.T, h *testenv.Env, callback, o string) int64 {
 		}
 	}
 	return -1
-}
-
-// settle waits until the mock's callback attempts due now are made and counted.
-func settle(t *testing.T, h *testenv.Env) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := h.App.Service.Settled(ctx); err != nil {
-		t.Fatal(err)
-	}
 }

@@ -352,7 +352,7 @@ func TestConsoleCompleteAndRedeliver(t *testing.T) {
 	if !strings.Contains(string(first.Body), `"fit":"high"`) {
 		t.Fatalf("callback %s", first.Body)
 	}
-	settle(t, h)
+	testenv.Settle(t, h.App)
 
 	b.load("callbacks", chromedp.Navigate(h.URL+"/_mock/ui/callbacks"))
 	dlv := `#callbacks tr[data-ref="` + ref + `"]`
@@ -372,7 +372,7 @@ func TestConsoleCompleteAndRedeliver(t *testing.T) {
 	if n := both[1].Header.Get("X-Equalture-Delivery-Attempt"); n != "2" {
 		t.Fatalf("redelivery attempt %q", n)
 	}
-	settle(t, h)
+	testenv.Settle(t, h.App)
 	b.load("reload", chromedp.Navigate(h.URL+"/_mock/ui/callbacks"))
 	if n := eval[int](b, `document.querySelectorAll('`+dlv+` table.attempts tr').length`); n != 2 {
 		t.Fatalf("the console lists %d attempts, want 2", n)
@@ -380,15 +380,6 @@ func TestConsoleCompleteAndRedeliver(t *testing.T) {
 	b.shot("callbacks")
 	b.load("applications", chromedp.Navigate(h.URL+"/_mock/ui"))
 	toDocs(t, b.shot("console"), "console.png")
-}
-
-func settle(t testing.TB, h *testenv.Env) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := h.App.Service.Settled(ctx); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // An applicant named <script>alert(1)</script> is text on the assessment page, the dashboard and

@@ -136,7 +136,7 @@ func TestConsoleMessageIsVisibleAfterEveryAction(t *testing.T) {
 	if _, err := h.App.Service.Complete(delivered, service.Completion{}); err != nil {
 		t.Fatal(err)
 	}
-	settle(t, h)
+	testenv.Settle(t, h.App)
 	row := func(ref string) string { return `tr[data-ref="` + ref + `"]` }
 	steps := []struct {
 		name, page string
@@ -420,7 +420,7 @@ func TestAccessibility(t *testing.T) {
 	b.do("token", chromedp.SendKeys(chromedp.CSS(`input[name="token"]`), "s3cret"))
 	b.load("sign in", chromedp.Click(chromedp.ID("sign-in")))
 	testenv.WantStatus(t, h.Do(http.MethodPost, "/_mock/faults", `{"path":"/connect_ats/jobs","status":503,"times":1}`, testenv.Bearer("s3cret")), 201)
-	settle(t, h)
+	testenv.Settle(t, h.App)
 	for _, p := range []string{"", "/callbacks", "/webhooks", "/outbox", "/journal", "/faults"} {
 		visit("console "+strings.TrimPrefix(p, "/"), h.URL+"/_mock/ui"+p, 200)
 	}

@@ -52,15 +52,6 @@ func newApp(t *testing.T, opts func(*app.Options)) *app.App {
 	return a
 }
 
-func settle(t *testing.T, a *app.App) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := a.Service.Settled(ctx); err != nil {
-		t.Fatalf("never settled: %v", err)
-	}
-}
-
 func invite(t *testing.T, a *app.App, job, callbackURL string) service.Application {
 	t.Helper()
 	app, err := a.Service.Invite(testenv.DemoID, service.Invitation{
@@ -206,12 +197,12 @@ func TestAutoCompletionOnTheClock(t *testing.T) {
 	a := newApp(t, nil)
 	ref := invite(t, a, testenv.AccountJob, testenv.CallbackURL).ReferenceID // the job says 10m
 	a.Clock.Advance(9*time.Minute + 59*time.Second)
-	settle(t, a) // a wrongly early completion would have happened by now
+	testenv.Settle(t, a) // a wrongly early completion would have happened by now
 	if app, _ := a.Service.Lookup(ref); app.Status != domain.Invited {
 		t.Fatalf("status after 9m59s = %s", app.Status)
 	}
 	a.Clock.Advance(time.Second)
-	settle(t, a)
+	testenv.Settle(t, a)
 	if app, _ := a.Service.Lookup(ref); app.Status != domain.Completed || len(app.Scores) == 0 {
 		t.Fatalf("auto-completed application = %+v", app)
 	}
@@ -228,7 +219,7 @@ func TestAutoCompletionForEveryJobAndNotTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	a.Clock.Advance(time.Hour)
-	settle(t, a)
+	testenv.Settle(t, a)
 	if app, _ := a.Service.Lookup(first); app.Status != domain.Completed {
 		t.Fatalf("first after 1h: %s", app.Status)
 	}
@@ -240,7 +231,7 @@ func TestAutoCompletionForEveryJobAndNotTwice(t *testing.T) {
 	a.Clock.Advance(59 * time.Minute)
 	a.Service.Reset()
 	a.Clock.Advance(time.Hour)
-	settle(t, a)
+	testenv.Settle(t, a)
 	if _, err := a.Service.Lookup(third); !apierr.Is(err, apierr.NotFound) {
 		t.Fatalf("after a reset: %v", err)
 	}
@@ -260,12 +251,12 @@ func TestAnonymizeStopsResultsLeaving(t *testing.T) {
 	if _, err := a.Service.Complete(ref, service.Completion{}); err != nil {
 		t.Fatal(err)
 	}
-	settle(t, a) // the first attempt failed; the next waits a minute
+	testenv.Settle(t, a) // the first attempt failed; the next waits a minute
 	if _, err := a.Service.Anonymize(testenv.DemoID, ref); err != nil {
 		t.Fatal(err)
 	}
 	a.Clock.Advance(time.Hour)
-	settle(t, a)
+	testenv.Settle(t, a)
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("the receiver got %d attempts; after anonymizing, none may follow the first", n)
 	}

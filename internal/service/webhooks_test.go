@@ -103,7 +103,7 @@ func TestDeleteWebhooks(t *testing.T) {
 	if _, err := a.Service.Start(ref); err != nil {
 		t.Fatal(err)
 	}
-	settle(t, a)
+	testenv.Settle(t, a)
 	if _, err := a.Service.DeleteWebhooks(testenv.DemoID, "nope"); !apierr.Is(err, apierr.NotFound) {
 		t.Fatalf("deleting an unknown label = %v", err)
 	}
@@ -127,7 +127,7 @@ func TestDeleteWebhooks(t *testing.T) {
 		t.Fatalf("left %+v: another client's webhook goes with its client only", left)
 	}
 	a.Clock.Advance(time.Hour)
-	settle(t, a)
+	testenv.Settle(t, a)
 	if n := calls.Load(); n != 2 {
 		t.Fatalf("the receiver got %d attempts; none may follow the first of each deleted webhook", n)
 	}

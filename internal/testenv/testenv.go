@@ -213,3 +213,14 @@ func WantStatus(t testing.TB, r Response, want int) {
 		t.Fatalf("status = %d, want %d; body %s", r.Status, want, r.Body)
 	}
 }
+
+// Settle waits (up to 10 s) until every callback attempt a's clock has made due is made and
+// recorded; the test fails if that does not happen.
+func Settle(t testing.TB, a *app.App) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := a.Service.Settled(ctx); err != nil {
+		t.Fatalf("never settled: %v", err)
+	}
+}
