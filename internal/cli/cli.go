@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -66,6 +67,18 @@ func Main(ctx context.Context, args []string, env Env, stdout, stderr io.Writer)
 		return exitUsage
 	}
 	return cmd.run(ctx, args[1:], env, stdout, stderr)
+}
+
+// writeFile writes a report into the file at path with fn ("" writes nothing).
+func writeFile(path string, fn func(io.Writer) error) error {
+	if path == "" {
+		return nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	return errors.Join(fn(f), f.Close())
 }
 
 func usage(w io.Writer, cmds map[string]command) {

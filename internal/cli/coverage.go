@@ -62,19 +62,9 @@ func runCoverage(ctx context.Context, args []string, env Env, stdout, stderr io.
 		fmt.Fprintf(stderr, "equalture-mock coverage: %v\n", err)
 		return exitFail
 	}
-	write := func(path string, fn func(io.Writer) error) error {
-		if path == "" {
-			return nil
-		}
-		out, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		return errors.Join(fn(out), out.Close())
-	}
 	if err := errors.Join(
-		write(junitPath, func(w io.Writer) error { return rep.WriteJUnit(w, time.Now()) }),
-		write(htmlPath, rep.WriteHTML),
+		writeFile(junitPath, func(w io.Writer) error { return rep.WriteJUnit(w, time.Now()) }),
+		writeFile(htmlPath, rep.WriteHTML),
 	); err != nil {
 		fmt.Fprintf(stderr, "equalture-mock coverage: %v\n", err)
 		return exitFail

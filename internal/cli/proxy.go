@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/assets"
@@ -178,19 +177,9 @@ func runProxyServer(ctx context.Context, o *proxyOptions, log *slog.Logger, read
 
 // writeReports writes the JSON and JUnit reports and the suggestions the options ask for.
 func writeReports(px *proxy.Proxy, r proxy.Report, o *proxyOptions, started time.Time) error {
-	write := func(path string, fn func(io.Writer) error) error {
-		if path == "" {
-			return nil
-		}
-		f, err := os.Create(path)
-		if err != nil {
-			return err
-		}
-		return errors.Join(fn(f), f.Close())
-	}
 	return errors.Join(
-		write(o.report, r.WriteJSON),
-		write(o.junit, func(w io.Writer) error { return r.WriteJUnit(w, started) }),
-		write(o.suggest, func(w io.Writer) error { return px.WriteSuggestions(w, assets.VendorSpec()) }),
+		writeFile(o.report, r.WriteJSON),
+		writeFile(o.junit, func(w io.Writer) error { return r.WriteJUnit(w, started) }),
+		writeFile(o.suggest, func(w io.Writer) error { return px.WriteSuggestions(w, assets.VendorSpec()) }),
 	)
 }

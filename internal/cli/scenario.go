@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -156,7 +155,7 @@ func runScenarios(ctx context.Context, scenarios []*scenario.Scenario, o scenari
 	started := time.Now()
 	results := r.RunAll(ctx, scenarios)
 	if o.junit != "" {
-		if err := writeJUnit(o.junit, results, started); err != nil {
+		if err := writeFile(o.junit, func(w io.Writer) error { return run.WriteJUnit(w, results, started) }); err != nil {
 			fmt.Fprintf(stderr, "equalture-mock scenario run: JUnit report: %v\n", err)
 			return exitFail
 		}
@@ -171,16 +170,4 @@ func runScenarios(ctx context.Context, scenarios []*scenario.Scenario, o scenari
 		}
 	}
 	return exitOK
-}
-
-func writeJUnit(file string, results []run.Result, started time.Time) error {
-	f, err := os.Create(file)
-	if err != nil {
-		return err
-	}
-	if err := run.WriteJUnit(f, results, started); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
