@@ -45,10 +45,8 @@ func (s *Server) Jobs(clientID string) ([]Job, error) {
 		return nil, fmt.Errorf("mockserver: client %q: %w", clientID, ErrNotFound)
 	}
 	jobs := []Job{}
-	for _, j := range c.Jobs {
-		if j.IsPublished() {
-			jobs = append(jobs, Job{ID: j.ID, Name: j.Name, Team: j.Team})
-		}
+	for _, j := range c.PublishedJobs() {
+		jobs = append(jobs, Job{ID: j.ID, Name: j.Name, Team: j.Team})
 	}
 	return jobs, nil
 }

@@ -74,11 +74,9 @@ func New(deps Deps) (*API, error) {
 	}
 	a := &API{deps: deps, jobs: make(map[string][]byte, len(deps.Fixtures.Clients))}
 	for _, c := range deps.Fixtures.Clients {
-		jobs := make([]jobView, 0, len(c.Jobs))
-		for _, j := range c.Jobs {
-			if j.IsPublished() {
-				jobs = append(jobs, jobView{ID: j.ID, Name: j.Name})
-			}
+		jobs := []jobView{}
+		for _, j := range c.PublishedJobs() {
+			jobs = append(jobs, jobView{ID: j.ID, Name: j.Name})
 		}
 		b, err := apierr.MarshalJSON(jobs)
 		if err != nil {
