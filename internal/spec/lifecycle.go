@@ -118,7 +118,7 @@ func (s *Spec) loadLifecycle() error {
 	if err != nil {
 		return err
 	}
-	ops := s.Operations()
+	ops := s.ops
 	for _, id := range slices.Sorted(maps.Keys(ops)) {
 		var r OpRule
 		ok, err := decodeExtension(ops[id].Extensions, "x-lifecycle", &r)
@@ -195,7 +195,7 @@ func (s *Spec) reportedStates(rules map[string]OpRule) ([]string, error) {
 
 // successSchema is the JSON schema of operation id's first 2xx answer.
 func (s *Spec) successSchema(id string) *openapi3.Schema {
-	op, ok := s.Operations()[id]
+	op, ok := s.ops[id]
 	if !ok {
 		return nil
 	}

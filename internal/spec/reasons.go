@@ -35,7 +35,7 @@ func (s *Spec) Challenge(id string) (Challenge, bool) {
 
 // response is operation id's documented response for code ("401"), resolved.
 func (s *Spec) response(id, code string) *openapi3.Response {
-	op, ok := s.Operations()[id]
+	op, ok := s.ops[id]
 	if !ok {
 		return nil
 	}
@@ -92,7 +92,7 @@ func (s *Spec) Reasons(id string, status int) []Reason {
 
 // requestFields are the dotted paths of every property of operation id's JSON request body.
 func (s *Spec) requestFields(id string) []string {
-	op, ok := s.Operations()[id]
+	op, ok := s.ops[id]
 	if !ok || op.RequestBody == nil || op.RequestBody.Value == nil {
 		return nil
 	}

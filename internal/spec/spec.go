@@ -45,6 +45,8 @@ type Spec struct {
 	tokenTTL  time.Duration
 	// places says where each schema is stated, and what of it the contract guessed.
 	places map[*openapi3.Schema]schemaPlace
+	// ops are the operations by operationId, indexed once.
+	ops map[string]Operation
 }
 
 // Operation is an operation of the contract.
@@ -112,12 +114,14 @@ func Load(ctx context.Context, data []byte) (*Spec, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spec: router: %w", err)
 	}
-	s := &Spec{Doc: doc, router: r, formats: formatValidators(), static: make(map[string]map[string]*routers.Route)}
+	s := &Spec{Doc: doc, router: r, formats: formatValidators(), static: make(map[string]map[string]*routers.Route),
+		ops: make(map[string]Operation)}
 	for path, item := range doc.Paths.Map() {
-		if strings.Contains(path, "{") {
-			continue
-		}
-		for method := range item.Operations() {
+		for method, op := range item.Operations() {
+			s.ops[op.OperationID] = Operation{ID: op.OperationID, Method: method, Path: path, Operation: op}
+			if strings.Contains(path, "{") {
+				continue
+			}
 			probe, err := http.NewRequest(method, path, nil)
 			if err != nil {
 				return nil, fmt.Errorf("spec: %s %s: %w", method, path, err)
@@ -142,21 +146,14 @@ func Load(ctx context.Context, data []byte) (*Spec, error) {
 	return s, nil
 }
 
-// Operations returns the contract's operations by operationId (callbacks excluded).
-func (s *Spec) Operations() map[string]Operation {
-	ops := make(map[string]Operation)
-	for path, item := range s.Doc.Paths.Map() {
-		for method, op := range item.Operations() {
-			ops[op.OperationID] = Operation{ID: op.OperationID, Method: method, Path: path, Operation: op}
-		}
-	}
-	return ops
-}
+// Operations returns the contract's operations by operationId (callbacks excluded): the caller's
+// copy of the index Load made.
+func (s *Spec) Operations() map[string]Operation { return maps.Clone(s.ops) }
 
 // CheckHandlers fails unless ids (the operations a server has handlers for) and the contract's
 // operations are the same set, so a contract and its server cannot drift apart.
 func (s *Spec) CheckHandlers(ids []string) error {
-	ops := s.Operations()
+	ops := s.ops
 	have := make(map[string]bool, len(ids))
 	var problems []string
 	for _, id := range ids {
@@ -181,7 +178,7 @@ func (s *Spec) CheckHandlers(ids []string) error {
 // response (the first named example when there are several).
 func (s *Spec) Examples() map[string]map[int][]byte {
 	out := make(map[string]map[int][]byte)
-	for id, op := range s.Operations() {
+	for id, op := range s.ops {
 		out[id] = make(map[int][]byte)
 		for code, ref := range op.Responses.Map() {
 			n, err := strconv.Atoi(code)
@@ -220,7 +217,7 @@ func (s *Spec) Examples() map[string]map[int][]byte {
 // left out.
 func (s *Spec) SecuritySchemes() map[string]string {
 	out := make(map[string]string)
-	for id, op := range s.Operations() {
+	for id, op := range s.ops {
 		reqs := s.Doc.Security
 		if op.Security != nil {
 			reqs = *op.Security
@@ -343,7 +340,7 @@ func documentedStatuses(responses *openapi3.Responses) []string {
 
 // CallbackSchema returns the request-body schema of callback name on operationID.
 func (s *Spec) CallbackSchema(operationID, name string) (*openapi3.Schema, error) {
-	op, ok := s.Operations()[operationID]
+	op, ok := s.ops[operationID]
 	if !ok {
 		return nil, fmt.Errorf("spec: no operation %q", operationID)
 	}
@@ -365,7 +362,7 @@ func (s *Spec) CallbackSchema(operationID, name string) (*openapi3.Schema, error
 
 // Callbacks returns the names of operationID's callbacks, sorted (none for an unknown operation).
 func (s *Spec) Callbacks(operationID string) []string {
-	op, ok := s.Operations()[operationID]
+	op, ok := s.ops[operationID]
 	if !ok {
 		return nil
 	}
@@ -383,7 +380,7 @@ func (s *Spec) Callbacks(operationID string) []string {
 // its request body declares, and the body against its schema. The error says what is wrong,
 // naming the callback and every offending field with its value.
 func (s *Spec) ValidateCallback(operationID, name, method string, header http.Header, body []byte) error {
-	op, ok := s.Operations()[operationID]
+	op, ok := s.ops[operationID]
 	if !ok {
 		return fmt.Errorf("spec: no operation %q", operationID)
 	}
