@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -119,7 +120,7 @@ var actions = []action{
 	onTokens("expire_tokens", "expire"),
 	onTokens("revoke_tokens", "revoke"),
 	act("add_fault", func(f Fault) string {
-		return fmt.Sprintf("add a fault rule on %s %s", or(f.Method, "any method"), or(f.Path, "any path"))
+		return fmt.Sprintf("add a fault rule on %s %s", cmp.Or(f.Method, "any method"), cmp.Or(f.Path, "any path"))
 	}, func(f Fault, v Vars) (Call, error) {
 		body, err := v.Tree(canonical(f))
 		return Call{Method: http.MethodPost, Path: "/faults", Body: body}, err
@@ -224,11 +225,4 @@ func (c *Control) Call(v Vars) (Call, error) {
 		call.What, _ = v.Text(c.act.describe(c.arg))
 	}
 	return call, nil
-}
-
-func or(s, alt string) string {
-	if s == "" {
-		return alt
-	}
-	return s
 }

@@ -31,12 +31,8 @@ type Matchers map[string]Matcher
 func (ms *Matchers) UnmarshalYAML(n *yaml.Node) error {
 	*ms = make(Matchers, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
-		v := n.Content[i+1]
-		for v.Kind == yaml.AliasNode {
-			v = v.Alias
-		}
 		var m Matcher
-		if err := m.UnmarshalYAML(v); err != nil {
+		if err := m.UnmarshalYAML(resolve(n.Content[i+1])); err != nil {
 			return err
 		}
 		(*ms)[n.Content[i].Value] = m

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"maps"
@@ -110,7 +111,7 @@ func (w *worder) walk(e *jsonschema.ValidationError, want string) {
 			return
 		}
 		if k.Subschemas != nil {
-			w.add(e.InstanceLocation, 0, or(str(sub["errorMessage"]), "matches more than one form"))
+			w.add(e.InstanceLocation, 0, cmp.Or(str(sub["errorMessage"]), "matches more than one form"))
 			return
 		}
 		w.alternatives(e, sub, "oneOf", want)
@@ -152,7 +153,7 @@ func (w *worder) alternatives(e *jsonschema.ValidationError, sub map[string]any,
 		w.walk(e.Causes[fits[0]], "")
 		return
 	}
-	msg := or(want, str(sub["errorMessage"]))
+	msg := cmp.Or(want, str(sub["errorMessage"]))
 	if msg == "" {
 		var types []string
 		for _, b := range branches {
@@ -211,16 +212,16 @@ func (w *worder) leaf(e *jsonschema.ValidationError, sub map[string]any, want st
 		}
 		return
 	case *kind.PropertyNames:
-		w.add(e.InstanceLocation, w.keyLine(e.InstanceLocation, k.Property), fmt.Sprintf("%q %s", k.Property, or(own, "is not allowed as a name here")))
+		w.add(e.InstanceLocation, w.keyLine(e.InstanceLocation, k.Property), fmt.Sprintf("%q %s", k.Property, cmp.Or(own, "is not allowed as a name here")))
 		return
 	case *kind.Required:
-		w.add(e.InstanceLocation, 0, or(own, missing(k.Missing)))
+		w.add(e.InstanceLocation, 0, cmp.Or(own, missing(k.Missing)))
 		return
 	case *kind.Not, *kind.FalseSchema:
-		w.add(e.InstanceLocation, 0, or(own, "is not allowed here"))
+		w.add(e.InstanceLocation, 0, cmp.Or(own, "is not allowed here"))
 		return
 	}
-	msg := or(want, own)
+	msg := cmp.Or(want, own)
 	if msg == "" {
 		msg = wanted(e.ErrorKind)
 	}
@@ -292,7 +293,7 @@ func typeNames(types []string) []string {
 		"boolean": "true or false", "object": "a map", "array": "a list", "null": "nothing"}
 	out := make([]string, len(types))
 	for i, t := range types {
-		out[i] = or(words[t], t)
+		out[i] = cmp.Or(words[t], t)
 	}
 	return out
 }
