@@ -21,7 +21,7 @@ import (
 func check(s *Scenario, t *tree) []error {
 	var errs []error
 	at := func(path, format string, args ...any) {
-		errs = append(errs, &FileError{File: s.File, Line: t.line(path), Msg: located(path, t.names, fmt.Sprintf(format, args...))})
+		errs = append(errs, t.fileError(t.line(path), path, fmt.Sprintf(format, args...)))
 	}
 	for _, st := range s.Before {
 		if st.Control.Action == "add_fault" {
@@ -128,7 +128,7 @@ func checkVariables(s *Scenario, t *tree) []error {
 		m := stepIdxRE.FindStringSubmatch(u.path)
 		if m == nil {
 			if _, ok := Builtins[u.name]; !ok {
-				errs = append(errs, &FileError{File: s.File, Line: u.line, Msg: located(u.path, t.names, fmt.Sprintf("${%s} is not known in setup (only %s)", u.name, builtinList()))})
+				errs = append(errs, t.fileError(u.line, u.path, fmt.Sprintf("${%s} is not known in setup (only %s)", u.name, builtinList())))
 			}
 			continue
 		}
@@ -140,7 +140,7 @@ func checkVariables(s *Scenario, t *tree) []error {
 		if u.name == "access_token" {
 			msg = "bearer auth needs an access token first: add a step `request: {method: POST, path: /connect_ats/access_token, auth: basic}` before it"
 		}
-		errs = append(errs, &FileError{File: s.File, Line: u.line, Msg: located(u.path, t.names, msg)})
+		errs = append(errs, t.fileError(u.line, u.path, msg))
 	}
 	return errs
 }

@@ -79,7 +79,7 @@ func (w *worder) add(loc []string, line int, msg string) {
 	if line == 0 {
 		line = w.t.line(path)
 	}
-	w.errs = append(w.errs, &FileError{File: w.t.file, Line: line, Msg: located(path, w.t.names, msg)})
+	w.errs = append(w.errs, w.t.fileError(line, path, msg))
 }
 
 // keyLine is the line of the key name in the object at loc.

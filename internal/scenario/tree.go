@@ -118,7 +118,12 @@ func (t *tree) scalar(n *yaml.Node, path string) any {
 }
 
 func (t *tree) errorf(line int, path, format string, args ...any) {
-	t.errs = append(t.errs, &FileError{File: t.file, Line: line, Msg: located(path, t.names, fmt.Sprintf(format, args...))})
+	t.errs = append(t.errs, t.fileError(line, path, fmt.Sprintf(format, args...)))
+}
+
+// fileError is msg about the field at path, at line of the file.
+func (t *tree) fileError(line int, path, msg string) *FileError {
+	return &FileError{File: t.file, Line: line, Msg: located(path, t.names, msg)}
 }
 
 // lookup is the value at a JSON pointer's tokens.
