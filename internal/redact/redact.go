@@ -36,6 +36,16 @@ var keys = map[string]bool{
 // IsSecret reports whether a field or query parameter named name holds a secret.
 func IsSecret(name string) bool { return keys[strings.ToLower(name)] }
 
+// IsSecretField reports whether the field a path ends in holds a secret: "webhooks.0.secret",
+// `$.data["access_token"]`.
+func IsSecretField(path string) bool {
+	path = strings.TrimRight(path, "]")
+	if i := strings.LastIndexAny(path, ".["); i >= 0 {
+		path = path[i+1:]
+	}
+	return IsSecret(strings.Trim(path, `"'`))
+}
+
 // prefixes are the known beginnings of secrets, kept in hints: they say what kind of secret it was.
 var prefixes = []string{"whsec_", "SFMyNTY."}
 

@@ -83,3 +83,14 @@ func BenchmarkJSONClean(b *testing.B) {
 		redact.JSON(body)
 	}
 }
+
+func TestIsSecretField(t *testing.T) {
+	for path, want := range map[string]bool{
+		"secret": true, "webhooks.0.secret": true, `$.data["access_token"]`: true, "data['client_secret']": true,
+		"webhooks.0.url": false, "secret.length": false, "": false,
+	} {
+		if got := redact.IsSecretField(path); got != want {
+			t.Errorf("IsSecretField(%q) = %v, want %v", path, got, want)
+		}
+	}
+}

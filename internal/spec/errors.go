@@ -279,7 +279,7 @@ func describeSchemaError(se *openapi3.SchemaError) schemaProblem {
 	// The offending value, except where it is the parent object of a missing property.
 	field := FieldPath("", se)
 	observed := shown(se.Value)
-	if v, ok := se.Value.(string); ok && redact.IsSecret(field[strings.LastIndexByte(field, '.')+1:]) {
+	if v, ok := se.Value.(string); ok && redact.IsSecretField(field) {
 		observed = shown(redact.Hint(v)) // a secret: its hint only
 	}
 	detail := "got " + observed

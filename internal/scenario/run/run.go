@@ -381,7 +381,7 @@ func (r *state) check(st scenario.Step, a answer, needOK bool, extra func(e *sce
 			continue
 		}
 		if err := e.JSON[path].Check(got, found, r.vars, false); err != nil {
-			if redact.IsSecret(lastField(path)) { // the matcher's message would show the secret
+			if redact.IsSecretField(path) { // the matcher's message would show the secret
 				err = errors.New("the value does not match (a secret: not shown)")
 			}
 			problems = append(problems, fmt.Sprintf("json %s: %v", path, err))
@@ -414,18 +414,9 @@ func (r *state) check(st scenario.Step, a answer, needOK bool, extra func(e *sce
 			return fmt.Errorf("capture %s: %s is not in the answer: %d %s", name, path, a.status, clip(a.body))
 		}
 		r.vars[name] = got
-		r.secret[name] = redact.IsSecret(lastField(path))
+		r.secret[name] = redact.IsSecretField(path)
 	}
 	return nil
-}
-
-// lastField is the last field name of a JSON path ("secret" of "webhooks.0.secret").
-func lastField(path string) string {
-	path = strings.TrimRight(path, "]")
-	if i := strings.LastIndexAny(path, ".["); i >= 0 {
-		path = path[i+1:]
-	}
-	return strings.Trim(path, `"'`)
 }
 
 func statuses(s scenario.Statuses) string {
