@@ -188,12 +188,13 @@ func (c *Config) Complete(local bool) error {
 		errs = append(errs, errors.New("EQUALTURE_CONTRACT_HIREABLE_REF must not be one of EQUALTURE_CONTRACT_COMPLETED_REF: hiring it changes what the readonly specs read"))
 	}
 	for _, d := range []struct {
-		env, v string
-		def    time.Duration
-		into   *time.Duration
+		env, v, like string
+		def          time.Duration
+		into         *time.Duration
 	}{
-		{"EQUALTURE_CONTRACT_REQUEST_TIMEOUT", c.RequestTimeout, DefaultRequestTimeout, &c.Parsed.RequestTimeout},
-		{"EQUALTURE_CONTRACT_CALLBACK_TIMEOUT", c.CallbackTimeout, DefaultCallbackTimeout, &c.Parsed.CallbackTimeout},
+		{"EQUALTURE_CONTRACT_REQUEST_TIMEOUT", c.RequestTimeout, "30s or 45m", DefaultRequestTimeout, &c.Parsed.RequestTimeout},
+		{"EQUALTURE_CONTRACT_CALLBACK_TIMEOUT", c.CallbackTimeout, "30s or 45m", DefaultCallbackTimeout, &c.Parsed.CallbackTimeout},
+		{"EQUALTURE_CONTRACT_TOKEN_WAIT", c.TokenWait, "16m", 0, &c.Parsed.TokenWait},
 	} {
 		*d.into = d.def
 		if d.v == "" {
@@ -201,7 +202,7 @@ func (c *Config) Complete(local bool) error {
 		}
 		v, err := time.ParseDuration(d.v)
 		if err != nil || v <= 0 {
-			errs = append(errs, fmt.Errorf("%s %q must be a positive duration like 30s or 45m", d.env, d.v))
+			errs = append(errs, fmt.Errorf("%s %q must be a positive duration like %s", d.env, d.v, d.like))
 			continue
 		}
 		*d.into = v
@@ -213,14 +214,6 @@ func (c *Config) Complete(local bool) error {
 		c.Parsed.FailOnInferred = c.Inferred == "fail"
 	default:
 		errs = append(errs, fmt.Errorf("EQUALTURE_CONTRACT_INFERRED %q must be warn or fail", c.Inferred))
-	}
-	c.Parsed.TokenWait = 0
-	if c.TokenWait != "" {
-		if v, err := time.ParseDuration(c.TokenWait); err != nil || v <= 0 {
-			errs = append(errs, fmt.Errorf("EQUALTURE_CONTRACT_TOKEN_WAIT %q must be a positive duration like 16m", c.TokenWait))
-		} else {
-			c.Parsed.TokenWait = v
-		}
 	}
 	var err error
 	if c.Parsed.NegativeCount, c.Parsed.NegativeSeed, err = c.Negatives(); err != nil {
