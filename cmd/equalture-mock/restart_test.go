@@ -38,26 +38,8 @@ type mockProcess struct {
 	t      *testing.T
 	cmd    *exec.Cmd
 	url    string
-	stderr *syncBuffer
+	stderr *testenv.SyncBuffer
 	exited chan struct{}
-}
-
-// syncBuffer collects a process's output for failure messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startMock runs bin serve on a free loopback port with dataDir and waits until it listens.
@@ -69,7 +51,7 @@ func startMock(t *testing.T, bin, dataDir string) *mockProcess {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &mockProcess{t: t, cmd: cmd, stderr: &syncBuffer{}, exited: make(chan struct{})}
+	p := &mockProcess{t: t, cmd: cmd, stderr: &testenv.SyncBuffer{}, exited: make(chan struct{})}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}

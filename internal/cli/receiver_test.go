@@ -1,31 +1,17 @@
 package cli
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/equalture/equalture-mock/internal/delivery"
+	"github.com/equalture/equalture-mock/internal/testenv"
 )
-
-// syncBuffer is an io.Writer tests read while a command writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestReceiverCommand(t *testing.T) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -35,7 +21,7 @@ func TestReceiverCommand(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- Main(ctx, []string{"receiver", "--addr", addr, "--respond", "500,200"}, env(nil), &out, io.Discard)
@@ -84,7 +70,7 @@ func TestReceiverCommandVerifiesEvents(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	done := make(chan int)
 	go func() {
 		done <- Main(ctx, []string{"receiver", "--addr", addr, "--secret", secret}, env(nil), &out, io.Discard)

@@ -14,7 +14,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -222,31 +221,13 @@ func stop(cmd *exec.Cmd, done <-chan struct{}) {
 	<-done
 }
 
-// lockedBuffer collects a background command's output for failure messages.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startBackground starts a block's command and waits until something listens on addr; the command
 // is stopped when the test ends.
 func startBackground(t *testing.T, p *page, b block, text, addr, dir string, env []string) {
 	t.Helper()
 	cmd := exec.Command("bash", "-c", text)
 	cmd.Dir, cmd.Env = dir, env
-	out := &lockedBuffer{}
+	out := &testenv.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	group(cmd)
 	if err := cmd.Start(); err != nil {
