@@ -261,47 +261,26 @@ func TestChartContrastInChromium(t *testing.T) {
 		}
 		switch s.Kind {
 		case "in", "out":
-			edge := rgbContrast(t, s.Fill, s.Under)
+			edge := testenv.Contrast(t, s.Fill, s.Under)
 			if s.Stroke != "" {
-				edge = math.Max(edge, rgbContrast(t, s.Stroke, s.Under))
+				edge = math.Max(edge, testenv.Contrast(t, s.Stroke, s.Under))
 			}
 			if edge < 3 {
 				t.Errorf("%s: a cell %s (%s, outline %q) is %.2f:1 against the card %s", s.Trait, s.Kind, s.Fill, s.Stroke, edge, s.Under)
 			}
 		default:
-			if r := rgbContrast(t, s.Fill, s.Under); r < 3 {
+			if r := testenv.Contrast(t, s.Fill, s.Under); r < 3 {
 				t.Errorf("%s: the %s marker %s is %.2f:1 against its cell %s", s.Trait, s.Kind, s.Fill, r, s.Under)
 			}
 		}
 	}
-	if r := rgbContrast(t, fills["in"], fills["out"]); r < 3 {
+	if r := testenv.Contrast(t, fills["in"], fills["out"]); r < 3 {
 		t.Errorf("cells in and outside the range are %.2f:1 apart (%s, %s)", r, fills["in"], fills["out"])
 	}
-	if r := rgbContrast(t, fills["mark"], fills["miss"]); r < 3 || tags["mark"] == tags["miss"] {
+	if r := testenv.Contrast(t, fills["mark"], fills["miss"]); r < 3 || tags["mark"] == tags["miss"] {
 		t.Errorf("markers in and outside the range: %.2f:1 apart, shapes %s and %s", r, tags["mark"], tags["miss"])
 	}
 	b.shot("chart")
-}
-
-// rgbContrast is the WCAG 2 contrast ratio of two CSS rgb() colours.
-func rgbContrast(t *testing.T, a, b string) float64 {
-	t.Helper()
-	lum := func(c string) float64 {
-		var r, g, bl float64
-		if _, err := fmt.Sscanf(c, "rgb(%g, %g, %g)", &r, &g, &bl); err != nil {
-			t.Fatalf("colour %q: %v", c, err)
-		}
-		lin := func(v float64) float64 {
-			v /= 255
-			if v <= 0.04045 {
-				return v / 12.92
-			}
-			return math.Pow((v+0.055)/1.055, 2.4)
-		}
-		return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(bl)
-	}
-	la, lb := lum(a), lum(b)
-	return (math.Max(la, lb) + 0.05) / (math.Min(la, lb) + 0.05)
 }
 
 // The live switch brings a new application onto the page, then polls with the page's ETag: the

@@ -2,10 +2,9 @@ package pages_test
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
-	"fmt"
 	"image/png"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -177,7 +176,7 @@ func TestChartContrast(t *testing.T) {
 		}
 		for i, c := range cells {
 			fill, stroke := attr(c, "fill"), attr(c, "stroke")
-			if edge := max(contrast(t, fill, card), contrast(t, or(stroke, card), card)); edge < 3 {
+			if edge := max(testenv.Contrast(t, fill, card), testenv.Contrast(t, cmp.Or(stroke, card), card)); edge < 3 {
 				t.Errorf("%s cell %d (%s, outline %q) is %.2f:1 against the card, want ≥ 3:1", trait, i+1, fill, stroke, edge)
 			}
 			if !legend[fill] {
@@ -186,7 +185,7 @@ func TestChartContrast(t *testing.T) {
 			if i > 0 {
 				prev := cells[i-1]
 				if hasClass(prev, "in") != hasClass(c, "in") {
-					if r := contrast(t, attr(prev, "fill"), fill); r < 3 {
+					if r := testenv.Contrast(t, attr(prev, "fill"), fill); r < 3 {
 						t.Errorf("%s cells %d and %d (in and out of range) are %.2f:1 apart, want ≥ 3:1", trait, i, i+1, r)
 					}
 				}
@@ -199,7 +198,7 @@ func TestChartContrast(t *testing.T) {
 		score, _ := strconv.Atoi(attr(li, "data-score"))
 		under := cells[score-1]
 		m := attr(mark[0], "fill")
-		if r := contrast(t, m, attr(under, "fill")); r < 3 {
+		if r := testenv.Contrast(t, m, attr(under, "fill")); r < 3 {
 			t.Errorf("%s: the score's marker %s is %.2f:1 against its cell %s, want ≥ 3:1", trait, m, r, attr(under, "fill"))
 		}
 		if !legend[m] {
@@ -213,7 +212,7 @@ func TestChartContrast(t *testing.T) {
 	if shapes[true] == shapes[false] {
 		t.Errorf("a score in range and one outside are both a %s: only the colour tells them apart", shapes[true])
 	}
-	if r := contrast(t, marks[true], marks[false]); r < 3 {
+	if r := testenv.Contrast(t, marks[true], marks[false]); r < 3 {
 		t.Errorf("the markers in and outside the range are %.2f:1 apart, want ≥ 3:1", r)
 	}
 }
@@ -250,34 +249,4 @@ func text(n *html.Node) string {
 		}
 	}
 	return b.String()
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
-}
-
-// contrast is the WCAG 2 contrast ratio of two #rrggbb colours.
-func contrast(t *testing.T, a, b string) float64 {
-	t.Helper()
-	la, lb := luminance(t, a), luminance(t, b)
-	return (max(la, lb) + 0.05) / (min(la, lb) + 0.05)
-}
-
-func luminance(t *testing.T, hex string) float64 {
-	t.Helper()
-	var r, g, b uint8
-	if _, err := fmt.Sscanf(hex, "#%02x%02x%02x", &r, &g, &b); err != nil || len(hex) != 7 {
-		t.Fatalf("colour %q is not #rrggbb", hex)
-	}
-	lin := func(c uint8) float64 {
-		v := float64(c) / 255
-		if v <= 0.04045 {
-			return v / 12.92
-		}
-		return math.Pow((v+0.055)/1.055, 2.4)
-	}
-	return 0.2126*lin(r) + 0.7152*lin(g) + 0.0722*lin(b)
 }
