@@ -221,8 +221,18 @@ func (a *API) handleCreateApplication(w http.ResponseWriter, c *dispatch.Call) e
 }
 
 type hireRequest struct {
-	AddToTeam bool   `json:"add_to_team"`
-	StartDate string `json:"start_date"`
+	AddToTeam addToTeam `json:"add_to_team"`
+	StartDate string    `json:"start_date"`
+}
+
+// addToTeam is add_to_team as the service reads it: the boolean, or its string (addToTeamStrings).
+type addToTeam bool
+
+func (a *addToTeam) UnmarshalJSON(b []byte) error {
+	if v, ok := addToTeamStrings[string(b)]; ok {
+		b = v
+	}
+	return json.Unmarshal(b, (*bool)(a))
 }
 
 // addToTeamStrings are what the service takes for add_to_team besides the boolean the contract
@@ -271,11 +281,10 @@ type hireResponse struct {
 
 func (a *API) handleHireApplicant(w http.ResponseWriter, c *dispatch.Call) error {
 	var req hireRequest
-	body, _ := asHireBody(c.Body)
-	if err := decode(body, &req); err != nil {
+	if err := decode(c.Body, &req); err != nil {
 		return err
 	}
-	app, err := a.deps.Service.Hire(c.Principal, c.Params["reference_id"], service.Hiring{AddToTeam: req.AddToTeam, StartDate: req.StartDate})
+	app, err := a.deps.Service.Hire(c.Principal, c.Params["reference_id"], service.Hiring{AddToTeam: bool(req.AddToTeam), StartDate: req.StartDate})
 	if err != nil {
 		return err
 	}
