@@ -213,20 +213,8 @@ func (a *App) build(opts Options, lifecycle *domain.Lifecycle) error {
 		return err
 	}
 	cfg := opts.Service
-	cfg.Seed, cfg.Deliveries = opts.Seed, opts.Callbacks
-	eg := opts.Egress
-	if eg.PublicURL = cfg.PublicURL; eg.PublicURL == "" {
-		eg.PublicURL = service.DefaultPublicURL
-	}
-	if eg.Timeout == 0 {
-		eg.Timeout = opts.Callbacks.Timeout
-	}
-	policy, err := egress.New(eg)
-	if err != nil {
-		return err
-	}
+	cfg.Seed, cfg.Deliveries, cfg.Egress = opts.Seed, opts.Callbacks, opts.Egress
 	a.Service, err = service.New(cfg, service.Deps{
-		Egress:    policy,
 		Clock:     a.Clock,
 		Lifecycle: lifecycle,
 		Fixtures:  a.Fixtures,

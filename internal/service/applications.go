@@ -78,7 +78,7 @@ func (s *Service) CheckInvitation(clientID string, in Invitation) error {
 func (s *Service) checkInvitation(clientID string, in Invitation) (fixtures.Job, error) {
 	job, jobErr := s.applicableJob(clientID, in.JobID)
 	var hostErr error
-	if err := s.deps.Egress.CheckURL(in.CallbackURL); err != nil {
+	if err := s.egress.CheckURL(in.CallbackURL); err != nil {
 		hostErr = apierr.Field("callback_url", err.Error())
 	}
 	return job, apierr.Join(jobErr, hostErr)

@@ -63,6 +63,10 @@ type Config struct {
 	AutoCompleteAfter time.Duration
 	// Deliveries tunes the results callbacks and webhook events (retries, timeout, workers).
 	Deliveries delivery.Config
+	// Egress says where callback_url and webhook urls may point, and where deliveries may connect:
+	// its PublicURL is the service's, its Timeout the deliveries' unless set (every host but the
+	// mock's own by default).
+	Egress egress.Config
 }
 
 // Defaults for Config's zero fields.
@@ -97,9 +101,6 @@ type Deps struct {
 	Fixtures  *fixtures.Set
 	// Links signs the links handed out (the same key as access tokens).
 	Links *auth.Signer
-	// Egress says where callback_url and webhook urls may point, and where deliveries may connect
-	// (every host but the mock's own when nil).
-	Egress *egress.Policy
 	// Journal and Faults are the request journal and the fault rules the vendor API's pipeline
 	// uses; the service erases, clears and resets them.
 	Journal *journal.Journal
@@ -119,6 +120,7 @@ type Service struct {
 	cfg     Config
 	deps    Deps
 	lc      *domain.Lifecycle // deps.Lifecycle
+	egress  *egress.Policy    // cfg.Egress
 	store   *store.Store
 	sender  *delivery.Sender
 	results *results.Generator
@@ -137,23 +139,23 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	cfg.setDefaults()
-	if deps.Egress == nil {
-		p, err := egress.New(egress.Config{PublicURL: cfg.PublicURL})
-		if err != nil {
-			return nil, fmt.Errorf("service: %w", err)
-		}
-		deps.Egress = p
+	cfg.Egress.PublicURL = cfg.PublicURL
+	if cfg.Egress.Timeout == 0 {
+		cfg.Egress.Timeout = cfg.Deliveries.Timeout
 	}
-	s := &Service{cfg: cfg, deps: deps, lc: deps.Lifecycle, results: results.NewGenerator(deps.Fixtures, cfg.Seed)}
+	policy, err := egress.New(cfg.Egress)
+	if err != nil {
+		return nil, fmt.Errorf("service: %w", err)
+	}
+	s := &Service{cfg: cfg, deps: deps, egress: policy, lc: deps.Lifecycle, results: results.NewGenerator(deps.Fixtures, cfg.Seed)}
 	if err := s.restoreClock(); err != nil {
 		return nil, err
 	}
-	var err error
 	// The store publishes to the sender, and the sender renders payloads from the store's
 	// applications: the sender is built first and reads them through the service (s.Lookup),
 	// which holds the store before any change can be published.
 	s.sender, err = delivery.New(cfg.Deliveries, delivery.Deps{
-		Clock: deps.Clock, Fixtures: deps.Fixtures, DB: deps.DB, Egress: deps.Egress,
+		Clock: deps.Clock, Fixtures: deps.Fixtures, DB: deps.DB, Egress: policy,
 		Lookup:    s.Lookup,
 		Results:   func(a domain.Application) any { return s.Render(a, "en") },
 		UserAgent: deps.UserAgent, Logger: deps.Logger,

@@ -45,7 +45,7 @@ func (s *Service) RegisterWebhook(clientID string, r WebhookRegistration) (Regis
 	if err := domain.CheckLabel(r.Label); err != nil {
 		return RegisteredWebhook{}, apierr.Field("label", err.Error())
 	}
-	if err := checkWebhookURL(s.deps.Egress, r.URL); err != nil {
+	if err := checkWebhookURL(s.egress, r.URL); err != nil {
 		return RegisteredWebhook{}, apierr.Field("url", err.Error())
 	}
 	if r.Secret != "" {
