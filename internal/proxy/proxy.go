@@ -442,14 +442,11 @@ func (p *Proxy) forward(w http.ResponseWriter, c *dispatch.Call) error {
 	body := c.Body
 	ex := &exchange{in: arrival{seq: p.seq.Add(1), at: p.opts.Clock.Now()}}
 	if p.relay != nil {
-		switch c.Op {
-		case callbackOf:
-			body, ex.nonce = p.relay.rewrite(c.Op, kindResults, body)
-		case webhookOf:
-			body, ex.nonce = p.relay.rewrite(c.Op, kindWebhook, body)
-			ex.restore = p.relay.restore
-		case listWebhooksOp:
-			ex.restore = p.relay.restore
+		if _, ok := relayedURLs[c.Op]; ok {
+			body, ex.nonce = p.relay.rewrite(c.Op, body)
+		}
+		if c.Op == webhookOf || c.Op == listWebhooksOp {
+			ex.restore = p.relay.restore // the client sees the URL it registered
 		}
 	}
 	p.learnFirst(c, ex)

@@ -43,6 +43,16 @@ const (
 	kindWebhook = 'w' // a webhook url: event POSTs
 )
 
+// relayedURLs are the operations whose request body names a URL the relay stands in for: the
+// field, and the kind of relay URL it gets.
+var relayedURLs = map[string]struct {
+	field string
+	kind  byte
+}{
+	callbackOf: {"callback_url", kindResults},
+	webhookOf:  {"url", kindWebhook},
+}
+
 // nonceLen is the length of a relay URL's nonce (8 random bytes, base64url).
 const nonceLen = 11
 
@@ -82,7 +92,8 @@ func newRelay(p *Proxy, publicURL string, secret []byte) (*relay, error) {
 	r := &relay{p: p, base: strings.TrimRight(publicURL, "/"), secret: secret,
 		fields: make(map[string]*openapi3.Schema), opIDs: make(map[string]string)}
 	ops := p.opts.Contract.Operations()
-	for op, field := range map[string]string{callbackOf: "callback_url", webhookOf: "url"} {
+	for op, relayed := range relayedURLs {
+		field := relayed.field
 		o, ok := ops[op]
 		if !ok || o.RequestBody == nil || o.RequestBody.Value == nil {
 			return nil, fmt.Errorf("proxy: the contract has no %s with a body", op)
@@ -181,16 +192,13 @@ func newNonce() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// rewrite replaces each top-level field URL of a request body of op (callback_url of
-// createApplication, url of registerWebhook) with a relay URL of kind, leaving every other byte
-// as the client sent it, and returns the relay's nonce ("" when nothing was rewritten). A body it
-// cannot read, or a URL the contract refuses, stays as it is (the target refuses it then, as it
-// would have).
-func (r *relay) rewrite(op string, kind byte, body []byte) ([]byte, string) {
-	field := "callback_url"
-	if kind == kindWebhook {
-		field = "url"
-	}
+// rewrite replaces each top-level URL field of a request body of op (relayedURLs: callback_url of
+// createApplication, url of registerWebhook) with a relay URL of its kind, leaving every other
+// byte as the client sent it, and returns the relay's nonce ("" when nothing was rewritten). A
+// body it cannot read, or a URL the contract refuses, stays as it is (the target refuses it then,
+// as it would have).
+func (r *relay) rewrite(op string, body []byte) ([]byte, string) {
+	field, kind := relayedURLs[op].field, relayedURLs[op].kind
 	spans, err := valueSpans(body, field)
 	if err != nil || len(spans) == 0 {
 		return body, ""
