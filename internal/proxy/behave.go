@@ -228,12 +228,7 @@ func stateStatus(status int) bool {
 
 // contractAt is where openapi.yaml states c's operation: "openapi.yaml#/paths/~1connect_ats…/get".
 func contractAt(c *dispatch.Call) string {
-	return "openapi.yaml#/paths/" + pointerEscape(c.Route.Path) + "/" + strings.ToLower(c.Request.Method)
-}
-
-// pointerEscape escapes a path for a JSON pointer (RFC 6901).
-func pointerEscape(s string) string {
-	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+	return "openapi.yaml" + spec.OperationPointer(c.Route.Path, c.Request.Method)
 }
 
 // backwards is the violation of a state that cannot follow what the proxy knew.

@@ -57,7 +57,7 @@ func (s *Spec) indexSchemas() {
 	for _, path := range slices.Sorted(maps.Keys(s.Doc.Paths.Map())) {
 		item := s.Doc.Paths.Map()[path]
 		for method, op := range item.Operations() {
-			at := "#/paths/" + pointerToken(path) + "/" + strings.ToLower(method)
+			at := OperationPointer(path, method)
 			if op.RequestBody != nil && op.RequestBody.Ref == "" && op.RequestBody.Value != nil {
 				s.walkContent(op.RequestBody.Value.Content, at+"/requestBody")
 			}
@@ -108,6 +108,12 @@ func (s *Spec) walkSchema(ref *openapi3.SchemaRef, pointer string, inherited, de
 // pointerToken escapes a JSON pointer token (RFC 6901).
 func pointerToken(s string) string {
 	return strings.ReplaceAll(strings.ReplaceAll(s, "~", "~0"), "/", "~1")
+}
+
+// OperationPointer is where the contract states the operation at path and method, as a JSON
+// pointer fragment: "#/paths/~1connect_ats~1jobs/get".
+func OperationPointer(path, method string) string {
+	return "#/paths/" + pointerToken(path) + "/" + strings.ToLower(method)
 }
 
 // Problem is one way an answer breaks the contract.

@@ -321,7 +321,7 @@ func (s *Spec) ValidateResponse(ctx context.Context, req *http.Request, status i
 	}
 	in.SetBodyBytes(body)
 	if err := openapi3filter.ValidateResponse(ctx, in); err != nil {
-		opPointer := "#/paths/" + pointerToken(route.Path) + "/" + strings.ToLower(req.Method)
+		opPointer := OperationPointer(route.Path, req.Method)
 		return &ResponseError{Operation: route.Operation.OperationID, Method: req.Method, Path: route.Path, Status: status,
 			Problems: s.responseProblems(err, route.Operation, opPointer, status)}
 	}
