@@ -10,6 +10,7 @@ import (
 	"image/png"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -27,7 +28,7 @@ const (
 var eBars = [][4]int{{9, 8, 13, 24}, {9, 8, 23, 12}, {9, 14, 21, 18}, {9, 20, 23, 24}}
 
 // icoFile is the icon as a Windows icon file holding one 32×32 PNG (which every browser reads).
-var icoFile = func() []byte {
+func icoFile() []byte {
 	img := image.NewNRGBA(image.Rect(0, 0, faviconSize, faviconSize))
 	brand := color.NRGBA{0x3b, 0x2d, 0xb5, 0xff}
 	for y := range faviconSize {
@@ -57,7 +58,23 @@ var icoFile = func() []byte {
 	_ = binary.Write(&ico, binary.LittleEndian, [2]uint32{uint32(pngData.Len()), 6 + 16})
 	ico.Write(pngData.Bytes())
 	return ico.Bytes()
-}()
+}
+
+// icon is a favicon's answer: its body, type and ETag.
+type icon struct {
+	body      []byte
+	typ, etag string
+}
+
+func newIcon(body []byte, typ string) icon {
+	sum := sha256.Sum256(body)
+	return icon{body: body, typ: typ, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+}
+
+// icons are the two answers, drawn and hashed once, when first asked for.
+var icons = sync.OnceValue(func() [2]icon {
+	return [2]icon{newIcon(icoFile(), "image/x-icon"), newIcon([]byte(faviconSVG), "image/svg+xml")}
+})
 
 // inRoundedSquare reports whether pixel (x, y) lies in a size×size square with corners of radius r.
 func inRoundedSquare(x, y, size, r int) bool {
@@ -69,15 +86,14 @@ func inRoundedSquare(x, y, size, r int) bool {
 // Favicon serves the icon: /favicon.ico as an ICO, FaviconSVGPath as SVG, cacheable for a day
 // and revalidated by ETag.
 var Favicon http.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-	body, typ := icoFile, "image/x-icon"
+	ic := icons()[0]
 	if strings.HasSuffix(r.URL.Path, ".svg") {
-		body, typ = []byte(faviconSVG), "image/svg+xml"
+		ic = icons()[1]
 	}
-	sum := sha256.Sum256(body)
 	h := w.Header()
-	h.Set("Content-Type", typ)
+	h.Set("Content-Type", ic.typ)
 	h.Set("Cache-Control", "public, max-age=86400")
-	h.Set("ETag", `"`+base64.RawURLEncoding.EncodeToString(sum[:12])+`"`)
+	h.Set("ETag", ic.etag)
 	h.Set("X-Content-Type-Options", "nosniff")
-	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(body))
+	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(ic.body))
 })
