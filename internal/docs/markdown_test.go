@@ -19,6 +19,7 @@ type page struct {
 	path   string // relative to the repository, e.g. docs/api.md
 	lines  []string
 	blocks []block
+	fenced []bool // per line: it belongs to a fenced block (fences included)
 }
 
 // block is a fenced code block.
@@ -87,6 +88,7 @@ var fence = regexp.MustCompile("^( {0,8})```([^`]*)$")
 // list item); its lines lose that indentation.
 func parse(path, src string) (*page, error) {
 	p := &page{path: path, lines: strings.Split(src, "\n")}
+	p.fenced = make([]bool, len(p.lines))
 	for i := 0; i < len(p.lines); i++ {
 		m := fence.FindStringSubmatch(p.lines[i])
 		if m == nil {
@@ -114,32 +116,18 @@ func parse(path, src string) (*page, error) {
 		}
 		b.text = strings.Join(body, "\n") + "\n"
 		p.blocks = append(p.blocks, b)
+		for l := b.line - 1; l <= i; l++ {
+			p.fenced[l] = true
+		}
 	}
 	return p, nil
-}
-
-// fenced says, for each line, whether it belongs to a fenced block (fences included).
-func (p *page) fenced() []bool {
-	out := make([]bool, len(p.lines))
-	in := false
-	for i, l := range p.lines {
-		switch {
-		case !in && fence.MatchString(l):
-			in = true
-		case in && strings.TrimSpace(l) == "```":
-			in = false
-			out[i] = true
-		}
-		out[i] = out[i] || in
-	}
-	return out
 }
 
 // prose is the page without its fenced blocks and inline code: where links and headings live.
 // Fenced lines become empty, so line numbers still match.
 func (p *page) prose() []string {
 	out := slices.Clone(p.lines)
-	for i, f := range p.fenced() {
+	for i, f := range p.fenced {
 		if f {
 			out[i] = ""
 		} else {
@@ -160,7 +148,7 @@ var (
 func (p *page) anchors() map[string]bool {
 	out := map[string]bool{}
 	seen := map[string]int{}
-	fenced := p.fenced()
+	fenced := p.fenced
 	for i, l := range p.lines {
 		if fenced[i] {
 			continue
