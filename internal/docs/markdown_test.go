@@ -123,12 +123,16 @@ func parse(path, src string) (*page, error) {
 	return p, nil
 }
 
+// inBlock says line i (from 0) belongs to a fenced block (fences included); a page made without
+// parse has none.
+func (p *page) inBlock(i int) bool { return i < len(p.fenced) && p.fenced[i] }
+
 // prose is the page without its fenced blocks and inline code: where links and headings live.
 // Fenced lines become empty, so line numbers still match.
 func (p *page) prose() []string {
 	out := slices.Clone(p.lines)
-	for i, f := range p.fenced {
-		if f {
+	for i := range out {
+		if p.inBlock(i) {
 			out[i] = ""
 		} else {
 			out[i] = inlineCode.ReplaceAllString(out[i], "")
@@ -148,9 +152,8 @@ var (
 func (p *page) anchors() map[string]bool {
 	out := map[string]bool{}
 	seen := map[string]int{}
-	fenced := p.fenced
 	for i, l := range p.lines {
-		if fenced[i] {
+		if p.inBlock(i) {
 			continue
 		}
 		for _, m := range htmlID.FindAllStringSubmatch(l, -1) {
