@@ -154,8 +154,11 @@ func (p *Proxy) behaviour() Behaviour {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	m := p.model
+	// A webhook registered again is kept under each registration's relay nonce: count it once.
+	hooks := map[*hook]bool{}
+	m.hooks.each(func(h *hook) { hooks[h] = true })
 	b := Behaviour{
-		Applications: len(m.apps.m), Tokens: len(m.tokens.m), Webhooks: len(m.hooks.m),
+		Applications: len(m.apps.m), Tokens: len(m.tokens.m), Webhooks: len(hooks),
 		Forgotten: Forgotten{Applications: m.apps.evicted, Tokens: m.tokens.evicted, Webhooks: m.hooks.evicted},
 		Resets:    m.resets,
 	}

@@ -115,6 +115,9 @@ func TestWebhooksThroughTheProxy(t *testing.T) {
 	if events != 4 {
 		t.Fatalf("the report holds %d events, want 4:\n%s", events, r.Summary())
 	}
+	if r.Behaviour.Webhooks != 1 { // registered, then updated: one webhook
+		t.Fatalf("the report counts %d webhooks, want 1", r.Behaviour.Webhooks)
+	}
 }
 
 func TestWebhookEventsBrokenOnTheirWayAreReported(t *testing.T) {
