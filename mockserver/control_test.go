@@ -14,7 +14,7 @@ import (
 	"github.com/equalture/equalture-mock/mockserver"
 )
 
-// serve runs a mock built from cfg on a real listener, in memory.
+// serve runs a mock built from cfg on a real listener (in memory unless cfg.DataDir is set).
 func serve(t *testing.T, cfg mockserver.Config) *running {
 	t.Helper()
 	mock, err := mockserver.New(cfg)

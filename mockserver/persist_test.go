@@ -29,17 +29,11 @@ type running struct {
 	srv  *httptest.Server
 }
 
-// start runs a mock on dir; stop ends it as a restart would (the data file closed).
+// start runs a mock on dir (serve, seed 1); stop ends it as a restart would (the data file closed).
 func start(t *testing.T, dir string, cfg mockserver.Config) *running {
 	t.Helper()
 	cfg.DataDir, cfg.Seed = dir, 1
-	mock, err := mockserver.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := &running{t: t, mock: mock, srv: httptest.NewServer(mock)}
-	t.Cleanup(r.stop)
-	return r
+	return serve(t, cfg)
 }
 
 func (r *running) stop() {
