@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/equalture/equalture-mock/internal/assets"
 	"github.com/equalture/equalture-mock/internal/receiver"
 	"github.com/equalture/equalture-mock/internal/scenario"
 	"github.com/equalture/equalture-mock/internal/scenario/run"
@@ -28,7 +27,7 @@ var inProcess = run.InProcess{New: func(base string) (run.Mock, error) {
 // target; out gets the progress lines.
 func runner(t *testing.T, out *bytes.Buffer) *run.Runner {
 	t.Helper()
-	sp, err := spec.Load(context.Background(), assets.VendorSpec())
+	sp, err := spec.Vendor()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -384,7 +383,7 @@ steps:
 }
 
 func TestReceiverBehindAPathPrefix(t *testing.T) {
-	sp, err := spec.Load(context.Background(), assets.VendorSpec())
+	sp, err := spec.Vendor()
 	if err != nil {
 		t.Fatal(err)
 	}
